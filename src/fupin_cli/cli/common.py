@@ -1,0 +1,88 @@
+"""Shared CLI pieces: consoles, option aliases, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Iterator
+
+import typer
+from rich.console import Console
+
+from fupin_cli.errors import EXIT_INTERNAL, FupinError
+
+# results → stdout; progress, diagnostics and errors → stderr
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    debug: bool = False
+
+
+state = State()
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+# ---- option aliases, defined once -------------------------------------------------------
+YearOpt = Annotated[int, typer.Option("--year", "-y", help="Assessment year (识别/评估年度), e.g. 2015.", min=2000, max=2100)]
+RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters (e.g. 重庆); default: the pack's region.")]
+PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.xlsx, .csv or .parquet).", dir_okay=False)]
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing output files.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout and nothing else.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of output column labels.")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: auto-detect the roster sheet(s)).")]
+InputArg = Annotated[Path, typer.Argument(help="Roster file: .xlsx, .xls, .csv or .parquet.", exists=True, dir_okay=False, readable=True)]
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn FupinError into one stderr line + its exit code; anything else into exit 5.
+
+    Tracebacks only with ``fupin --debug``. Messages never include full ID numbers
+    (errors are built with masked IDs by the core).
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except FupinError as e:
+        if state.debug:
+            traceback.print_exc()
+        err.print(f"[bold red]错误:[/] {escape(e.one_line())}")
+        for problem in getattr(e, "problems", [])[:200]:
+            err.print(escape(problem))
+        raise typer.Exit(code=e.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]已中断[/] (interrupted)")
+        raise typer.Exit(code=130) from None
+    except Exception as e:  # a bug: say so, without locals (they can hold personal data)
+        if state.debug:
+            traceback.print_exc()
+        err.print(
+            f"[bold red]内部错误:[/] {type(e).__name__}: {escape(str(e))[:300]} "
+            "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)"
+        )
+        raise typer.Exit(code=EXIT_INTERNAL) from None
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as _esc
+
+    return _esc(text)
+
+
+def print_json(payload: Any) -> None:
+    """Print JSON on stdout (sorted keys, UTF-8, no rich markup)."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2, default=str) + "\n")
+    sys.stdout.flush()

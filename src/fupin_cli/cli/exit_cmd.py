@@ -1,0 +1,15 @@
+"""`fupin exit` (not yet implemented)."""
+
+from __future__ import annotations
+
+import typer
+
+from fupin_cli.errors import UsageError
+from fupin_cli.cli.common import guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("exit", help="(not yet implemented)")
+    def exit_command() -> None:
+        with guard():
+            raise UsageError("fupin exit is not implemented yet")

@@ -1,0 +1,15 @@
+"""`fupin identify` (not yet implemented)."""
+
+from __future__ import annotations
+
+import typer
+
+from fupin_cli.errors import UsageError
+from fupin_cli.cli.common import guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("identify", help="(not yet implemented)")
+    def identify_command() -> None:
+        with guard():
+            raise UsageError("fupin identify is not implemented yet")

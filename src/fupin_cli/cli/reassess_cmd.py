@@ -1,0 +1,15 @@
+"""`fupin reassess` (not yet implemented)."""
+
+from __future__ import annotations
+
+import typer
+
+from fupin_cli.errors import UsageError
+from fupin_cli.cli.common import guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("reassess", help="(not yet implemented)")
+    def reassess_command() -> None:
+        with guard():
+            raise UsageError("fupin reassess is not implemented yet")

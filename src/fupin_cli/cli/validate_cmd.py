@@ -1,0 +1,15 @@
+"""`fupin validate` (not yet implemented)."""
+
+from __future__ import annotations
+
+import typer
+
+from fupin_cli.errors import UsageError
+from fupin_cli.cli.common import guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate", help="(not yet implemented)")
+    def validate_command() -> None:
+        with guard():
+            raise UsageError("fupin validate is not implemented yet")
