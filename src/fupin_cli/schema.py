@@ -204,7 +204,22 @@ DECISION_FIELDS: dict[str, tuple[str, str]] = {
     "registry_status": ("建档立卡状态", "registry_status"),  # 贫困户 / 已脱贫 / 返贫 / 清退 / 自然减少
     "monitoring_result": ("监测结果", "monitoring_result"),
     "elimination_result": ("风险消除结果", "elimination_result"),
+    # annual cycle: history and matching (core/history.py, core/reassess.py)
+    "status_history": ("历年状态", "status_history"),  # "2015:贫困户|2016:已脱贫" (one entry per year)
+    "previous_registry_status": ("上年建档立卡状态", "previous_registry_status"),
+    "previous_household_id": ("上年户编号", "previous_household_id"),
+    "match_method": ("匹配方式", "match_method"),  # 户编号 / 户主证件号码 / 成员证件号码 / 分户 / 新增
+    "transition_reason": ("调整原因", "transition_reason"),
+    "elimination_method": ("风险消除方式", "elimination_method"),  # 帮扶消除 / 自然消除
+    "elimination_unmet": ("未消除原因", "elimination_unmet"),
 }
+
+# 建档立卡状态 (registry status at the end of a year) and 动态调整类型 (the year's transition)
+REGISTRY_POOR, REGISTRY_EXITED, REGISTRY_RETURNED = "贫困户", "已脱贫", "返贫"
+REGISTRY_REMOVED, REGISTRY_GONE, REGISTRY_NONE = "清退", "自然减少", "非贫困户"
+REGISTRY_STATUSES = (REGISTRY_POOR, REGISTRY_EXITED, REGISTRY_RETURNED, REGISTRY_REMOVED, REGISTRY_GONE, REGISTRY_NONE)
+TRANSITIONS = ("新识别", "继续帮扶", "脱贫", "返贫", "清退", "自然减少", "非贫困户")
+EXIT_DONE, EXIT_NOT_DONE = "脱贫", "未脱贫"
 
 STATUS_POOR, STATUS_PENDING, STATUS_NOT_POOR = "贫困户", "待核实", "非贫困户"
 STATUSES = (STATUS_POOR, STATUS_PENDING, STATUS_NOT_POOR)
