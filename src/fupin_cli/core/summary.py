@@ -1,0 +1,157 @@
+"""汇总: counts and people by township and village, and assistance coverage (帮扶覆盖).
+
+Input is a register households frame with canonical names (``township``, ``village``,
+``household_size``, ``status``; optionally ``member_count``, ``responsible_person``,
+``task_force``).  Output frames use English snake_case columns; :data:`LABELS` gives the
+Chinese labels the writers use.
+
+People (人口) of a household = 家庭人口数 (``household_size``); where it is blank, the number
+of member rows (``member_count``); where both are blank, 0.  贫困发生率 = poor people / people.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fupin_cli.schema import STATUS_NOT_POOR, STATUS_PENDING, STATUS_POOR
+
+UNKNOWN_AREA = "(未填)"
+SUBTOTAL = "小计"
+TOTAL = "合计"
+
+LABELS: dict[str, str] = {
+    "level": "层级",
+    "township": "乡镇",
+    "village": "行政村",
+    "households": "户数",
+    "people": "人口数",
+    "poor_households": "贫困户数",
+    "poor_people": "贫困人口数",
+    "incidence": "贫困发生率",
+    "pending_households": "待核实户数",
+    "not_poor_households": "非贫困户数",
+    # coverage
+    "without_responsible_person": "无帮扶责任人贫困户数",
+    "task_force": "驻村工作队",
+    "household_id": "户编号",
+    "head_name": "户主姓名",
+}
+
+SUMMARY_COLUMNS = ["level", "township", "village", "households", "people", "poor_households", "poor_people",
+                   "incidence", "pending_households", "not_poor_households"]
+
+
+def household_people(households: pd.DataFrame) -> pd.Series:
+    """People per household: household_size, else member_count, else 0 (Int64)."""
+    size = _int_col(households, "household_size")
+    count = _int_col(households, "member_count")
+    return size.fillna(count).fillna(0).astype("Int64")
+
+
+def _int_col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        return pd.Series(pd.NA, index=df.index, dtype="Int64")
+    return pd.to_numeric(df[name], errors="coerce").round().astype("Int64")
+
+
+def _area(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        return pd.Series(UNKNOWN_AREA, index=df.index, dtype=object)
+    s = df[name].astype(object)
+    return s.where(s.notna() & (s.astype(str).str.strip() != ""), UNKNOWN_AREA).astype(str)
+
+
+def _base(households: pd.DataFrame) -> pd.DataFrame:
+    status = households["status"].astype(object) if "status" in households.columns else pd.Series(None, index=households.index)
+    people = household_people(households).astype("int64")
+    poor = (status == STATUS_POOR).to_numpy()
+    return pd.DataFrame(
+        {
+            "township": _area(households, "township"),
+            "village": _area(households, "village"),
+            "households": 1,
+            "people": people,
+            "poor_households": poor.astype("int64"),
+            "poor_people": people.where(poor, 0),
+            "pending_households": (status == STATUS_PENDING).to_numpy().astype("int64"),
+            "not_poor_households": (status == STATUS_NOT_POOR).to_numpy().astype("int64"),
+        },
+        index=households.index,
+    )
+
+
+_SUMS = ["households", "people", "poor_households", "poor_people", "pending_households", "not_poor_households"]
+
+
+def _with_incidence(df: pd.DataFrame) -> pd.DataFrame:
+    people = df["people"].astype("float64")
+    df = df.assign(incidence=(df["poor_people"] / people.where(people > 0)).round(6))
+    return df
+
+
+def area_summary(households: pd.DataFrame) -> pd.DataFrame:
+    """Village rows, a 小计 row per township and a 合计 row, in township/village order."""
+    base = _base(households)
+    villages = base.groupby(["township", "village"], sort=True, as_index=False)[_SUMS].sum()
+    villages.insert(0, "level", "行政村")
+    towns = base.groupby("township", sort=True, as_index=False)[_SUMS].sum()
+    towns.insert(0, "level", "乡镇")
+    towns.insert(2, "village", SUBTOTAL)
+    total = pd.DataFrame([{"level": "全县", "township": TOTAL, "village": "", **base[_SUMS].sum().to_dict()}])
+    # order: each township's villages, then its subtotal; the county total last
+    villages["_k"] = 0
+    towns["_k"] = 1
+    body = pd.concat([villages, towns], ignore_index=True).sort_values(["township", "_k", "village"], kind="stable")
+    out = pd.concat([body.drop(columns="_k"), total], ignore_index=True)
+    for col in _SUMS:
+        out[col] = out[col].astype("int64")
+    return _with_incidence(out)[SUMMARY_COLUMNS]
+
+
+def totals(households: pd.DataFrame) -> dict[str, int | float | None]:
+    """County totals as plain numbers (for the JSON summary and the terminal)."""
+    base = _base(households)
+    sums = {k: int(v) for k, v in base[_SUMS].sum().items()}
+    sums["incidence"] = round(sums["poor_people"] / sums["people"], 6) if sums["people"] else None
+    return sums
+
+
+# ---- assistance coverage ---------------------------------------------------------------
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype(object).astype(str).str.strip() == "")
+
+
+def coverage(households: pd.DataFrame) -> dict[str, pd.DataFrame | bool]:
+    """Poor households without a 帮扶责任人; villages with poor households but no 驻村工作队.
+
+    A village counts as having a task force when any of its households records one
+    (the column is village-level data repeated on household rows).  When the register has no
+    ``responsible_person`` (or ``task_force``) column at all, that check is reported as not
+    available (``has_responsible_person`` / ``has_task_force`` False) rather than as all missing.
+    """
+    status = households["status"].astype(object) if "status" in households.columns else pd.Series(None, index=households.index)
+    poor = households[(status == STATUS_POOR).to_numpy()]
+    cols = [c for c in ("township", "village", "household_id", "head_name") if c in households.columns]
+    has_rp = "responsible_person" in households.columns
+    has_tf = "task_force" in households.columns
+    if has_rp:
+        missing_rp = poor.loc[_blank(poor["responsible_person"]).to_numpy(), cols].copy()
+    else:
+        missing_rp = poor.iloc[0:0][cols].copy()
+    missing_rp = missing_rp.sort_values([c for c in ("township", "village", "household_id") if c in cols], kind="stable")
+    if has_tf and len(households):
+        area = pd.DataFrame({"township": _area(households, "township"), "village": _area(households, "village"),
+                             "poor": (status == STATUS_POOR).to_numpy(), "tf": ~_blank(households["task_force"]).to_numpy()})
+        g = area.groupby(["township", "village"], sort=True, as_index=False).agg(
+            poor_households=("poor", "sum"), has_task_force=("tf", "any"))
+        villages = g[(g["poor_households"] > 0) & ~g["has_task_force"]][["township", "village", "poor_households"]]
+        villages = villages.assign(poor_households=villages["poor_households"].astype("int64")).reset_index(drop=True)
+    else:
+        villages = pd.DataFrame({"township": pd.Series(dtype=object), "village": pd.Series(dtype=object),
+                                 "poor_households": pd.Series(dtype="int64")})
+    return {
+        "has_responsible_person": has_rp,
+        "has_task_force": has_tf,
+        "households_without_responsible_person": missing_rp.reset_index(drop=True),
+        "villages_without_task_force": villages,
+    }
