@@ -164,6 +164,62 @@ class XlsxBook:
                 ws.write_string(i, 1, "" if v is None else str(v))
         return ws
 
+    # -- charts and print setup (register, 公示 list and causes report) ------------------
+    def add_bar_chart(
+        self,
+        ws,
+        sheet: str,
+        *,
+        categories_col: int,
+        values_cols: Sequence[int],
+        n_rows: int,
+        title: str,
+        anchor: tuple[int, int],
+        header_row: int = 0,
+        kind: str = "bar",
+        stacked: bool = False,
+        size: tuple[int, int] = (720, 420),
+    ):
+        """Insert a native bar/column chart over a table written by :meth:`XlsxBook.add_table`.
+
+        Categories are ``categories_col`` on the ``n_rows`` data rows under ``header_row``; one series
+        per column in ``values_cols`` named by its header cell.  LibreOffice and Excel render it.
+        """
+        chart = self.wb.add_chart({"type": kind, **({"subtype": "stacked"} if stacked else {})})
+        font = {"name": self.font}
+        first, last = header_row + 1, header_row + n_rows
+        for j in values_cols:
+            chart.add_series({
+                "name": [sheet, header_row, j],
+                "categories": [sheet, first, categories_col, last, categories_col],
+                "values": [sheet, first, j, last, j],
+                "data_labels": {"value": not stacked, "font": font},
+                "gap": 60,
+            })
+        chart.set_title({"name": title, "name_font": {**font, "size": 12, "bold": True}})
+        axis = {"num_font": font, "name_font": font}
+        chart.set_x_axis({**axis, **({"reverse": True} if kind == "bar" else {})})
+        chart.set_y_axis(axis)
+        chart.set_legend({"none": True} if len(values_cols) == 1 else {"position": "bottom", "font": font})
+        chart.set_size({"width": size[0], "height": size[1]})
+        ws.insert_chart(anchor[0], anchor[1], chart)
+        return chart
+
+    def print_setup(self, ws, *, landscape: bool = True, repeat_rows: tuple[int, int] | None = None,
+                    fit_width: bool = True, footer: str = "第 &P 页，共 &N 页"):
+        """A4 page setup: orientation, repeated header rows, fit to one page wide, page-number footer."""
+        ws.set_paper(9)  # A4
+        ws.set_landscape() if landscape else ws.set_portrait()
+        if repeat_rows is not None:
+            ws.repeat_rows(*repeat_rows)
+        if fit_width:
+            ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+        if footer:
+            ws.set_footer(f"&C&\"{self.font}\"{footer}")
+        return ws
+
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
     def _column_kinds(df, text_columns, money_columns, percent_columns) -> list[str]:
