@@ -142,6 +142,13 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("measures_count", "帮扶措施数", "household", "int", "帮扶措施数", "已落实帮扶措施数", "measures_count"),
     F("no_labour_household", "整户无劳动能力", "household", "bool", "整户无劳动能力", "整户无劳动力", "整户无劳动能力兜底保障户", "no_labour_household"),
     F("income_drop", "收入骤减", "household", "bool", "收入骤减", "收入大幅缩减", "income_drop"),
+    # rule-pack inputs (rules/national-2014 causes, rules/monitoring-2021 elimination)
+    F("lacks_capital", "缺发展资金", "household", "bool", "缺发展资金", "是否缺发展资金", "缺资金", "lacks_capital",
+      description="入户调查认定缺少发展生产资金（致贫原因 缺资金 的依据）"),
+    F("low_motivation", "自身发展动力不足", "household", "bool", "是否自身发展动力不足", "内生动力不足", "发展动力不足", "low_motivation",
+      description="入户调查认定自身发展动力不足（致贫原因的依据）"),
+    F("monitored_months", "已监测月数", "household", "int", "已监测月数", "监测月数", "监测时长", "监测时长(月)", "monitored_months",
+      description="纳入监测至评估时的月数（风险消除要求原则上不少于6个月）"),
 ]
 
 # --------------------------------------------------------------------------------------
