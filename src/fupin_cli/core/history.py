@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_cli.errors import DataError, InputError
+from fupin_cli.idnumber import check_series
 from fupin_cli.schema import (
     REGISTRY_EXITED,
     REGISTRY_NONE,
@@ -66,9 +67,11 @@ def integer(df: pd.DataFrame, col: str) -> pd.Series:
 
 
 def normalise_ids(s: pd.Series) -> pd.Series:
-    """ID numbers for matching: text, stripped, upper-case ``X``; blank → None."""
-    t = s.astype("string").str.strip().str.upper().str.replace(" ", "", regex=False)
-    return t.where(t.notna() & (t != ""), None).astype(object)
+    """ID numbers for matching: cleaned, 15 digits upgraded to 18 (so last year's old number
+    still matches); blank or an Excel-mangled number (``5.00101E+17``) → None."""
+    checked = check_series(s)
+    usable = checked["normalised"].notna() & (checked["problem"] != "excel_number")
+    return checked["normalised"].astype(object).where(usable.to_numpy(), None)
 
 
 def _canonical(s: pd.Series, table: str) -> pd.Series:
