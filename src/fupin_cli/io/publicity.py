@@ -1,0 +1,150 @@
+"""公示名单: the printable list of identified poor households, one sheet per village.
+
+Each sheet: title ``XX村2015年建档立卡贫困户公示名单``, a line with township, village and
+totals, the table (序号, 户主姓名, 证件号码 masked to first 6 + last 4, 家庭人口数, 贫困户属性,
+主要致贫原因), then the 公示期 line (公示期：…至…（7天）), 监督电话, the objection notice and
+signature lines.  A4 landscape, title and header rows repeated on every printed page, fit to
+one page wide, page numbers in the footer.
+
+The frame given here is already masked (:func:`fupin_cli.core.identify.publicity_list`); this
+module only lays it out, and refuses a 证件号码 column that still holds a full ID number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fupin_cli.errors import UsageError
+
+COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12), ("head_id_masked", "证件号码", 24),
+           ("household_size", "家庭人口数", 11), ("attribute", "贫困户属性", 18), ("primary_cause", "主要致贫原因", 16)]
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_FULL_ID = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+
+
+@dataclass
+class PublicityOptions:
+    year: int
+    start: dt.date | None = None  # first day of the 公示 period
+    days: int = 7
+    phone: str = ""  # 监督电话
+    stage: str = ""  # e.g. 第一次公示 / 第二次公示 (optional subtitle)
+
+    def period_line(self) -> str:
+        if self.start is None:
+            period = "____年__月__日至____年__月__日"
+        else:
+            end = self.start + dt.timedelta(days=self.days - 1)
+            period = f"{_cn_date(self.start)}至{_cn_date(end)}"
+        return f"公示期：{period}（{self.days}天）"
+
+    def phone_line(self) -> str:
+        return f"监督电话：{self.phone or '________________'}"
+
+
+def _cn_date(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def title(village: str, year: int) -> str:
+    return f"{village}{year}年建档立卡贫困户公示名单"
+
+
+def sheet_names(keys: pd.DataFrame) -> list[str]:
+    """One sheet name per (township, village): the village, or 乡镇-村 where names repeat; ≤31 chars, unique."""
+    village = keys["village"].astype(str)
+    dup = village.duplicated(keep=False)
+    names = []
+    used: set[str] = set()
+    for town, vil, is_dup in zip(keys["township"].astype(str), village, dup):
+        base = _SHEET_BAD.sub("_", f"{town}-{vil}" if is_dup else vil)[:31] or "村"
+        name, i = base, 2
+        while name.lower() in used:
+            suffix = f"({i})"
+            name, i = base[: 31 - len(suffix)] + suffix, i + 1
+        used.add(name.lower())
+        names.append(name)
+    return names
+
+
+def write_publicity(frame: pd.DataFrame, path: str | os.PathLike, options: PublicityOptions, *,
+                    force: bool = False, font: str | None = None) -> Path:
+    """Write the 公示 workbook.  ``frame``: township, village, head_name, head_id_masked,
+    household_size, attribute, primary_cause (one row per poor household, any order)."""
+    from fupin_cli.io.write import check_output
+    from fupin_cli.io.xlsx import XlsxBook
+
+    p = check_output(path, force, allowed=(".xlsx",))
+    ids = frame["head_id_masked"].astype(object).dropna().astype(str)
+    if ids.str.match(_FULL_ID).any():
+        raise UsageError("公示名单: 证件号码 must be masked before writing", "build the list with publicity_list()")
+    df = frame.assign(township=frame["township"].astype(object).fillna(""), village=frame["village"].astype(object).fillna("(未填)"))
+    df = df.sort_values(["township", "village", "household_id"] if "household_id" in df else ["township", "village"], kind="stable")
+    kwargs = {"font": font} if font else {}
+    with XlsxBook(p, force=force, **kwargs) as book:
+        groups = list(df.groupby(["township", "village"], sort=False))
+        if not groups:
+            ws = book.wb.add_worksheet("公示名单")
+            ws.write_string(0, 0, f"{options.year}年没有识别出贫困户")
+            return p
+        names = sheet_names(pd.DataFrame([k for k, _ in groups], columns=["township", "village"]))
+        for ((town, village), part), name in zip(groups, names):
+            _village_sheet(book, name, town, village, part, options)
+    return p
+
+
+def _village_sheet(book, name: str, town: str, village: str, part: pd.DataFrame, options: PublicityOptions) -> None:
+    ws = book.wb.add_worksheet(name)
+    ncol = len(COLUMNS)
+    border = book.fmt(border=1, valign="vcenter", align="center")
+    text = book.fmt(border=1, valign="vcenter", align="center", num_format="@")
+    left = book.fmt(valign="vcenter")
+    for j, (_, _, width) in enumerate(COLUMNS):
+        ws.set_column(j, j, width)
+    ws.set_row(0, 32)
+    ws.merge_range(0, 0, 0, ncol - 1, title(village, options.year), book.fmt(bold=True, font_size=16, align="center", valign="vcenter"))
+    people = int(pd.to_numeric(part["household_size"], errors="coerce").fillna(0).sum())
+    sub = f"乡镇：{town or '　'}　　行政村：{village}　　共 {len(part)} 户 {people} 人" + (f"　　{options.stage}" if options.stage else "")
+    ws.merge_range(1, 0, 1, ncol - 1, sub, book.fmt(align="left", valign="vcenter"))
+    ws.set_row(2, 24)
+    ws.write_row(2, 0, [lab for _, lab, _ in COLUMNS], book.fmt(bold=True, border=1, align="center", valign="vcenter", bg_color="#F2F2F2"))
+    row = 3
+    sizes = pd.to_numeric(part["household_size"], errors="coerce")
+    for i, (hn, hid, size, attr, cause) in enumerate(zip(part["head_name"], part["head_id_masked"], sizes,
+                                                       part["attribute"], part["primary_cause"]), start=1):
+        ws.write_number(row, 0, i, border)
+        ws.write_string(row, 1, _s(hn), border)
+        ws.write_string(row, 2, _s(hid), text)
+        if pd.isna(size):
+            ws.write_blank(row, 3, None, border)
+        else:
+            ws.write_number(row, 3, int(size), border)
+        ws.write_string(row, 4, _s(attr), border)
+        ws.write_string(row, 5, _s(cause), border)
+        row += 1
+    row += 1
+    for line in (options.period_line(), options.phone_line(),
+                 "如对名单有异议，请在公示期内向村民委员会、乡镇人民政府或县扶贫开发办公室反映。"):
+        ws.merge_range(row, 0, row, ncol - 1, line, left)
+        row += 1
+    row += 1
+    ws.set_row(row, 28)
+    ws.merge_range(row, 0, row, 2, "村党支部（盖章）：", left)
+    ws.merge_range(row, 3, row, ncol - 1, "村民委员会（盖章）：", left)
+    row += 1
+    ws.set_row(row, 28)
+    ws.merge_range(row, 0, row, 2, "驻村工作队（签字）：", left)
+    ws.merge_range(row, 3, row, ncol - 1, "公示日期：　　　　年　　月　　日", left)
+    book.print_setup(ws, landscape=True, repeat_rows=(0, 2))
+
+
+def _s(v) -> str:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return ""
+    return str(v)
