@@ -1,0 +1,243 @@
+"""Exit (脱贫/退出): households, villages (贫困发生率) and the county (摘帽).
+
+* Household: each registered poor household (建档立卡状态 贫困户 or 返贫) is 脱贫 when every
+  ``household_exit`` rule of the pack holds for the year; otherwise 未脱贫 with 未达标原因
+  listing every unmet condition with its value (``engine.decide.household_exit``).
+* Village: population (from the roster, or a registered-population table), remaining poor
+  people (registered poor people who did not exit), 贫困发生率 = remaining ÷ population; the
+  ``village_exit`` rules decide (national: below 2%, 3% in the west: ``param.village_exit_incidence``).
+* County: the same incidence for the whole county, plus 错退率 / 漏评率 / 群众认可度 from a
+  sample check (抽查) when one is given; the ``county_exit`` rules decide.
+
+No threshold lives here: every one comes from the pack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_cli.core.history import REGISTERED_POOR, registry_status, text
+from fupin_cli.core.summary import UNKNOWN_AREA, household_people
+from fupin_cli.errors import InputError
+from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
+
+MEETS, NOT_MEETS, UNKNOWN = "达到", "未达到", "待核实"
+SAMPLE_OK, SAMPLE_WRONG_EXIT, SAMPLE_MISSED = "正确", "错退", "漏评"
+SAMPLE_RESULTS = {  # accepted spellings of a sample-check result → canonical
+    SAMPLE_OK: ("正确", "正常", "无问题", "合格", "准确", "ok", "correct"),
+    SAMPLE_WRONG_EXIT: ("错退", "错误退出", "wrong_exit"),
+    SAMPLE_MISSED: ("漏评", "应纳未纳", "漏识别", "missed"),
+}
+
+VILLAGE_LABELS = {
+    "township": "乡镇", "village": "行政村", "households": "户数", "population": "人口数",
+    "population_source": "人口数来源", "registered_households": "建档立卡贫困户数（年初）",
+    "registered_people": "建档立卡贫困人口（年初）", "exited_households": "本年脱贫户数", "exited_people": "本年脱贫人口",
+    "poor_households": "剩余贫困户数", "poor_population": "剩余贫困人口", "incidence": "贫困发生率",
+    "threshold": "退出标准（贫困发生率低于）", "exit_result": "退出结果", "exit_unmet": "未达标原因",
+}
+COUNTY_LABELS = {
+    **VILLAGE_LABELS, "county": "县", "wrong_exit_rate": "错退率", "missed_rate": "漏评率",
+    "recognition_rate": "群众认可度", "sampled_exited": "抽查脱贫户数", "wrong_exits": "错退户数",
+    "sampled_not_poor": "抽查非贫困户数", "missed": "漏评户数", "sampled_opinions": "认可度调查户数",
+}
+HOUSEHOLD_COLUMNS = ["township", "village", "household_id", "head_name", "head_id_number", "household_size",
+                     "income_per_capita", "registry_status", "exit_result", "exit_unmet"]
+
+
+@dataclass
+class ExitAssessment:
+    """Result of :func:`assess_exit`; frames use canonical column names."""
+
+    year: int
+    households: pd.DataFrame  # every household evaluated, with registry_status, exit_result, exit_unmet, people
+    villages: pd.DataFrame
+    county: pd.DataFrame  # one row
+    not_found: pd.DataFrame  # registered poor households of the register missing from the roster
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def registered(self) -> pd.DataFrame:
+        return self.households[self.households["registry_status"].isin(REGISTERED_POOR).to_numpy()]
+
+    def exited(self) -> pd.DataFrame:
+        return self.households[(self.households["exit_result"] == EXIT_DONE).to_numpy()]
+
+    def remaining(self) -> pd.DataFrame:
+        return self.households[(self.households["exit_result"] == EXIT_NOT_DONE).to_numpy()]
+
+    def summary(self) -> dict[str, Any]:
+        county = _records(self.county)[0]
+        return {
+            "year": self.year,
+            "registered_households": int(len(self.registered)),
+            "exited_households": int(len(self.exited())),
+            "exited_people": int(self.exited()["people"].sum()),
+            "remaining_households": int(len(self.remaining())),
+            "remaining_people": int(self.remaining()["people"].sum()),
+            "not_found": int(len(self.not_found)),
+            "villages": _records(self.villages),
+            "villages_meeting": int((self.villages["exit_result"] == MEETS).sum()),
+            "county": county,
+            "unmet_conditions": unmet_counts(self.remaining()),
+            "notes": list(self.notes),
+        }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in df.to_dict("records"):
+        clean = {}
+        for k, v in row.items():
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                clean[k] = None
+            elif isinstance(v, np.generic):
+                clean[k] = v.item()
+            else:
+                clean[k] = v
+        out.append(clean)
+    return out
+
+
+def unmet_counts(remaining: pd.DataFrame) -> dict[str, int]:
+    """How many remaining households fail each condition (the label before the values)."""
+    reasons = remaining["exit_unmet"].dropna().astype(str)
+    if not len(reasons):
+        return {}
+    parts = reasons.str.split("；").explode().str.strip()
+    parts = parts[parts != ""]
+    labels = parts.str.split(r"[:：(（]", n=1, regex=True).str[0].str.strip()
+    counts = labels.value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+# ---- households --------------------------------------------------------------------------
+def household_exits(households: pd.DataFrame, exit_decisions: pd.DataFrame,
+                    registry: pd.Series | None = None) -> pd.DataFrame:
+    """Households with ``registry_status``, ``people`` and, for registered poor ones, the exit decision."""
+    out = households.copy()
+    reg = registry if registry is not None else registry_status(households)
+    out["registry_status"] = reg.to_numpy(dtype=object)
+    poor = out["registry_status"].isin(REGISTERED_POOR).to_numpy()
+    result = text(exit_decisions, "exit_result").reindex(out.index)
+    # an undecidable household (missing input) is not out of poverty: 未脱贫, the reason says what is missing
+    out["exit_result"] = np.where(poor, np.where(result.to_numpy(dtype=object) == EXIT_DONE, EXIT_DONE, EXIT_NOT_DONE), None)
+    unmet = text(exit_decisions, "exit_unmet").reindex(out.index)
+    out["exit_unmet"] = unmet.where(poor & (out["exit_result"] == EXIT_NOT_DONE).to_numpy(), None)
+    out["people"] = household_people(out).astype("int64")
+    return out
+
+
+# ---- villages and county -----------------------------------------------------------------
+def _area(df: pd.DataFrame, col: str) -> pd.Series:
+    return text(df, col).fillna(UNKNOWN_AREA)
+
+
+def village_frame(assessed: pd.DataFrame, population: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Per (township, village): households, population, registered / exited / remaining poor, 贫困发生率.
+
+    ``population``: optional table of registered rural population (``village``, ``population``,
+    optionally ``township``); villages it lists override the roster's count.  Households marked
+    自然减少 are not counted.  Returns the frame and notes (villages of the table not in the roster).
+    """
+    live = assessed[(assessed["registry_status"] != REGISTRY_GONE).to_numpy()]
+    registered = live["registry_status"].isin(REGISTERED_POOR).to_numpy()
+    exited = (live["exit_result"] == EXIT_DONE).to_numpy()
+    people = live["people"].to_numpy()
+    base = pd.DataFrame({
+        "township": _area(live, "township").to_numpy(), "village": _area(live, "village").to_numpy(),
+        "households": 1, "population": people,
+        "registered_households": registered.astype("int64"), "registered_people": np.where(registered, people, 0),
+        "exited_households": exited.astype("int64"), "exited_people": np.where(exited, people, 0),
+        "poor_households": (registered & ~exited).astype("int64"), "poor_population": np.where(registered & ~exited, people, 0),
+    })
+    sums = [c for c in base.columns if c not in ("township", "village")]
+    villages = base.groupby(["township", "village"], sort=True, as_index=False)[sums].sum()
+    villages.insert(4, "population_source", "花名册")
+    notes: list[str] = []
+    if population is not None:
+        villages, notes = _apply_population(villages, population)
+    pop = villages["population"].astype("float64")
+    villages["incidence"] = (villages["poor_population"] / pop.where(pop > 0)).round(6)
+    return villages, notes
+
+
+def _apply_population(villages: pd.DataFrame, population: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    pop = population.copy()
+    by_town = "township" in pop.columns and pop["township"].notna().any()
+    keys = ["township", "village"] if by_town else ["village"]
+    pop = pop.assign(**{k: text(pop, k).fillna(UNKNOWN_AREA) for k in keys})
+    pop = pop.drop_duplicates(keys, keep="last").set_index(keys)["population"]
+    idx = pd.MultiIndex.from_frame(villages[keys]) if by_town else pd.Index(villages["village"])
+    given = pd.Series(pop.reindex(idx).to_numpy(), index=villages.index)
+    out = villages.copy()
+    has = given.notna().to_numpy()
+    out.loc[has, "population"] = given[has].astype("int64").to_numpy()
+    out.loc[has, "population_source"] = "人口数文件"
+    unknown = sorted(set(map(str, pop.index)) - set(map(str, idx)))
+    notes = [f"人口数文件中的 {len(unknown)} 个村不在花名册中，未计入: {'、'.join(unknown[:5])}" + (" 等" if len(unknown) > 5 else "")] if unknown else []
+    return out, notes
+
+
+def county_frame(villages: pd.DataFrame, sample: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row: county totals and incidence, plus the sample-check rates (missing without a sample)."""
+    cols = ["households", "population", "registered_households", "registered_people", "exited_households",
+            "exited_people", "poor_households", "poor_population"]
+    row: dict[str, Any] = {c: int(villages[c].sum()) for c in cols}
+    row["incidence"] = round(row["poor_population"] / row["population"], 6) if row["population"] else None
+    for key in ("wrong_exit_rate", "missed_rate", "recognition_rate", "sampled_exited", "wrong_exits",
+                "sampled_not_poor", "missed", "sampled_opinions"):
+        row[key] = (sample or {}).get(key)
+    return pd.DataFrame([row])
+
+
+def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
+    """错退率, 漏评率 and 群众认可度 of a sample check (抽查).
+
+    ``sample``: ``household_id``, ``result`` (正确 / 错退 / 漏评), optional ``recognised`` (bool).
+    错退率 = 错退 ÷ sampled households that are out of poverty (exited this year or before);
+    漏评率 = 漏评 ÷ sampled households not in the registry; 认可度 = share answering yes.
+    """
+    notes: list[str] = []
+    ids = text(sample, "household_id")
+    status = assessed.set_index(text(assessed, "household_id").to_numpy())
+    exited_ids = set(status.index[((status["exit_result"] == EXIT_DONE) | (status["registry_status"] == REGISTRY_EXITED)).to_numpy()])
+    registered_ids = set(status.index[status["registry_status"].isin((*REGISTERED_POOR, REGISTRY_EXITED)).to_numpy()])
+    known = ids.isin(set(status.index)).to_numpy()
+    if (~known).any():
+        notes.append(f"抽查表中 {int((~known).sum())} 户不在花名册/登记册中，未计入错退率、漏评率")
+    result = text(sample, "result").to_numpy(dtype=object)
+    is_exited = ids.isin(exited_ids).to_numpy() & known
+    not_poor = ~ids.isin(registered_ids).to_numpy() & known
+    wrong = (result == SAMPLE_WRONG_EXIT)
+    missed = (result == SAMPLE_MISSED)
+    odd = (wrong & ~is_exited & known) | (missed & ~not_poor & known)
+    if odd.any():
+        notes.append(f"抽查表中 {int(odd.sum())} 户的核查结论与其建档立卡状态不符（错退须为脱贫户，漏评须为非建档立卡户），未计入")
+    rates: dict[str, Any] = {
+        "sampled_exited": int(is_exited.sum()), "wrong_exits": int((wrong & is_exited).sum()),
+        "sampled_not_poor": int(not_poor.sum()), "missed": int((missed & not_poor).sum()),
+    }
+    rates["wrong_exit_rate"] = round(rates["wrong_exits"] / rates["sampled_exited"], 6) if rates["sampled_exited"] else None
+    rates["missed_rate"] = round(rates["missed"] / rates["sampled_not_poor"], 6) if rates["sampled_not_poor"] else None
+    if "recognised" in sample.columns:
+        rec = sample["recognised"].astype("boolean").dropna()
+        rates["sampled_opinions"] = int(len(rec))
+        rates["recognition_rate"] = round(float(rec.mean()), 6) if len(rec) else None
+    return rates, notes
+
+
+def canonical_sample_result(values: pd.Series, source: str = "sample check") -> pd.Series:
+    """Sample-check results → 正确 / 错退 / 漏评; an unknown value is an InputError naming it."""
+    lookup = {s.lower(): canon for canon, spellings in SAMPLE_RESULTS.items() for s in spellings}
+    t = text(pd.DataFrame({"r": values}), "r")
+    mapped = t.map(lambda v: lookup.get(str(v).lower()) if v is not None else None)
+    bad = t.notna() & mapped.isna()
+    if bad.any():
+        raise InputError(f"{source}: 核查结论 '{t[bad].iloc[0]}' is not 正确, 错退 or 漏评",
+                         "write 正确 (or 正常), 错退 or 漏评 in the 核查结论 column")
+    return mapped
