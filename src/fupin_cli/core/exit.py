@@ -241,3 +241,48 @@ def canonical_sample_result(values: pd.Series, source: str = "sample check") -> 
         raise InputError(f"{source}: 核查结论 '{t[bad].iloc[0]}' is not 正确, 错退 or 漏评",
                          "write 正确 (or 正常), 错退 or 漏评 in the 核查结论 column")
     return mapped
+
+
+# ---- lists (IDs masked: they are printed and posted) -----------------------------------
+LIST_LABELS = {
+    "seq": "序号", "township": "乡镇", "village": "行政村", "household_id": "户编号", "head_name": "户主姓名",
+    "head_id_masked": "证件号码", "people": "家庭人口数", "income_per_capita": "人均纯收入",
+    "attribute": "贫困户属性", "exit_year": "脱贫年度", "exit_unmet": "未达标原因", "registry_status": "建档立卡状态",
+}
+
+
+def _listing(frame: pd.DataFrame, members: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    from fupin_cli.core.history import head_ids
+    from fupin_cli.idnumber import mask_series
+
+    heads = head_ids(frame, members)
+    masked = mask_series(heads.astype("string")).astype(object).where(heads.notna(), None)
+    attribute = text(frame, "attribute")
+    if "recorded_attribute" in frame.columns:
+        attribute = attribute.where(attribute.notna(), text(frame, "recorded_attribute"))
+    income = frame["income_per_capita"] if "income_per_capita" in frame.columns else pd.Series(np.nan, index=frame.index)
+    data = {
+        "township": text(frame, "township"), "village": text(frame, "village"), "household_id": text(frame, "household_id"),
+        "head_name": text(frame, "head_name"), "head_id_masked": masked, "people": frame["people"],
+        "income_per_capita": pd.to_numeric(income, errors="coerce").astype("Float64"), "attribute": attribute,
+        "exit_unmet": text(frame, "exit_unmet"), "registry_status": text(frame, "registry_status"),
+    }
+    out = pd.DataFrame(data, index=frame.index).sort_values(["township", "village", "household_id"], kind="stable",
+                                                              na_position="last")
+    out.insert(0, "seq", np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)[[c for c in columns]]
+
+
+def exit_list(assessment: ExitAssessment, members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """脱贫名单: households that exit this year, by township and village, head ID masked."""
+    out = _listing(assessment.exited(), members, ["seq", "township", "village", "household_id", "head_name",
+                                                  "head_id_masked", "people", "income_per_capita", "attribute"])
+    out["exit_year"] = assessment.year
+    return out
+
+
+def remaining_list(assessment: ExitAssessment, members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """未脱贫: registered poor households that do not exit, with every unmet condition."""
+    return _listing(assessment.remaining(), members, ["seq", "township", "village", "household_id", "head_name",
+                                                      "head_id_masked", "people", "income_per_capita", "registry_status",
+                                                      "exit_unmet"])
