@@ -1,15 +1,76 @@
-"""`fupin causes` (not yet implemented)."""
+"""`fupin causes`: cause-of-poverty report (致贫原因分析) from a register written by identify."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from fupin_cli.errors import UsageError
-from fupin_cli.cli.common import guard
+from fupin_cli.cli.common import ForceOpt, JsonOpt, OutputOpt, QuietOpt, escape, guard, out, print_json
+
+RegisterArg = Annotated[Path, typer.Argument(help="Register written by `fupin identify` (.xlsx, .csv or .parquet).",
+                                             exists=True, dir_okay=False, readable=True)]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("causes", help="(not yet implemented)")
-    def causes_command() -> None:
+    @app.command("causes", help=(
+        "致贫原因: poor households and people by primary cause, shares, secondary-cause co-occurrence, "
+        "cross-tab by township or village and by 贫困户属性; -o writes a workbook with native charts."))
+    def causes_command(
+        register_path: RegisterArg,
+        by: Annotated[str, typer.Option("--by", help="Area of the cross-tab: 乡镇 (township) or 行政村 (village).")] = "乡镇",
+        output: OutputOpt = None,
+        force: ForceOpt = False,
+        json_: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
         with guard():
-            raise UsageError("fupin causes is not implemented yet")
+            from fupin_cli import __version__
+            from fupin_cli.cli.identify_cmd import run_time
+            from fupin_cli.core.causes import area_name, causes_report
+            from fupin_cli.errors import InputError
+            from fupin_cli.io.causes_report import write_causes
+            from fupin_cli.io.register import read_register
+            from fupin_cli.io.write import check_output, sha256_file
+
+            area = area_name(by)
+            if output is not None:
+                check_output(output, force, allowed=(".xlsx",))
+            reg = read_register(register_path)
+            if "primary_cause" not in reg.households.columns:
+                raise InputError(f"{register_path.name}: no 主要致贫原因 column",
+                                 "give a register written by `fupin identify` (sheet 登记册)")
+            report = causes_report(reg.households, by=area)
+            prov = {
+                "tool": "fupin", "version": __version__, "command": "causes",
+                "inputs": [{"name": register_path.name, "sha256": sha256_file(register_path)}],
+                "run_time": run_time(), "options": {"by": area},
+                "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
+                          if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
+            }
+            outputs = []
+            if output is not None:
+                outputs.append(str(write_causes(report, output, prov, force=force)))
+            if json_:
+                print_json({**report.to_json(), "outputs": outputs, "provenance": prov})
+                return
+            if not quiet:
+                render(report, outputs)
+
+
+def render(report, outputs: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"贫困户致贫原因 ({report.households:,} 户 {report.people:,} 人)", header_style="bold")
+    for col, justify in (("主要致贫原因", "left"), ("户数", "right"), ("户数占比", "right"), ("人数", "right"), ("人数占比", "right")):
+        t.add_column(col, justify=justify)
+    for row in report.by_cause.itertuples(index=False):  # at most a few dozen causes
+        if row.households or row.people:
+            t.add_row(escape(str(row.cause)), f"{row.households:,}", f"{row.household_share:.1%}",
+                      f"{row.people:,}", f"{row.people_share:.1%}")
+    t.add_row("合计", f"{report.households:,}", "100.0%" if report.households else "-", f"{report.people:,}",
+              "100.0%" if report.people else "-", style="bold")
+    out.print(t)
+    for path in outputs:
+        out.print(f"输出 output: {escape(path)}")

@@ -145,7 +145,12 @@ def _crosstab(keys: pd.DataFrame, primary: pd.Series, order: list[str], area: st
     present = [c for c in order if c in table.columns or c in CAUSES]
     table = table.reindex(columns=present, fill_value=0).fillna(0).astype("int64")
     table["total"] = table.sum(axis=1).astype("int64")
-    table = table.sort_index().reset_index() if len(table) else pd.DataFrame(columns=[*key_cols, *present, "total"])
+    if len(table):  # rows in order of first appearance in the register (roster order)
+        seen = keys.drop_duplicates()
+        seen_index = pd.MultiIndex.from_frame(seen) if len(key_cols) > 1 else pd.Index(seen[key_cols[0]], name=key_cols[0])
+        table = table.reindex(seen_index.intersection(table.index, sort=False)).reset_index()
+    else:
+        table = pd.DataFrame(columns=[*key_cols, *present, "total"])
     table.columns.name = None
     return table
 

@@ -32,7 +32,7 @@ from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import concat_findings, count_by_severity, empty_findings
 from fupin_cli.roster import Roster
 from fupin_cli.schema import (
-    FIELDS, HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET,
+    HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET,
     STATUS_NOT_POOR, STATUS_PENDING, STATUS_POOR,
 )
 
@@ -375,7 +375,7 @@ def closing_counts(roster: Roster, households: pd.DataFrame, findings: pd.DataFr
 # ---- 公示 list and explain helpers ---------------------------------------------------------
 def publicity_list(households: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
     """Poor households for the 公示名单, the head's ID masked (first 6 + last 4)."""
-    from fupin_cli.idnumber import mask
+    from fupin_cli.idnumber import mask_series
 
     poor = households[(households["status"].astype(object) == STATUS_POOR).to_numpy()]
     head_id = poor["head_id_number"].astype(object) if "head_id_number" in poor.columns else pd.Series(None, index=poor.index, dtype=object)
@@ -384,13 +384,12 @@ def publicity_list(households: pd.DataFrame, members: pd.DataFrame | None = None
         from_members = poor["household_id"].map(dict(zip(heads["household_id"], heads["id_number"])))
         head_id = head_id.where(head_id.notna(), from_members)
     head_name = poor["head_name"].astype(object) if "head_name" in poor.columns else pd.Series(None, index=poor.index, dtype=object)
-    uniq = {v: mask(str(v)) for v in pd.unique(head_id.dropna())}
     return pd.DataFrame({
         "household_id": poor["household_id"].astype(object),
         "township": poor["township"].astype(object) if "township" in poor.columns else None,
         "village": poor["village"].astype(object) if "village" in poor.columns else None,
         "head_name": head_name,
-        "head_id_masked": head_id.map(uniq),
+        "head_id_masked": mask_series(head_id).astype(object).where(head_id.notna(), None),
         "household_size": household_people(poor),
         "attribute": poor["attribute"].astype(object),
         "primary_cause": poor["primary_cause"].astype(object),

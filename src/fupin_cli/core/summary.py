@@ -90,18 +90,20 @@ def _with_incidence(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def area_summary(households: pd.DataFrame) -> pd.DataFrame:
-    """Village rows, a 小计 row per township and a 合计 row, in township/village order."""
+    """Village rows, a 小计 row per township and a 合计 row, in roster order of first appearance."""
     base = _base(households)
-    villages = base.groupby(["township", "village"], sort=True, as_index=False)[_SUMS].sum()
+    villages = base.groupby(["township", "village"], sort=False, as_index=False)[_SUMS].sum()
     villages.insert(0, "level", "行政村")
-    towns = base.groupby("township", sort=True, as_index=False)[_SUMS].sum()
+    towns = base.groupby("township", sort=False, as_index=False)[_SUMS].sum()
     towns.insert(0, "level", "乡镇")
     towns.insert(2, "village", SUBTOTAL)
     total = pd.DataFrame([{"level": "全县", "township": TOTAL, "village": "", **base[_SUMS].sum().to_dict()}])
-    # order: each township's villages, then its subtotal; the county total last
-    villages["_k"] = 0
-    towns["_k"] = 1
-    body = pd.concat([villages, towns], ignore_index=True).sort_values(["township", "_k", "village"], kind="stable")
+    # order (roster order of first appearance): each township's villages, then its subtotal; the total last
+    town_rank = {t: i for i, t in enumerate(towns["township"])}
+    villages["_t"], villages["_k"], villages["_v"] = villages["township"].map(town_rank), 0, range(len(villages))
+    towns["_t"], towns["_k"], towns["_v"] = towns["township"].map(town_rank), 1, 0
+    body = pd.concat([villages, towns], ignore_index=True).sort_values(["_t", "_k", "_v"], kind="stable")
+    body = body.drop(columns=["_t", "_v"])
     out = pd.concat([body.drop(columns="_k"), total], ignore_index=True)
     for col in _SUMS:
         out[col] = out[col].astype("int64")

@@ -85,7 +85,10 @@ def write_publicity(frame: pd.DataFrame, path: str | os.PathLike, options: Publi
     if ids.str.match(_FULL_ID).any():
         raise UsageError("公示名单: 证件号码 must be masked before writing", "build the list with publicity_list()")
     df = frame.assign(township=frame["township"].astype(object).fillna(""), village=frame["village"].astype(object).fillna("(未填)"))
-    df = df.sort_values(["township", "village", "household_id"] if "household_id" in df else ["township", "village"], kind="stable")
+    # villages in roster order (first appearance), households by 户编号 within a village
+    first = df.groupby(["township", "village"], sort=False).ngroup()
+    df = df.assign(_village_order=first.to_numpy())
+    df = df.sort_values(["_village_order", "household_id"] if "household_id" in df else ["_village_order"], kind="stable")
     kwargs = {"font": font} if font else {}
     with XlsxBook(p, force=force, **kwargs) as book:
         groups = list(df.groupby(["township", "village"], sort=False))
