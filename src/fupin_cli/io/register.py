@@ -278,8 +278,11 @@ COVERAGE_LABELS = {"issue": "问题", "township": "乡镇", "village": "行政�
                    "head_name": "户主姓名", "poor_households": "贫困户数"}
 
 
-def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", force: bool = False) -> WriteOutcome:
-    """Write ``result`` (an :class:`fupin_cli.core.identify.IdentifyResult`) by the file extension."""
+def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", force: bool = False,
+                   extra_sheets: Any = None) -> WriteOutcome:
+    """Write ``result`` (an :class:`fupin_cli.core.identify.IdentifyResult`) by the file extension.
+
+    ``extra_sheets(book)``, when given, adds sheets to the workbook before 说明 (used by reassess)."""
     from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, check_output, write_csv, write_parquet
 
     p = check_output(path, force, allowed=(".xlsx", ".csv", ".parquet"))
@@ -298,7 +301,7 @@ def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", fo
         outcome.outputs.append(write_parquet(labelled(df, lang), side, force))
         outcome.warnings.append(f"{sheet_name(key, lang)}: {len(df):,} rows exceed Excel's {EXCEL_MAX_DATA_ROWS:,}; "
                                 f"written to {side.name} instead")
-    _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings)
+    _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings, extra_sheets=extra_sheets)
     outcome.outputs.insert(0, p)
     return outcome
 
@@ -310,7 +313,8 @@ def _table(book, key: str, df: pd.DataFrame, lang: str, **kw):
                           money_columns=[column_label(c, lang) for c in fm["money"]], **kw)
 
 
-def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set[str], notes: list[str]) -> None:
+def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set[str], notes: list[str],
+                        extra_sheets: Any = None) -> None:
     from fupin_cli.core.causes import LABELS as CAUSE_LABELS
     from fupin_cli.core.quota import LABELS as QUOTA_LABELS
     from fupin_cli.core.summary import LABELS as SUMMARY_LABELS
@@ -338,6 +342,8 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
         if cov.get("has_responsible_person") or cov.get("has_task_force"):
             book.add_table(sheet_name("coverage", lang), _report_frame(coverage_frame(cov), COVERAGE_LABELS, lang),
                            text_columns=[COVERAGE_LABELS["household_id"] if lang == "zh" else "household_id"])
+        if extra_sheets is not None:
+            extra_sheets(book)
         prov = dict(result.provenance)
         prov["notes"] = [*prov.get("notes", []), *notes]
         book.add_key_values(sheet_name("about", lang), provenance_rows(prov),
