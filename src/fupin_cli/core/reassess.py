@@ -59,6 +59,7 @@ NEW, CONTINUE, EXITED, RETURNED, REMOVED, GONE, NOT_POOR = TRANSITIONS
 GONE_REASON = "本年花名册中无此户（户编号、户主及成员证件号码均未匹配）"
 EXIT_REASON = "达到脱贫标准"
 YEAR_COLUMNS = ("first_identified_year", "exit_year", "return_year")
+CARRIED_COLUMNS = ("attribute", "primary_cause", "secondary_causes", "measures")
 
 
 @dataclass
@@ -245,6 +246,14 @@ def reassess(
     out["match_method"] = method
     out["previous_household_id"] = _aligned(text(previous, "household_id"), prev_pos, idx)
 
+    # a household still registered keeps last year's 属性 / 致贫原因 / 措施 where this year decides none
+    still_poor = cls["registry_status"].isin(REGISTERED_POOR).to_numpy()
+    for col in CARRIED_COLUMNS:
+        if col in previous.columns:
+            mine = text(out, col)
+            carried = _aligned(text(previous, col), prev_pos, idx)
+            out[col] = mine.where(mine.notna() | ~still_poor, carried).astype(object)
+
     transition = cls["transition"].to_numpy()
     first = _years(_aligned(prev_first, prev_pos, idx))
     out["first_identified_year"] = first.where(first.notna() | ~np.isin(transition, [NEW, RETURNED]), year)
@@ -352,3 +361,50 @@ def history_table(households: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame({c: text(households, c) for c in ("township", "village", "household_id", "head_name")},
                         index=households.index)
     return pd.concat([keys, wide], axis=1).reset_index(drop=True)
+
+
+# ---- the pipeline behind `fupin reassess` -------------------------------------------------
+@dataclass
+class RegisterView:
+    """What the register writer needs (same attributes as ``IdentifyResult``)."""
+
+    households: pd.DataFrame
+    members: pd.DataFrame
+    summary: pd.DataFrame
+    causes: object
+    quota: None
+    coverage: dict
+    provenance: dict
+
+
+def run_reassess(previous, current, pack, year: int, region: str | None = None, *, allow_errors: bool = False,
+                 previous_name: str = "PREVIOUS", version: str = "", run_time: str = "",
+                 options: dict | None = None, progress=None) -> tuple[Reassessment, RegisterView]:
+    """PREVIOUS register (``.households`` / ``.members``) + CURRENT Roster → reassessment and new register.
+
+    The current year is identified exactly as ``fupin identify`` does (validation, rules, 待核实),
+    then the pack's household exit rules are applied to last year's registered poor households.
+    """
+    from fupin_cli.core.causes import causes_report
+    from fupin_cli.core.identify import DECISION_COLUMNS, identify
+    from fupin_cli.core.summary import area_summary, coverage
+    from fupin_cli.engine.decide import household_exit
+
+    check_years(previous.households, current.households, year, previous_name)  # before any heavy work
+    ident = identify(current, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time,
+                     options=options, progress=progress)
+    exits = household_exit(ident.evaluation).reindex(ident.households.index)
+    decided = [c for c in (*DECISION_COLUMNS, "member_count", "assessment_year", "pack") if c in ident.households.columns]
+    decisions = YearDecisions(identification=ident.households[decided], excluded=ident.excluded, exit=exits)
+    result = reassess(previous.households, ident.households, decisions, year,
+                      previous_members=previous.members, current_members=current.members, previous_name=previous_name)
+    result.members = ident.members
+    prov = dict(ident.provenance)
+    prov["command"] = "reassess"
+    prov["notes"] = [*prov.get("notes", []), *result.notes]
+    live = result.households[(result.households["registry_status"] != REGISTRY_GONE).to_numpy()]
+    as_poor = live.assign(status=np.where(live["registry_status"].isin(REGISTERED_POOR).to_numpy(), STATUS_POOR,
+                                          live["status"].astype(object).to_numpy()))
+    view = RegisterView(households=result.households, members=ident.members, summary=area_summary(as_poor),
+                        causes=causes_report(as_poor), quota=None, coverage=coverage(as_poor), provenance=prov)
+    return result, view

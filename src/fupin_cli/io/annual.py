@@ -158,3 +158,141 @@ def read_sample_check(path: str | os.PathLike) -> pd.DataFrame:
         df["recognised"] = pd.array(t.map(lambda v: True if v in TRUE_WORDS else (False if v in FALSE_WORDS else None))
                                     .astype(object), dtype="boolean")
     return df
+
+
+# ---- writing -------------------------------------------------------------------------------
+REPORT_LABELS = {  # report columns that are not schema fields
+    "households": ("户数", "households"), "people": ("人口数", "people"), "shared_members": ("共同成员数", "shared_members"),
+    "合计": ("合计", "total"), "condition": ("未达标条件", "condition"), "item": ("项目", "item"), "value": ("值", "value"),
+    "category": ("监测对象类别", "category"), "risk_type": ("风险类型", "risk_type"),
+}
+
+
+def column_labels(df: pd.DataFrame, lang: str, extra: dict[str, str] | None = None) -> list[str]:
+    """Output labels: ``extra`` (zh) first, then report labels, then schema labels; en → names."""
+    from fupin_cli.io.register import column_label
+
+    labels = []
+    for c in df.columns:
+        if lang == "en":
+            labels.append(REPORT_LABELS.get(c, (c, c))[1] if c in REPORT_LABELS else str(c))
+        elif extra and c in extra:
+            labels.append(extra[c])
+        elif c in REPORT_LABELS:
+            labels.append(REPORT_LABELS[c][0])
+        else:
+            labels.append(column_label(c, lang))
+    return labels
+
+
+def add_report(book, name: str, df: pd.DataFrame, lang: str, *, extra: dict[str, str] | None = None,
+               percent: tuple[str, ...] = (), money: tuple[str, ...] = (), text: tuple[str, ...] = (), title: str | None = None):
+    """One report frame as a styled sheet, columns labelled (zh/en), with number formats by column."""
+    out = df.copy()
+    out.columns = column_labels(df, lang, extra)
+    lab = dict(zip(df.columns, out.columns))
+    return book.add_table(name, out, percent_columns=[lab[c] for c in percent if c in lab],
+                          money_columns=[lab[c] for c in money if c in lab],
+                          text_columns=[lab[c] for c in text if c in lab], title=title)
+
+
+def _sheet(zh: str, en: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _about(book, provenance: dict[str, Any], lang: str, notes: list[str]) -> None:
+    from fupin_cli.io.register import provenance_rows
+
+    prov = dict(provenance)
+    prov["notes"] = [*prov.get("notes", []), *notes]
+    book.add_key_values(_sheet("说明", "about", lang), provenance_rows(prov),
+                        headers=("项目", "值") if lang == "zh" else ("item", "value"))
+
+
+def write_table(df: pd.DataFrame, path: Path, lang: str, force: bool, extra: dict[str, str] | None = None) -> Path:
+    """CSV / Parquet output of one labelled table (CSV: UTF-8 with BOM, formula-escaped)."""
+    from fupin_cli.io.register import bools_as_text
+    from fupin_cli.io.write import write_csv, write_parquet
+
+    out = df.copy()
+    out.columns = column_labels(df, lang, extra)
+    if path.suffix.lower() == ".csv":
+        return write_csv(bools_as_text(out), path, force)
+    return write_parquet(out, path, force)
+
+
+def write_exit(assessment, members: pd.DataFrame | None, path: str | os.PathLike, *, provenance: dict[str, Any],
+               lang: str = "zh", force: bool = False) -> list[Path]:
+    """The exit workbook (.xlsx) — or, for .csv / .parquet, the 脱贫名单 and 未脱贫 lists as one table."""
+    from fupin_cli.core.exit import COUNTY_LABELS, LIST_LABELS, VILLAGE_LABELS, exit_list, remaining_list, unmet_counts
+    from fupin_cli.io.write import check_output
+    from fupin_cli.io.xlsx import XlsxBook
+
+    p = check_output(path, force, allowed=TABLE_SUFFIXES)
+    exited, remaining = exit_list(assessment, members), remaining_list(assessment, members)
+    if p.suffix.lower() != ".xlsx":
+        both = pd.concat([exited.assign(exit_result="脱贫"), remaining.assign(exit_result="未脱贫")], ignore_index=True)
+        return [write_table(both.drop(columns="seq"), p, lang, force, {**LIST_LABELS, "exit_result": "脱贫结果"})]
+    year = assessment.year
+    with XlsxBook(p, force=force) as book:
+        ws = add_report(book, _sheet("脱贫名单", "exited", lang), exited, lang, extra=LIST_LABELS,
+                        money=("income_per_capita",), text=("household_id", "head_id_masked"),
+                        title=f"{year}年脱贫户名单（共 {len(exited)} 户 {int(exited['people'].sum())} 人）" if lang == "zh"
+                        else f"Households exiting poverty in {year}")
+        if hasattr(book, "print_setup"):
+            book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
+        add_report(book, _sheet("未脱贫", "remaining", lang), remaining, lang, extra=LIST_LABELS,
+                   money=("income_per_capita",), text=("household_id", "head_id_masked"))
+        unmet = pd.DataFrame(list(unmet_counts(assessment.remaining()).items()), columns=["condition", "households"])
+        add_report(book, _sheet("未达标条件", "unmet", lang), unmet, lang)
+        add_report(book, _sheet("村退出", "villages", lang), assessment.villages, lang, extra=VILLAGE_LABELS,
+                   percent=("incidence", "threshold"))
+        add_report(book, _sheet("县退出", "county", lang), assessment.county, lang, extra=COUNTY_LABELS,
+                   percent=("incidence", "threshold", "wrong_exit_rate", "missed_rate", "recognition_rate"))
+        if len(assessment.not_found):
+            add_report(book, _sheet("未找到", "not_found", lang), assessment.not_found, lang, extra=LIST_LABELS,
+                       text=("household_id",))
+        _about(book, provenance, lang, assessment.notes)
+    return [p]
+
+
+TRANSITION_LIST_COLUMNS = ["township", "village", "household_id", "head_name", "head_id_masked", "household_size",
+                           "income_per_capita", "previous_registry_status", "registry_status", "transition_reason",
+                           "match_method", "previous_household_id"]
+LIST_EXTRA = {"head_id_masked": "户主证件号码", "shared_members": "共同成员数"}
+TRANSITION_SHEETS_EN = dict(zip(("新识别", "继续帮扶", "脱贫", "返贫", "清退", "自然减少", "非贫困户"),
+                                ("new", "continued", "exited", "returned", "removed", "gone", "not_poor")))
+
+
+def transition_list(households: pd.DataFrame, members: pd.DataFrame | None, transition: str) -> pd.DataFrame:
+    """One 动态调整类型's households with key columns, the head's ID masked."""
+    from fupin_cli.core.history import head_ids
+    from fupin_cli.idnumber import mask_series
+
+    part = households[(households["transition"] == transition).to_numpy()]
+    heads = head_ids(part, members)
+    out = part.assign(head_id_masked=mask_series(heads.astype("string")).astype(object).where(heads.notna(), None))
+    cols = [c for c in TRANSITION_LIST_COLUMNS if c in out.columns]
+    order = [c for c in ("township", "village", "household_id") if c in out.columns]
+    return out[cols].sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+
+
+def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", force: bool = False):
+    """The new register (written by the register writer) with the reassessment sheets added."""
+    from fupin_cli.io.register import write_register
+    from fupin_cli.schema import TRANSITIONS
+
+    members = view.members if len(view.members) else None
+
+    def extra(book) -> None:
+        add_report(book, _sheet("历年状态", "history", lang), result.history(), lang, text=("household_id",))
+        add_report(book, _sheet("动态调整", "transitions", lang), result.counts(), lang)
+        add_report(book, _sheet("分村调整", "by_village", lang), result.by_village(), lang)
+        add_report(book, _sheet("户匹配", "matching", lang), result.matches, lang, extra=LIST_EXTRA,
+                   text=("household_id", "previous_household_id"))
+        for t in TRANSITIONS:
+            add_report(book, t if lang == "zh" else TRANSITION_SHEETS_EN[t], transition_list(result.households, members, t),
+                       lang, extra=LIST_EXTRA, money=("income_per_capita",),
+                       text=("household_id", "previous_household_id", "head_id_masked"))
+
+    return write_register(view, path, lang=lang, force=force, extra_sheets=extra)
