@@ -1,15 +1,101 @@
-"""`fupin reassess` (not yet implemented)."""
+"""`fupin reassess PREVIOUS CURRENT --year Y`: annual 动态调整 with history kept."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from fupin_cli.cli.common import (
+    ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    err, escape, guard, out, print_json,
+)
 from fupin_cli.errors import UsageError
-from fupin_cli.cli.common import guard
+
+PreviousArg = Annotated[Path, typer.Argument(help="Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.",
+                                             exists=True, dir_okay=False, readable=True)]
+CurrentArg = Annotated[Path, typer.Argument(help="This year's roster: .xlsx, .xls, .csv or .parquet.",
+                                            exists=True, dir_okay=False, readable=True)]
+
+
+def default_output(year: int) -> Path:
+    return Path.cwd() / f"register-{year}.xlsx"
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("reassess", help="(not yet implemented)")
-    def reassess_command() -> None:
+    @app.command("reassess", help=(
+        "动态调整: compare last year's register with this year's roster and write this year's register.\n\n"
+        "Households are matched by 户编号, then by the head's ID number, then by members' ID numbers "
+        "(a household that split). Each gets one type: 新识别, 继续帮扶, 脱贫, 返贫, 清退, 自然减少, 非贫困户. "
+        "The register keeps 首次识别年度, 脱贫年度, 返贫年度 and 历年状态, so reassess can be chained year after year.\n\n"
+        "Default output: register-<year>.xlsx in the current directory."))
+    def reassess_command(
+        previous: PreviousArg,
+        current: CurrentArg,
+        year: YearOpt,
+        pack: PackOpt = "national-2014",
+        region: RegionOpt = None,
+        output: OutputOpt = None,
+        allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors in CURRENT: those households become 待核实.")] = False,
+        sheet: SheetOpt = None,
+        encoding: Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")] = None,
+        lang: LangOpt = Lang.zh,
+        force: ForceOpt = False,
+        json_: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
         with guard():
-            raise UsageError("fupin reassess is not implemented yet")
+            from fupin_cli import __version__
+            from fupin_cli.cli.identify_cmd import progress, run_time
+            from fupin_cli.core.reassess import check_years, run_reassess
+            from fupin_cli.engine import load_pack
+            from fupin_cli.io.annual import read_previous_register, write_reassess
+            from fupin_cli.io.read import read_roster
+            from fupin_cli.io.write import check_output, sha256_file
+
+            target = output or default_output(year)
+            check_output(target, force, allowed=(".xlsx", ".csv", ".parquet"))
+            if target.resolve() in (previous.resolve(), current.resolve()):
+                raise UsageError(f"output {target.name} is one of the inputs", "give the new register its own file name")
+            with progress(quiet or json_) as step:
+                step("read")
+                prev = read_previous_register(previous)
+                roster = read_roster(current, sheet=sheet, encoding=encoding)
+                check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
+                the_pack = load_pack(pack)
+                options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
+                           "lang": lang.value}
+                result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
+                                            previous_name=f"PREVIOUS {previous.name}", version=__version__,
+                                            run_time=run_time(), options=options, progress=step)
+                step("write")
+                written = write_reassess(result, view, target, lang=lang.value, force=force)
+            outputs = [str(p) for p in written.outputs]
+            if json_:
+                print_json({**result.summary(), "outputs": outputs, "warnings": written.warnings,
+                            "provenance": view.provenance})
+                return
+            for w in [*written.warnings, *result.notes]:
+                err.print(f"[yellow]注意:[/] {escape(w)}")
+            if not quiet:
+                render(result, outputs)
+
+
+def render(result, outputs: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{result.previous_year} → {result.year} 动态调整 (reassessment)", header_style="bold")
+    t.add_column("动态调整类型 transition")
+    t.add_column("户数 households", justify="right")
+    t.add_column("人数 people", justify="right")
+    for row in result.counts().itertuples():
+        t.add_row(row.transition, f"{row.households:,}", f"{row.people:,}")
+    m = result.match_counts
+    t.add_row("", "", "")
+    t.add_row("户编号变更 matched by head ID", f"{m['户主证件号码']:,}", "")
+    t.add_row("成员证件号码匹配 matched by member ID", f"{m['成员证件号码']:,}", "")
+    t.add_row("分户 split households", f"{m['分户']:,}", "")
+    for i, path in enumerate(outputs):
+        t.add_row("输出 output" if i == 0 else "", escape(path), "")
+    out.print(t)
