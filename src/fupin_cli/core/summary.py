@@ -140,11 +140,10 @@ def coverage(households: pd.DataFrame) -> dict[str, pd.DataFrame | bool]:
         missing_rp = poor.loc[_blank(poor["responsible_person"]).to_numpy(), cols].copy()
     else:
         missing_rp = poor.iloc[0:0][cols].copy()
-    missing_rp = missing_rp.sort_values([c for c in ("township", "village", "household_id") if c in cols], kind="stable")
     if has_tf and len(households):
         area = pd.DataFrame({"township": _area(households, "township"), "village": _area(households, "village"),
                              "poor": (status == STATUS_POOR).to_numpy(), "tf": ~_blank(households["task_force"]).to_numpy()})
-        g = area.groupby(["township", "village"], sort=True, as_index=False).agg(
+        g = area.groupby(["township", "village"], sort=False, as_index=False).agg(
             poor_households=("poor", "sum"), has_task_force=("tf", "any"))
         villages = g[(g["poor_households"] > 0) & ~g["has_task_force"]][["township", "village", "poor_households"]]
         villages = villages.assign(poor_households=villages["poor_households"].astype("int64")).reset_index(drop=True)
