@@ -1,0 +1,12 @@
+"""Rule packs: load (YAML → models → typed IR), evaluate (vectorised), explain, decide.
+
+    pack = load_pack("national-2014")
+    ev = evaluate(roster, pack, year=2015)
+    decisions = identification(ev)
+"""
+
+from fupin_cli.engine.loader import Pack, find_pack, load_pack, shipped_packs
+from fupin_cli.engine.params import ParamValue, resolve
+from fupin_cli.engine.evaluate import Evaluation, evaluate
+
+__all__ = ["Pack", "ParamValue", "Evaluation", "evaluate", "find_pack", "load_pack", "resolve", "shipped_packs"]

@@ -1,0 +1,403 @@
+"""Rule kinds → decision columns (generic over the pack: no policy constants here).
+
+* :func:`identification` — 识别结果, 贫困户属性, 致贫原因, 帮扶措施建议, 识别依据, 未识别原因, 致贫原因核查
+* :func:`household_exit`, :func:`village_exit`, :func:`county_exit` — 脱贫/退出 with 未达标原因
+* :func:`monitoring` — 监测对象类别, 风险类型, 风险消除
+* :func:`estimates` — numbers per household (e.g. relocation subsidy)
+* :func:`check_findings` — ``check`` rules as a Findings frame (疑点)
+
+Texts are "规则标签（决定性数值）" joined with "；".  Unknown results are never silently
+false: they give 待核实 and name the missing inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.arrays import BooleanArray
+
+from fupin_cli import schema
+from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
+from fupin_cli.engine.details import SEP, DetailBuilder
+from fupin_cli.engine.evaluate import Evaluation
+from fupin_cli.engine.params import region_chain, resolve_many
+from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
+from fupin_cli.errors import RuleError
+from fupin_cli.findings import make_findings
+
+EXIT_DONE, EXIT_NOT_DONE, PENDING = "脱贫", "未脱贫", schema.STATUS_PENDING
+ELIMINATED, NOT_ELIMINATED = "风险消除", "未消除"
+VILLAGE_DONE, VILLAGE_NOT_DONE = "退出", "未退出"
+COUNTY_DONE, COUNTY_NOT_DONE = "摘帽", "未摘帽"
+
+
+# ---------------------------------------------------------------------------------------
+# small vectorised helpers
+# ---------------------------------------------------------------------------------------
+def _truth(s: pd.Series | BooleanArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(true, false, unknown) numpy masks of a boolean Series."""
+    arr = s.array if isinstance(s, pd.Series) else s
+    unk = np.asarray(arr.isna())
+    true = arr.to_numpy(dtype=bool, na_value=False)
+    return true, ~true & ~unk, unk
+
+
+def _all(cols: list[pd.Series], n: int) -> BooleanArray:
+    out = bool_array(np.ones(n, bool))
+    for c in cols:
+        out = out & c.array
+    return out
+
+
+def _any(cols: list[pd.Series], n: int) -> BooleanArray:
+    out = bool_array(np.zeros(n, bool))
+    for c in cols:
+        out = out | c.array
+    return out
+
+
+def join(pieces: list[np.ndarray], n: int, sep: str = SEP) -> np.ndarray:
+    out = np.full(n, "", dtype=object)
+    for piece in pieces:
+        both = (out != "") & (piece != "")
+        out = np.where(both, out + sep + piece, out + piece)
+    return out
+
+
+def _rule_texts(ev_details, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> np.ndarray:
+    """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；"."""
+    pieces = []
+    for rule, mask in zip(rules, masks):
+        piece = np.full(n, "", dtype=object)
+        if mask.any():
+            detail = ev_details([rule.id], mask)[rule.id].to_numpy(dtype=object)
+            text = np.where(detail != "", prefix + rule.label + "（" + detail + "）", prefix + rule.label)
+            piece[np.flatnonzero(mask)] = text
+        pieces.append(piece)
+    return join(pieces, n)
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    uniq = list(dict.fromkeys(categories))
+    remap = np.array([uniq.index(c) for c in categories] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[np.where(codes < 0, len(categories), codes)], categories=uniq)
+
+
+def _by_priority(rules: list) -> list:
+    return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
+
+
+def _first_true(ev_results: pd.DataFrame, rules: list, n: int) -> np.ndarray:
+    """Index (into ``rules``) of the first rule whose result is true, −1 when none."""
+    if not rules:
+        return np.full(n, -1, dtype=np.int64)
+    conds = [_truth(ev_results[r.id])[0] for r in rules]
+    return np.select(conds, np.arange(len(rules)), default=-1).astype(np.int64)
+
+
+def _str_series(values: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(values, index=index, dtype="str")
+
+
+# ---------------------------------------------------------------------------------------
+# identification (精准识别)
+# ---------------------------------------------------------------------------------------
+IDENTIFICATION_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason", "cause_check"]
+
+
+def identification(ev: Evaluation) -> pd.DataFrame:
+    """Status, attribute, causes, measures, basis and reasons for every household."""
+    res, n, index = ev.results, len(ev.households), ev.households.index
+    criteria = ev.rules_of("criterion")
+    if not criteria:
+        raise RuleError(f"rule pack {ev.pack.ident} has no criterion rules for {ev.year}", hint="add rules with kind: criterion")
+    crit_all = [r for r in criteria if r.mode == "all"]
+    crit_any = [r for r in criteria if r.mode == "any"]
+    exclusions = ev.rules_of("exclusion")
+    all_ok = _all([res[r.id] for r in crit_all], n)
+    any_ok = _any([res[r.id] for r in crit_any], n) if crit_any else bool_array(np.ones(n, bool))
+    elig_t, elig_f, elig_u = _truth(all_ok & any_ok)
+    ex_t, ex_f, ex_u = _truth(_any([res[r.id] for r in exclusions], n))
+    excluded = ex_t
+    failed = ~ex_t & elig_f
+    poor = elig_t & ex_f
+    pending = ~(excluded | failed | poor)
+    status = np.select([poor, pending], [0, 1], default=2)
+    details = ev.details_for
+
+    # 未识别原因: exclusions that fired, else the criteria that failed, else what is missing
+    reason_ex = _rule_texts(details, exclusions, [excluded & _truth(res[r.id])[0] for r in exclusions], n)
+    any_group_false = _truth(any_ok)[1] if crit_any else np.zeros(n, bool)
+    any_group_unk = _truth(any_ok)[2] if crit_any else np.zeros(n, bool)
+    fail_masks = [failed & _truth(res[r.id])[1] for r in crit_all] + [failed & any_group_false & _truth(res[r.id])[1] for r in crit_any]
+    reason_fail = _rule_texts(details, crit_all + crit_any, fail_masks, n)
+    unk_masks = (
+        [pending & _truth(res[r.id])[2] for r in crit_all]
+        + [pending & any_group_unk & _truth(res[r.id])[2] for r in crit_any]
+        + [pending & elig_t & _truth(res[r.id])[2] for r in exclusions]
+    )
+    reason_unk = _rule_texts(details, crit_all + crit_any + exclusions, unk_masks, n)
+    reason_unk = np.where(reason_unk != "", "待核实：" + reason_unk, reason_unk)
+    reason = np.where(excluded, reason_ex, np.where(failed, reason_fail, np.where(pending, reason_unk, "")))
+    # 识别依据: the criteria that fired
+    basis = _rule_texts(details, criteria, [poor & _truth(res[r.id])[0] for r in criteria], n)
+
+    # status rules override (lowest priority number wins)
+    status_rules = _by_priority(ev.rules_of("status"))
+    if status_rules:
+        first = _first_true(res, status_rules, n)
+        code_of = {s: i for i, s in enumerate(schema.STATUSES)}
+        override = first >= 0
+        new_status = np.array([code_of[r.value] for r in status_rules] + [0])[np.where(override, first, len(status_rules))]
+        status = np.where(override, new_status, status)
+        texts = _rule_texts(details, status_rules, [first == i for i in range(len(status_rules))], n)
+        to_poor = override & (status == 0)
+        basis = np.where(to_poor, join([texts, np.where(poor, basis, "")], n), np.where(status == 0, basis, ""))
+        reason = np.where(override & (status != 0), join([texts, reason], n), np.where(status == 0, "", reason))
+    is_poor = status == 0
+    basis = np.where(is_poor, basis, "")
+    reason = np.where(is_poor, "", reason)
+
+    attribute = _attribute(ev, is_poor, n)
+    primary, secondary = _causes(ev, status != 2, n)
+    measures = _measures(ev, primary, secondary, status != 2, n)
+    cause_check = _cause_checks(ev, n)
+    return pd.DataFrame(
+        {
+            "status": pd.Categorical.from_codes(status, categories=list(schema.STATUSES)),
+            "attribute": attribute,
+            "primary_cause": primary,
+            "secondary_causes": _str_series(secondary, index).to_numpy(),
+            "measures": _str_series(measures, index).to_numpy(),
+            "basis": _str_series(basis, index).to_numpy(),
+            "not_identified_reason": _str_series(reason, index).to_numpy(),
+            "cause_check": _str_series(cause_check, index).to_numpy(),
+        },
+        index=index,
+    ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check")})
+
+
+def _attribute(ev: Evaluation, applies: np.ndarray, n: int) -> pd.Categorical:
+    rules = ev.rules_of("attribute")
+    ordered = _by_priority([r for r in rules if not r.default])
+    defaults = [r for r in rules if r.default]
+    codes = _first_true(ev.results, ordered, n)
+    values = [r.value for r in ordered] + [r.value for r in defaults]
+    if defaults:
+        codes = np.where(codes < 0, len(ordered), codes)
+    codes = np.where(applies, codes, -1)
+    return _categorical(codes, values or ["一般贫困户"])
+
+
+def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical, np.ndarray]:
+    """Primary cause (Categorical) and secondary causes (text joined with 、)."""
+    rules = ev.rules_of("cause")
+    causes: dict[str, tuple[int, list]] = {}  # cause → (best priority, rules)
+    for i, r in enumerate(rules):
+        best, rs = causes.get(r.cause, (10**9, []))
+        causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
+    ordered = sorted(causes, key=lambda c: causes[c][0])
+    fired = np.zeros((n, len(ordered)), dtype=bool)
+    for j, c in enumerate(ordered):
+        for r in causes[c][1]:
+            fired[:, j] |= _truth(ev.results[r.id])[0]
+    fired &= applies[:, None]
+    other = "其他"
+    labels = ordered + ([other] if other not in ordered else [])
+    other_code = labels.index(other)
+    rank = np.cumsum(fired, axis=1)
+    if ordered:
+        primary = np.select([fired[:, j] & (rank[:, j] == 1) for j in range(len(ordered))], np.arange(len(ordered)), default=other_code)
+    else:
+        primary = np.full(n, other_code)
+    primary = np.where(applies, primary, -1)
+    k = ev.pack.meta.max_secondary_causes
+    names = np.array(labels, dtype=object)
+    pieces = []
+    for m in range(2, k + 2):
+        sel = fired & (rank == m)
+        has = sel.any(axis=1)
+        idx = sel.argmax(axis=1) if len(ordered) else np.zeros(n, int)
+        pieces.append(np.where(has, names[idx] if len(ordered) else "", ""))
+    secondary = join(pieces, n, "、")
+    return _categorical(primary.astype(np.int64), labels), secondary
+
+
+def _measures(ev: Evaluation, primary: pd.Categorical, secondary: np.ndarray, applies: np.ndarray, n: int) -> np.ndarray:
+    rules = ev.rules_of("measure")
+    prim = np.asarray(primary.astype(object))
+    sec = pd.Series(secondary, dtype="str")
+    pieces = []
+    for r in rules:
+        has_cause = (prim == r.cause) | _contains_item(sec, r.cause)
+        mask = applies & has_cause & _truth(ev.results[r.id])[0]
+        pieces.append(np.where(mask, "；".join(r.measures), ""))
+    out = join(pieces, n)
+    if len(rules) > 1:  # drop repeated measures (two causes suggesting the same one)
+        multi = np.flatnonzero(np.char.count(out.astype(str), "；") > 0) if n else []
+        for i in multi:
+            out[i] = "；".join(dict.fromkeys(out[i].split("；")))
+    return out
+
+
+def _contains_item(s: pd.Series, item: str) -> np.ndarray:
+    import re
+
+    return s.str.contains(rf"(?:^|、){re.escape(item)}(?:$|、)", regex=True).to_numpy(dtype=bool, na_value=False)
+
+
+def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
+    rules = ev.rules_of("cause_check")
+    if not rules:
+        return np.full(n, "", dtype=object)
+    hh = ev.households
+    recorded = hh["recorded_primary_cause"].astype("str") if "recorded_primary_cause" in hh.columns else pd.Series([pd.NA] * n, dtype="str")
+    pieces = []
+    for r in rules:
+        mask = (recorded == r.cause).to_numpy(dtype=bool, na_value=False) & _truth(ev.results[r.id])[0]
+        pieces.append(np.where(mask, r.message, ""))
+    return join(pieces, n)
+
+
+# ---------------------------------------------------------------------------------------
+# "all must hold" kinds: household exit, elimination, village and county exit
+# ---------------------------------------------------------------------------------------
+def _all_must_hold(results: pd.DataFrame, rules: list, details, n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
+    ok_t, ok_f, ok_u = _truth(_all([results[r.id] for r in rules], n))
+    result = np.where(ok_t, done, np.where(ok_f, not_done, PENDING)).astype(object)
+    unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n)
+    unknown = _rule_texts(details, rules, [ok_u & _truth(results[r.id])[2] for r in rules], n)
+    unmet = np.where(ok_u, np.where(unknown != "", "待核实：" + unknown, unknown), unmet)
+    return result, unmet
+
+
+def household_exit(ev: Evaluation) -> pd.DataFrame:
+    """脱贫 when every household_exit rule holds; 未达标原因 lists the unmet ones with values."""
+    rules = ev.rules_of("household_exit")
+    if not rules:
+        raise RuleError(f"rule pack {ev.pack.ident} has no household_exit rules for {ev.year}", hint="add rules with kind: household_exit")
+    n = len(ev.households)
+    result, unmet = _all_must_hold(ev.results, rules, ev.details_for, n, EXIT_DONE, EXIT_NOT_DONE)
+    return pd.DataFrame({"exit_result": result, "exit_unmet": unmet}, index=ev.households.index).astype("str")
+
+
+def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | None, fields: dict, done: str, not_done: str) -> pd.DataFrame:
+    region = region or pack.meta.region
+    region_chain(pack, region)
+    rules = [r for r in pack.rules_of(kind, year)]
+    if not rules:
+        raise RuleError(f"rule pack {pack.ident} has no {kind} rules for {year}", hint=f"add rules with kind: {kind}")
+    from fupin_cli.engine.evaluate import used_params
+
+    level = "village" if kind == "village_exit" else "county"
+    params = resolve_many(pack, used_params(pack, year, levels=(level,)), year, region)
+    types = {k: t for k, (_, t) in fields.items()}
+    fe = FrameEvaluator(frame, types, {k: v.value for k, v in params.items()})
+    n = len(frame)
+    results = pd.DataFrame(
+        {r.id: pd.Series(fe.eval_bool(pack.conditions[r.id]) if r.id in pack.conditions else bool_array(np.ones(n, bool)), index=frame.index) for r in rules},
+        index=frame.index,
+    )
+    labels = {k: lab for k, (lab, _) in fields.items()}
+    builder = DetailBuilder(fe, types, lambda name: labels.get(name, name), params)
+
+    def details(rule_ids, mask):
+        rows = np.flatnonzero(mask)
+        return pd.DataFrame({rid: builder.rule_text(pack.conditions.get(rid), rows) for rid in rule_ids}, index=frame.index[rows])
+
+    result, unmet = _all_must_hold(results, rules, details, n, done, not_done)
+    return pd.DataFrame({"exit_result": result, "exit_unmet": unmet}, index=frame.index).astype("str")
+
+
+def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+    """贫困村退出 per row of a village frame (columns: typecheck.VILLAGE_FIELDS)."""
+    return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
+
+
+def county_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+    """贫困县摘帽 per row of a county frame (columns: typecheck.COUNTY_FIELDS)."""
+    return _frame_exit("county_exit", frame, pack, year, region, COUNTY_FIELDS, COUNTY_DONE, COUNTY_NOT_DONE)
+
+
+# ---------------------------------------------------------------------------------------
+# monitoring (防止返贫监测), estimates, checks
+# ---------------------------------------------------------------------------------------
+def monitoring(ev: Evaluation) -> pd.DataFrame:
+    """监测对象类别 (first firing monitoring rule by priority), 风险类型, 风险消除."""
+    n, index, res = len(ev.households), ev.households.index, ev.results
+    rules = _by_priority(ev.rules_of("monitoring"))
+    first = _first_true(res, rules, n)
+    categories = np.array([r.category for r in rules] + [""], dtype=object)
+    category = categories[np.where(first >= 0, first, len(rules))]
+    any_unknown = _truth(_any([res[r.id] for r in rules], n))[2] if rules else np.zeros(n, bool)
+    category = np.where((first < 0) & any_unknown, PENDING, category)
+    basis = _rule_texts(ev.details_for, rules, [first == i for i in range(len(rules))], n)
+    risks = ev.rules_of("risk")
+    risk_pieces = [np.where(_truth(res[r.id])[0], r.risk_type, "") for r in risks]
+    risk_types = join(risk_pieces, n, "、")
+    if len(risks) > 1:
+        for i in np.flatnonzero(np.char.count(risk_types.astype(str), "、") > 0):
+            risk_types[i] = "、".join(dict.fromkeys(risk_types[i].split("、")))
+    elim = ev.rules_of("elimination")
+    if elim:
+        elim_result, elim_unmet = _all_must_hold(res, elim, ev.details_for, n, ELIMINATED, NOT_ELIMINATED)
+    else:
+        elim_result, elim_unmet = np.full(n, "", object), np.full(n, "", object)
+    return pd.DataFrame(
+        {
+            "monitoring_result": category,
+            "monitoring_basis": basis,
+            "risk_types": risk_types,
+            "elimination_result": elim_result,
+            "elimination_unmet": elim_unmet,
+        },
+        index=index,
+    ).astype("str")
+
+
+def estimates(ev: Evaluation, labels: bool = False) -> pd.DataFrame:
+    """Estimate rules' values per household (Float64, missing where the rule does not apply)."""
+    out = ev.values.copy()
+    if labels:
+        out.columns = [ev.pack.rule(c).label for c in out.columns]
+    return out
+
+
+def check_findings(ev: Evaluation) -> pd.DataFrame:
+    """``check`` rules that fired, as a Findings frame (one row per household/member and rule)."""
+    records: list[pd.DataFrame] = []
+    for r in ev.rules_of("check"):
+        if r.over == "members":
+            frame, fired = ev.members, ev.member_results[r.id]
+            det = ev.member_details_for
+        else:
+            frame, fired = ev.households, ev.results[r.id]
+            det = ev.details_for
+        mask = _truth(fired)[0]
+        if not mask.any():
+            continue
+        sub = frame[mask]
+        detail = det([r.id], mask)[r.id].to_numpy(dtype=object)
+        message = np.where(detail != "", r.message + "（" + detail + "）", r.message)
+        records.append(pd.DataFrame({
+            "severity": r.severity,
+            "check": r.id,
+            "file": _col(sub, schema.SOURCE_FILE),
+            "sheet": _col(sub, schema.SOURCE_SHEET),
+            "row": _col(sub, schema.SOURCE_ROW, pd.NA),
+            "column": "",
+            "household_id": _col(sub, "household_id"),
+            "message": message,
+            "hint": r.hint,
+        }))
+    if not records:
+        return make_findings([])
+    return make_findings(pd.concat(records, ignore_index=True))
+
+
+def _col(frame: pd.DataFrame, name: str, default: Any = "") -> Any:
+    if name in frame.columns:
+        return frame[name].to_numpy(dtype=object)
+    return default

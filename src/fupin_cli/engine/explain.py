@@ -1,0 +1,234 @@
+"""One household's decision as a tree, from the scalar interpreter (``fupin explain``).
+
+Each :class:`ExplainNode` has a label (中文), the expression text, the value, the result
+(true / false / None = unknown for conditions) and children: the rule's sub-expressions,
+derived fields with their members, parameters with year in force, region and source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_cli import schema
+from fupin_cli.engine import ir
+from fupin_cli.engine.derive import household_types, member_ages, member_types
+from fupin_cli.engine.details import MISSING, format_scalar
+from fupin_cli.engine.evaluate import FRAME_KINDS, evaluate, field_label, used_params
+from fupin_cli.engine.expr import to_text
+from fupin_cli.engine.interpret import Interpreter, kleene_and, kleene_or, row_values
+from fupin_cli.engine.model import DerivedAgg
+from fupin_cli.engine.params import ParamValue, resolve_many
+from fupin_cli.errors import UsageError
+
+KIND_LABELS = {
+    "criterion": "识别标准", "exclusion": "一票否决", "status": "状态调整", "attribute": "贫困户属性",
+    "cause": "致贫原因", "cause_check": "致贫原因核查", "measure": "帮扶措施", "household_exit": "脱贫标准",
+    "monitoring": "监测对象", "risk": "风险类型", "elimination": "风险消除", "estimate": "测算", "check": "疑点检查",
+}
+
+
+@dataclass
+class ExplainNode:
+    label: str
+    kind: str  # household | group | rule | condition | value | field | param | member
+    expr: str = ""
+    value: str = ""  # display text of the value
+    result: bool | None = None  # for conditions: true / false / None (unknown)
+    children: list["ExplainNode"] = field(default_factory=list)
+    rule_id: str | None = None
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"label": self.label, "kind": self.kind, "expr": self.expr, "value": self.value, "result": self.result}
+        if self.rule_id:
+            d["rule_id"] = self.rule_id
+        d["children"] = [c.to_dict() for c in self.children]
+        return d
+
+    def walk(self):
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+# ---------------------------------------------------------------------------------------
+# scalar derived fields (reference semantics, also used by tests and the benchmark)
+# ---------------------------------------------------------------------------------------
+def scalar_aggregate(agg: str, where: list, of: list | None) -> Any:
+    """Aggregate per-member values with the documented missing-value rules."""
+    if agg == "count":
+        return None if any(w is None for w in where) else float(sum(1 for w in where if w))
+    if agg == "any":
+        return kleene_or(where) if where else False
+    if agg == "all":
+        return kleene_and(where) if where else True
+    assert of is not None
+    picked = []
+    for w, v in zip(where, of):
+        if w is None or (w and v is None):
+            return None
+        if w:
+            picked.append(v)
+    if agg == "sum":
+        return float(sum(picked)) if picked else 0.0
+    if not picked:
+        return None
+    return min(picked) if agg == "min" else max(picked)
+
+
+def scalar_household(pack, hh_values: dict, member_rows: list[dict], params: dict[str, Any]) -> tuple[dict, list[Interpreter]]:
+    """Derived fields of one household (updates and returns ``hh_values``) + member interpreters."""
+    interps = [Interpreter(m, params) for m in member_rows]
+    for model in pack.derived:
+        nodes = pack.derived_ir[model.id]
+        if isinstance(model, DerivedAgg):
+            where = [it.eval(nodes["where"]) if "where" in nodes else True for it in interps]
+            of = [it.eval(nodes["of"]) for it in interps] if "of" in nodes else None
+            hh_values[model.id] = scalar_aggregate(model.agg, where, of)
+        else:
+            hh_values[model.id] = Interpreter(hh_values, params).eval(nodes["expr"])
+    return hh_values, interps
+
+
+# ---------------------------------------------------------------------------------------
+# the tree
+# ---------------------------------------------------------------------------------------
+class _Tree:
+    def __init__(self, pack, hh_values: dict, interps: list[Interpreter], member_names: list[str], params: dict[str, ParamValue]):
+        self.pack = pack
+        self.values = hh_values
+        self.params = params
+        self.interp = Interpreter(hh_values, {k: v.value for k, v in params.items()})
+        self.member_interps = interps
+        self.member_names = member_names
+        self.types = household_types(pack)
+        self.mtypes = member_types()
+
+    def label(self, name: str) -> str:
+        return field_label(self.pack, name)
+
+    def plabel(self, name: str) -> str:
+        return self.params[name].label if name in self.params else name
+
+    def text(self, node: ir.Node) -> str:
+        return to_text(node, self.label, self.plabel)
+
+    def node(self, n: ir.Node, interp: Interpreter, types: dict, depth: int = 0) -> ExplainNode:
+        v = interp.eval(n)
+        if isinstance(n, ir.Param):
+            pv = self.params[n.name]
+            src = f"，来源：{pv.citation}" if pv.citation else ""
+            unverified = "，未核实" if not pv.verified else ""
+            return ExplainNode(pv.label, "param", f"param.{n.name}", f"{pv.value_text()}（{pv.year}年，{pv.region}{src}{unverified}）")
+        if isinstance(n, ir.Name):
+            ty = types.get(n.name)
+            out = ExplainNode(self.label(n.name), "field", n.name, format_scalar(v, ty), v if ty is not None and ty.kind == "bool" else None)
+            if interp is self.interp and depth < 6:
+                out.children = self.derived_children(n.name, depth)
+            return out
+        if isinstance(n, (ir.Num, ir.Str, ir.Bool, ir.Date, ir.ListLit)):
+            return ExplainNode(self.text(n), "value", self.text(n), self.text(n))
+        is_cond = isinstance(n, (ir.And, ir.Or, ir.Not, *ir.CONDITIONS)) or (isinstance(n, ir.Call) and n.func == "contains")
+        out = ExplainNode(self.text(n), "condition" if is_cond else "value", to_text(n), _result_text(v) if is_cond else format_scalar(v, None), v if is_cond else None)
+        out.children = [self.node(c, interp, types, depth) for c in ir.children(n) if not isinstance(c, (ir.Num, ir.Str, ir.Bool, ir.Date, ir.ListLit))]
+        return out
+
+    def derived_children(self, name: str, depth: int) -> list[ExplainNode]:
+        model = next((d for d in self.pack.derived if d.id == name), None)
+        if model is None:
+            return []
+        nodes = self.pack.derived_ir[name]
+        if not isinstance(model, DerivedAgg):
+            return [self.node(nodes["expr"], self.interp, self.types, depth + 1)]
+        what = {"count": "计数", "any": "任一成员", "all": "全部成员", "sum": "求和", "min": "最小值", "max": "最大值"}[model.agg]
+        children = []
+        for member, it in zip(self.member_names, self.member_interps):
+            parts = []
+            if "where" in nodes:
+                parts.append(self.node(nodes["where"], it, self.mtypes, depth + 1))
+            if "of" in nodes:
+                parts.append(self.node(nodes["of"], it, self.mtypes, depth + 1))
+            res = it.eval(nodes["where"]) if "where" in nodes else True
+            children.append(ExplainNode(member, "member", "", _result_text(res) if "where" in nodes else "", res if "where" in nodes else None, parts))
+        if not children:
+            children.append(ExplainNode("（无成员）", "member", "", ""))
+        return [ExplainNode(f"{what}（共 {len(self.member_names)} 名成员）", "group", model.where or model.of or "", "", None, children)]
+
+    def rule(self, r) -> ExplainNode:
+        cond = self.pack.conditions.get(r.id)
+        if cond is None:
+            return ExplainNode(r.label, "rule", "", "成立（无条件）", True, [], r.id)
+        res = self.interp.eval(cond)
+        kids = [self.node(cond, self.interp, self.types)]
+        if r.kind == "estimate":
+            value = self.interp.eval(self.pack.values[r.id])
+            kids.append(ExplainNode("测算值", "value", to_text(self.pack.values[r.id]), format_scalar(value, None) + (f" {r.unit}" if r.unit else "")))
+        return ExplainNode(r.label, "rule", self.text(cond), _result_text(res), res, kids, r.id)
+
+
+def _result_text(v: Any) -> str:
+    return "成立" if v is True else "不成立" if v is False else "无法判断（" + MISSING + "）"
+
+
+def explain(roster, pack, year: int, region: str | None, household_id: str) -> ExplainNode:
+    """The decision tree of one household (every rule active in ``year``)."""
+    hh = roster.households
+    ids = hh["household_id"].astype("str") if "household_id" in hh.columns else pd.Series([], dtype="str")
+    pos = np.flatnonzero((ids == str(household_id)).to_numpy(dtype=bool, na_value=False))
+    if len(pos) == 0:
+        raise UsageError(f"household {household_id!r} not found (户编号 not in the roster)", hint="check the 户编号 column")
+    region = region or pack.meta.region
+    params = resolve_many(pack, used_params(pack, year), year, region)
+    pvalues = {k: v.value for k, v in params.items()}
+    one = hh.iloc[pos[:1]]
+    members = roster.members
+    if members is not None and len(members) and "household_id" in members.columns:
+        mem = members[(members["household_id"].astype("str") == str(household_id)).to_numpy(dtype=bool, na_value=False)]
+    else:
+        mem = pd.DataFrame(columns=["household_id"])
+    htypes = household_types(pack)
+    hh_values = row_values(one, htypes, [n for n in htypes if n not in pack.field_types], 0)
+    mtypes = member_types()
+    ages = member_ages(mem, year) if len(mem) else np.array([])
+    member_rows = []
+    for i in range(len(mem)):
+        vals = row_values(mem, mtypes, [n for n in mtypes if n != "age"], i)
+        vals["age"] = None if np.isnan(ages[i]) else float(ages[i])
+        member_rows.append(vals)
+    hh_values, interps = scalar_household(pack, hh_values, member_rows, pvalues)
+    names = []
+    for i, m in enumerate(member_rows):
+        who = m.get("name") or f"成员{i + 1}"
+        rel = m.get("relation")
+        names.append(f"{who}（{rel}）" if rel else str(who))
+    tree = _Tree(pack, hh_values, interps, names, params)
+    head = hh_values.get("head_name")
+    root = ExplainNode(f"户 {household_id}" + (f"（户主 {head}）" if head else ""), "household", "", "")
+    # the decision itself, from the vectorised engine on this one household
+    sub = type(roster)(households=one, members=mem) if hasattr(roster, "households") else roster
+    ev = evaluate(sub, pack, year, region)
+    if ev.rules_of("criterion"):
+        from fupin_cli.engine.decide import identification
+
+        dec = identification(ev).iloc[0]
+        root.value = str(dec["status"])
+        for col in ("attribute", "primary_cause", "secondary_causes", "basis", "not_identified_reason"):
+            val = dec[col]
+            if isinstance(val, str) and val or (not isinstance(val, str) and pd.notna(val)):
+                root.children.append(ExplainNode(schema.label(col), "value", col, str(val)))
+    by_kind: dict[str, list] = {}
+    for r in pack.rules:
+        if r.active(year) and r.kind not in FRAME_KINDS and r.level == "households":
+            by_kind.setdefault(r.kind, []).append(r)
+    for kind, rules in by_kind.items():
+        group = ExplainNode(KIND_LABELS.get(kind, kind), "group", kind, "")
+        group.children = [tree.rule(r) for r in rules]
+        root.children.append(group)
+    if params:
+        group = ExplainNode("参数", "group", "parameters", "")
+        group.children = [tree.node(ir.Param(name), tree.interp, {}) for name in sorted(params)]
+        root.children.append(group)
+    return root

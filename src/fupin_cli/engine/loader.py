@@ -1,0 +1,744 @@
+"""Load a rule pack folder: YAML (ruamel, positions kept) → pydantic models → typed IR.
+
+Every problem of a pack (YAML syntax, model errors, expression syntax and type errors,
+unknown fields/parameters, duplicate ids, parameter problems) is collected as
+``file:line:col: key.path: message (did you mean …?)`` and raised once as a
+:class:`~fupin_cli.errors.RuleError` with ``problems``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from fupin_cli import schema
+from fupin_cli.engine import ir, typecheck as tc
+from fupin_cli.engine.expr import ExprError, caret, did_you_mean, parse
+from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, PackMeta, Parameter, Rule
+from fupin_cli.errors import RuleError
+
+TOP_KEYS = ("pack", "parameters", "derived", "rules")
+RULES_PATH_ENV = "FUPIN_RULES_PATH"
+_RULE_ADAPTER: TypeAdapter = TypeAdapter(Rule)
+_DERIVED_ADAPTER: TypeAdapter = TypeAdapter(Derived)
+_SOURCE_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+# ---------------------------------------------------------------------------------------
+# positions and problems
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Origin:
+    """Where an item of a pack was written: file, its YAML node and its key path."""
+
+    file: Path
+    node: Any  # ruamel CommentedMap of the item (has .lc)
+    path: str  # e.g. "rules.3"
+    lines: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def line(self) -> int:
+        lc = getattr(self.node, "lc", None)
+        return lc.line + 1 if lc is not None else 1
+
+    def where(self) -> str:
+        return f"{display_path(self.file)}:{self.line}"
+
+
+def display_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _position(node: Any, parts: list, value: bool = False) -> tuple[int, int]:
+    """(line, col), 0-based, of the deepest existing node along ``parts``."""
+    pos = (node.lc.line, node.lc.col) if hasattr(node, "lc") else (0, 0)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, dict) and part in node:
+            pos = node.lc.value(part) if (last and value) else node.lc.key(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            pos = node.lc.item(part)
+            node = node[part]
+        else:
+            continue
+    return pos
+
+
+class Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, origin: Origin, parts: list, message: str, *, value: bool = False, col_offset: int | None = None, expr: str | None = None) -> None:
+        line, col = _position(origin.node, parts, value=value or col_offset is not None)
+        extra = ""
+        if col_offset is not None and expr is not None:
+            line, col = _expr_position(origin.lines, line, col, col_offset, expr)
+            extra = "\n" + caret(expr, col_offset)
+        keypath = ".".join(str(p) for p in [origin.path, *parts] if p != "")
+        self.items.append(f"{display_path(origin.file)}:{line + 1}:{col + 1}: {keypath}: {message}{extra}")
+
+    def add_raw(self, text: str) -> None:
+        self.items.append(text)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _expr_position(lines: list[str], line: int, col: int, offset: int, expr: str) -> tuple[int, int]:
+    """Position of character ``offset`` of an expression whose YAML value starts at (line, col)."""
+    if line >= len(lines):
+        return line, col
+    text = lines[line]
+    ch = text[col] if col < len(text) else ""
+    if ch in "'\"" and "\n" not in expr:
+        return line, col + 1 + offset
+    if ch in "|>":  # block scalar: the text starts on the next non-empty line
+        for nxt in range(line + 1, len(lines)):
+            if lines[nxt].strip():
+                indent = len(lines[nxt]) - len(lines[nxt].lstrip())
+                before = expr[:offset]
+                return nxt + before.count("\n"), (indent + offset if "\n" not in before else indent + len(before.rsplit("\n", 1)[1]))
+        return line, col
+    if "\n" not in expr and text[col:].startswith(expr[: max(1, min(len(expr), 8))]):
+        return line, col + offset
+    return line, col
+
+
+# ---------------------------------------------------------------------------------------
+# the loaded pack
+# ---------------------------------------------------------------------------------------
+@dataclass
+class ParamDef:
+    name: str
+    model: Parameter
+    origin: Origin
+    type: tc.Ty = tc.NUM
+    entry_origins: list[Origin] = field(default_factory=list)  # one per value
+
+    @property
+    def label(self) -> str:
+        return self.model.label or self.name
+
+
+@dataclass
+class Pack:
+    """A loaded, validated rule pack (bases merged in)."""
+
+    meta: PackMeta
+    path: Path
+    parameters: dict[str, ParamDef]
+    derived: list  # DerivedAgg | DerivedExpr, in evaluation order
+    rules: list  # AnyRule, base rules first (overrides in place)
+    conditions: dict[str, ir.Node]  # rule id → typed `when` (absent = always true)
+    values: dict[str, ir.Node]  # estimate rule id → typed value expression
+    derived_ir: dict[str, dict[str, ir.Node]]  # derived id → {"where"|"of"|"expr": node}
+    field_types: dict[str, tc.Ty]  # derived id → type
+    origins: dict[str, Origin]  # "rule:<id>", "derived:<id>", "param:<name>" → origin
+    sha256: str
+    files: list[Path]
+    chain: list[str]  # pack names, base first
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @property
+    def ident(self) -> str:
+        """``name@version`` for the register's 规则包 column."""
+        return f"{self.meta.name}@{self.meta.version}"
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.path / "tests"
+
+    def rule(self, rule_id: str) -> AnyRule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def rules_of(self, kind: str, year: int | None = None) -> list:
+        return [r for r in self.rules if r.kind == kind and (year is None or r.active(year))]
+
+    def derived_label(self, name: str) -> str:
+        for d in self.derived:
+            if d.id == name:
+                return d.label or name
+        return schema.label(name)
+
+    def provenance(self) -> dict:
+        return {"pack": self.meta.name, "version": self.meta.version, "sha256": self.sha256, "chain": self.chain}
+
+
+# ---------------------------------------------------------------------------------------
+# finding a pack
+# ---------------------------------------------------------------------------------------
+def rules_dirs() -> list[Path]:
+    """Folders searched for shipped packs: $FUPIN_RULES_PATH, the repo's rules/, package data."""
+    dirs: list[Path] = []
+    for part in os.environ.get(RULES_PATH_ENV, "").split(os.pathsep):
+        if part.strip():
+            dirs.append(Path(part).expanduser())
+    here = Path(__file__).resolve()
+    dirs.append(here.parents[3] / "rules")  # source checkout / editable install: <root>/rules
+    dirs.append(here.parents[1] / "rules")  # installed package data: fupin_cli/rules
+    return dirs
+
+
+def shipped_packs() -> list[str]:
+    names: set[str] = set()
+    for d in rules_dirs():
+        if d.is_dir():
+            names.update(p.name for p in d.iterdir() if (p / "pack.yaml").is_file() or (p.is_dir() and any(p.glob("*.yaml"))))
+    return sorted(names)
+
+
+def find_pack(ref: str | os.PathLike, relative_to: Path | None = None) -> Path:
+    """Resolve a pack reference (a folder path, or the name of a shipped pack) to a folder."""
+    text = str(ref)
+    candidates: list[Path] = []
+    p = Path(text).expanduser()
+    if relative_to is not None and not p.is_absolute():
+        candidates.append((relative_to / p).resolve())
+    candidates.append(p)
+    looks_like_path = "/" in text or "\\" in text or text.startswith(".")
+    if not looks_like_path:
+        candidates.extend(d / text for d in rules_dirs())
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    if p.is_file():
+        raise RuleError(f"rule pack {text!r} is a file: give the pack's folder (which holds pack.yaml)")
+    known = shipped_packs()
+    hint = did_you_mean(text, known) if not looks_like_path else ""
+    raise RuleError(
+        f"rule pack {text!r} not found{hint}",
+        hint=("shipped packs: " + ", ".join(known) if known else "no shipped packs found") + f"; or give a folder path, or set {RULES_PATH_ENV}",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# reading the YAML
+# ---------------------------------------------------------------------------------------
+@dataclass
+class _Raw:
+    """One pack folder's items, validated by the models, not yet merged or compiled."""
+
+    path: Path
+    files: list[Path]
+    meta: PackMeta | None = None
+    meta_origin: Origin | None = None
+    parameters: dict[str, ParamDef] = field(default_factory=dict)
+    derived: list[tuple[Any, Origin]] = field(default_factory=list)
+    rules: list[tuple[Any, Origin]] = field(default_factory=list)
+    chain: list[str] = field(default_factory=list)
+    all_files: list[tuple[str, Path]] = field(default_factory=list)  # (pack name, file) for hashing
+
+
+def plain(node: Any) -> Any:
+    """ruamel round-trip data → plain Python (dict, list, str, int, float, bool, date)."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, (int, float, bool)) else k: plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, (dt.date, dt.datetime)):
+        return node
+    return node
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+def read_yaml(path: Path, problems: Problems) -> tuple[Any, list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        problems.add_raw(f"{display_path(path)}:1:1: file is not UTF-8 text ({e.reason}); save it as UTF-8")
+        return None, []
+    except OSError as e:
+        problems.add_raw(f"{display_path(path)}:1:1: cannot read file: {e.strerror}")
+        return None, []
+    lines = text.splitlines()
+    try:
+        return _yaml().load(text), lines
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = (e.problem or e.context or "invalid YAML").strip()
+        if "duplicate key" in what:
+            what = re.sub(r' with value .*$', "", what)
+        problems.add_raw(f"{display_path(path)}:{line}:{col}: YAML syntax error: {what}")
+        return None, lines
+    except Exception as e:  # ruamel can raise others (e.g. on bad unicode escapes)
+        problems.add_raw(f"{display_path(path)}:1:1: YAML syntax error: {e}")
+        return None, lines
+
+
+def _model_problems(e: ValidationError, origin: Origin, problems: Problems, model_for_tag, skip_tag: bool) -> None:
+    for err in e.errors():
+        loc = list(err["loc"])
+        if skip_tag and loc:
+            loc = loc[1:]
+        etype = err["type"]
+        node = origin.node
+        if etype in ("union_tag_invalid", "union_tag_not_found"):
+            kind = node.get("kind") if isinstance(node, dict) else None
+            if kind is None:
+                problems.add(origin, [], "missing 'kind' (one of: " + ", ".join(RULE_KINDS) + ")")
+            else:
+                problems.add(origin, ["kind"], f"unknown kind {kind!r}{did_you_mean(str(kind), RULE_KINDS)}", value=True)
+            continue
+        model = model_for_tag(node)
+        if etype == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = _allowed_keys(model, loc[:-1])
+            problems.add(origin, loc, f"unknown key {key!r}{did_you_mean(key, allowed)}")
+        elif etype == "missing":
+            problems.add(origin, loc, f"missing required key {loc[-1]!r}")
+        else:
+            msg = err["msg"]
+            if err.get("input") is not None and etype not in ("value_error",) and not isinstance(err.get("input"), (dict, list)):
+                msg += f" (got {err['input']!r})"
+            msg = msg.replace("Value error, ", "")
+            problems.add(origin, loc, msg, value=True)
+
+
+def _allowed_keys(model, loc: list) -> list[str]:
+    if model is None:
+        return []
+    try:
+        fields = model.model_fields
+    except AttributeError:
+        return []
+    if len(loc) >= 2 and loc[0] == "values":  # Parameter.values.N.<key>
+        from fupin_cli.engine.model import ParamEntry
+
+        fields = ParamEntry.model_fields
+    return [f.alias or name for name, f in fields.items()]
+
+
+def _read_folder(path: Path, problems: Problems) -> _Raw:
+    files = sorted(p for p in path.glob("*.yaml") if p.is_file()) + sorted(p for p in path.glob("*.yml") if p.is_file())
+    raw = _Raw(path=path, files=files)
+    if not files:
+        problems.add_raw(f"{display_path(path)}: no *.yaml files in the pack folder")
+        return raw
+    meta_seen: Origin | None = None
+    for f in files:
+        data, lines = read_yaml(f, problems)
+        if data is None:
+            continue
+        root = Origin(f, data, "", lines)
+        if not isinstance(data, dict):
+            problems.add(root, [], "a pack file must be a mapping with keys " + ", ".join(TOP_KEYS))
+            continue
+        for key in data:
+            if key not in TOP_KEYS:
+                problems.add(root, [key], f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_KEYS)} (allowed: {', '.join(TOP_KEYS)})")
+        if "pack" in data:
+            origin = Origin(f, data["pack"], "pack", lines)
+            if meta_seen is not None:
+                problems.add(root, ["pack"], f"'pack:' appears twice (first in {meta_seen.where()})")
+            else:
+                meta_seen = origin
+                raw.meta_origin = origin
+                if not isinstance(data["pack"], dict):
+                    problems.add(root, ["pack"], "'pack:' must be a mapping (name, version, ...)", value=True)
+                else:
+                    try:
+                        raw.meta = PackMeta.model_validate(plain(data["pack"]))
+                    except ValidationError as e:
+                        _model_problems(e, origin, problems, lambda _n: PackMeta, False)
+        _read_parameters(data, f, lines, raw, problems, root)
+        for section, target in (("derived", raw.derived), ("rules", raw.rules)):
+            items = data.get(section)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                problems.add(root, [section], f"'{section}:' must be a list of items ('- id: ...')", value=True)
+                continue
+            for i, item in enumerate(items):
+                origin = Origin(f, item, f"{section}.{i}", lines)
+                if not isinstance(item, dict):
+                    problems.add(origin, [], f"each {section} item must be a mapping with an 'id'")
+                    continue
+                _validate_item(section, item, origin, target, problems)
+    if meta_seen is None and files:
+        problems.add_raw(f"{display_path(path)}: no 'pack:' section (name, version) in any *.yaml file of the pack")
+    return raw
+
+
+def _validate_item(section: str, item: dict, origin: Origin, target: list, problems: Problems) -> None:
+    data = plain(item)
+    if section == "rules":
+        try:
+            target.append((_RULE_ADAPTER.validate_python(data), origin))
+        except ValidationError as e:
+            _model_problems(e, origin, problems, lambda n: RULE_KINDS.get(n.get("kind")) if isinstance(n, dict) else None, True)
+    else:
+        try:
+            target.append((_DERIVED_ADAPTER.validate_python(data), origin))
+        except ValidationError as e:
+            from fupin_cli.engine.model import DerivedExpr
+
+            _model_problems(e, origin, problems, lambda n: DerivedAgg if ("over" in n or "agg" in n) else DerivedExpr, True)
+
+
+def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
+    params = data.get("parameters")
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        problems.add(root, ["parameters"], "'parameters:' must be a mapping of name → {label, unit, values}", value=True)
+        return
+    for name, body in params.items():
+        origin = Origin(f, body if isinstance(body, dict) else params, f"parameters.{name}", lines)
+        if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]*$", name):
+            problems.add(Origin(f, params, "parameters", lines), [name], f"parameter name {name!r} must match [a-z][a-z0-9_]*")
+            continue
+        if name in raw.parameters:
+            problems.add(Origin(f, params, "parameters", lines), [name], f"parameter {name!r} defined twice (first in {raw.parameters[name].origin.where()})")
+            continue
+        if not isinstance(body, dict):
+            problems.add(Origin(f, params, "parameters", lines), [name], "a parameter must be a mapping with label, unit and values", value=True)
+            continue
+        try:
+            model = Parameter.model_validate(plain(body))
+        except ValidationError as e:
+            _model_problems(e, origin, problems, lambda _n: Parameter, False)
+            continue
+        vals = body.get("values")
+        entry_origins = [Origin(f, vals[i], f"parameters.{name}.values.{i}", lines) for i in range(len(model.values))]
+        raw.parameters[name] = ParamDef(name, model, origin, entry_origins=entry_origins)
+
+
+# ---------------------------------------------------------------------------------------
+# extends: merging a child over its base
+# ---------------------------------------------------------------------------------------
+def _load_raw(path: Path, problems: Problems, stack: tuple[Path, ...]) -> _Raw:
+    raw = _read_folder(path, problems)
+    name = raw.meta.name if raw.meta else path.name
+    raw.all_files = [(name, f) for f in raw.files]
+    raw.chain = [name]
+    ext = raw.meta.extends if raw.meta else None
+    if not ext:
+        _check_duplicates(raw, problems)
+        return raw
+    try:
+        base_path = find_pack(ext, relative_to=path)
+    except RuleError as e:
+        problems.add(raw.meta_origin, ["extends"], e.message + (f"; {e.hint}" if e.hint else ""), value=True)
+        return raw
+    if base_path in stack or base_path == path:
+        problems.add(raw.meta_origin, ["extends"], f"circular 'extends': {' → '.join(p.name for p in (*stack, path, base_path))}", value=True)
+        return raw
+    base = _load_raw(base_path, problems, (*stack, path))
+    _check_duplicates(raw, problems)
+    return _merge(base, raw, problems)
+
+
+def _check_duplicates(raw: _Raw, problems: Problems) -> None:
+    for section in ("rules", "derived"):
+        seen: dict[str, Origin] = {}
+        for model, origin in getattr(raw, section):
+            if model.id in seen:
+                problems.add(origin, ["id"], f"duplicate {section[:-1] if section == 'rules' else 'derived field'} id {model.id!r} (first defined at {seen[model.id].where()})", value=True)
+            else:
+                seen[model.id] = origin
+
+
+def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
+    out = _Raw(path=child.path, files=child.files, meta=child.meta, meta_origin=child.meta_origin)
+    out.chain = base.chain + child.chain
+    out.all_files = base.all_files + child.all_files
+    meta = child.meta
+    # pack metadata: regions and sources inherit from the base
+    if meta is not None and base.meta is not None:
+        regions = dict(base.meta.regions)
+        regions.update(meta.regions)
+        sources = dict(base.meta.sources)
+        sources.update(meta.sources)
+        data = meta.model_dump(by_alias=True)
+        data.update(regions=regions, sources=sources)
+        if "max_secondary_causes" not in meta.model_fields_set:
+            data["max_secondary_causes"] = base.meta.max_secondary_causes
+        if "region" not in meta.model_fields_set:
+            data["region"] = base.meta.region
+        out.meta = PackMeta.model_validate(data)
+    # parameters: override values by (year, region), add new ones
+    out.parameters = {k: ParamDef(v.name, v.model.model_copy(deep=True), v.origin, entry_origins=list(v.entry_origins)) for k, v in base.parameters.items()}
+    default_region = (out.meta.region if out.meta else "国家")
+    for name, pdef in child.parameters.items():
+        if name not in out.parameters:
+            out.parameters[name] = pdef
+            continue
+        target = out.parameters[name]
+        m = target.model
+        for attr in ("label", "unit", "source"):
+            if getattr(pdef.model, attr):
+                setattr(m, attr, getattr(pdef.model, attr))
+        if pdef.model.description:
+            m.description = pdef.model.description
+        for entry, origin in zip(pdef.model.values, pdef.entry_origins):
+            key = (entry.year, entry.region or default_region)
+            for i, old in enumerate(m.values):
+                if (old.year, old.region or default_region) == key:
+                    m.values[i] = entry
+                    target.entry_origins[i] = origin
+                    break
+            else:
+                m.values.append(entry)
+                target.entry_origins.append(origin)
+    # derived and rules: same id replaces in place, new ones are appended
+    for section in ("derived", "rules"):
+        merged = list(getattr(base, section))
+        index = {m.id: i for i, (m, _) in enumerate(merged)}
+        for model, origin in getattr(child, section):
+            if model.id in index:
+                merged[index[model.id]] = (model, origin)
+            else:
+                index[model.id] = len(merged)
+                merged.append((model, origin))
+        setattr(out, section, merged)
+    if meta is not None and meta.disable:
+        ids = {m.id for m, _ in out.rules}
+        for i, rid in enumerate(meta.disable):
+            if rid not in {m.id for m, _ in base.rules}:
+                problems.add(child.meta_origin, ["disable", i], f"cannot disable unknown base rule {rid!r}{did_you_mean(rid, ids)}", value=True)
+        out.rules = [(m, o) for m, o in out.rules if m.id not in set(meta.disable)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# compiling: parameters, derived fields, rule conditions
+# ---------------------------------------------------------------------------------------
+def load_pack(ref: str | os.PathLike) -> Pack:
+    """Load a pack by shipped name or folder path; :class:`RuleError` listing every problem."""
+    path = find_pack(ref)
+    problems = Problems()
+    raw = _load_raw(path, problems, ())
+    pack = None
+    if raw.meta is not None:
+        pack = _compile(raw, problems)
+    if problems:
+        n = len(problems.items)
+        raise RuleError(
+            f"rule pack {display_path(path)} has {n} problem{'s' if n != 1 else ''}",
+            hint="fix them and run `fupin rules check` again",
+            problems=problems.items,
+        )
+    assert pack is not None
+    return pack
+
+
+def _pack_hash(files: list[tuple[str, Path]]) -> str:
+    h = hashlib.sha256()
+    for name, f in sorted(files, key=lambda t: (t[0], t[1].name)):
+        h.update(f"{name}/{f.name}\0".encode())
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            pass
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _compile(raw: _Raw, problems: Problems) -> Pack:
+    meta = raw.meta
+    assert meta is not None
+    regions = _check_regions(meta, raw.meta_origin, problems)
+    param_types = _check_parameters(raw, meta, regions, problems)
+    derived_ir: dict[str, dict[str, ir.Node]] = {}
+    field_types: dict[str, tc.Ty] = {}
+    origins: dict[str, Origin] = {}
+    mscope = tc.member_scope(param_types)
+    for model, origin in raw.derived:
+        origins[f"derived:{model.id}"] = origin
+        if model.id in schema.FIELDS:
+            problems.add(origin, ["id"], f"derived field id {model.id!r} is a canonical field name (schema.py); choose another id, e.g. {model.id + '_calc'!r}", value=True)
+            continue
+        hscope = tc.household_scope(field_types, param_types)
+        if isinstance(model, DerivedAgg):
+            nodes: dict[str, ir.Node] = {}
+            if model.where is not None:
+                node = _expr(model.where, mscope, "bool", origin, ["where"], problems)
+                if node is not None:
+                    nodes["where"] = node
+            ty: tc.Ty | None = {"count": tc.INT, "any": tc.BOOL, "all": tc.BOOL}.get(model.agg)
+            if model.agg in ("sum", "min", "max"):
+                if model.of is None:
+                    problems.add(origin, ["agg"], f"agg: {model.agg} needs 'of:' (the member value to aggregate, e.g. of: age)", value=True)
+                    continue
+                want = "num" if model.agg == "sum" else "num|date"
+                node, ty = _expr_t(model.of, mscope, want, origin, ["of"], problems)
+                if node is None:
+                    continue
+                nodes["of"] = node
+                if model.agg == "sum" and ty is not None and ty.fmt == "int":
+                    ty = tc.INT
+            elif model.of is not None:
+                problems.add(origin, ["of"], f"'of:' is only used with agg: sum, min or max (agg is {model.agg})")
+            if len(nodes) == len([k for k in ("where", "of") if getattr(model, k) is not None]):
+                derived_ir[model.id] = nodes
+                field_types[model.id] = ty  # type: ignore[assignment]
+        else:
+            node, ty = _expr_t(model.expr, hscope, None, origin, ["expr"], problems)
+            if node is not None:
+                if ty.kind == "list":
+                    problems.add(origin, ["expr"], "a derived field cannot be a list", value=True)
+                    continue
+                derived_ir[model.id] = {"expr": node}
+                field_types[model.id] = ty
+    hscope = tc.household_scope(field_types, param_types)
+    scopes = {
+        "households": hscope,
+        "members": mscope,
+        "village": tc.frame_scope("village", param_types),
+        "county": tc.frame_scope("county", param_types),
+    }
+    conditions: dict[str, ir.Node] = {}
+    values: dict[str, ir.Node] = {}
+    rules = []
+    defaults = []
+    for model, origin in raw.rules:
+        origins[f"rule:{model.id}"] = origin
+        rules.append(model)
+        scope = scopes[model.level]
+        if model.when is not None:
+            node = _expr(model.when, scope, "bool", origin, ["when"], problems)
+            if node is not None:
+                conditions[model.id] = node
+        if model.from_ is not None and model.until is not None and model.from_ > model.until:
+            problems.add(origin, ["until"], f"until ({model.until}) is before from ({model.from_})", value=True)
+        _check_rule_values(model, origin, problems)
+        if model.kind == "estimate":
+            node = _expr(model.value, scope, "num", origin, ["value"], problems)
+            if node is not None:
+                values[model.id] = node
+        if model.kind == "attribute" and model.default:
+            defaults.append((model, origin))
+    if len(defaults) > 1:
+        problems.add(defaults[1][1], ["default"], f"more than one attribute rule has default: true (also {defaults[0][0].id!r})", value=True)
+    for pname, pdef in raw.parameters.items():
+        origins[f"param:{pname}"] = pdef.origin
+    return Pack(
+        meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
+        conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
+        sha256=_pack_hash(raw.all_files), files=[f for _, f in raw.all_files], chain=raw.chain,
+    )
+
+
+def _expr(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: list, problems: Problems) -> ir.Node | None:
+    return _expr_t(text, scope, want, origin, parts, problems)[0]
+
+
+def _expr_t(text: str, scope: tc.Scope, want, origin: Origin, parts: list, problems: Problems):
+    try:
+        node = parse(text)
+        return tc.check(node, scope, want)
+    except ExprError as e:
+        problems.add(origin, parts, e.message, col_offset=e.col, expr=text)
+        return None, None
+
+
+_RULE_VALUE_TABLES = {
+    ("attribute", "value"): "attribute",
+    ("cause", "cause"): "cause",
+    ("cause_check", "cause"): "cause",
+    ("measure", "cause"): "cause",
+    ("risk", "risk_type"): "risk_type",
+}
+
+
+def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
+    for (kind, attr), table in _RULE_VALUE_TABLES.items():
+        if model.kind != kind:
+            continue
+        value = getattr(model, attr)
+        label = schema.canonical_value(table, value)
+        if label is None:
+            choices = list(schema.CODE_TABLES[table])
+            problems.add(origin, [attr], f"unknown {tc._TABLE_LABEL[table]} {value!r}{did_you_mean(value, choices)}; allowed: {'、'.join(choices)}", value=True)
+        else:
+            setattr(model, attr, label)
+    if model.kind == "status" and model.value not in schema.STATUSES:
+        problems.add(origin, ["value"], f"unknown status {model.value!r}{did_you_mean(model.value, schema.STATUSES)}; allowed: {'、'.join(schema.STATUSES)}", value=True)
+
+
+def _check_regions(meta: PackMeta, origin: Origin | None, problems: Problems) -> set[str]:
+    regions = {meta.region, *meta.regions, *meta.regions.values()}
+    for r in meta.regions:
+        seen = [r]
+        cur = r
+        while cur in meta.regions:
+            cur = meta.regions[cur]
+            if cur in seen:
+                if origin is not None:
+                    problems.add(origin, ["regions", r], f"region chain loops: {' → '.join([*seen, cur])}")
+                break
+            seen.append(cur)
+    return regions
+
+
+def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Problems) -> dict[str, tc.Ty]:
+    types: dict[str, tc.Ty] = {}
+    for name, pdef in raw.parameters.items():
+        m = pdef.model
+        if not m.label:
+            problems.add(pdef.origin, [], f"parameter {name!r} has no label (中文名称)")
+        seen: dict[tuple, Origin] = {}
+        kinds: dict[str, Origin] = {}
+        for entry, origin in zip(m.values, pdef.entry_origins):
+            region = entry.region or meta.region
+            if entry.region is not None and entry.region not in regions:
+                problems.add(origin, ["region"], f"unknown region {entry.region!r}{did_you_mean(entry.region, regions)} (declare it under pack.regions)", value=True)
+            key = (entry.year, region)
+            if key in seen:
+                problems.add(origin, ["year"], f"second value for year {entry.year}, region {region} (first at {seen[key].where()})", value=True)
+            seen[key] = origin
+            src = entry.source or m.source
+            if src and meta.sources and _SOURCE_KEY.match(src) and src not in meta.sources:
+                problems.add(origin, ["source"], f"unknown source key {src!r}{did_you_mean(src, meta.sources)} (declare it under pack.sources)", value=True)
+            t = tc.value_type(entry.value)
+            kind = t.kind if t.kind != "list" else f"list of {t.elem}"
+            kinds.setdefault(kind, origin)
+        if len(kinds) > 1:
+            first, second = list(kinds)[:2]
+            problems.add(kinds[second], ["value"], f"parameter {name!r} mixes {first} and {second} values", value=True)
+        vals = [e.value for e in m.values]
+        t = tc.value_type(vals[0])
+        if t.kind == "num":
+            t = tc.INT if all(isinstance(v, int) for v in vals) else tc.FLOAT
+        types[name] = t
+        pdef.type = t
+    return types

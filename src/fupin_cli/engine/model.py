@@ -1,0 +1,267 @@
+"""Pydantic models of a rule pack (``docs/rule-packs.md``).
+
+The models validate the *shape* of the YAML (``extra="forbid"``, a discriminated union on
+``kind``); expressions stay strings here and are parsed and type-checked by the loader.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+
+
+# ---------------------------------------------------------------------------------------
+# pack:
+# ---------------------------------------------------------------------------------------
+class PackMeta(_Strict):
+    name: str
+    version: str
+    title: str = ""
+    extends: str | None = None
+    region: str = "国家"
+    regions: dict[str, str] = Field(default_factory=dict)  # region → parent
+    description: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+    disable: list[str] = Field(default_factory=list)
+    max_secondary_causes: int = Field(2, ge=0, le=11)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) else v
+
+
+# ---------------------------------------------------------------------------------------
+# parameters:
+# ---------------------------------------------------------------------------------------
+Scalar = Union[bool, int, float, str]
+
+
+class ParamEntry(_Strict):
+    year: int = Field(ge=1949, le=2100)
+    region: str | None = None  # None → the pack's default region
+    value: Union[Scalar, list[Scalar]]
+    source: str | None = None
+    note: str | None = None
+    verified: bool = True
+
+
+class Parameter(_Strict):
+    label: str | None = None  # required unless it overrides a base pack's parameter
+    unit: str | None = None
+    description: str = ""
+    source: str | None = None  # default source for its values
+    values: list[ParamEntry] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------------------------
+# derived:
+# ---------------------------------------------------------------------------------------
+class _DerivedBase(_Strict):
+    id: str
+    label: str | None = None
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not FIELD_ID.match(v):
+            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
+        return v
+
+
+class DerivedAgg(_DerivedBase):
+    over: Literal["members"]
+    agg: Literal["count", "any", "all", "sum", "min", "max"]
+    where: str | None = None
+    of: str | None = None
+
+
+class DerivedExpr(_DerivedBase):
+    expr: str
+
+
+def _derived_kind(v: Any) -> str:
+    if isinstance(v, dict) and ("over" in v or "agg" in v):
+        return "agg"
+    return "expr"
+
+
+Derived = Annotated[Union[Annotated[DerivedAgg, Tag("agg")], Annotated[DerivedExpr, Tag("expr")]], Discriminator(_derived_kind)]
+
+
+# ---------------------------------------------------------------------------------------
+# rules:
+# ---------------------------------------------------------------------------------------
+Severity = Literal["error", "warning", "info"]
+
+
+class _RuleBase(_Strict):
+    id: str
+    label: str
+    description: str = ""
+    source: str | None = None
+    from_: int | None = Field(None, alias="from", ge=1949, le=2100)
+    until: int | None = Field(None, ge=1949, le=2100)
+    when: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not RULE_ID.match(v):
+            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
+        return v
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when_text(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # `when: true` in YAML
+            return "true" if v else "false"
+        return v
+
+    def active(self, year: int) -> bool:
+        return (self.from_ is None or self.from_ <= year) and (self.until is None or year <= self.until)
+
+    @property
+    def level(self) -> str:
+        """households | members | village | county: the frame the rule is evaluated on."""
+        return "households"
+
+
+class CriterionRule(_RuleBase):
+    kind: Literal["criterion"]
+    mode: Literal["all", "any"] = "all"
+
+
+class ExclusionRule(_RuleBase):
+    kind: Literal["exclusion"]
+
+
+class StatusRule(_RuleBase):
+    kind: Literal["status"]
+    value: str
+    priority: int = 100
+
+
+class AttributeRule(_RuleBase):
+    kind: Literal["attribute"]
+    value: str
+    priority: int = 100
+    default: bool = False
+
+
+class CauseRule(_RuleBase):
+    kind: Literal["cause"]
+    cause: str
+    priority: int = 100
+
+
+class CauseCheckRule(_RuleBase):
+    kind: Literal["cause_check"]
+    cause: str
+    message: str
+    severity: Severity = "warning"
+
+
+class MeasureRule(_RuleBase):
+    kind: Literal["measure"]
+    cause: str
+    measures: list[str] = Field(min_length=1)
+    category: str | None = None
+
+
+class HouseholdExitRule(_RuleBase):
+    kind: Literal["household_exit"]
+
+
+class VillageExitRule(_RuleBase):
+    kind: Literal["village_exit"]
+
+    @property
+    def level(self) -> str:
+        return "village"
+
+
+class CountyExitRule(_RuleBase):
+    kind: Literal["county_exit"]
+
+    @property
+    def level(self) -> str:
+        return "county"
+
+
+class MonitoringRule(_RuleBase):
+    kind: Literal["monitoring"]
+    category: str
+    priority: int = 100
+
+
+class RiskRule(_RuleBase):
+    kind: Literal["risk"]
+    risk_type: str
+
+
+class EliminationRule(_RuleBase):
+    kind: Literal["elimination"]
+
+
+class EstimateRule(_RuleBase):
+    kind: Literal["estimate"]
+    value: str  # an expression giving a number per household
+    unit: str | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+class CheckRule(_RuleBase):
+    kind: Literal["check"]
+    severity: Severity = "warning"
+    message: str
+    hint: str = ""
+    over: Literal["households", "members"] = "households"
+
+    @property
+    def level(self) -> str:
+        return self.over
+
+
+RULE_KINDS: dict[str, type[_RuleBase]] = {
+    "criterion": CriterionRule,
+    "exclusion": ExclusionRule,
+    "status": StatusRule,
+    "attribute": AttributeRule,
+    "cause": CauseRule,
+    "cause_check": CauseCheckRule,
+    "measure": MeasureRule,
+    "household_exit": HouseholdExitRule,
+    "village_exit": VillageExitRule,
+    "county_exit": CountyExitRule,
+    "monitoring": MonitoringRule,
+    "risk": RiskRule,
+    "elimination": EliminationRule,
+    "estimate": EstimateRule,
+    "check": CheckRule,
+}
+
+Rule = Annotated[
+    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in RULE_KINDS.items())],  # type: ignore[misc]
+    Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
+]
+
+AnyRule = Union[
+    CriterionRule, ExclusionRule, StatusRule, AttributeRule, CauseRule, CauseCheckRule, MeasureRule,
+    HouseholdExitRule, VillageExitRule, CountyExitRule, MonitoringRule, RiskRule, EliminationRule,
+    EstimateRule, CheckRule,
+]
