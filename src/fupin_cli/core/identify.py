@@ -56,6 +56,8 @@ class IdentifyResult:
     counts: dict[str, Any]
     provenance: dict[str, Any]
     excluded: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+    evaluation: Any = None  # the engine's Evaluation (derived fields, rule results), for reassess and exit
+    evaluation: Any = None  # the engine Evaluation (reassess reuses it for the household exit rules)
 
     def to_json(self, outputs: list[str] | None = None) -> dict[str, Any]:
         """The machine-readable summary printed by ``fupin identify --json``."""
@@ -91,6 +93,8 @@ def pack_info(pack: Any) -> dict[str, str]:
 
 
 def pack_label(pack: Any) -> str:
+    if getattr(pack, "ident", None):
+        return str(pack.ident)
     info = pack_info(pack)
     return f"{info['name']}@{info['version']}" if info["version"] else info["name"]
 
@@ -242,6 +246,7 @@ def identify(
         counts=counts,
         provenance=prov,
         excluded=excluded,
+        evaluation=ev,
     )
 
 
@@ -251,14 +256,10 @@ def _to_pending(households: pd.DataFrame, mask, reason: pd.Series) -> None:
     households.loc[mask, "not_identified_reason"] = reason.to_numpy()
 
 
-def _joined(s: pd.Series, sep: str) -> pd.Series:
-    """Lists → text joined with ``sep``; text unchanged; empty → NA."""
-    obj = s.astype(object)
-    is_list = obj.map(lambda v: isinstance(v, (list, tuple))) if len(obj) else pd.Series(dtype=bool)
-    if is_list.any():
-        obj = obj.where(~is_list, obj[is_list].map(lambda v: sep.join(map(str, v))))
-    text = obj.where(obj.notna(), None)
-    return text.where(text.astype(str).str.len() > 0, None).astype("str")
+def _text(s: pd.Series) -> pd.Series:
+    """Decision text (str, categorical or object) → ``str`` with blank → missing (vectorised)."""
+    text = s.astype(object).astype("str")
+    return text.where(text.str.strip().str.len() > 0)
 
 
 def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: int, pack: Any) -> pd.DataFrame:
@@ -270,9 +271,7 @@ def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: 
     dec = decisions.reindex(hh.index)
     for col in DECISION_COLUMNS:
         if col in dec.columns:
-            s = dec[col]
-            out[col] = _joined(s, "；" if col in ("measures", "basis", "not_identified_reason", "cause_check") else "、") \
-                if s.dtype == object or pd.api.types.is_string_dtype(s) else s
+            out[col] = _text(dec[col])
         else:
             out[col] = pd.Series(pd.NA, index=hh.index, dtype="str")
     out["status"] = out["status"].astype(object)
