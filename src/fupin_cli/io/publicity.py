@@ -24,6 +24,8 @@ from fupin_cli.errors import UsageError
 
 COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12), ("head_id_masked", "证件号码", 24),
            ("household_size", "家庭人口数", 11), ("attribute", "贫困户属性", 18), ("primary_cause", "主要致贫原因", 16)]
+NUMBER_KEYS = ("household_size", "income_per_capita", "exit_year")  # written as numbers
+INT_KEYS = ("household_size", "exit_year")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _FULL_ID = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
@@ -35,6 +37,10 @@ class PublicityOptions:
     days: int = 7
     phone: str = ""  # 监督电话
     stage: str = ""  # e.g. 第一次公示 / 第二次公示 (optional subtitle)
+    # generalised for other printed lists (e.g. the 脱贫名单 of `fupin exit`); defaults = the 公示名单
+    columns: list | None = None  # [(key, label, width)], default COLUMNS; key "seq" numbers the rows
+    title_text: str | None = None  # template with {village} and {year}, default title()
+    empty_text: str | None = None  # the one line written when there is no household
 
     def period_line(self) -> str:
         if self.start is None:
@@ -94,7 +100,7 @@ def write_publicity(frame: pd.DataFrame, path: str | os.PathLike, options: Publi
         groups = list(df.groupby(["township", "village"], sort=False))
         if not groups:
             ws = book.wb.add_worksheet("公示名单")
-            ws.write_string(0, 0, f"{options.year}年没有识别出贫困户")
+            ws.write_string(0, 0, options.empty_text or f"{options.year}年没有识别出贫困户")
             return p
         names = sheet_names(pd.DataFrame([k for k, _ in groups], columns=["township", "village"]))
         for ((town, village), part), name in zip(groups, names):
@@ -104,32 +110,36 @@ def write_publicity(frame: pd.DataFrame, path: str | os.PathLike, options: Publi
 
 def _village_sheet(book, name: str, town: str, village: str, part: pd.DataFrame, options: PublicityOptions) -> None:
     ws = book.wb.add_worksheet(name)
-    ncol = len(COLUMNS)
+    columns = options.columns or COLUMNS
+    ncol = len(columns)
     border = book.fmt(border=1, valign="vcenter", align="center")
     text = book.fmt(border=1, valign="vcenter", align="center", num_format="@")
     left = book.fmt(valign="vcenter")
-    for j, (_, _, width) in enumerate(COLUMNS):
+    for j, (_, _, width) in enumerate(columns):
         ws.set_column(j, j, width)
     ws.set_row(0, 32)
-    ws.merge_range(0, 0, 0, ncol - 1, title(village, options.year), book.fmt(bold=True, font_size=16, align="center", valign="vcenter"))
+    heading = options.title_text.format(village=village, year=options.year) if options.title_text else title(village, options.year)
+    ws.merge_range(0, 0, 0, ncol - 1, heading, book.fmt(bold=True, font_size=16, align="center", valign="vcenter"))
     people = int(pd.to_numeric(part["household_size"], errors="coerce").fillna(0).sum())
     sub = f"乡镇：{town or '　'}　　行政村：{village}　　共 {len(part)} 户 {people} 人" + (f"　　{options.stage}" if options.stage else "")
     ws.merge_range(1, 0, 1, ncol - 1, sub, book.fmt(align="left", valign="vcenter"))
     ws.set_row(2, 24)
-    ws.write_row(2, 0, [lab for _, lab, _ in COLUMNS], book.fmt(bold=True, border=1, align="center", valign="vcenter", bg_color="#F2F2F2"))
+    ws.write_row(2, 0, [lab for _, lab, _ in columns], book.fmt(bold=True, border=1, align="center", valign="vcenter", bg_color="#F2F2F2"))
     row = 3
-    sizes = pd.to_numeric(part["household_size"], errors="coerce")
-    for i, (hn, hid, size, attr, cause) in enumerate(zip(part["head_name"], part["head_id_masked"], sizes,
-                                                       part["attribute"], part["primary_cause"]), start=1):
-        ws.write_number(row, 0, i, border)
-        ws.write_string(row, 1, _s(hn), border)
-        ws.write_string(row, 2, _s(hid), text)
-        if pd.isna(size):
-            ws.write_blank(row, 3, None, border)
-        else:
-            ws.write_number(row, 3, int(size), border)
-        ws.write_string(row, 4, _s(attr), border)
-        ws.write_string(row, 5, _s(cause), border)
+    numbers = {key: pd.to_numeric(part[key], errors="coerce") for key, _, _ in columns if key in NUMBER_KEYS and key in part}
+    values = [numbers[key] if key in numbers else (part[key] if key in part else pd.Series([None] * len(part)))
+              for key, _, _ in columns]
+    for i, cells in enumerate(zip(*values), start=1):
+        for j, ((key, _, _), v) in enumerate(zip(columns, cells)):
+            if key == "seq":
+                ws.write_number(row, j, i, border)
+            elif key in numbers:
+                if pd.isna(v):
+                    ws.write_blank(row, j, None, border)
+                else:
+                    ws.write_number(row, j, int(v) if key in INT_KEYS else round(float(v), 2), border)
+            else:
+                ws.write_string(row, j, _s(v), text if key == "head_id_masked" else border)
         row += 1
     row += 1
     for line in (options.period_line(), options.phone_line(),
