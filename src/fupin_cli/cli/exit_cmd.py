@@ -1,15 +1,135 @@
-"""`fupin exit` (not yet implemented)."""
+"""`fupin exit SOURCE --year Y`: household exit list, village exit (贫困发生率), county 摘帽 indicators."""
 
 from __future__ import annotations
 
+import datetime as dt
+from types import SimpleNamespace
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from fupin_cli.cli.common import (
+    ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    err, escape, guard, out, print_json,
+)
 from fupin_cli.errors import UsageError
-from fupin_cli.cli.common import guard
+
+SourceArg = Annotated[Path, typer.Argument(
+    help="A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.",
+    exists=True, dir_okay=False, readable=True)]
+TableOpt = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+
+def default_output(year: int) -> Path:
+    return Path.cwd() / f"exit-{year}.xlsx"
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("exit", help="(not yet implemented)")
-    def exit_command() -> None:
+    @app.command("exit", help=(
+        "脱贫/退出: which registered poor households exit poverty this year (脱贫名单, masked IDs), which remain "
+        "and why (未达标原因 with values), village exit by 贫困发生率 and the county's 摘帽 indicators.\n\n"
+        "Default output: exit-<year>.xlsx in the current directory."))
+    def exit_command(
+        source: SourceArg,
+        year: YearOpt,
+        roster: Annotated[Path | None, typer.Option("--roster", help="This year's roster: the exit rules run on its data; SOURCE gives the registry status.",
+                                                    exists=True, dir_okay=False, readable=True)] = None,
+        pack: PackOpt = "national-2014",
+        region: RegionOpt = None,
+        population: Annotated[Path | None, typer.Option("--population", help="Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.",
+                                                        exists=True, dir_okay=False, readable=True)] = None,
+        sample_check: Annotated[Path | None, typer.Option("--sample-check", help="Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.",
+                                                          exists=True, dir_okay=False, readable=True)] = None,
+        output: OutputOpt = None,
+        publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the printable 脱贫名单 for 公示 (.xlsx), one sheet per village.", dir_okay=False)] = None,
+        publicity_start: Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD).", formats=["%Y-%m-%d"])] = None,
+        phone: Annotated[str, typer.Option("--phone", help="监督电话 printed on the 脱贫名单.")] = "",
+        sheet: SheetOpt = None,
+        encoding: Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")] = None,
+        lang: LangOpt = Lang.zh,
+        force: ForceOpt = False,
+        json_: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
         with guard():
-            raise UsageError("fupin exit is not implemented yet")
+            from fupin_cli import __version__
+            from fupin_cli.cli.identify_cmd import progress, run_time
+            from fupin_cli.core.exit import run_exit
+            from fupin_cli.core.identify import provenance as build_provenance
+            from fupin_cli.engine import load_pack
+            from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
+            from fupin_cli.io.write import check_output, sha256_file
+
+            target = output or default_output(year)
+            check_output(target, force, allowed=(".xlsx", ".csv", ".parquet"))
+            if publicity is not None:
+                check_output(publicity, force, allowed=(".xlsx",))
+                if publicity.resolve() == target.resolve():
+                    raise UsageError("--publicity and --output name the same file", "give the 脱贫名单 its own file name")
+            with progress(quiet or json_) as step:
+                step("read")
+                src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding)
+                this_year = None
+                if roster is not None:
+                    from fupin_cli.io.read import read_roster
+
+                    this_year = read_roster(roster, sheet=sheet, encoding=encoding)
+                pop = read_population(population) if population else None
+                sample = read_sample_check(sample_check) if sample_check else None
+                the_pack = load_pack(pack)
+                step("evaluate")
+                assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
+                                          population=pop, sample=sample, source_name=f"SOURCE {source.name}")
+                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value}
+                for name, path in (("population", population), ("sample_check", sample_check)):
+                    if path is not None:
+                        options[name] = f"{path.name} (sha256 {sha256_file(path)})"
+                inputs = SimpleNamespace(sources=[*src.sources, *(this_year.sources if this_year is not None else [])])
+                prov = build_provenance(inputs, the_pack, ev, year, region, version=__version__, run_time=run_time(),
+                                        command="exit", options=options)
+                step("write")
+                members = (this_year.members if this_year is not None else src.members)
+                outputs = [str(p) for p in write_exit(assessment, members, target, provenance=prov, lang=lang.value, force=force)]
+                if publicity is not None:
+                    from fupin_cli.io.annual import write_exit_publicity
+
+                    start = publicity_start.date() if publicity_start else None
+                    outputs.append(str(write_exit_publicity(assessment, members, publicity, start=start, phone=phone, force=force)))
+            if json_:
+                print_json({**assessment.summary(), "outputs": outputs, "provenance": prov})
+                return
+            for note in assessment.notes:
+                err.print(f"[yellow]注意:[/] {escape(note)}")
+            if not quiet:
+                render(assessment, outputs)
+
+
+def render(assessment, outputs: list[str]) -> None:
+    from rich.table import Table
+
+    s = assessment.summary()
+    c = s["county"]
+    t = Table(title=f"{assessment.year}年 脱贫退出 (exit)", header_style="bold")
+    t.add_column("项目")
+    t.add_column("数量", justify="right")
+    pct = lambda v: "-" if v is None else f"{v:.2%}"  # noqa: E731
+    rows = [
+        ("建档立卡贫困户 registered poor", f"{s['registered_households']:,}"),
+        ("脱贫户 exiting households", f"{s['exited_households']:,} 户 / {s['exited_people']:,} 人"),
+        ("未脱贫 remaining", f"{s['remaining_households']:,} 户 / {s['remaining_people']:,} 人"),
+        ("花名册中未找到 not found", f"{s['not_found']:,}"),
+        ("退出的村 villages exiting", f"{s['villages_exiting']:,} / {len(s['villages']):,}"),
+        ("全县贫困发生率 county incidence", pct(c["incidence"])),
+        ("错退率 wrong-exit rate", pct(c["wrong_exit_rate"])),
+        ("漏评率 missed rate", pct(c["missed_rate"])),
+        ("县退出 county exit", c["exit_result"]),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    for cond, n in s["unmet_conditions"].items():
+        if n:
+            t.add_row(f"  未达标: {escape(cond)}", f"{n:,}")
+    for i, path in enumerate(outputs):
+        t.add_row("输出 output" if i == 0 else "", escape(path))
+    out.print(t)

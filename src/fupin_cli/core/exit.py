@@ -22,10 +22,11 @@ import pandas as pd
 
 from fupin_cli.core.history import REGISTERED_POOR, registry_status, text
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people
-from fupin_cli.errors import InputError
+from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
+from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
 
-MEETS, NOT_MEETS, UNKNOWN = "达到", "未达到", "待核实"
+PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate")  # the engine frames use %
 SAMPLE_OK, SAMPLE_WRONG_EXIT, SAMPLE_MISSED = "正确", "错退", "漏评"
 SAMPLE_RESULTS = {  # accepted spellings of a sample-check result → canonical
     SAMPLE_OK: ("正确", "正常", "无问题", "合格", "准确", "ok", "correct"),
@@ -38,7 +39,7 @@ VILLAGE_LABELS = {
     "population_source": "人口数来源", "registered_households": "建档立卡贫困户数（年初）",
     "registered_people": "建档立卡贫困人口（年初）", "exited_households": "本年脱贫户数", "exited_people": "本年脱贫人口",
     "poor_households": "剩余贫困户数", "poor_population": "剩余贫困人口", "incidence": "贫困发生率",
-    "threshold": "退出标准（贫困发生率低于）", "exit_result": "退出结果", "exit_unmet": "未达标原因",
+    "exit_result": "退出结果", "exit_unmet": "未达标原因",
 }
 COUNTY_LABELS = {
     **VILLAGE_LABELS, "county": "县", "wrong_exit_rate": "错退率", "missed_rate": "漏评率",
@@ -58,6 +59,7 @@ class ExitAssessment:
     villages: pd.DataFrame
     county: pd.DataFrame  # one row
     not_found: pd.DataFrame  # registered poor households of the register missing from the roster
+    unmet: pd.DataFrame  # per exit condition: remaining households failing it / undecided
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -81,9 +83,9 @@ class ExitAssessment:
             "remaining_people": int(self.remaining()["people"].sum()),
             "not_found": int(len(self.not_found)),
             "villages": _records(self.villages),
-            "villages_meeting": int((self.villages["exit_result"] == MEETS).sum()),
+            "villages_exiting": int((self.villages["exit_result"] == VILLAGE_DONE).sum()),
             "county": county,
-            "unmet_conditions": unmet_counts(self.remaining()),
+            "unmet_conditions": {r.condition: r.households for r in self.unmet.itertuples()},
             "notes": list(self.notes),
         }
 
@@ -103,16 +105,16 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def unmet_counts(remaining: pd.DataFrame) -> dict[str, int]:
-    """How many remaining households fail each condition (the label before the values)."""
-    reasons = remaining["exit_unmet"].dropna().astype(str)
-    if not len(reasons):
-        return {}
-    parts = reasons.str.split("；").explode().str.strip()
-    parts = parts[parts != ""]
-    labels = parts.str.split(r"[:：(（]", n=1, regex=True).str[0].str.strip()
-    counts = labels.value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+def unmet_table(ev, assessed: pd.DataFrame) -> pd.DataFrame:
+    """Per household exit rule: remaining households failing it, and those it cannot decide (missing data)."""
+    remaining = (assessed["exit_result"] == EXIT_NOT_DONE).to_numpy()
+    rows = []
+    for rule in ev.rules_of("household_exit"):
+        res = ev.results[rule.id].reindex(assessed.index)
+        false = res.eq(False).fillna(False).to_numpy(dtype=bool)
+        rows.append({"condition": rule.label, "rule": rule.id, "households": int((remaining & false).sum()),
+                     "unknown": int((remaining & res.isna().to_numpy()).sum())})
+    return pd.DataFrame(rows, columns=["condition", "rule", "households", "unknown"])
 
 
 # ---- households --------------------------------------------------------------------------
@@ -277,7 +279,7 @@ def exit_list(assessment: ExitAssessment, members: pd.DataFrame | None = None) -
     """脱贫名单: households that exit this year, by township and village, head ID masked."""
     out = _listing(assessment.exited(), members, ["seq", "township", "village", "household_id", "head_name",
                                                   "head_id_masked", "people", "income_per_capita", "attribute"])
-    out["exit_year"] = assessment.year
+    out["exit_year"] = pd.array([assessment.year] * len(out), dtype="Int64")
     return out
 
 
@@ -286,3 +288,74 @@ def remaining_list(assessment: ExitAssessment, members: pd.DataFrame | None = No
     return _listing(assessment.remaining(), members, ["seq", "township", "village", "household_id", "head_name",
                                                       "head_id_masked", "people", "income_per_capita", "registry_status",
                                                       "exit_unmet"])
+
+
+# ---- the pipeline behind `fupin exit` -----------------------------------------------------
+def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | None) -> pd.DataFrame:
+    """Run the pack's village/county exit rules on a frame (rates given to the engine in %)."""
+    engine = frame.assign(**{c: frame[c].astype("float64") * 100 for c in PERCENT_FIELDS if c in frame.columns})
+    decided = decide(engine, pack, year, region)
+    return frame.assign(exit_result=decided["exit_result"].to_numpy(dtype=object),
+                        exit_unmet=decided["exit_unmet"].replace("", None).to_numpy(dtype=object))
+
+
+def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int, region: str | None = None, *,
+             roster=None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
+             source_name: str = "SOURCE") -> tuple[ExitAssessment, Any]:
+    """Household, village and county exit for ``year``; returns the assessment and the Evaluation.
+
+    ``households`` / ``members``: SOURCE (a register, or a roster that records the registry
+    status).  With ``roster`` (this year's Roster), the rules run on the roster's data and the
+    registry status comes from SOURCE, matched by 户编号, head ID or member ID; registered poor
+    households of SOURCE that are not in the roster are listed in ``not_found``.
+    """
+    from fupin_cli.core.history import match_households
+    from fupin_cli.engine import evaluate
+    from fupin_cli.engine.decide import county_exit, household_exit, village_exit
+    from fupin_cli.roster import Roster
+
+    source_registry = registry_status(households)
+    if not source_registry.isin(REGISTERED_POOR).any():
+        known = source_registry.notna().any()
+        raise UsageError(
+            f"{source_name} has no registered poor households"
+            + ("" if known else " (no 建档立卡状态, 脱贫状态, 户类型 or 识别结果 column)"),
+            "pass a register written by `fupin identify` / `fupin reassess` (with --roster for this year's data), "
+            "or a roster whose 脱贫状态 column says 未脱贫 / 已脱贫",
+        )
+    notes: list[str] = []
+    if roster is None:
+        data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]))
+        registry = source_registry
+        not_found = pd.DataFrame(columns=["township", "village", "household_id", "head_name", "people", "registry_status"])
+    else:
+        data = roster
+        match = match_households(households, roster.households, members, roster.members)
+        registry = pd.Series(None, index=roster.households.index, dtype=object)
+        registry.iloc[match.pairs["cur"].to_numpy()] = source_registry.iloc[match.pairs["prev"].to_numpy()].to_numpy()
+        own = registry_status(roster.households)
+        registry = registry.where(registry.notna(), own)
+        lost = match.unmatched_previous[source_registry.iloc[match.unmatched_previous].isin(REGISTERED_POOR).to_numpy()]
+        lost_rows = households.iloc[lost]
+        not_found = pd.DataFrame({c: text(lost_rows, c).to_numpy(dtype=object) for c in ("township", "village", "household_id", "head_name")})
+        not_found["people"] = household_people(lost_rows).to_numpy()
+        not_found["registry_status"] = source_registry.iloc[lost].to_numpy()
+        if len(not_found):
+            notes.append(f"{len(not_found)} 户建档立卡贫困户在本年花名册中未找到（户编号、户主及成员证件号码均未匹配），未作退出评估")
+    ev = evaluate(data, pack, year=year, region=region)
+    assessed = household_exits(data.households, household_exit(ev), registry)
+    villages, pop_notes = village_frame(assessed, population)
+    notes += pop_notes
+    villages = _decide_frame(villages, village_exit, pack, year, region)
+    rates: dict[str, Any] = {}
+    if sample is not None:
+        rates, sample_notes = sample_rates(sample, assessed)
+        notes += sample_notes
+    county = county_frame(villages, rates if sample is not None else None)
+    county = _decide_frame(county.assign(villages=len(villages),
+                                         exited_villages=int((villages["exit_result"] == VILLAGE_DONE).sum())),
+                           county_exit, pack, year, region)
+    if sample is None:
+        notes.append("未提供抽查表（--sample-check）：错退率、漏评率、群众认可度未核查（待核实）")
+    return ExitAssessment(year=year, households=assessed, villages=villages, county=county, not_found=not_found,
+                          unmet=unmet_table(ev, assessed), notes=notes), ev

@@ -16,7 +16,7 @@ Outputs (by extension: .xlsx styled workbook; .csv / .parquet hold the main tabl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,7 @@ class Source:
     members: pd.DataFrame
     kind: str  # "register" | "roster"
     name: str
-    roster: Any = None  # the Roster when kind == "roster" (sources, hashes)
-    sha256: str = ""
+    sources: list = field(default_factory=list)  # SourceInfo of the file(s) read (name, sha256) for provenance
 
 
 REGISTER_MARKERS = {"识别结果", "status", "建档立卡状态", "registry_status"}
@@ -82,13 +81,15 @@ def read_source(path: str | os.PathLike, *, sheet: str | None = None, encoding: 
     if is_register_file(p):
         from fupin_cli.io.register import read_register
 
+        from fupin_cli.roster import SourceInfo
+
         reg = read_register(p)
-        return Source(reg.households, reg.members, "register", p.name, sha256=sha256_file(p))
+        info = SourceInfo(path=str(p), name=p.name, sha256=sha256_file(p), format=p.suffix.lower().lstrip("."))
+        return Source(reg.households, reg.members, "register", p.name, sources=[info])
     from fupin_cli.io.read import read_roster
 
     roster = read_roster(p, sheet=sheet, encoding=encoding)
-    sha = roster.sources[0].sha256 if roster.sources else sha256_file(p)
-    return Source(roster.households, roster.members, "roster", p.name, roster=roster, sha256=sha)
+    return Source(roster.households, roster.members, "roster", p.name, sources=list(roster.sources))
 
 
 def read_previous_register(path: str | os.PathLike):
@@ -224,7 +225,7 @@ def write_table(df: pd.DataFrame, path: Path, lang: str, force: bool, extra: dic
 def write_exit(assessment, members: pd.DataFrame | None, path: str | os.PathLike, *, provenance: dict[str, Any],
                lang: str = "zh", force: bool = False) -> list[Path]:
     """The exit workbook (.xlsx) — or, for .csv / .parquet, the 脱贫名单 and 未脱贫 lists as one table."""
-    from fupin_cli.core.exit import COUNTY_LABELS, LIST_LABELS, VILLAGE_LABELS, exit_list, remaining_list, unmet_counts
+    from fupin_cli.core.exit import COUNTY_LABELS, LIST_LABELS, VILLAGE_LABELS, exit_list, remaining_list
     from fupin_cli.io.write import check_output
     from fupin_cli.io.xlsx import XlsxBook
 
@@ -243,12 +244,12 @@ def write_exit(assessment, members: pd.DataFrame | None, path: str | os.PathLike
             book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
         add_report(book, _sheet("未脱贫", "remaining", lang), remaining, lang, extra=LIST_LABELS,
                    money=("income_per_capita",), text=("household_id", "head_id_masked"))
-        unmet = pd.DataFrame(list(unmet_counts(assessment.remaining()).items()), columns=["condition", "households"])
-        add_report(book, _sheet("未达标条件", "unmet", lang), unmet, lang)
+        add_report(book, _sheet("未达标条件", "unmet", lang), assessment.unmet, lang,
+                   extra={"rule": "规则", "households": "未达标户数", "unknown": "无法判断户数（数据缺失）"})
         add_report(book, _sheet("村退出", "villages", lang), assessment.villages, lang, extra=VILLAGE_LABELS,
-                   percent=("incidence", "threshold"))
+                   percent=("incidence",))
         add_report(book, _sheet("县退出", "county", lang), assessment.county, lang, extra=COUNTY_LABELS,
-                   percent=("incidence", "threshold", "wrong_exit_rate", "missed_rate", "recognition_rate"))
+                   percent=("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate"))
         if len(assessment.not_found):
             add_report(book, _sheet("未找到", "not_found", lang), assessment.not_found, lang, extra=LIST_LABELS,
                        text=("household_id",))
@@ -296,3 +297,21 @@ def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", f
                        text=("household_id", "previous_household_id", "head_id_masked"))
 
     return write_register(view, path, lang=lang, force=force, extra_sheets=extra)
+
+
+EXIT_PUBLICITY_COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12), ("head_id_masked", "证件号码", 24),
+                          ("household_size", "家庭人口数", 11), ("income_per_capita", "人均纯收入（元）", 16),
+                          ("attribute", "贫困户属性", 16), ("exit_year", "脱贫年度", 10)]
+
+
+def write_exit_publicity(assessment, members: pd.DataFrame | None, path: str | os.PathLike, *, start=None,
+                         phone: str = "", days: int = 7, force: bool = False) -> Path:
+    """The printable 脱贫名单 for 公示: one sheet per village, IDs masked (the 公示名单 layout)."""
+    from fupin_cli.core.exit import exit_list
+    from fupin_cli.io.publicity import PublicityOptions, write_publicity
+
+    frame = exit_list(assessment, members).rename(columns={"people": "household_size"})
+    options = PublicityOptions(year=assessment.year, start=start, days=days, phone=phone, columns=EXIT_PUBLICITY_COLUMNS,
+                               title_text="{village}{year}年贫困户脱贫名单",
+                               empty_text=f"{assessment.year}年没有达到脱贫标准的贫困户")
+    return write_publicity(frame, path, options, force=force)
