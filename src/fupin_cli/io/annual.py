@@ -315,3 +315,30 @@ def write_exit_publicity(assessment, members: pd.DataFrame | None, path: str | o
                                title_text="{village}{year}年贫困户脱贫名单",
                                empty_text=f"{assessment.year}年没有达到脱贫标准的贫困户")
     return write_publicity(frame, path, options, force=force)
+
+
+def write_monitor(result, members: pd.DataFrame | None, path: str | os.PathLike, *, provenance: dict[str, Any],
+                  lang: str = "zh", force: bool = False) -> list[Path]:
+    """The monitoring workbook (.xlsx) — or, for .csv / .parquet, every household with its monitoring columns."""
+    from fupin_cli.core.monitor import CONTINUING, ELIMINATED_NOW, LABELS, NEW, UNDECIDED, monitor_list
+    from fupin_cli.io.write import check_output
+    from fupin_cli.io.xlsx import XlsxBook
+
+    p = check_output(path, force, allowed=TABLE_SUFFIXES)
+    if p.suffix.lower() != ".xlsx":
+        return [write_table(monitor_list(result.households, members), p, lang, force, LABELS)]
+    text_cols = ("household_id", "head_id_masked")
+    with XlsxBook(p, force=force) as book:
+        add_report(book, _sheet("监测情况", "summary", lang), result.status_counts(), lang, extra=LABELS)
+        add_report(book, _sheet("监测对象", "objects", lang), monitor_list(result.objects(), members), lang,
+                   extra=LABELS, money=("income_per_capita",), text=text_cols)
+        for status, en in ((NEW, "new"), (ELIMINATED_NOW, "eliminated"), (CONTINUING, "not_eliminated"), (UNDECIDED, "pending")):
+            name = {CONTINUING: "未消除"}.get(status, status)
+            add_report(book, _sheet(name, en, lang), monitor_list(result.listing(status), members), lang,
+                       extra=LABELS, money=("income_per_capita",), text=text_cols)
+        add_report(book, _sheet("未消除原因", "elimination_conditions", lang), result.elimination, lang,
+                   extra={**LABELS, "households": "未满足户数"})
+        add_report(book, _sheet("分村汇总", "by_village", lang), result.by_village(), lang, extra=LABELS)
+        add_report(book, _sheet("风险类型", "risk_types", lang), result.risk_counts(), lang, extra=LABELS)
+        _about(book, provenance, lang, result.notes)
+    return [p]
