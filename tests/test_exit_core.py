@@ -1,0 +1,177 @@
+"""exit core with the shipped national pack on inline frames: household, village and county exit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fupin_cli.core.exit import exit_list, remaining_list, run_exit, sample_rates
+from fupin_cli.engine import load_pack
+from fupin_cli.errors import UsageError
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack("national-2014")
+
+
+def households(n=1, **over):
+    base = {
+        "township": ["甲镇"] * n, "village": ["一村"] * n, "household_id": [f"H{i + 1}" for i in range(n)],
+        "head_name": ["张三"] * n, "household_size": pd.array([2] * n, dtype="Int64"),
+        "income_per_capita": pd.array([5000.0] * n, dtype="Float64"),
+        "unsafe_housing": pd.array([False] * n, dtype="boolean"),
+        "food_clothing_secure": pd.array([True] * n, dtype="boolean"),
+        "safe_water": pd.array([True] * n, dtype="boolean"),
+        "status": ["贫困户"] * n, "assessment_year": pd.array([2015] * n, dtype="Int64"),
+    }
+    for k, v in over.items():
+        base[k] = v
+    return pd.DataFrame(base)
+
+
+def members(hid="H1", **over):
+    m = {"household_id": [hid, hid], "name": ["张三", "张小"], "relation": ["户主", "之子"],
+         "birth_date": pd.to_datetime(["1970-01-01", "2008-05-01"]),
+         "school_status": ["非在校生", "小学"], "dropout": pd.array([False, False], dtype="boolean"),
+         "medical_insurance": pd.array([True, True], dtype="boolean")}
+    m.update(over)
+    return pd.DataFrame(m)
+
+
+def one(pack, year=2016, hh=None, mem=None):
+    a, _ = run_exit(hh if hh is not None else households(), mem if mem is not None else members(), pack, year)
+    row = a.households.iloc[0]
+    return row["exit_result"], row["exit_unmet"]
+
+
+def test_household_meeting_every_condition_exits(pack):
+    assert one(pack) == ("脱贫", None)
+
+
+def test_income_exactly_at_the_line_does_not_exit(pack):
+    result, unmet = one(pack, hh=households(income_per_capita=pd.array([2952.0], dtype="Float64")))
+    assert result == "未脱贫"
+    assert unmet == "人均纯收入稳定超过国家扶贫标准（人均纯收入（采用） 2,952.00 ≤ 国家扶贫标准 2,952 (2016, 国家)）"
+    assert one(pack, hh=households(income_per_capita=pd.array([2952.01], dtype="Float64")))[0] == "脱贫"
+
+
+@pytest.mark.parametrize("hh_over, mem_over, label", [
+    ({"unsafe_housing": pd.array([True], dtype="boolean")}, {}, "住房安全有保障（非危房）"),
+    ({"food_clothing_secure": pd.array([False], dtype="boolean")}, {}, "不愁吃、不愁穿"),
+    ({}, {"school_status": ["非在校生", "非在校生"]}, "义务教育有保障（无义务教育阶段失学辍学）"),
+    ({}, {"dropout": pd.array([False, True], dtype="boolean")}, "义务教育有保障（无义务教育阶段失学辍学）"),
+    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全部成员参加基本医疗保险）"),
+])
+def test_exit_blocked_by_each_single_condition(pack, hh_over, mem_over, label):
+    result, unmet = one(pack, hh=households(**hh_over), mem=members(**mem_over))
+    assert result == "未脱贫"
+    assert unmet.startswith(label + "（")
+    assert "；" not in unmet  # only that one condition is unmet
+
+
+def test_safe_water_counts_from_2019_only(pack):
+    bad_water = households(safe_water=pd.array([False], dtype="boolean"), income_per_capita=pd.array([5000.0], dtype="Float64"))
+    assert one(pack, year=2018, hh=bad_water)[0] == "脱贫"
+    result, unmet = one(pack, year=2019, hh=bad_water)
+    assert result == "未脱贫"
+    assert unmet.startswith("饮水安全有保障（")
+
+
+def test_every_unmet_condition_is_listed(pack):
+    hh = households(income_per_capita=pd.array([1000.0], dtype="Float64"), unsafe_housing=pd.array([True], dtype="boolean"))
+    _, unmet = one(pack, hh=hh)
+    assert [p.split("（")[0] for p in unmet.split("；")] == ["人均纯收入稳定超过国家扶贫标准", "住房安全有保障"]
+
+
+def test_missing_income_is_not_an_exit(pack):
+    result, unmet = one(pack, hh=households(income_per_capita=pd.array([None], dtype="Float64")))
+    assert result == "未脱贫"
+    assert unmet.startswith("待核实：人均纯收入稳定超过国家扶贫标准")
+
+
+def test_village_and_county_exit(pack):
+    # 一村: 100 people, 1 remaining poor person → 1% < 2% exits; 二村: 50 people, 2 remaining → 4% does not
+    hh = pd.DataFrame({
+        "township": ["甲镇"] * 5, "village": ["一村", "一村", "一村", "二村", "二村"],
+        "household_id": ["A1", "A2", "A3", "B1", "B2"], "head_name": list("ABCDE"),
+        "household_size": pd.array([1, 4, 95, 2, 48], dtype="Int64"),
+        "income_per_capita": pd.array([1000.0, 9000.0, 9000.0, 1000.0, 9000.0], dtype="Float64"),
+        "status": ["贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户"],
+    })
+    a, _ = run_exit(hh, None, pack, 2016)
+    v = a.villages.set_index("village")
+    assert v.loc["一村", ["population", "poor_population", "exited_people"]].tolist() == [100, 1, 4]
+    assert v.loc["一村", "incidence"] == pytest.approx(0.01)
+    assert v.loc["一村", "exit_result"] == "退出"
+    assert v.loc["二村", "exit_result"] == "未退出"
+    assert v.loc["二村", "exit_unmet"] == ("贫困发生率低于退出标准（西部3%，其他2%）"
+                                          "（贫困发生率(%) 4.00 ≥ 贫困村退出贫困发生率上限 2 (2014, 国家)）")
+    c = a.county.iloc[0]
+    assert (c["population"], c["poor_population"], c["incidence"]) == (150, 3, 0.02)
+    assert c["exit_result"] == "未摘帽"  # 2% is not below 2%
+    # western region: 3% threshold → 二村 (4%) still fails, the county (2%) passes incidence
+    a_west, _ = run_exit(hh, None, pack, 2016, region="重庆")
+    assert a_west.villages.set_index("village").loc["二村", "exit_result"] == "未退出"
+    assert a_west.county.iloc[0]["exit_unmet"].startswith("待核实：")  # sample-check rates unknown
+    summary = a.summary()
+    assert (summary["exited_households"], summary["remaining_households"], summary["villages_exiting"]) == (1, 2, 1)
+
+
+def test_population_file_overrides_the_roster(pack):
+    hh = households(2, household_size=pd.array([1, 1], dtype="Int64"),
+                    income_per_capita=pd.array([1000.0, 9000.0], dtype="Float64"))
+    a, _ = run_exit(hh, None, pack, 2016, population=pd.DataFrame({"village": ["一村", "九村"], "population": [200, 5]}))
+    v = a.villages.iloc[0]
+    assert (v["population"], v["population_source"], v["incidence"]) == (200, "人口数文件", 0.005)
+    assert a.notes[0] == "人口数文件中的 1 个村不在花名册中，未计入: 九村"
+
+
+def test_sample_check_rates_drive_the_county(pack):
+    hh = pd.DataFrame({"village": ["一村"] * 4, "household_id": ["A", "B", "C", "D"],
+                       "household_size": pd.array([1, 1, 1, 500], dtype="Int64"),
+                       "income_per_capita": pd.array([9000.0, 9000.0, 9000.0, 9000.0], dtype="Float64"),
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户"]})
+    sample = pd.DataFrame({"household_id": ["A", "B", "C"], "result": ["错退", "正确", "正确"],
+                           "recognised": pd.array([True, True, False], dtype="boolean")})
+    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    c = a.county.iloc[0]
+    assert (c["wrong_exit_rate"], c["missed_rate"], c["recognition_rate"]) == (0.5, 0.0, 0.666667)
+    assert c["exit_result"] == "未摘帽"
+    assert "错退率低于2%（错退率(%) 50.00" in c["exit_unmet"]
+    assert "群众认可度高于90%" in c["exit_unmet"]
+    rates, notes = sample_rates(pd.DataFrame({"household_id": ["C", "Z"], "result": ["错退", "正确"]}), a.households)
+    assert notes == ["抽查表中 1 户不在花名册/登记册中，未计入错退率、漏评率",
+                     "抽查表中 1 户的核查结论与其建档立卡状态不符（错退须为脱贫户，漏评须为非建档立卡户），未计入"]
+
+
+def test_register_joined_with_this_years_roster(pack):
+    register = households(3, head_id_number=["110101198001010017", None, None])
+    roster = households(2, household_id=["N1", "H2"], head_id_number=["110101198001010017", None],
+                        income_per_capita=pd.array([9000.0, 1000.0], dtype="Float64"))
+    roster = roster.drop(columns=["status", "assessment_year"])
+
+    class R:
+        households, members, sources = roster, pd.DataFrame(columns=["household_id"]), []
+
+    a, _ = run_exit(register, None, pack, 2016, roster=R)
+    got = dict(zip(a.households["household_id"], a.households["exit_result"]))
+    assert got == {"N1": "脱贫", "H2": "未脱贫"}
+    assert a.not_found["household_id"].tolist() == ["H3"]
+    assert a.notes[0].startswith("1 户建档立卡贫困户在本年花名册中未找到")
+
+
+def test_lists_mask_ids(pack):
+    hh = households(2, head_id_number=["110101198001010017", "110101198001010017"],
+                    income_per_capita=pd.array([9000.0, 1000.0], dtype="Float64"))
+    a, _ = run_exit(hh, None, pack, 2016)
+    assert exit_list(a)["head_id_masked"].tolist() == ["110101********0017"]
+    rem = remaining_list(a)
+    assert rem["head_id_masked"].tolist() == ["110101********0017"]
+    assert "110101198001010017" not in rem.to_string()
+
+
+def test_source_without_registry_status_is_refused(pack):
+    hh = households().drop(columns=["status"])
+    with pytest.raises(UsageError, match=r"SOURCE has no registered poor households \(no 建档立卡状态, 脱贫状态, 户类型 or 识别结果 column\)"):
+        run_exit(hh, None, pack, 2016)
