@@ -108,7 +108,7 @@ def test_quota_file_errors(table, message):
         parse_quota(table, source="q.csv")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 6), st.integers(0, 5000), st.integers(0, 3)), min_size=1, max_size=12),
        st.integers(0, 30), st.randoms())
 def test_quota_row_order_never_changes_decisions(rows, limit, rnd):

@@ -211,7 +211,7 @@ def identify(
         step("validate")
         findings = validate(roster, year=year)
     findings = concat_findings([roster.notes, findings]).drop_duplicates(ignore_index=True) if len(roster.notes) else findings
-    source = roster.sources[0].name if roster.sources else "roster"
+    source = _source_name(roster)
     if not allow_errors:
         stop_on_errors(findings, source)
     step("evaluate")
@@ -248,6 +248,15 @@ def identify(
         excluded=excluded,
         evaluation=ev,
     )
+
+
+def _source_name(roster: Roster) -> str:
+    if roster.sources:
+        return roster.sources[0].name
+    hh = roster.households
+    if SOURCE_FILE in hh.columns and len(hh):
+        return str(hh[SOURCE_FILE].iloc[0])
+    return "roster"
 
 
 def _to_pending(households: pd.DataFrame, mask, reason: pd.Series) -> None:
@@ -404,7 +413,7 @@ def find_household(roster: Roster, household_id: str) -> Any:
         return hits[0]
     close = difflib.get_close_matches(wanted, pd.unique(ids).tolist(), n=3, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}?" if close else "check the 户编号 column of the roster"
-    raise UsageError(f"household {wanted} is not in {roster.sources[0].name if roster.sources else 'the roster'}", hint)
+    raise UsageError(f"household {wanted} is not in {_source_name(roster)}", hint)
 
 
 def one_household(roster: Roster, household_id: str) -> Roster:
