@@ -184,10 +184,16 @@ def test_gap_year_is_noted():
 
 
 def test_registry_status_sources():
-    hh = pd.DataFrame({"exit_status": ["0", "已脱贫", None, None, "返贫"],
-                       "status": ["非贫困户", "贫困户", "贫困户", None, None],
-                       "recorded_attribute": [None, None, None, "一般脱贫户", None]})
-    assert registry_status(hh).tolist() == ["贫困户", "已脱贫", "贫困户", "已脱贫", "返贫"]
+    # an identify register: the decision wins, a recorded 已脱贫 is kept for households not poor now
+    decided = pd.DataFrame({"exit_status": ["0", "已脱贫", "已脱贫", None],
+                            "status": ["非贫困户", "贫困户", "非贫困户", "待核实"]})
+    assert registry_status(decided).tolist() == ["非贫困户", "贫困户", "已脱贫", "非贫困户"]
+    # a roster: the recorded status
+    recorded = pd.DataFrame({"exit_status": ["0", "已脱贫", None, None, "3"],
+                             "household_type": [None, None, "脱贫户", None, None],
+                             "recorded_attribute": [None, None, None, "一般贫困户", None]})
+    assert registry_status(recorded).tolist() == ["贫困户", "已脱贫", "已脱贫", "贫困户", "返贫"]
+    assert registry_status(pd.DataFrame({"registry_status": ["清退"], "status": ["贫困户"]})).tolist() == ["清退"]
 
 
 def test_history_wide_rejects_malformed_entries():

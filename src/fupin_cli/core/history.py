@@ -84,20 +84,31 @@ def _canonical(s: pd.Series, table: str) -> pd.Series:
 def registry_status(households: pd.DataFrame) -> pd.Series:
     """建档立卡状态 of each household, from the best column available (None when unknown).
 
-    Precedence: ``registry_status`` (written by reassess) → recorded ``exit_status`` (脱贫状态,
-    e.g. 未脱贫 / 已脱贫 / 返贫 or the codes 0/1/3/4) → ``household_type`` (户类型: 脱贫户) →
-    the identification result ``status`` (贫困户 → 贫困户, otherwise 非贫困户) → the recorded
-    贫困户属性 (一般贫困户 → 贫困户, 一般脱贫户 → 已脱贫, 一般农户 → 非贫困户).
+    1. ``registry_status`` (建档立卡状态, written by reassess) wins.
+    2. A register written by ``identify`` has the year's decision ``status`` (识别结果): 贫困户 is
+       贫困户; otherwise a recorded 已脱贫 (脱贫状态 / 户类型) is kept, and the rest is 非贫困户 —
+       the decision overrides a recorded 未脱贫.
+    3. Without a decision: the recorded ``exit_status`` (脱贫状态: 未脱贫 / 已脱贫 / 返贫 or the codes
+       0/1/3/4), then ``household_type`` (户类型: 脱贫户), then the recorded 贫困户属性
+       (一般贫困户 → 贫困户, 一般脱贫户 → 已脱贫, 一般农户 → 非贫困户).
     """
-    out = pd.Series(None, index=households.index, dtype=object)
-    for col in ("registry_status", "exit_status", "household_type"):
+    out = text(households, "registry_status").map(lambda v: canonical_value("registry_status", v) or v) \
+        if "registry_status" in households.columns else pd.Series(None, index=households.index, dtype=object)
+    recorded = pd.Series(None, index=households.index, dtype=object)
+    for col in ("exit_status", "household_type"):
         if col in households.columns:
-            out = out.where(out.notna(), _canonical(text(households, col), "registry_status"))
-    if "status" in households.columns:
-        out = out.where(out.notna(), text(households, "status").map(_STATUS_REGISTRY))
+            recorded = recorded.where(recorded.notna(), _canonical(text(households, col), "registry_status"))
     if "recorded_attribute" in households.columns:
-        out = out.where(out.notna(), text(households, "recorded_attribute").map(_ATTRIBUTE_REGISTRY))
-    return out.astype(object)
+        recorded = recorded.where(recorded.notna(), text(households, "recorded_attribute").map(_ATTRIBUTE_REGISTRY))
+    if "status" in households.columns:
+        decision = text(households, "status").map(_STATUS_REGISTRY)
+        poor = (decision == REGISTRY_POOR).to_numpy()
+        exited = (recorded == REGISTRY_EXITED).to_numpy()
+        derived = pd.Series(np.where(poor, REGISTRY_POOR, np.where(exited, REGISTRY_EXITED, decision.to_numpy(dtype=object))),
+                            index=households.index, dtype=object)
+    else:
+        derived = recorded
+    return out.where(out.notna(), derived).astype(object)
 
 
 # ---- 历年状态 -------------------------------------------------------------------------------
