@@ -1,0 +1,155 @@
+"""CSV and Parquet files → :class:`Grid` (all cells as text, like a worksheet).
+
+CSV encoding: ``--encoding`` when given; otherwise UTF-8 (with or without BOM) is tried
+strictly, then GB18030 (a superset of GBK and GB2312).  A file with NUL bytes (UTF-16
+without BOM, binary data) or that neither decodes is refused with a hint to pass
+``--encoding``.  Blank lines are kept as blank rows so row numbers match what Excel shows
+when it opens the file.  Parquet columns become the header row; typed values are rendered
+as text the way fastexcel renders Excel cells (``3.0`` → ``3``, dates ``1990-08-08 00:00:00``)
+and numeric columns are reported as "stored as numbers" for the ID check.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fupin_cli.errors import InputError
+from fupin_cli.io.read_grid import Grid, frame_from_arrow
+
+_SAMPLE_LINES = 200
+
+
+def wrong_encoding_error(name: str, detail: str) -> InputError:
+    return InputError(
+        f"{name}: 无法识别文件编码, 不是 UTF-8 或 GBK/GB18030 文本 (wrong encoding: {detail})",
+        "用 --encoding 指定文件的编码, 例如 --encoding utf-16; 或在 Excel 中另存为“CSV UTF-8”",
+    )
+
+
+def decode_csv(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
+    """(text, encoding used)."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"{name}: 未知的编码“{encoding}” (unknown encoding)", "常用编码: utf-8, gb18030, gbk, utf-16") from None
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"{name}: 不能按 {encoding} 解码, 第 {e.start} 字节起有无效字节 (wrong encoding)",
+                "去掉 --encoding 让 fupin 自动识别, 或换用文件实际的编码",
+            ) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data[: 1 << 16]:
+        raise wrong_encoding_error(name, "NUL bytes, UTF-16 or binary data?")
+    try:
+        text = data.decode("utf-8-sig")
+        return text, "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as e:
+        raise wrong_encoding_error(name, f"invalid byte at offset {e.start}") from None
+
+
+def _delimiter(lines: list[str]) -> str:
+    counts = {d: sum(line.count(d) for line in lines) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
+    text, used = decode_csv(data, path.name, encoding)
+    head = text[: 1 << 16].splitlines()[:_SAMPLE_LINES]
+    sep = _delimiter(head)
+    width = max((len(r) for r in csv.reader(head, delimiter=sep)), default=1)
+    try:
+        cells = _parse(text, sep, width)
+    except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
+        width = max((len(r) for r in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
+        cells = _parse(text, sep, width)
+    cells = cells.where(cells != "")  # blank fields → NaN
+    if not cells.notna().to_numpy().any():
+        raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
+    return Grid(path.name, "", cells), used
+
+
+def _parse(text: str, sep: str, width: int) -> pd.DataFrame:
+    df = pd.read_csv(
+        io.StringIO(text), sep=sep, header=None, names=list(range(width)), dtype=str,
+        keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL,
+    )
+    return df.astype(pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def read_parquet_grid(path: Path) -> Grid:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
+        raise InputError(
+            f"{path.name}: 不是有效的 Parquet 文件 (not a Parquet file: {str(e).splitlines()[0][:100]})",
+            "确认文件格式; Excel 表格请保存为 .xlsx, 文本请保存为 .csv",
+        ) from None
+    names = [n for n in table.column_names if not n.startswith("__index_level_")]
+    if not names or table.num_rows == 0 and not names:
+        raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
+    columns, numeric = [], []
+    for j, n in enumerate(names):
+        col = table.column(n)
+        text, is_num = _as_text(col)
+        header = pa.array([n], type=pa.large_string())
+        columns.append(pa.concat_arrays([header, text]))
+        if is_num:
+            numeric.append(j)
+    valid = {j: np.flatnonzero(~np.asarray(table.column(names[j]).is_null().to_numpy(zero_copy_only=False), dtype=bool)) + 1 for j in numeric}
+
+    def numeric_cells(cols: Sequence[int]) -> dict[int, np.ndarray]:
+        return {c: valid.get(c, np.empty(0, dtype=np.int64)) for c in cols}
+
+    return Grid(path.name, "", frame_from_arrow(columns), numeric_cells=numeric_cells)
+
+
+def _as_text(col: pa.ChunkedArray) -> tuple[pa.Array, bool]:
+    """Render a typed column as text like fastexcel renders Excel cells; (text, was numeric)."""
+    col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.dictionary_decode()
+        t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = col.cast(pa.large_string())
+        return pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.large_string()), out), False
+    if pa.types.is_integer(t):
+        return col.cast(pa.large_string()), True
+    if pa.types.is_floating(t):
+        arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(arr) & (arr == np.round(arr)) & (np.abs(arr) < 2.0**63)
+        ints = pa.array(np.where(whole, arr, 0).astype(np.int64)).cast(pa.large_string())
+        texts = pc.if_else(pa.array(whole), ints, col.cast(pa.large_string()))
+        return pc.if_else(pa.array(np.isnan(arr)), pa.scalar(None, pa.large_string()), texts), True
+    if pa.types.is_boolean(t):
+        return col.cast(pa.large_string()), True
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        ts = col.cast(pa.timestamp("us")) if pa.types.is_date(t) else col
+        return pc.strftime(ts, format="%Y-%m-%d %H:%M:%S").cast(pa.large_string()), False
+    if pa.types.is_decimal(t):
+        return col.cast(pa.float64()).cast(pa.large_string()), True
+    return pa.array([None if v is None else str(v) for v in col.to_pylist()], type=pa.large_string()), False
