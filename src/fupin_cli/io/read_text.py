@@ -100,13 +100,18 @@ def _parse(text: str, sep: str, width: int) -> pd.DataFrame:
 def read_parquet_grid(path: Path) -> Grid:
     import pyarrow.parquet as pq
 
+    with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(-4, 2) if path.stat().st_size >= 8 else None
+        tail = f.read(4)
+    if head != b"PAR1" or tail != b"PAR1":
+        raise InputError(f"{path.name}: 不是 Parquet 文件 (not a Parquet file)",
+                         "确认文件格式; Excel 表格请保存为 .xlsx, 文本请保存为 .csv")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
-        raise InputError(
-            f"{path.name}: 不是有效的 Parquet 文件 (not a Parquet file: {str(e).splitlines()[0][:100]})",
-            "确认文件格式; Excel 表格请保存为 .xlsx, 文本请保存为 .csv",
-        ) from None
+    except (pa.ArrowException, OSError) as e:
+        detail = str(e).splitlines()[0].replace(str(path), path.name)[:100]
+        raise InputError(f"{path.name}: Parquet 文件已损坏 (corrupt parquet: {detail})", "重新导出该文件") from None
     names = [n for n in table.column_names if not n.startswith("__index_level_")]
     if not names or table.num_rows == 0 and not names:
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")

@@ -43,10 +43,15 @@ def file_kind(path: Path) -> str:
         if head.startswith(ZIP_MAGIC):
             return "zip"
         if head == OLE2_MAGIC:
+            # the CFB directory may sit anywhere: look for the stream names in the whole file
+            names = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
             f.seek(0)
-            data = f.read(1 << 20)
-            if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
-                return "encrypted"
+            tail = b""
+            for block in iter(lambda: f.read(1 << 20), b""):
+                data = tail + block
+                if any(n in data for n in names):
+                    return "encrypted"
+                tail = data[-64:]
             return "ole2"
     return "other"
 
