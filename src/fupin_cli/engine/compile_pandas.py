@@ -303,9 +303,13 @@ class FrameEvaluator:
             s = args[0] if isinstance(args[0], pd.Series) else pd.Series([args[0]] * self.n, dtype="str")
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
             pattern = contains_pattern(args[1], field)
-            raw = s.str.contains(pattern, regex=True)
             mask = s.isna().to_numpy()
-            return bool_array(raw.to_numpy(dtype=bool, na_value=False) & ~mask, mask)
+            if self.n <= 64:  # tiny frames (scenarios, explain): same regex, less overhead
+                rx = re.compile(pattern)
+                raw = np.array([bool(rx.search(x)) if isinstance(x, str) else False for x in s.tolist()], dtype=bool)
+            else:
+                raw = s.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+            return bool_array(raw & ~mask, mask)
         raise TypeError(f)
 
     def _coalesce(self, args: list) -> Any:
@@ -352,7 +356,7 @@ def to_series(value: Any, ty: Ty, index: pd.Index) -> pd.Series:
     n = len(index)
     if ty.kind == "bool":
         arr = value if isinstance(value, BooleanArray) else bool_array(np.full(n, bool(value)))
-        return pd.Series(arr, index=index, dtype="boolean")
+        return pd.Series(arr, index=index, copy=False)
     if ty.kind == "num":
         arr = value if isinstance(value, np.ndarray) else np.full(n, np.nan if value is None else float(value))
         s = pd.Series(pd.array(arr, dtype="Float64"), index=index)

@@ -115,7 +115,11 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None) -> Evalua
     derived_cols = {}
     for d in pack.derived:
         derived_cols[d.id] = to_series(hh.column(d.id), pack.field_types[d.id], index)
-    out_households = households.assign(**derived_cols) if derived_cols else households
+    if derived_cols:
+        keep = households.drop(columns=[c for c in derived_cols if c in households.columns])
+        out_households = pd.concat([keep, pd.DataFrame(derived_cols, index=index)], axis=1)
+    else:
+        out_households = households
     results: dict[str, pd.Series] = {}
     estimates: dict[str, pd.Series] = {}
     member_results: dict[str, pd.Series] = {}

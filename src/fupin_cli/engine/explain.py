@@ -232,3 +232,19 @@ def explain(roster, pack, year: int, region: str | None, household_id: str) -> E
         group.children = [tree.node(ir.Param(name), tree.interp, {}) for name in sorted(params)]
         root.children.append(group)
     return root
+
+
+def tree_lines(node: ExplainNode, prefix: str = "", last: bool = True, root: bool = True, max_depth: int = 8, depth: int = 0) -> list[str]:
+    """Plain-text rendering of a tree (for scenario failures and non-rich output)."""
+    mark = "" if node.result is None else ("✓ " if node.result else "✗ ")
+    if node.kind == "condition" and node.result is None and node.value:
+        mark = "? "
+    value = f"：{node.value}" if node.value and node.kind != "condition" else ""
+    line = f"{mark}{node.label}{value}"
+    lines = [line if root else prefix + ("└─ " if last else "├─ ") + line]
+    if depth >= max_depth:
+        return lines
+    child_prefix = "" if root else prefix + ("   " if last else "│  ")
+    for i, c in enumerate(node.children):
+        lines += tree_lines(c, child_prefix, i == len(node.children) - 1, False, max_depth, depth + 1)
+    return lines
