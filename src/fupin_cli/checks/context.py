@@ -34,8 +34,8 @@ _EMPTY = empty_findings()
 
 
 def no_findings() -> pd.DataFrame:
-    """An empty Findings frame (a copy of a cached one: building it is slow)."""
-    return _EMPTY.copy()
+    """An empty Findings frame (a shared one: building it is slow; do not modify it)."""
+    return _EMPTY
 
 
 def num(s: pd.Series) -> pd.Series:
