@@ -130,6 +130,6 @@ def render(assessment, outputs: list[str]) -> None:
     for cond, n in s["unmet_conditions"].items():
         if n:
             t.add_row(f"  未达标: {escape(cond)}", f"{n:,}")
-    for i, path in enumerate(outputs):
-        t.add_row("输出 output" if i == 0 else "", escape(path))
     out.print(t)
+    for path in outputs:
+        out.print(f"输出 output: {escape(path)}")

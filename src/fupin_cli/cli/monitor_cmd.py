@@ -89,6 +89,6 @@ def render(result, outputs: list[str]) -> None:
         t.add_row(f"风险消除: {method}", f"{n:,}", "")
     for risk, n in s["risk_types"].items():
         t.add_row(f"风险: {escape(risk)}", f"{n:,}", "")
-    for i, path in enumerate(outputs):
-        t.add_row("输出 output" if i == 0 else "", escape(path), "")
     out.print(t)
+    for path in outputs:
+        out.print(f"输出 output: {escape(path)}")

@@ -96,6 +96,6 @@ def render(result, outputs: list[str]) -> None:
     t.add_row("户编号变更 matched by head ID", f"{m['户主证件号码']:,}", "")
     t.add_row("成员证件号码匹配 matched by member ID", f"{m['成员证件号码']:,}", "")
     t.add_row("分户 split households", f"{m['分户']:,}", "")
-    for i, path in enumerate(outputs):
-        t.add_row("输出 output" if i == 0 else "", escape(path), "")
     out.print(t)
+    for path in outputs:
+        out.print(f"输出 output: {escape(path)}")

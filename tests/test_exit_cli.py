@@ -1,0 +1,133 @@
+"""`fupin exit` end to end: a register written by identify → exit workbook, 脱贫名单, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from fupin_cli.cli.app import app
+from fupin_cli.core.exit import run_exit
+from fupin_cli.engine import load_pack
+from fupin_cli.io.register import read_register
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def register_2015(tmp_path_factory):
+    from fupin_cli.core.identify import identify
+    from fupin_cli.io.register import write_register
+    from fupin_cli.samples.generate import generate_roster
+
+    roster, _ = generate_roster(300, seed=7, year=2015)
+    res = identify(roster, load_pack("national-2014"), 2015, allow_errors=True)
+    # the register's data updated during the year: every other poor household now earns 6000 a head
+    poor = res.households.index[(res.households["status"] == "贫困户").to_numpy()]
+    res.households.loc[poor[::2], "income_per_capita"] = 6000.0
+    path = tmp_path_factory.mktemp("exit") / "register-2015.xlsx"
+    write_register(res, path)
+    return path
+
+
+def test_exit_workbook_and_json_equal_the_library(register_2015, tmp_path):
+    out = tmp_path / "exit.xlsx"
+    pub = tmp_path / "pub.xlsx"
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(out), "--publicity", str(pub), "--json"])
+    assert res.exit_code == 0, res.stderr
+    payload = json.loads(res.stdout)
+    reg = read_register(register_2015)
+    lib, _ = run_exit(reg.households, reg.members, load_pack("national-2014"), 2016)
+    expected = lib.summary()
+    for key in ("registered_households", "exited_households", "remaining_households", "villages_exiting",
+                "unmet_conditions", "county"):
+        assert payload[key] == expected[key], key
+    assert payload["outputs"] == [str(out), str(pub)]
+    assert payload["provenance"]["command"] == "exit"
+    assert payload["provenance"]["inputs"][0]["name"] == "register-2015.xlsx"
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert wb.sheetnames == ["脱贫名单", "未脱贫", "未达标条件", "村退出", "县退出", "说明"]
+    rows = list(wb["脱贫名单"].iter_rows(values_only=True))
+    assert rows[1][:6] == ("序号", "乡镇", "行政村", "户编号", "户主姓名", "证件号码")
+    assert len(rows) - 2 == expected["exited_households"] > 0
+    ids = [r[5] for r in rows[2:] if r[5]]
+    assert ids and all("*" in i for i in ids)  # masked
+    remaining = list(wb["未脱贫"].iter_rows(values_only=True))
+    assert len(remaining) - 1 == expected["remaining_households"]
+    assert all(r[-1] for r in remaining[1:])  # every remaining household has a reason
+    pub_wb = openpyxl.load_workbook(pub, read_only=True)
+    first = list(pub_wb[pub_wb.sheetnames[0]].iter_rows(values_only=True))
+    assert first[0][0].endswith("2016年贫困户脱贫名单")
+
+
+def test_terminal_output_masks_ids_and_lists_outputs(register_2015, tmp_path):
+    out = tmp_path / "exit.xlsx"
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(out)])
+    assert res.exit_code == 0, res.stderr
+    assert "脱贫退出" in res.stdout
+    assert str(out) in res.stdout.replace("\n", "")
+    import re
+
+    assert not re.search(r"\d{17}[\dX]", res.stdout + res.stderr)
+
+
+def test_english_labels_and_csv(register_2015, tmp_path):
+    out = tmp_path / "exit.csv"
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(out), "--lang", "en", "-q"])
+    assert res.exit_code == 0, res.stderr
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("township,village,household_id,head_name,head_id_masked,people,income_per_capita")
+
+
+def test_no_overwrite_without_force(register_2015, tmp_path):
+    out = tmp_path / "exit.xlsx"
+    out.write_text("keep")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(out)])
+    assert res.exit_code == 2
+    assert f"output {out} already exists (use --force to overwrite it, or choose another name)" in res.stderr
+    assert out.read_text() == "keep"
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(out), "--force", "-q"])
+    assert res.exit_code == 0
+
+
+def test_sample_check_and_population_files(register_2015, tmp_path):
+    reg = read_register(register_2015)
+    villages = reg.households["village"].astype(str).unique()
+    pop = tmp_path / "pop.csv"
+    pop.write_text("行政村,户籍人口\n" + "\n".join(f"{v},100000" for v in villages) + "\n", encoding="utf-8")
+    sample = tmp_path / "sample.csv"
+    ids = reg.households["household_id"].astype(str).tolist()
+    sample.write_text("户编号,核查结论,是否认可\n" + "\n".join(f"{i},正确,是" for i in ids[:20]) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(tmp_path / "e.xlsx"),
+                              "--population", str(pop), "--sample-check", str(sample), "--json"])
+    assert res.exit_code == 0, res.stderr
+    county = json.loads(res.stdout)["county"]
+    assert county["population"] == 100000 * len(villages)
+    assert county["missed_rate"] == 0.0
+    assert county["recognition_rate"] == 1.0
+
+
+def test_bad_sample_check_value_is_an_input_error(register_2015, tmp_path):
+    sample = tmp_path / "sample.csv"
+    sample.write_text("户编号,核查结论\nX1,不知道\n", encoding="utf-8")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(tmp_path / "e.xlsx"),
+                              "--sample-check", str(sample)])
+    assert res.exit_code == 4
+    assert "sample.csv: 核查结论 '不知道' is not 正确, 错退 or 漏评" in res.stderr
+
+
+def test_population_file_without_population_column(register_2015, tmp_path):
+    pop = tmp_path / "pop.csv"
+    pop.write_text("行政村,备注\n一村,x\n", encoding="utf-8")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(tmp_path / "e.xlsx"),
+                              "--population", str(pop)])
+    assert res.exit_code == 4
+    assert "pop.csv: no 人口数 column (the population table needs 行政村 and 人口数 (and may have 乡镇))" in res.stderr
+
+
+def test_year_before_the_pack_is_a_rule_error(register_2015, tmp_path):
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2005", "-o", str(tmp_path / "e.xlsx")])
+    assert res.exit_code == 3
+    assert "has no value for year 2005, region 国家" in res.stderr
