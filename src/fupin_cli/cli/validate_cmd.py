@@ -1,15 +1,90 @@
-"""`fupin validate` (not yet implemented)."""
+"""`fupin validate`: data-quality findings (疑点) of a roster; exit 1 when errors were found."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
 import typer
 
-from fupin_cli.errors import UsageError
-from fupin_cli.cli.common import guard
+from fupin_cli.cli.common import (
+    ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, SheetOpt, err, escape, guard, out, print_json,
+)
+
+OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
+
+YearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", help="Year whose 31 December ages are computed on (default: the current year).", min=1900, max=2100)]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")]
+MaxRowsOpt = Annotated[int, typer.Option("--max-rows", "-n", help="Findings listed in the terminal (0: summary only).", min=0)]
+
+
+def findings_for_output(findings: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The findings as written to -o: a 说明 (check label) column, labels and severities in ``lang``."""
+    from fupin_cli.checks import label_of
+    from fupin_cli.cli.render import findings_labels, severity_label
+
+    df = findings.copy()
+    df.insert(2, "check_label", df["check"].map(label_of).astype("str"))
+    df["severity"] = df["severity"].map(lambda s: severity_label(s, lang)).astype("str")
+    labels = {**findings_labels(lang), "check_label": "检查项说明" if lang == "zh" else "description"}
+    return df.rename(columns=labels)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate", help="(not yet implemented)")
-    def validate_command() -> None:
+    @app.command("validate", help=(
+        "Data-quality checks (疑点) of a roster: ID numbers (GB 11643), required values, household structure, "
+        "relations, ages, labour, income arithmetic, 低保/特困 and 致贫原因 consistency. Each finding names the "
+        "sheet, Excel row and column. Exit 0: no errors; 1: errors found; 2: usage; 4: unreadable input."))
+    def validate_command(
+        roster: InputArg,
+        year: YearOpt = None,
+        sheet: SheetOpt = None,
+        encoding: EncodingOpt = None,
+        output: OutputOpt = None,
+        json_: JsonOpt = False,
+        quiet: QuietOpt = False,
+        force: ForceOpt = False,
+        max_rows: MaxRowsOpt = 20,
+        lang: LangOpt = Lang.zh,
+    ) -> None:
         with guard():
-            raise UsageError("fupin validate is not implemented yet")
+            from fupin_cli.checks import exit_code, report, validate
+            from fupin_cli.io.read import read_roster
+            from fupin_cli.io.write import check_output, write_frame
+
+            if output is not None:
+                check_output(output, force, allowed=OUTPUT_FORMATS)
+            data = read_roster(roster, sheet=sheet, encoding=encoding)
+            findings = validate(data, year)
+            payload = report(data, findings, year)
+            if output is not None:
+                table = findings_for_output(findings, lang.value)
+                write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
+            if json_:
+                print_json(payload)
+            elif not quiet:
+                render(payload, findings, max_rows, lang.value, output)
+            code = exit_code(findings)
+        if code:
+            raise typer.Exit(code=code)
+
+
+def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None) -> None:
+    from fupin_cli.cli.render import checks_table, findings_table, severity_table
+
+    s, r = payload["summary"], payload["roster"]
+    zh = lang == "zh"
+    names = "、".join(x["name"] for x in r["sources"])
+    out.print(escape(f"{names}: {r['households']:,} 户, {r['members']:,} 人" if zh
+                     else f"{names}: {r['households']:,} households, {r['members']:,} members"))
+    out.print(severity_table(s, lang=lang))
+    if s["by_check"]:
+        out.print(checks_table(s, lang=lang))
+    if max_rows and len(findings):
+        out.print(findings_table(findings, max_rows=max_rows, lang=lang))
+    if output is not None:
+        out.print(f"{'输出' if zh else 'output'}: {escape(str(output))}")
+    if s["error"]:
+        err.print(f"[bold red]{s['error']:,} 个错误[/] (errors found: exit 1)" if zh else f"[bold red]{s['error']:,} errors[/] (exit 1)")
