@@ -47,7 +47,7 @@ def F(name, zh, level, kind, *aliases, code_table=None, description="", repeat=T
 # Household fields (户)
 # --------------------------------------------------------------------------------------
 HOUSEHOLD_FIELDS: list[Field] = [
-    F("household_id", "户编号", "household", "str", "户编号", "户码", "家庭编号", "户号", "household_id", "hh_id", "household_no"),
+    F("household_id", "户编号", "household", "str", "户编号", "户码", "家庭编号", "户号", "户编码", "家庭户编号", "household_id", "hh_id", "household_no"),
     F("province", "省", "household", "str", "省", "省份", "省(区、市)", "province"),
     F("city", "市", "household", "str", "市", "市(州)", "地市", "市(地、州、盟)", "city", "prefecture"),
     F("county", "县", "household", "str", "县", "县(市、区、旗)", "县(市、区)", "区县", "县区", "county"),
@@ -55,8 +55,8 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("village", "行政村", "household", "str", "行政村", "村", "村(社区)", "village"),
     F("natural_village", "自然村", "household", "str", "自然村", "自然村(组)", "村民小组", "组", "社", "natural_village", "group"),
     F("head_name", "户主姓名", "household", "str", "户主姓名", "户主", "head_name", "householder"),
-    F("head_id_number", "户主证件号码", "household", "str", "户主证件号码", "户主身份证号", "户主身份证号码", "head_id_number", "head_id"),
-    F("household_size", "家庭人口数", "household", "int", "家庭人口数", "家庭人口", "人口数", "人数", "家庭人数", "户人数", "household_size", "family_size"),
+    F("head_id_number", "户主证件号码", "household", "str", "户主证件号码", "户主身份证号", "户主身份证号码", "户主身份证", "户主证件号", "head_id_number", "head_id"),
+    F("household_size", "家庭人口数", "household", "int", "家庭人口数", "家庭人口", "人口数", "人数", "家庭人数", "户人数", "家庭成员数", "家庭人口数(人)", "household_size", "family_size"),
     F("phone", "联系电话", "household", "str", "联系电话", "户联系电话", "电话", "phone"),
     F("address", "家庭住址", "household", "str", "家庭住址", "门牌号", "住址", "address"),
     F("bank_name", "开户银行名称", "household", "str", "开户银行名称", "开户银行", "bank_name"),
@@ -160,7 +160,7 @@ MEMBER_FIELDS: list[Field] = [
     F("name", "姓名", "member", "str", "姓名", "成员姓名", "name"),
     F("sex", "性别", "member", "code", "性别", "sex", "gender", code_table="sex"),
     F("birth_date", "出生日期", "member", "date", "出生日期", "出生年月", "出生年月日", "birth_date", "date_of_birth"),
-    F("id_number", "证件号码", "member", "str", "证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号", "id_number", "id_no"),
+    F("id_number", "证件号码", "member", "str", "证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号", "身份证", "成员身份证号", "成员证件号码", "id_number", "id_no"),
     F("relation", "与户主关系", "member", "code", "与户主关系", "与户主的关系", "关系", "relation", "relationship", code_table="relation"),
     F("ethnicity", "民族", "member", "str", "民族", "ethnicity"),
     F("politics", "政治面貌", "member", "str", "政治面貌", "politics"),
