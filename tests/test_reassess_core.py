@@ -133,8 +133,10 @@ def test_household_split_into_two_is_reported():
     assert hh.loc["H1", "match_method"] == "户编号"
     assert hh.loc["H9", "match_method"] == "分户"
     assert hh.loc["H9", "previous_household_id"] == "H1"
-    assert hh.loc["H9", "transition"] == "继续帮扶"  # the split-off part stays registered
-    assert hh.loc["H9", "first_identified_year"] == 2015
+    assert hh.loc["H9", "transition"] == "新识别"  # the split-off part is a new household, identified on its own
+    assert hh.loc["H9", "first_identified_year"] == 2016
+    assert hh.loc["H9", "status_history"] == "2016:贫困户"
+    assert hh.loc["H1", "transition"] == "继续帮扶"
     assert r.matches.set_index("household_id").loc["H9", "shared_members"] == 2
     assert r.match_counts["分户"] == 1
 

@@ -3,7 +3,7 @@
 Every household gets one 动态调整类型 (``transition``):
 
 =========  ===============================================================================
-新识别      not registered poor last year (new, 非贫困户, 清退 or 待核实), poor this year
+新识别      not registered poor last year (new, split off (分户), 非贫困户, 清退 or 待核实), poor this year
 继续帮扶    registered poor last year (贫困户 or 返贫), does not meet the exit rule this year
 脱贫        registered poor last year, meets every household exit condition this year
 返贫        exited (已脱贫) before, identified as poor again this year
@@ -29,6 +29,7 @@ from fupin_cli.core.history import (
     EVER_REGISTERED,
     MATCH_ID,
     MATCH_NEW,
+    MATCH_SPLIT,
     REGISTERED_POOR,
     Match,
     append_history,
@@ -220,6 +221,12 @@ def reassess(
     match = match_households(previous, current, previous_members, current_members)
     prev_pos = np.full(len(current), -1, dtype=np.int64)
     prev_pos[match.pairs["cur"].to_numpy()] = match.pairs["prev"].to_numpy()
+    method = np.full(len(current), MATCH_NEW, dtype=object)
+    method[match.pairs["cur"].to_numpy()] = match.pairs["method"].to_numpy(dtype=object)
+    # the part that split off (分户) is a new household: it is identified on its own, its own history
+    # starts this year; the household it came from is reported (上年户编号, 匹配方式 分户)
+    reported_pos = prev_pos.copy()
+    prev_pos[method == MATCH_SPLIT] = -1
     idx = current.index
 
     prev_registry = registry_status(previous)
@@ -241,10 +248,8 @@ def reassess(
     out["transition"] = cls["transition"]
     out["transition_reason"] = cls["transition_reason"]
 
-    method = np.full(len(current), MATCH_NEW, dtype=object)
-    method[match.pairs["cur"].to_numpy()] = match.pairs["method"].to_numpy(dtype=object)
     out["match_method"] = method
-    out["previous_household_id"] = _aligned(text(previous, "household_id"), prev_pos, idx)
+    out["previous_household_id"] = _aligned(text(previous, "household_id"), reported_pos, idx)
 
     # a household still registered keeps last year's 属性 / 致贫原因 / 措施 where this year decides none
     still_poor = cls["registry_status"].isin(REGISTERED_POOR).to_numpy()
