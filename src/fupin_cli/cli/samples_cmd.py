@@ -1,7 +1,121 @@
-"""`fupin samples ...` (not yet implemented)."""
+"""`fupin samples generate|chain`: deterministic synthetic county rosters."""
 
 from __future__ import annotations
 
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, err, guard, print_json
+
+app = typer.Typer(no_args_is_help=True, help="Generate synthetic county rosters for demos, tests and benchmarks.")
+
+
+class Layout(str, Enum):
+    member = "member"
+    household = "household"
+    two_sheet = "two-sheet"
+    template = "template"
+
+
+HouseholdsOpt = Annotated[int, typer.Option("--households", "-n", help="Number of households (户数).", min=1, max=5_000_000)]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed gives the same file.", min=0)]
+CountyOpt = Annotated[str, typer.Option("--county", help="Sample county (丰都县, 石柱土家族自治县, 威宁彝族回族苗族自治县, 石泉县, 平乡县).")]
+TruthOpt = Annotated[bool, typer.Option("--truth", help="Also write FILE.truth.json: expected results and planted faults.")]
+EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding (gbk as county offices' Excel expects; utf-8-sig).")]
+
+
+@app.command("generate")
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .xlsx, .xls, .csv or .parquet.", dir_okay=False)],
+    households: HouseholdsOpt = 60,
+    seed: SeedOpt = 1,
+    year: Annotated[int, typer.Option("--year", "-y", help="Roster year (2010–2020), sets the poverty line.")] = 2015,
+    messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
+    layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
+    county: CountyOpt = "丰都县",
+    truth: TruthOpt = False,
+    encoding: EncodingOpt = "gbk",
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write one synthetic county roster (same --seed → same file)."""
+    with guard():
+        from fupin_cli.io.write import check_output
+        from fupin_cli.io.write_roster import write_roster, write_truth
+        from fupin_cli.samples import generate_roster
+        from fupin_cli.samples.messy import relocate
+
+        lay = (layout.value if layout else ("template" if messy else "member"))
+        truth_path = output.with_name(output.name + ".truth.json")
+        check_output(output, force)
+        if truth:
+            check_output(truth_path, force)
+        roster, t = generate_roster(households, seed, year, county, messy)
+        if messy and lay != t.layout:
+            t = relocate(roster, t, lay)
+        info = write_roster(roster, output, lay, force=force, encoding=encoding)
+        if truth:
+            write_truth(t, truth_path, force=force)
+        summary = {"output": str(output), "layout": lay, "format": info.format, "households": roster.n_households,
+                   "members": roster.n_members, "year": year, "seed": seed, "messy": messy,
+                   "truth": str(truth_path) if truth else None, "counts": t.counts()}
+        if json_out:
+            print_json(summary)
+        elif not quiet:
+            err.print(f"已写入 {output} ({lay}): {roster.n_households:,} 户 {roster.n_members:,} 人, "
+                      f"{t.counts()['below_line']:,} 户低于 {year} 年扶贫标准 {t.poverty_line:,.0f} 元"
+                      + (f", 埋设 {len(t.faults)} 个问题" if messy else "") + (f"; truth: {truth_path}" if truth else ""))
+
+
+@app.command("chain")
+def chain(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (created if missing); one roster-YEAR file per year.", file_okay=False)],
+    households: HouseholdsOpt = 80,
+    seed: SeedOpt = 1,
+    years: Annotated[str, typer.Option("--years", help="Comma-separated increasing years, e.g. 2015,2016,2017.")] = "2015,2016,2017",
+    fmt: Annotated[str, typer.Option("--format", help="File format of each year: xlsx, xls, csv or parquet.")] = "xlsx",
+    layout: Annotated[Layout, typer.Option("--layout", help="Sheet layout of each year.")] = Layout.member,
+    county: CountyOpt = "丰都县",
+    truth: TruthOpt = False,
+    encoding: EncodingOpt = "gbk",
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a multi-year chain (roster-2015.xlsx, roster-2016.xlsx, ...) for the annual cycle."""
+    with guard():
+        from fupin_cli.errors import UsageError
+        from fupin_cli.io.write import check_output
+        from fupin_cli.io.write_roster import write_roster, write_truth
+        from fupin_cli.samples import generate_chain
+
+        try:
+            year_list = [int(y) for y in years.replace("，", ",").split(",") if y.strip()]
+        except ValueError:
+            raise UsageError(f"--years {years!r} is not a list of years", "e.g. --years 2015,2016,2017") from None
+        ext = fmt.lower().lstrip(".")
+        if output.exists() and not output.is_dir():
+            raise UsageError(f"{output} exists and is not a folder", "give a folder for --output")
+        output.mkdir(parents=True, exist_ok=True)
+        paths = {y: output / f"roster-{y}.{ext}" for y in year_list}
+        for p in paths.values():
+            check_output(p, force)
+            if truth:
+                check_output(p.with_name(p.name + ".truth.json"), force)
+        results = generate_chain(households, seed, year_list, county)
+        summary = {"output": str(output), "years": {}, "seed": seed, "households": households}
+        for (roster, t), (y, p) in zip(results, paths.items()):
+            write_roster(roster, p, layout.value, force=force, encoding=encoding)
+            if truth:
+                write_truth(t, p.with_name(p.name + ".truth.json"), force=force)
+            summary["years"][str(y)] = {"file": str(p), "households": roster.n_households, "members": roster.n_members,
+                                        "counts": t.counts()}
+            if not quiet and not json_out:
+                moves = ", ".join(f"{k.split(':')[1]} {v}" for k, v in t.counts().items() if k.startswith("transition:"))
+                err.print(f"已写入 {p}: {roster.n_households:,} 户 {roster.n_members:,} 人 ({moves})")
+        if json_out:
+            print_json(summary)

@@ -14,8 +14,8 @@ Headers are the national Chinese labels (schema zh labels, with units in the tem
 ``fupin_cli.io.read`` maps them back.  xlsx is written with XlsxWriter in constant_memory
 mode, row by row from 20,000-row chunks, so a million members need little memory; xls with
 xlwt (65,536 rows a sheet); CSV in GBK by default; Parquet with pyarrow, chunked.
-Writes are atomic (temp file in the same folder, then ``os.replace``) and refuse to
-overwrite an existing file unless ``force=True``.
+Writes go through :func:`fupin_cli.io.write.atomic_output` (temp file in the same folder,
+then ``os.replace``) and refuse to overwrite an existing file unless ``force=True``.
 
 The row plan (:func:`row_numbers`) and column plan (:func:`columns`) are pure functions:
 the sample generator uses them to say on which Excel row and column a planted fault lands.
@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fupin_cli.errors import InputError, UsageError
+from fupin_cli.errors import UsageError
+from fupin_cli.io.write import atomic_output, check_output, escape_formula
 from fupin_cli.roster import Roster
 from fupin_cli.schema import FIELDS, HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, PROVENANCE_COLUMNS
 
@@ -314,10 +315,7 @@ def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member"
     if fmt in ("csv", "parquet") and layout in ("template", "two-sheet"):
         raise UsageError(f"layout {layout!r} needs a spreadsheet: cannot write it as .{fmt}",
                          "use --layout member or household for CSV/Parquet, or write .xlsx")
-    if path.exists() and not force:
-        raise UsageError(f"output file {path} already exists", "use --force to overwrite it")
-    if not path.parent.exists():
-        raise UsageError(f"output folder {path.parent} does not exist", "create it first")
+    check_output(path, force)
     sheets = [s for s in dict.fromkeys(SHEETS[layout]) if s]
     plans = {s: _sheet_rows(roster, layout, s) for s in sheets}
     n_rows = sum(len(p[1]) for p in plans.values())
@@ -331,7 +329,7 @@ def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member"
                     "write .xlsx (1,048,576 rows), .csv or .parquet instead" if fmt == "xls" else "write .csv or .parquet instead")
     if title is None:
         title = _title(roster)
-    with _atomic(path) as tmp:
+    with _atomic(path, force) as tmp:
         if fmt == "xlsx":
             _write_xlsx(tmp, roster, layout, plans, title)
         elif fmt == "xls":
@@ -356,30 +354,13 @@ def _check_layout(layout: str) -> None:
 
 
 @contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Write to a temp file in the same folder, then replace ``path``; clean up on failure."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+def _atomic(path: Path, force: bool) -> Iterator[Path]:
+    """The lead's atomic writer (temp file beside ``path``, then ``os.replace``), OS errors as one line."""
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with atomic_output(path, force) as tmp:
+            yield tmp
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise InputError(f"cannot write {path}: {e.strerror or e}", "check the folder exists and is writable") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def _escape_text(v):
-    """CSV formula-injection guard for text cells (numbers are written as numbers)."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
+        raise UsageError(f"cannot write {path}: {e.strerror or e}", "check the folder exists, is writable and has space") from None
 
 
 def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
@@ -392,7 +373,7 @@ def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
     with open(tmp, "w", encoding=encoding, newline="", errors="strict") as fh:
         first = True
         for chunk in _rows(roster, cols, hi, mi, "csv"):
-            data = {h: [_escape_text(v) for v in vals] for h, vals in zip(range(len(headers)), chunk)}
+            data = {h: [escape_formula(v) for v in vals] for h, vals in zip(range(len(headers)), chunk)}
             df = pd.DataFrame(data, dtype=object)
             df.columns = headers
             try:
@@ -649,3 +630,12 @@ def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) 
                 ws.write(r, ci, value)
             ws.write(r + 2, 0, "填表人：              审核人：              联系电话：")
     wb.save(str(tmp))
+
+
+def write_truth(truth, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write a sample's Truth as JSON (atomic, no overwrite without ``force``)."""
+    path = Path(path)
+    check_output(path, force)
+    with _atomic(path, force) as tmp:
+        tmp.write_text(truth.to_json(), encoding="utf-8")
+    return path

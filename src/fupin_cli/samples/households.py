@@ -109,10 +109,11 @@ def raw_income(rng: np.random.Generator, n: int, hh: np.ndarray, m: dict, cond: 
         wage_rate[m["work_status"] == place] = rate
     wage_rate *= 0.8 + 0.4 * rng.random(mm)
     local = m["work_status"] == "其他"
-    member_wage = wage_rate * m["work_months"] + np.where(local, rng.random(mm) * 3000, 0)
-    wage = group_sum(hh, member_wage, n)
+    wage = group_sum(hh, wage_rate * m["work_months"], n)  # 工资性收入 only from members who work away (务工)
+    local_work = group_sum(hh, np.where(local, rng.random(mm) * 3000, 0), n)  # farming, odd jobs at home
     has_lab = group_any(hh, local | (m["work_months"] > 0), n)
-    business = cond["arable_land"] * (600 + 500 * rng.random(n)) + np.where(has_lab, rng.random(n) * 4000, 0) + 300 + rng.random(n) * 500
+    business = (cond["arable_land"] * (600 + 500 * rng.random(n)) + np.where(has_lab, rng.random(n) * 4000, 0)
+                + local_work + 300 + rng.random(n) * 500)
     expense = business * (0.25 + 0.2 * rng.random(n))
     dividend = np.zeros(n)
     other_property = np.where(rng.random(n) < 0.1, 100 + rng.random(n) * 1900, 0)

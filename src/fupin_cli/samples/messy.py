@@ -147,7 +147,7 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     p.record("id.15_digit", "id_number", member=i)
 
     i = p.member(plain & ~idn.str.endswith("X").to_numpy())
-    m.at[i, "id_number"] = int(m.at[i, "id_number"])
+    m.at[i, "id_number"] = float(f"{int(m.at[i, 'id_number']):.15g}")  # Excel keeps 15 significant digits
     p.record("id.numeric", "id_number", member=i)
 
     i = p.member(plain)
@@ -209,7 +209,8 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     p.record("school.child_in_senior", "school_status", member=i)
 
     ok = (m["health"] == "健康").to_numpy() & (m["school_status"] == "非在校生").to_numpy() \
-        & m["labour"].isin(["普通劳动力", "技能劳动力"]).to_numpy() & (p.age >= 25) & (p.age <= 50)
+        & m["labour"].isin(["普通劳动力", "技能劳动力"]).to_numpy() & (p.age >= 25) & (p.age <= 50) \
+        & (m["work_months"].to_numpy(dtype=float) == 0)  # not a migrant: the household's wage stays consistent
     i = p.member(ok, near_age=35)
     m.at[i, "labour"], m.at[i, "work_status"], m.at[i, "work_months"] = "无劳动力", None, 0.0
     p.record("labour.healthy_no_labour", "labour", member=i)
@@ -320,3 +321,20 @@ def _locate(roster: Roster, faults: pd.DataFrame) -> pd.DataFrame:
     out["header"] = [where.get(f, ("", ""))[1] for f in out["field"]]
     out["row"] = pd.array(out["row"], dtype="Int64")
     return out[FAULT_COLUMNS]
+
+
+def relocate(roster: Roster, truth: Truth, layout: str) -> Truth:
+    """The same Truth with fault positions for another written ``layout``.
+
+    In the ``household`` layout member faults are not written: their row is <NA>.
+    """
+    from fupin_cli.io.write_roster import locate
+
+    faults = truth.faults.copy()
+    where = [locate(roster, layout, hid, mid, f) for hid, mid, f in zip(faults["household_id"], faults["member_id"], faults["field"])]
+    faults["sheet"] = [w[0] for w in where]
+    faults["row"] = pd.array([w[1] if layout != "household" or not mid else None
+                              for w, mid in zip(where, faults["member_id"])], dtype="Int64")
+    faults["column"] = [w[2] for w in where]
+    faults["header"] = [w[3] for w in where]
+    return Truth(truth.year, truth.seed, truth.county, truth.poverty_line, truth.messy, truth.households, faults, layout)
