@@ -128,7 +128,7 @@ def render_summary(result, outputs: list[str]) -> None:
     c = result.counts
     f = c["findings"]
     t = Table(title="识别结果汇总 (identify summary)", show_header=True, header_style="bold")
-    t.add_column("项目")
+    t.add_column("项目", no_wrap=True)
     t.add_column("数量", justify="right")
     rows = [
         ("读取户数 households read", f"{c['households_read']:,}"),
@@ -150,6 +150,6 @@ def render_summary(result, outputs: list[str]) -> None:
         rows.append(("超出规模控制指标 over quota (户)", f"{int(result.quota['over_households'].sum()):,}"))
     for k, v in rows:
         t.add_row(k, v)
-    for i, path in enumerate(outputs):
-        t.add_row("输出 output" if i == 0 else "", escape(path))
     out.print(t)
+    for path in outputs:  # outside the table: a path is never truncated
+        out.print(f"输出 output: {escape(path)}")
