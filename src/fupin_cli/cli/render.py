@@ -50,7 +50,7 @@ def frame_table(
     styles: Mapping[str, str] | None = None,
     justify_right: Sequence[str] = (),
 ) -> Table:
-    """A rich Table of ``df`` (first ``max_rows`` rows; a caption says how many were left out).
+    """A rich Table of the first ``max_rows`` rows of ``df`` (see :func:`truncation_note`).
 
     ``id_columns``: more columns to mask (columns named like ID numbers are always masked).
     ``labels``: column name → header text.  ``styles``: column name → rich style.
@@ -65,9 +65,14 @@ def frame_table(
                          style=(styles or {}).get(col), overflow="fold")
     for row in shown.itertuples(index=False, name=None):
         table.add_row(*(Text(cell_text(v, masked=c in masked)) for c, v in zip(df.columns, row)))
-    if max_rows is not None and len(df) > max_rows:
-        table.caption = f"仅显示前 {max_rows:,} 行，共 {len(df):,} 行 (first {max_rows:,} of {len(df):,} rows)"
     return table
+
+
+def truncation_note(n_rows: int, max_rows: int | None) -> str | None:
+    """The line to print under a table that shows only ``max_rows`` of ``n_rows`` rows."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    return f"仅显示前 {max_rows:,} 行，共 {n_rows:,} 行 (first {max_rows:,} of {n_rows:,} rows)"
 
 
 def severity_label(severity: str, lang: str = "zh") -> str:

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
 
 
 def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None) -> None:
-    from fupin_cli.cli.render import checks_table, findings_table, severity_table
+    from fupin_cli.cli.render import checks_table, findings_table, severity_table, truncation_note
 
     s, r = payload["summary"], payload["roster"]
     zh = lang == "zh"
@@ -84,6 +84,9 @@ def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, outp
         out.print(checks_table(s, lang=lang))
     if max_rows and len(findings):
         out.print(findings_table(findings, max_rows=max_rows, lang=lang))
+        note = truncation_note(len(findings), max_rows)
+        if note:
+            out.print(note)
     if output is not None:
         out.print(f"{'输出' if zh else 'output'}: {escape(str(output))}")
     if s["error"]:

@@ -1,0 +1,182 @@
+"""`fupin validate` end to end on generated roster files (the sample generator plants faults
+and says on which Excel row and column each lands)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import openpyxl
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from fupin_cli.checks import report, validate
+from fupin_cli.cli.app import app
+from fupin_cli.cli.render import findings_table, frame_table, truncation_note
+from fupin_cli.io.read import read_roster
+from fupin_cli.io.write_roster import write_roster
+from fupin_cli.samples.generate import generate_roster
+
+runner = CliRunner()
+YEAR = 2015
+FULL_ID = re.compile(r"(?<![0-9])\d{17}[\dX](?![0-9])")
+
+# planted fault (samples/truth.py) → the check that must report it on the same row
+FAULT_CHECKS = {
+    "id.checksum": "id.checksum",
+    "id.15_digit": "id.upgraded_15",
+    "person.duplicate": "id.duplicate_household",
+    "household.size_mismatch": "household.size_mismatch",
+    "member.missing_required": "required.value",
+    "income.net_mismatch": "income.net_mismatch",
+    "income.per_capita_mismatch": "income.per_capita_mismatch",
+    "relation.spouse_same_sex": "household.head_spouse_same_sex",
+    "relation.son_female": "member.relation_sex",
+    "school.adult_in_primary": "member.age_school",
+    "school.child_in_senior": "member.age_school",
+    "labour.healthy_no_labour": "member.healthy_no_labour",
+    "household.no_head": "household.no_head",
+    "household.two_heads": "household.multiple_heads",
+    "dibao.no_member": "assist.dibao_no_member",
+    "cause.illness_all_healthy": "cause.ill_all_healthy",
+    "cause.school_no_student": "cause.study_no_student",
+    "cause.disability_none_disabled": "cause.disabled_nobody",
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("validate")
+    messy, truth = generate_roster(150, 7, YEAR, messy=True)
+    write_roster(messy, d / "messy.xlsx", layout="template")
+    clean, _ = generate_roster(40, 3, YEAR)
+    write_roster(clean, d / "clean.csv", layout="member")
+    res = runner.invoke(app, ["validate", str(d / "messy.xlsx"), "--year", str(YEAR), "--json"])
+    return {"dir": d, "messy": d / "messy.xlsx", "clean": d / "clean.csv", "truth": truth, "json": res}
+
+
+def invoke(*args):
+    return runner.invoke(app, ["validate", *map(str, args)])
+
+
+def test_json_equals_the_library_result_and_exit_1(files):
+    res = files["json"]
+    assert res.exit_code == 1, res.stderr
+    got = json.loads(res.stdout)
+    roster = read_roster(files["messy"])
+    want = json.loads(json.dumps(report(roster, validate(roster, YEAR), YEAR), ensure_ascii=False, default=str))
+    assert got == want
+    assert set(got) == {"summary", "findings", "roster"}
+    assert got["summary"]["error"] > 0 and got["summary"]["exit_code"] == 1
+    assert not FULL_ID.search(res.stdout)
+
+
+def test_every_planted_fault_is_found_on_its_excel_row(files):
+    res = files["json"]
+    found = {(f["check"], f["row"], f["household_id"]) for f in json.loads(res.stdout)["findings"]}
+    faults = files["truth"].faults
+    checked = 0
+    for fault in faults.itertuples(index=False):
+        check = FAULT_CHECKS.get(fault.fault)
+        if check is None:
+            continue
+        checked += 1
+        assert (check, int(fault.row), fault.household_id) in found, (fault.fault, fault.row)
+    assert checked == len(FAULT_CHECKS)
+
+
+def test_clean_roster_exits_0_and_prints_summary(files):
+    res = invoke(files["clean"], "--year", YEAR)
+    assert res.exit_code == 0, res.stderr
+    assert "clean.csv: 40 户" in res.stdout
+    assert "疑点汇总" in res.stdout and "错误" in res.stdout
+
+
+def test_terminal_output_masks_ids_and_lists_findings(files):
+    res = invoke(files["messy"], "--year", YEAR, "--max-rows", "500")
+    assert res.exit_code == 1
+    assert "疑点明细" in res.stdout and "按检查项" in res.stdout
+    assert not FULL_ID.search(res.stdout) and not FULL_ID.search(res.stderr)
+    assert "个错误" in res.stderr
+
+
+def test_max_rows_0_and_quiet(files):
+    res = invoke(files["clean"], "--year", YEAR, "--max-rows", "0")
+    assert "疑点明细" not in res.stdout and "疑点汇总" in res.stdout
+    res = invoke(files["clean"], "--year", YEAR, "--quiet")
+    assert res.exit_code == 0 and res.stdout == ""
+
+
+def test_output_xlsx_has_chinese_headers_and_needs_force(files):
+    target = files["dir"] / "findings.xlsx"
+    res = invoke(files["messy"], "--year", YEAR, "-o", target, "--quiet")
+    assert res.exit_code == 1, res.stderr
+    wb = openpyxl.load_workbook(target, read_only=True)
+    assert wb.sheetnames[0] == "疑点"
+    rows = list(wb["疑点"].iter_rows(values_only=True))
+    assert list(rows[0])[:10] == ["级别", "检查项", "检查项说明", "文件", "工作表", "行号", "列", "户编号", "问题", "修改建议"]
+    n = json.loads(files["json"].stdout)["summary"]["total"]
+    assert len([r for r in rows[1:] if r[0]]) == n
+    assert {r[0] for r in rows[1:] if r[0]} <= {"错误", "警告", "提示"}
+    res = invoke(files["messy"], "--year", YEAR, "-o", target)
+    assert res.exit_code == 2 and "--force" in res.stderr
+    assert invoke(files["clean"], "--year", YEAR, "-o", target, "--force", "--quiet").exit_code == 0
+
+
+def test_output_csv_in_english(files):
+    target = files["dir"] / "findings-en.csv"
+    res = invoke(files["clean"], "--year", YEAR, "-o", target, "--lang", "en", "--quiet")
+    assert res.exit_code == 0, res.stderr
+    df = pd.read_csv(target, dtype=str, encoding="utf-8-sig")
+    assert list(df.columns) == ["severity", "check", "description", "file", "sheet", "row", "column", "household_id", "message", "hint"]
+    assert set(df["severity"]) <= {"warning", "info"}
+
+
+def test_bad_output_suffix_is_usage_error(files):
+    res = invoke(files["clean"], "-o", files["dir"] / "x.docx")
+    assert res.exit_code == 2
+
+
+def test_unreadable_input_exits_4(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"this is not a workbook")
+    res = invoke(bad)
+    assert res.exit_code == 4
+    assert res.stderr.startswith("错误:") and "Traceback" not in res.stderr
+
+
+def test_missing_file_is_usage_error(tmp_path):
+    assert invoke(tmp_path / "nope.xlsx").exit_code == 2
+
+
+# ---- render helpers ---------------------------------------------------------------------
+def _text(renderable) -> str:
+    console = Console(width=300, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_frame_table_masks_id_columns_and_ids_in_text():
+    df = pd.DataFrame({"证件号码": ["11010519491231002X"], "备注": ["户主 11010519491231002X 已核实"],
+                       "id_number": ["110105491231002"], "人均纯收入": [2310.0]})
+    text = _text(frame_table(df, title="t"))
+    assert "11010519491231002X" not in text and "110105491231002 " not in text
+    assert text.count("110105********002X") == 2 and "110105*****1002" in text and "2,310" in text
+
+
+def test_frame_table_shows_max_rows_and_the_note_says_so():
+    df = pd.DataFrame({"a": range(30)})
+    text = _text(frame_table(df, max_rows=5))
+    assert "│ 4 │" in text and "│ 5 │" not in text
+    assert truncation_note(30, 5) == "仅显示前 5 行，共 30 行 (first 5 of 30 rows)"
+    assert truncation_note(5, 5) is None and truncation_note(5, None) is None
+
+
+def test_findings_table_english_labels():
+    f = pd.DataFrame([{"severity": "error", "check": "id.checksum", "sheet": "S", "row": 3, "column": "证件号码",
+                       "household_id": "H1", "message": "m"}])
+    text = _text(findings_table(f, lang="en"))
+    assert "error" in text and "household_id" in text
+    assert "错误" in _text(findings_table(f)) and "户编号" in _text(findings_table(f))
