@@ -447,6 +447,11 @@ def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems:
 # ---------------------------------------------------------------------------------------
 def _load_raw(path: Path, problems: Problems, stack: tuple[Path, ...]) -> _Raw:
     raw = _read_folder(path, problems)
+    if raw.meta is not None:  # a value without a region belongs to its own pack's default region
+        for pdef in raw.parameters.values():
+            for entry in pdef.model.values:
+                if entry.region is None:
+                    entry.region = raw.meta.region
     name = raw.meta.name if raw.meta else path.name
     raw.all_files = [(name, f) for f in raw.files]
     raw.chain = [name]
@@ -552,6 +557,7 @@ def load_pack(ref: str | os.PathLike) -> Pack:
         pack = _compile(raw, problems)
     if problems:
         n = len(problems.items)
+        problems.items.sort(key=_problem_order)
         raise RuleError(
             f"rule pack {display_path(path)} has {n} problem{'s' if n != 1 else ''}",
             hint="fix them and run `fupin rules check` again",
@@ -559,6 +565,14 @@ def load_pack(ref: str | os.PathLike) -> Pack:
         )
     assert pack is not None
     return pack
+
+
+_POS = re.compile(r"^(.*?):(\d+):(\d+): ")
+
+
+def _problem_order(text: str) -> tuple:
+    m = _POS.match(text)
+    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else (text, 0, 0)
 
 
 def _pack_hash(files: list[tuple[str, Path]]) -> str:
@@ -730,7 +744,7 @@ def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Pr
             if src and meta.sources and _SOURCE_KEY.match(src) and src not in meta.sources:
                 problems.add(origin, ["source"], f"unknown source key {src!r}{did_you_mean(src, meta.sources)} (declare it under pack.sources)", value=True)
             t = tc.value_type(entry.value)
-            kind = t.kind if t.kind != "list" else f"list of {t.elem}"
+            kind = str(t) if t.kind != "list" else f"list of {tc.Ty(t.elem) if t.elem else 'mixed'}"
             kinds.setdefault(kind, origin)
         if len(kinds) > 1:
             first, second = list(kinds)[:2]
