@@ -88,7 +88,7 @@ EXPECTED = {
         "    ^"
     ),
     "bad_cause_value": (
-        f"{BROKEN}/bad_cause_value/rules.yaml:5:12: rules.0.cause: unknown 致贫原因 '因冰'; "
+        f"{BROKEN}/bad_cause_value/rules.yaml:5:12: rules.0.cause: unknown 致贫原因 '因冰' (did you mean '因病'?); "
         "allowed: 因病、因残、因学、因灾、缺土地、缺水、缺技术、缺劳力、缺资金、交通条件落后、自身发展动力不足、其他"
     ),
     "condition_not_bool": (

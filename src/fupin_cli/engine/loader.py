@@ -701,8 +701,7 @@ def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
         value = getattr(model, attr)
         label = schema.canonical_value(table, value)
         if label is None:
-            choices = list(schema.CODE_TABLES[table])
-            problems.add(origin, [attr], f"unknown {tc._TABLE_LABEL[table]} {value!r}{did_you_mean(value, choices)}; allowed: {'、'.join(choices)}", value=True)
+            problems.add(origin, [attr], tc.unknown_code_message(table, value), value=True)
         else:
             setattr(model, attr, label)
     if model.kind == "status" and model.value not in schema.STATUSES:

@@ -234,14 +234,19 @@ def _coerce_date(node: ir.Node, t: Ty, other: Ty) -> tuple[ir.Node, Ty]:
 def _canonical(node: ir.Str, table: str) -> ir.Str:
     label = schema.canonical_value(table, node.value)
     if label is None:
-        choices = list(schema.CODE_TABLES[table])
-        spellings = {sp: lab for lab, sps in schema.CODE_TABLES[table].items() for sp in (lab, *sps) if not sp.isdigit()}
-        close = difflib.get_close_matches(node.value, list(spellings), n=3, cutoff=0.5)
-        labels = list(dict.fromkeys(spellings[c] for c in close))
-        hint = f" (did you mean {labels[0]!r}?)" if labels else ""
-        field = _TABLE_LABEL.get(table, table)
-        raise _fail(f"unknown {field} value {node.value!r}{hint}; allowed: {'、'.join(choices)}", node)
+        raise _fail(unknown_code_message(table, node.value, "value"), node)
     return ir.Str(label, node.pos)
+
+
+def unknown_code_message(table: str, value: str, what: str = "") -> str:
+    """"unknown 致贫原因 value '因冰' (did you mean '因病'?); allowed: …" (spellings map to labels)."""
+    choices = list(schema.CODE_TABLES[table])
+    spellings = {sp: lab for lab, sps in schema.CODE_TABLES[table].items() for sp in (lab, *sps) if not sp.isdigit()}
+    close = difflib.get_close_matches(str(value), list(spellings), n=3, cutoff=0.5)
+    labels = list(dict.fromkeys(spellings[c] for c in close))
+    hint = f" (did you mean {labels[0]!r}?)" if labels else ""
+    field = _TABLE_LABEL.get(table, table)
+    return f"unknown {field}{' ' + what if what else ''} {value!r}{hint}; allowed: {'、'.join(choices)}"
 
 
 _TABLE_LABEL = {
