@@ -121,6 +121,7 @@ def advance(prev: State, prev_truth: Truth, year: int) -> tuple[State, Truth]:
     target = np.where(plan == "exit", line * (1.05 + 0.55 * ut), target)
     target = np.where(plan == "qingtui", prev_pc * g, target)
     target = np.where(np.isin(plan, ("return", "new")), line * (0.5 + 0.45 * ut), target)
+    _match_wages(h, m)
     h = _set_income(h, target)
     h["previous_income_per_capita"] = prev_pc
     h["year"] = year
@@ -242,6 +243,18 @@ def _set_income(h: pd.DataFrame, target_pc: np.ndarray) -> pd.DataFrame:
     return h
 
 
+def _match_wages(h: pd.DataFrame, m: pd.DataFrame) -> None:
+    """Keep 工资性收入 consistent with who works away after statuses moved with age."""
+    months = m.groupby("household_id")["work_months"].sum()
+    mon = h["household_id"].map(months).fillna(0).to_numpy(dtype=float)
+    wage = h["wage_income"].to_numpy(dtype=float)
+    lost = (mon == 0) & (wage > 0)
+    h.loc[lost, "business_income"] = h.loc[lost, "business_income"].to_numpy(dtype=float) + wage[lost]
+    h.loc[lost, "wage_income"] = 0.0
+    gained = (mon > 0) & (wage <= 0)
+    h.loc[gained, "wage_income"] = 2000.0 * mon[gained]
+
+
 def _attribute(h: pd.DataFrame) -> pd.Series:
     d, t = h["dibao_household"].astype(bool), h["tekun_household"].astype(bool)
     return pd.Series(np.select([d & t, t, d], ["低保特困供养贫困户", "特困供养贫困户", "低保贫困户"], "一般贫困户"), index=h.index)
@@ -329,6 +342,7 @@ def _split(h: pd.DataFrame, m: pd.DataFrame, i: int, line: float, rng: np.random
     stays_poor = h.at[i, "_plan"] == "stay"
     old_target = line * (0.6 + 0.3 * ut[0]) if stays_poor else max(float(h.at[i, "income_per_capita"]), line * 1.05)
     both = pd.concat([h.loc[[i]], row]).reset_index(drop=True)
+    _match_wages(both, m)
     both = _set_income(both, np.array([old_target, line * (0.5 + 0.4 * ut[1])]))
     for c in both.columns:
         h.at[i, c] = both.at[0, c]

@@ -105,7 +105,7 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     disabled = m["health"] == "残疾"
     cert = np.strings.add(m["id_number"].astype(str), np.strings.add((1 + (um[:, 5] * 7).astype(np.int64)).astype(str),
                                                                       (1 + (um[:, 6] * 4).astype(np.int64)).astype(str)))
-    m["disability_cert"] = np.where(disabled & (um[:, 7] < 0.8), cert, None).astype(object)
+    m["disability_cert"] = np.where(disabled, cert, None).astype(object)
     m["ethnicity"] = np.where(rng.random(n) < cty.minority_share, cty.minority, "汉族")[hh].astype(object)
     up = stream(seed, "politics").random(mm)
     m["politics"] = np.where((m["age"] >= 22) & (up < 0.05), "中共党员",

@@ -97,7 +97,7 @@ class _Planter:
         else:
             hid, mid = str(self.h.at[household, "household_id"]), ""
             value = self.h.at[household, field] if value is None else value
-        shown = ids.mask(str(value)) if "id_number" in field else ("" if value is None else str(value))
+        shown = ids.mask(str(value)) if "id_number" in field else _shown(value)
         self.records.append({"fault": fault, "description": FAULTS[fault], "household_id": hid, "member_id": mid,
                              "field": field, "value": shown})
 
@@ -278,6 +278,17 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     th["faults"] = th["household_id"].map(per_hh).fillna("")
     th["recorded_poor"] = th["household_id"].map(h.set_index("household_id")["recorded_attribute"].notna()).astype(bool)
     return roster, Truth(truth.year, truth.seed, truth.county, truth.poverty_line, True, th, faults, LAYOUT)
+
+
+def _shown(value) -> str:
+    """A value as it appears in the written cell (是/否 for booleans, whole numbers without .0)."""
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _set_sex(m: pd.DataFrame, i, sex: str) -> None:
