@@ -54,9 +54,9 @@ def _scenario_params():
 
 
 def _values(p, param: str):
-    """(year, region or None, value, verified, source) of a parameter's values."""
+    """(year, region, value, verified, source) of a parameter's values (no region → the pack's region)."""
     m = p.parameters[param].model
-    return [(e.year, e.region, e.value, e.verified, e.source or m.source) for e in m.values]
+    return [(e.year, e.region or p.meta.region, e.value, e.verified, e.source or m.source) for e in m.values]
 
 
 # ---------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ DOMAIN_POVERTY_LINE = {
 
 
 def test_poverty_line_values_and_marks_match_domain():
-    got = {year: (value, verified) for year, region, value, verified, _src in _values(pack("national-2014"), "poverty_line") if region is None}
+    got = {year: (value, verified) for year, region, value, verified, _src in _values(pack("national-2014"), "poverty_line") if region == "国家"}
     assert got == DOMAIN_POVERTY_LINE
 
 
@@ -197,10 +197,10 @@ def test_exit_standard_is_an_optional_unverified_series():
 def test_monitoring_line_values_and_marks_match_domain():
     got = {(y, r, v, ok) for y, r, v, ok, _s in _values(pack("monitoring-2021"), "monitoring_line")}
     assert got == {
-        (2021, None, 6000, False),
-        (2022, None, 6600, False),
-        (2023, None, 7100, False),
-        (2024, None, 7300, False),
+        (2021, "国家", 6000, False),
+        (2022, "国家", 6600, False),
+        (2023, "国家", 7100, False),
+        (2024, "国家", 7300, False),
         (2023, "福建", 10560, True),
         (2025, "云南", 8700, True),
     }
@@ -239,6 +239,9 @@ def test_chongqing_default_region_is_western():
     v = resolve(p, "village_exit_incidence", 2017)
     assert (v.value, v.region) == (3, "西部")
     assert resolve(p, "county_exit_incidence", 2019, "国家").value == 2
+    # national values keep their region (国家) in the child pack; the child's own values are 重庆's
+    assert resolve(p, "poverty_line", 2015).text() == "国家扶贫标准 2,855 (2015, 国家)"
+    assert resolve(p, "relocation_subsidy_poor", 2016).region == "重庆"
 
 
 # ---------------------------------------------------------------------------------------
