@@ -170,6 +170,11 @@ class DetailBuilder:
             text = self.operand(node.args[0], rows) + np.where(val, " 含 ", " 不含 ") + word
         elif isinstance(node, ir.Name):
             text = self.operand(node, rows)
+        elif isinstance(node, ir.Call) and node.func == "coalesce" and isinstance(node.args[0], ir.Name):
+            first = node.args[0]
+            miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
+            fallback = self.operand(node.args[1], rows) if len(node.args) == 2 else self.operand(node, rows)
+            text = np.where(miss, self.label(first.name) + " " + MISSING + "（按 " + fallback + "）", self.operand(first, rows))
         else:
             text = np.full(len(rows), to_text(node, self.label, self.param_label), dtype=object) + np.where(val, " 成立", " 不成立")
         if unk.any():

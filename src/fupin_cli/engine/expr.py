@@ -404,8 +404,10 @@ class _Parser:
 # ---------------------------------------------------------------------------------------
 # helpers shared by the loader and the type checker
 # ---------------------------------------------------------------------------------------
-def did_you_mean(word: str, choices, n: int = 1) -> str:
-    matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+def did_you_mean(word: str, choices, n: int = 1, cutoff: float | None = None) -> str:
+    if cutoff is None:  # short (e.g. two-character Chinese) words need a looser match
+        cutoff = 0.5 if len(word) <= 3 else 0.6
+    matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
     if not matches:
         return ""
     return " (did you mean " + " or ".join(repr(m) for m in matches) + "?)"
