@@ -234,3 +234,20 @@ def test_causes_workbook(tmp_path):
     co = [[c.value for c in r] for r in wb["次要原因"].iter_rows()]
     assert co[0][0] == "主要致贫原因" and co[1][0] == "因病"
     assert co[1][co[0].index("缺资金")] == 1 and co[1][co[0].index("因学")] == 1
+
+
+def test_register_over_excel_limit_goes_to_parquet(tmp_path, monkeypatch):
+    import fupin_cli.io.write as write_mod
+
+    monkeypatch.setattr(write_mod, "EXCEL_MAX_DATA_ROWS", 3)  # 4 households, 3 members
+    path = tmp_path / "reg.xlsx"
+    outcome = write_register(result(), path)
+    side = tmp_path / "reg-登记册.parquet"
+    assert outcome.outputs == [path, side]
+    assert outcome.warnings == ["登记册: 4 rows exceed Excel's 3; written to reg-登记册.parquet instead"]
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["成员", "汇总", "致贫原因", "帮扶覆盖", "说明"]
+    notes = [r[1].value for r in wb["说明"].iter_rows(min_row=2) if r[0].value == "说明 (note)"]
+    assert notes == outcome.warnings
+    back = read_register(side).households
+    assert back["household_id"].tolist() == ["5001010001", "5001010002", "5001010003", "5001010004"]
