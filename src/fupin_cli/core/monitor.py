@@ -144,6 +144,10 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     from fupin_cli.engine.decide import monitoring
     from fupin_cli.roster import Roster
 
+    notes = []
+    households, filled = with_monitored_months(households, year)
+    if filled:
+        notes.append(f"{filled} 户的已监测月数按风险识别时间计算至 {year}-12-31")
     data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]))
     ev = evaluate(data, pack, year=year, region=region)
     decided = monitoring(ev).reindex(households.index)
@@ -168,7 +172,6 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     out["elimination_method"] = np.where(status == ELIMINATED_NOW, np.where(risks.notna().to_numpy(), BY_ASSISTANCE, NATURALLY), None)
     out["elimination_unmet"] = text(decided, "elimination_unmet").where(status == CONTINUING, None)
     out["people"] = household_people(out).astype("int64")
-    notes = []
     if eliminated_before.any():
         notes.append(f"{int(eliminated_before.sum())} 户此前已标注风险消除，按未监测户重新判定")
     unknown = [v for v in set(text(households, "monitoring_category").dropna()) if canonical_category(v, categories) is None]
@@ -177,6 +180,22 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     result = MonitorResult(year=year, households=out, categories=categories, elimination=pd.DataFrame(), notes=notes)
     result.elimination = elimination_table(ev, out)
     return result, ev
+
+
+def with_monitored_months(households: pd.DataFrame, year: int) -> tuple[pd.DataFrame, int]:
+    """已监测月数 where it is blank: whole months from 风险识别时间 to 31 Dec of ``year``."""
+    if "monitoring_start" not in households.columns:
+        return households, 0
+    start = pd.to_datetime(households["monitoring_start"], errors="coerce")
+    given = (pd.to_numeric(households["monitored_months"], errors="coerce")
+             if "monitored_months" in households.columns else pd.Series(np.nan, index=households.index))
+    fill = given.isna().to_numpy() & start.notna().to_numpy()
+    if not fill.any():
+        return households, 0
+    months = (year - start.dt.year) * 12 + (12 - start.dt.month) + (start.dt.day == 1).astype(int)
+    out = households.copy()
+    out["monitored_months"] = pd.array(np.where(fill, months.clip(lower=0), given), dtype="Int64")
+    return out, int(fill.sum())
 
 
 def canonical_category(value: Any, categories: list[str]) -> str | None:

@@ -1,0 +1,92 @@
+"""`fupin monitor` end to end on a small post-2021 roster (CSV)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from fupin_cli.cli.app import app
+from fupin_cli.core.monitor import run_monitor
+from fupin_cli.engine import load_pack
+from fupin_cli.io.read import read_roster
+
+runner = CliRunner()
+
+HEADER = "乡镇,行政村,户编号,户主姓名,户主证件号码,家庭人口数,户类型,人均纯收入,致贫返贫风险,监测对象类别,风险识别时间,帮扶措施数"
+ROWS = [
+    "甲镇,一村,H1,张一,500101198001010011,3,脱贫户,5000,因病,,,",
+    "甲镇,一村,H2,张二,,2,一般农户,5500,因残,,,",
+    "甲镇,二村,H3,张三,,4,一般农户,30000,,,,",
+    "甲镇,二村,H4,张四,,2,监测户,12000,,边缘易致贫户,2023-03-01,2",
+    "甲镇,二村,H5,张五,,2,监测户,12000,因病,脱贫不稳定户,2023-10-01,1",
+]
+
+
+@pytest.fixture()
+def roster(tmp_path):
+    from fupin_cli.idnumber import check_char
+
+    rows = [r.replace("500101198001010011", "50010119800101001" + check_char("50010119800101001")) for r in ROWS]
+    path = tmp_path / "roster-2023.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_json_equals_the_library(roster, tmp_path):
+    out = tmp_path / "m.xlsx"
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.stderr
+    payload = json.loads(res.stdout)
+    data = read_roster(roster)
+    lib, _ = run_monitor(data.households, data.members, load_pack("monitoring-2021"), 2023)
+    expected = lib.summary()
+    for key in ("monitoring_status", "categories", "new_by_category", "risk_types", "elimination_methods",
+                "not_eliminated_conditions", "notes"):
+        assert payload[key] == expected[key], key
+    assert payload["new_by_category"] == {"脱贫不稳定户": 1, "边缘易致贫户": 1, "突发严重困难户": 0}
+    assert payload["monitoring_status"]["风险消除"]["households"] == 1  # H4: 10 months, 2 measures
+    assert payload["monitoring_status"]["继续监测"]["households"] == 1  # H5: 3 months (Oct–Dec)
+    assert payload["notes"] == ["2 户的已监测月数按风险识别时间计算至 2023-12-31"]
+    assert payload["provenance"]["inputs"][0]["name"] == "roster-2023.csv"
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert wb.sheetnames == ["监测情况", "监测对象", "新纳入监测", "风险消除", "未消除", "待核实", "未消除原因",
+                             "分村汇总", "风险类型", "说明"]
+    unmet = list(wb["未消除"].iter_rows(values_only=True))
+    assert unmet[1][2] == "H5"
+    assert unmet[1][-1].startswith("纳入监测满6个月（已监测月数 3 < ")
+
+
+def test_terminal_summary_masks_ids(roster, tmp_path):
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(tmp_path / "m.xlsx")])
+    assert res.exit_code == 0, res.stderr
+    assert "防止返贫监测" in res.stdout
+    assert not re.search(r"\d{17}[\dX]", res.stdout + res.stderr)
+    wb = openpyxl.load_workbook(tmp_path / "m.xlsx", read_only=True)
+    cells = [c for row in wb["监测对象"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(c.startswith("500101********") for c in cells)
+    assert not any(re.fullmatch(r"\d{17}[\dX]", c) for c in cells)
+
+
+def test_english_csv_output(roster, tmp_path):
+    out = tmp_path / "m.csv"
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(out), "--lang", "en", "-q"])
+    assert res.exit_code == 0, res.stderr
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("township,village,household_id,head_name,head_id_masked,people")
+    assert len(lines) == 1 + len(ROWS)
+
+
+def test_unknown_region_is_a_rule_error(roster, tmp_path):
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "火星", "-o", str(tmp_path / "m.xlsx")])
+    assert res.exit_code == 3
+    assert "火星" in res.stderr
+
+
+def test_year_before_the_monitoring_pack(roster, tmp_path):
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2019", "-o", str(tmp_path / "m.xlsx")])
+    assert res.exit_code == 3
+    assert "has no value for year 2019" in res.stderr
