@@ -261,7 +261,7 @@ def _frame_of(rows: list[dict]) -> pd.DataFrame:
         monitoring_start=pd.to_datetime(df["monitoring_start"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=households_strategy(), expr=bool_expr(2))
 def test_vectorised_equals_scalar_interpreter(df, expr):
     node, _ = check(parse(expr), household_scope({}, PARAMS), "bool")
@@ -299,7 +299,7 @@ def _roster(hh_rows, mem_rows) -> Roster:
     return Roster(hh, mem)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(incomes=st.lists(st.one_of(st.none(), st.sampled_from([1000.0, 2855.0, 2900.0, 9000.0])), min_size=4, max_size=4),
        members=members_strategy())
 def test_derived_fields_and_rules_vectorised_equal_scalar(mini, incomes, members):
@@ -334,7 +334,7 @@ def test_derived_fields_and_rules_vectorised_equal_scalar(mini, incomes, members
             assert (None if got is pd.NA else bool(got)) == want, (rid, hid)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(incomes=st.lists(st.one_of(st.none(), st.sampled_from([1000.0, 2855.0, 2900.0, 9000.0])), min_size=4, max_size=4),
        members=members_strategy(), seed=st.integers(0, 10_000))
 def test_row_order_never_changes_results(mini, incomes, members, seed):

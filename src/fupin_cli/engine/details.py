@@ -51,7 +51,7 @@ def format_array(values: Any, ty: Ty | None, rows: np.ndarray) -> np.ndarray:
     k = len(rows)
     if isinstance(values, pd.Series):
         sub = values.iloc[rows]
-        out = sub.astype(object).to_numpy()
+        out = sub.astype(object).to_numpy().copy()
         out[sub.isna().to_numpy()] = MISSING
         return out
     if isinstance(values, np.ndarray):
