@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fupin_cli import idnumber
@@ -51,12 +52,17 @@ def heads_and_spouses(ctx: CheckContext) -> list[pd.DataFrame]:
         ctx.emit("household.multiple_spouses", m, is_spouse & (ctx.to_members(spouses) > 1), "relation",
                  lambda sub: "本户有 " + ctx.to_members(spouses)[sub.index].astype("int64").astype(str) + " 名配偶"),
     ]
+    # sex codes (1 男, 2 女, 0 unknown) of the single head, compared with the single spouse
     sex = ctx.sex
-    # sex of the (single) head and the (single) spouse per household
-    head_sex = ctx.per_household(sex.where(is_head), "first")
-    single = ctx.to_members((heads == 1) & (spouses == 1)).fillna(False).astype(bool)
-    spouse_head_sex = ctx.to_members(head_sex)
-    same = is_spouse & single & sex.notna() & spouse_head_sex.notna() & (sex == spouse_head_sex).fillna(False)
+    code = np.select([(sex == "男").to_numpy(bool), (sex == "女").to_numpy(bool)], [1, 2], 0)
+    idx = ctx.household_index
+    head_code = np.zeros(len(hh) + 1, dtype=np.int64)  # last slot: members without a household
+    at_head = is_head.to_numpy(bool) & (idx >= 0)
+    head_code[idx[at_head]] = code[at_head]
+    single = ((heads == 1) & (spouses == 1)).to_numpy(bool)
+    hh_of = np.where(idx >= 0, idx, len(hh))
+    single_m = np.append(single, False)[hh_of]
+    same = is_spouse.to_numpy(bool) & single_m & (code > 0) & (code == head_code[hh_of])
     out.append(ctx.emit("household.head_spouse_same_sex", m, same, "sex" if "sex" in m.columns else "id_number",
                         lambda sub: "户主与配偶性别均为" + sex[sub.index].astype("str")))
     out += _head_identity(ctx, is_head, heads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fupin_cli.checks.context import num, NO_LABOUR, NOT_STUDENT, WORK_PLACES, CheckContext, fmt_num, fmt_text
+from fupin_cli.checks.context import lookup, num, NO_LABOUR, NOT_STUDENT, WORK_PLACES, CheckContext, fmt_num, fmt_text
 
 MALE_RELATIONS = ("之子", "之女婿", "之孙子", "之外孙子", "之父", "之岳父", "之公公", "之祖父", "之外祖父")
 FEMALE_RELATIONS = ("之女", "之儿媳", "之孙女", "之外孙女", "之母", "之岳母", "之婆婆", "之祖母", "之外祖母")
@@ -50,8 +50,8 @@ def age_checks(ctx: CheckContext) -> list[pd.DataFrame]:
     if "school_status" not in m.columns:
         return out
     school = _str(m, "school_status")
-    lo = school.map({k: v[0] for k, v in SCHOOL_AGES.items()}).astype("Float64")
-    hi = school.map({k: v[1] for k, v in SCHOOL_AGES.items()}).astype("Float64")
+    lo = lookup(school, {k: v[0] for k, v in SCHOOL_AGES.items()})
+    hi = lookup(school, {k: v[1] for k, v in SCHOOL_AGES.items()})
     bad = ages.notna() & (ages >= 0) & ((ages < lo) | (ages > hi)).fillna(False)
     out.append(ctx.emit("member.age_school", m, bad, "school_status", lambda sub: (
         ages[sub.index].astype("int64").astype(str) + " 岁，在校生状况为 " + school[sub.index])))
