@@ -245,8 +245,11 @@ def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcom
                 if key == "not_fired" and state is True:
                     failures.append(f"not_fired: expected {rid} not to fire, but it fired")
             continue
+        if key not in values and key in IDENTIFICATION_KEYS | EXIT_KEYS | MONITORING_KEYS:
+            failures.append(f"{key}: not computed for this scenario")
+            continue
         if key not in values:
-            failures.append(f"{key}: unknown expect key{did_you_mean(key, list(values) + ['fired', 'not_fired', 'error'])} (use a decision column, a derived field, an estimate rule id, fired, not_fired or error)")
+            failures.append(f"{key}: unknown expect key{did_you_mean(key, sorted(set(values) | IDENTIFICATION_KEYS | EXIT_KEYS | MONITORING_KEYS | {'fired', 'not_fired', 'error'}))} (use a decision column, a derived field, an estimate rule id, fired, not_fired or error)")
             continue
         if not _same(key, expected, values[key]):
             failures.append(f"{key}: expected {_display(expected)}, got {_display(_plain_value(values[key]))}")
