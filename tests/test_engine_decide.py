@@ -218,7 +218,7 @@ def test_run_scenarios_reports_failures_with_explanation(tmp_path):
     assert results["unknown things"].failures == [
         "household field 'incme' is not a known field (did you mean 'net_income'?)",
         "statuss: unknown expect key (did you mean 'status'?) (use a decision column, a derived field, an estimate rule id, fired, not_fired or error)",
-        "fired: unknown rule id 'no_such_rule'",
+        "fired: unknown rule id 'no_such_rule' (did you mean 'old_rule'?)",
         "fired: rule 'old_rule' is not in force in 2015",
     ]
     assert results["village"].passed
