@@ -50,7 +50,10 @@ def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[st
 
     town_pair = rng.choice(n_pairs, n_town, replace=n_town > n_pairs)
     town_name = np.strings.add(place(town_pair), np.where(rng.random(n_town) < 0.7, "镇", "乡"))
-    vil_pair = (town_pair[vil_town] + 7 * vil_idx_in_town + 1) % n_pairs
+    if n_vil <= n_pairs:  # village names unique in the county
+        vil_pair = rng.choice(n_pairs, n_vil, replace=False)
+    else:  # unique within each township
+        vil_pair = (town_pair[vil_town] + 7 * vil_idx_in_town + 1) % n_pairs
     vil_name = np.strings.add(place(vil_pair), "村")
     town = vil_town[village]
     _, seq_in_village = group_positions(counts)
