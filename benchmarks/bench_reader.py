@@ -52,7 +52,7 @@ def _check_char(body17: np.ndarray) -> np.ndarray:
 def make_rows(households: int, seed: int = 2015):
     """Yield lists of row values (one per member), household fields repeated."""
     rng = np.random.default_rng(seed)
-    sizes = rng.choice([1, 2, 3, 4, 5, 6], p=[0.12, 0.22, 0.25, 0.22, 0.13, 0.06], size=households)
+    sizes = rng.choice([1, 2, 3, 4, 5, 6], p=[0.09, 0.18, 0.22, 0.25, 0.17, 0.09], size=households)
     n = int(sizes.sum())
     hh_of = np.repeat(np.arange(households), sizes)
     first = np.r_[0, np.cumsum(sizes)[:-1]]

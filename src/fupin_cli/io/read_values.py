@@ -71,28 +71,40 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray:
 
 
 def fold(s: pd.Series) -> pd.Series:
-    """NFKC-fold and trim a str Series; blank → NaN."""
-    arr = _arrow(s.astype(STR))
+    """NFKC-fold and trim a str Series; blank → NaN (work on distinct values when they repeat)."""
+    arr = _arrow(s.astype(STR)).combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) * 2 < len(arr):
+        d = _fold_array(enc.dictionary)
+        out = d.take(enc.indices)
+    else:
+        out = _fold_array(arr)
+    return pd.Series(pd.array(out, dtype=STR), index=s.index)
+
+
+def _fold_array(arr: pa.Array) -> pa.Array:
     arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFKC"))
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
-    return pd.Series(pd.array(arr, dtype=STR), index=s.index)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
 
 
 BAD = object()  # a parser's "cannot parse" result
 
 
-def parse_uniques(s: pd.Series, fn) -> tuple[pd.Series, np.ndarray]:
-    """Apply ``fn`` (text → value | NaN | BAD) once per distinct value; (values, bad mask)."""
-    values, bad = {}, []
-    for u in s.dropna().unique():
-        v = fn(u)
-        if v is BAD:
-            bad.append(u)
-        else:
-            values[u] = v
-    parsed = s.map(values) if values else pd.Series(np.nan, index=s.index, dtype=object)
-    mask = s.isin(bad).to_numpy(dtype=bool) if bad else np.zeros(len(s), dtype=bool)
-    return parsed, mask
+def parse_uniques(s: pd.Series, fn) -> tuple[np.ndarray, list, np.ndarray]:
+    """Apply ``fn`` (text → value | NaN | BAD) once per distinct value.
+
+    Returns (codes, parsed values of the distinct texts, bad mask per row); ``codes`` is -1
+    for missing cells, so ``np.append(per_unique, missing)[codes]`` spreads values back.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    parsed = [fn(u) for u in uniques]
+    bad_u = np.fromiter((v is BAD for v in parsed), dtype=bool, count=len(parsed))
+    bad = (np.append(bad_u, False)[codes]) if bad_u.any() else np.zeros(len(s), dtype=bool)
+    return np.asarray(codes), parsed, bad
+
+
+def _spread(codes: np.ndarray, per_unique: np.ndarray, missing) -> np.ndarray:
+    return np.append(per_unique, np.array([missing], dtype=per_unique.dtype))[codes]
 
 
 def notes_for(mask: np.ndarray, values: pd.Series, where: Where, severity: str, check: str, message, hint: str) -> pd.DataFrame:
@@ -174,10 +186,8 @@ def parse_date(text: str) -> object:
     return BAD
 
 
-def normalise_column(raw: pd.Series, f: Field, where: Where, numeric_rows: np.ndarray | None = None):
-    """(typed Series, notes frame) for one column of one field."""
-    s = fold(raw)
-    present = s.notna().to_numpy()
+def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndarray | None = None):
+    """(typed Series, notes frames) for one column of one field; ``s`` is :func:`fold`-ed text."""
     kind = f.kind
     notes = []
     if kind == "str":
@@ -187,7 +197,7 @@ def normalise_column(raw: pd.Series, f: Field, where: Where, numeric_rows: np.nd
             as_number = text.str.match(_SCI.pattern) | text.str.match(_TRAILING_ZERO.pattern)
             as_number = np.array(as_number.to_numpy(dtype=bool), dtype=bool)
             if numeric_rows is not None:
-                as_number |= numeric_rows & present
+                as_number |= numeric_rows & s.notna().to_numpy()
             if as_number.any():
                 notes.append(notes_for(
                     as_number, s, where, "error", "id.stored_as_number",
@@ -203,7 +213,7 @@ def normalise_column(raw: pd.Series, f: Field, where: Where, numeric_rows: np.nd
             label = table.get(normalise_value(u))
             return label if label else np.nan if u.lower() in MISSING_WORDS else BAD
 
-        mapped, unknown = parse_uniques(s, canon)
+        codes, parsed, unknown = parse_uniques(s, canon)
         if unknown.any():
             labels = "、".join(list(CODE_TABLES[f.code_table])[:12])
             notes.append(notes_for(
@@ -211,21 +221,32 @@ def normalise_column(raw: pd.Series, f: Field, where: Where, numeric_rows: np.nd
                 lambda cell, v: f"{cell}: {where.header}“{v}”不在{f.zh}代码表中, 按原样保留",
                 f"可用值: {labels}",
             ))
-        out = mapped.astype(STR).mask(unknown, s)
-        return out, notes
+        uniques = pd.factorize(s, use_na_sentinel=True)[1] if unknown.any() else None
+        labels_u = [v if isinstance(v, str) else (uniques[i] if v is BAD else None) for i, v in enumerate(parsed)]
+        table_u = pa.array([*labels_u, None], type=pa.large_string())
+        out = table_u.take(pa.array(np.where(codes < 0, len(parsed), codes)))
+        return pd.Series(pd.array(out, dtype=STR), index=s.index), notes
     parser = {"int": parse_number, "float": parse_number, "money": parse_number, "bool": parse_bool, "date": parse_date}[kind]
-    parsed, bad = parse_uniques(s, parser)
-    if kind == "int":
-        num = pd.to_numeric(parsed, errors="coerce").astype("Float64")
-        frac = (num.notna() & (num % 1 != 0)).to_numpy(dtype=bool)
-        bad |= frac
-        out = num.mask(frac).round().astype("Int64")
-    elif kind in ("float", "money"):
-        out = pd.to_numeric(parsed, errors="coerce").astype("Float64")
+    codes, parsed, bad = parse_uniques(s, parser)
+    if kind in ("int", "float", "money"):
+        per = np.array([np.nan if v is BAD else v for v in parsed], dtype=np.float64)
+        num = _spread(codes, per, np.nan)
+        if kind == "int":
+            with np.errstate(invalid="ignore"):
+                frac = ~np.isnan(num) & (num % 1 != 0)
+            bad = bad | frac
+            num[frac] = np.nan
+            out = pd.arrays.IntegerArray(np.nan_to_num(np.round(num)).astype(np.int64), np.isnan(num))
+        else:
+            out = pd.arrays.FloatingArray(np.nan_to_num(num), np.isnan(num))
     elif kind == "bool":
-        out = parsed.astype("boolean")
+        per = np.array([1 if v is True else 0 if v is False else -1 for v in parsed], dtype=np.int8)
+        b = _spread(codes, per, -1)
+        out = pd.arrays.BooleanArray(b == 1, b < 0)
     else:  # date
-        out = pd.to_datetime(parsed, errors="coerce").astype("datetime64[ns]")
+        per = np.array([v.to_datetime64() if isinstance(v, pd.Timestamp) else np.datetime64("NaT") for v in parsed],
+                       dtype="datetime64[ns]")
+        out = _spread(codes, per, np.datetime64("NaT"))
     if bad.any():
         kz = KIND_ZH[kind]
         notes.append(notes_for(
@@ -233,7 +254,7 @@ def normalise_column(raw: pd.Series, f: Field, where: Where, numeric_rows: np.nd
             lambda cell, v: f"{cell}: {where.header}“{v}”不是有效的{kz}, 已按空值处理",
             KIND_HINT[kind],
         ))
-    return pd.Series(out.array, index=s.index), notes
+    return pd.Series(out, index=s.index), notes
 
 
 def _clean_id(s: pd.Series) -> pd.Series:

@@ -114,7 +114,7 @@ class Workbook:
         if not len(cells):
             return grid
         if self.fmt == "xlsx":
-            scan = _XlsxScan(self.path, self._sheet_xml.get(sheet))
+            scan = _XlsxScan(self.path, self._sheet_xml.get(sheet), likely_id_columns(cells, col_offset))
             first = scan.first_row
             if first is None or scan.last_row is None or scan.last_row - first + 1 != s.total_height:
                 first, grid.merges = _calamine_layout(self.path, sheet)  # unusual XML: ask calamine
@@ -187,55 +187,64 @@ _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"')
 
 
 class _XlsxScan:
-    """One streaming pass over a sheet's XML: used rows, merges, and (lazily) numeric cells."""
+    """One streaming pass over a sheet's XML: used rows, merges and numeric cells of some columns.
 
-    def __init__(self, path: Path, xml_path: str | None):
+    ``guess`` names the columns whose numeric cells are collected in that pass (the likely ID
+    columns, from the top rows' text); other columns asked for later cost another pass.
+    """
+
+    def __init__(self, path: Path, xml_path: str | None, guess: Sequence[int] = ()):
         self.path = path
         self.xml_path = xml_path
         self.first_row: int | None = None  # 0-based
         self.last_row: int | None = None
         self.merges: list[Merge] = []
         self.has_refs = False
+        self.numeric: dict[int, np.ndarray] = {}
         if xml_path is None:
             return
-        self._scan(first_pass=True)
+        self.numeric = self._scan(first_pass=True, cols=guess)
 
     def _chunks(self):
+        """(buffer, end): each buffer holds whole tags up to ``end`` (the last ``<``)."""
         with zipfile.ZipFile(self.path) as zf, zf.open(self.xml_path) as f:
             carry = b""
             while True:
                 block = f.read(_CHUNK)
                 if not block:
                     if carry:
-                        yield carry
+                        yield carry, len(carry)
                     return
                 buf = carry + block
                 cut = buf.rfind(b"<")
-                carry, buf = buf[cut:], buf[:cut]
-                yield buf
+                carry = buf[cut:]
+                yield buf, cut
 
-    def _scan(self, first_pass: bool, patterns: dict[int, re.Pattern] | None = None) -> dict[int, list[bytes]]:
-        found: dict[int, list[bytes]] = {c: [] for c in (patterns or {})}
+    def _scan(self, first_pass: bool, cols: Sequence[int]) -> dict[int, np.ndarray]:
+        from fupin_cli.io.read_grid import column_letter
+
+        patterns = {c: re.compile(b'<c r="' + column_letter(c).encode() + rb'(\d+)"([^>]*)>') for c in cols}
+        found: dict[int, list[bytes]] = {c: [] for c in cols}
         try:
-            for buf in self._chunks():
+            for buf, end in self._chunks():
                 if first_pass:
-                    self._used_rows(buf)
-                    self.merges.extend(_merge_tuple(m) for m in _MERGE.findall(buf))
-                for c, pat in (patterns or {}).items():
-                    found[c].extend(r for r, attrs in pat.findall(buf) if _is_number(attrs))
+                    self._used_rows(buf, end)
+                    self.merges.extend(_merge_tuple(m) for m in _MERGE.findall(buf, 0, end))
+                for c, pat in patterns.items():
+                    found[c].extend(r for r, attrs in pat.findall(buf, 0, end) if _is_number(attrs))
         except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
             raise corrupt_error(self.path.name, "xlsx", str(e) or type(e).__name__) from None
-        return found
+        return {c: np.array([int(r) - 1 for r in rows], dtype=np.int64) for c, rows in found.items()}
 
-    def _used_rows(self, buf: bytes) -> None:
-        ends = [buf.find(b"<v>"), buf.find(b"<v "), buf.find(b"<is>")]
-        ends = [e for e in ends if e >= 0]
-        if self.first_row is None and ends:
-            row = _row_before(buf, min(ends))
-            if row is not None:
-                self.first_row = row
-                self.has_refs = True
-        last = max(buf.rfind(b"</v>"), buf.rfind(b"</is>"))
+    def _used_rows(self, buf: bytes, end: int) -> None:
+        if self.first_row is None:
+            starts = [i for i in (buf.find(b"<v>", 0, end), buf.find(b"<v ", 0, end), buf.find(b"<is>", 0, end)) if i >= 0]
+            if starts:
+                row = _row_before(buf, min(starts))
+                if row is not None:
+                    self.first_row = row
+                    self.has_refs = True
+        last = max(buf.rfind(b"</v>", 0, end), buf.rfind(b"</is>", 0, end))
         if last >= 0:
             row = _row_before(buf, last)
             if row is not None:
@@ -246,11 +255,24 @@ class _XlsxScan:
             return {}
         if not self.has_refs:
             return fallback(grid, cols)
-        from fupin_cli.io.read_grid import column_letter
+        missing = [c for c in cols if c not in self.numeric]
+        if missing:
+            self.numeric.update(self._scan(first_pass=False, cols=missing))
+        return {c: self.numeric[c] for c in cols}
 
-        patterns = {c: re.compile(b'<c r="' + column_letter(c).encode() + rb'(\d+)"([^>]*)>') for c in cols}
-        found = self._scan(first_pass=False, patterns=patterns)
-        return {c: np.array([int(r) - 1 for r in rows], dtype=np.int64) for c, rows in found.items()}
+
+def likely_id_columns(cells, col_offset: int, rows: int = 15) -> list[int]:
+    """Absolute columns whose text in the top rows names an ID field (身份证号, 证件号码 …)."""
+    from fupin_cli.io.read_values import ID_FIELDS
+    from fupin_cli.schema import field_for_header
+
+    out = []
+    for j in range(cells.shape[1]):
+        for v in cells[j].iloc[:rows].dropna().tolist():
+            if field_for_header(v) in ID_FIELDS or "身份证" in v or "证件号" in v:
+                out.append(j + col_offset)
+                break
+    return out
 
 
 def _is_number(attrs: bytes) -> bool:
