@@ -29,7 +29,7 @@ class SourceInfo:
     sha256: str
     format: str  # xlsx | xls | csv | parquet
     sheets: list[str] = field(default_factory=list)
-    layout: str = ""  # household | member | member-merged | two-sheet
+    layout: str = ""  # household | member | member-head-only | member-merged | two-sheet (docs/reading.md)
     encoding: str | None = None  # for csv
     header_rows: list[int] = field(default_factory=list)  # Excel row numbers of the header
 
