@@ -272,7 +272,9 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
 
     state.households, state.members = h, m
     roster = to_roster(state, LAYOUT, RAW_COLUMNS)
-    faults = _locate(roster, pd.DataFrame(p.records))
+    located = relocate(roster, Truth(truth.year, truth.seed, truth.county, truth.poverty_line, True, truth.households,
+                                     pd.DataFrame(p.records).reindex(columns=FAULT_COLUMNS)), LAYOUT)
+    faults = located.faults
     th = truth.households
     per_hh = faults.groupby("household_id")["fault"].agg(",".join)
     th["faults"] = th["household_id"].map(per_hh).fillna("")
@@ -316,36 +318,33 @@ def _refresh_truth(truth: Truth, rows: pd.DataFrame) -> None:
         th.loc[sel, "expected_status"] = "贫困户" if below and not bool(th.loc[sel, "excluded"].iloc[0]) else "非贫困户"
 
 
-def _locate(roster: Roster, faults: pd.DataFrame) -> pd.DataFrame:
-    """Fill sheet/row/column/header of each fault for the template layout (batch)."""
-    from fupin_cli.io.write_roster import SHEETS, column_letter, columns, row_numbers
-
-    cols = columns(roster, LAYOUT)
-    where = {c.field: (column_letter(i), c.header) for i, c in enumerate(cols)}
-    hrows, mrows = row_numbers(roster, LAYOUT)
-    hrow = dict(zip(roster.households["household_id"].astype(str), hrows.tolist()))
-    mrow = dict(zip(roster.members["member_id"].astype(str), mrows.tolist()))
-    out = faults.copy()
-    out["sheet"] = SHEETS[LAYOUT][0]
-    out["row"] = [mrow.get(mid) if mid else hrow.get(hid) for hid, mid in zip(out["household_id"], out["member_id"])]
-    out["column"] = [where.get(f, ("", ""))[0] for f in out["field"]]
-    out["header"] = [where.get(f, ("", ""))[1] for f in out["field"]]
-    out["row"] = pd.array(out["row"], dtype="Int64")
-    return out[FAULT_COLUMNS]
-
-
 def relocate(roster: Roster, truth: Truth, layout: str) -> Truth:
     """The same Truth with fault positions for another written ``layout``.
 
     In the ``household`` layout member faults are not written: their row is <NA>.
     """
-    from fupin_cli.io.write_roster import locate
+    from fupin_cli.io.write_roster import SHEETS, column_letter, columns, row_numbers
+    from fupin_cli.schema import MEMBER_FIELD_NAMES
 
+    hsheet, msheet = SHEETS[layout]
+    hrows, mrows = row_numbers(roster, layout)
+    hrow = dict(zip(roster.households["household_id"].astype(str), hrows.tolist()))
+    mrow = dict(zip(roster.members["member_id"].astype(str), mrows.tolist()))
+    plans: dict[str, dict] = {}
     faults = truth.faults.copy()
-    where = [locate(roster, layout, hid, mid, f) for hid, mid, f in zip(faults["household_id"], faults["member_id"], faults["field"])]
-    faults["sheet"] = [w[0] for w in where]
-    faults["row"] = pd.array([w[1] if layout != "household" or not mid else None
-                              for w, mid in zip(where, faults["member_id"])], dtype="Int64")
-    faults["column"] = [w[2] for w in where]
-    faults["header"] = [w[3] for w in where]
+    sheets, rows, letters, headers = [], [], [], []
+    for hid, mid, f in zip(faults["household_id"], faults["member_id"], faults["field"]):
+        member = f in MEMBER_FIELD_NAMES
+        sheet = msheet if member and layout == "two-sheet" else hsheet
+        if sheet not in plans:
+            cols = columns(roster, layout, sheet if layout == "two-sheet" else None)
+            plans[sheet] = {c.field: (column_letter(i), c.header) for i, c in enumerate(cols)}
+        letter, header = plans[sheet].get(f, ("", ""))
+        row = mrow.get(mid) if member and mid else hrow.get(hid)
+        sheets.append(sheet)
+        rows.append(None if (row is None or row < 0 or not letter) else row)
+        letters.append(letter)
+        headers.append(header)
+    faults["sheet"], faults["column"], faults["header"] = sheets, letters, headers
+    faults["row"] = pd.array(rows, dtype="Int64")
     return Truth(truth.year, truth.seed, truth.county, truth.poverty_line, truth.messy, truth.households, faults, layout)
