@@ -254,3 +254,41 @@ def test_dates_from_cells_and_text(tmp_path):
     assert got.tolist()[:-1] == [d8, d8, d8, d8, d8, d1, d1, d8, d8, d1]
     assert pd.isna(got.iloc[-1])
     assert notes_of(r, "read.bad_value") == [(12, "error", "S!D12: 出生日期“不详”不是有效的日期, 已按空值处理")]
+
+
+def test_csv_with_title_line_and_two_row_header_without_merges(tmp_path):
+    text = (
+        "某某县花名册\n"
+        "户编号,户主姓名,收入情况,,\n"
+        ",,工资性收入,转移性收入,备注\n"
+        "H001,张三,\"1,000\",200,甲\n"
+        "\n"
+        "H002,李四,3000,,乙\n"
+    )
+    p = tmp_path / "two_row.csv"
+    p.write_text(text, encoding="utf-8-sig")
+    r = read_roster(p)
+    info = r.sources[0]
+    assert (info.format, info.encoding, info.header_rows, info.sheets) == ("csv", "utf-8-sig", [2, 3], [])
+    assert r.households[["household_id", "head_name", "wage_income"]].values.tolist() == [["H001", "张三", 1000.0], ["H002", "李四", 3000.0]]
+    assert r.households["_row"].tolist() == [4, 6]
+    assert r.households["_sheet"].tolist() == ["", ""]
+    assert r.passthrough == ["备注"]
+    assert notes_of(r, "read.blank_row") == [(5, "info", "two_row.csv第 5 行是空行, 已跳过")]
+
+
+def test_no_header_in_any_sheet_names_the_sheets(tmp_path):
+    p = write_xlsx(tmp_path / "x.xlsx", {"封面": [["某某县"]], "说明": [["请填写"]]})
+    with pytest.raises(InputError) as e:
+        read_roster(p)
+    assert e.value.one_line() == (
+        "x.xlsx: 所有工作表的前 15 行中都没有找到表头 (no recognisable header in any sheet: 封面、说明) "
+        "(表头应包含 户编号、户主姓名、姓名、证件号码、与户主关系、家庭人口数 等列名; 用 --sheet 选择花名册所在的工作表)"
+    )
+
+
+def test_unknown_columns_with_the_same_text_stay_apart(tmp_path):
+    rows = [["户编号", "户主姓名", "备注", "备注", None], ["H001", "张三", "a", "b", "c"]]
+    r = read_roster(write_xlsx(tmp_path / "u.xlsx", {"S": rows}))
+    assert r.passthrough == ["备注", "备注(D)", "列E"]
+    assert r.households[["备注", "备注(D)", "列E"]].values.tolist() == [["a", "b", "c"]]
