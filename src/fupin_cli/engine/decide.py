@@ -58,25 +58,56 @@ def _any(cols: list[pd.Series], n: int) -> BooleanArray:
     return out
 
 
-def join(pieces: list[np.ndarray], n: int, sep: str = SEP) -> np.ndarray:
-    out = np.full(n, "", dtype=object)
+def join(pieces: list[np.ndarray], n: int, sep: str = SEP, dedupe: bool = False) -> np.ndarray:
+    """Join per-row texts of several pieces (object arrays, "" = nothing) with ``sep``.
+
+    Only rows with text are touched: pieces are gathered sparsely and joined per row.
+    """
+    rows, texts = [], []
     for piece in pieces:
-        both = (out != "") & (piece != "")
-        out = np.where(both, out + sep + piece, out + piece)
+        idx = np.flatnonzero(piece != "")
+        if len(idx):
+            rows.append(idx)
+            texts.append(piece[idx])
+    return join_sparse(rows, texts, n, sep, dedupe)
+
+
+def join_sparse(rows: list[np.ndarray], texts: list[np.ndarray], n: int, sep: str = SEP, dedupe: bool = False) -> np.ndarray:
+    """Join texts given as (row positions, texts) pairs, in the order given, per row."""
+    out = np.full(n, "", dtype=object)
+    if not rows:
+        return out
+    idx = np.concatenate(rows)
+    txt = np.concatenate(texts).astype(object)
+    order = np.argsort(idx, kind="stable")
+    idx, txt = idx[order], txt[order]
+    starts = np.r_[True, idx[1:] != idx[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
+    rank = np.arange(len(idx)) - group_start  # position of each text within its row
+    for k in range(int(rank.max()) + 1):
+        sel = rank == k
+        if k == 0:
+            out[idx[sel]] = txt[sel]
+        else:
+            out[idx[sel]] = out[idx[sel]] + sep + txt[sel]
+    if dedupe:
+        multi = np.unique(idx[rank > 0])
+        for i in multi:
+            out[i] = sep.join(dict.fromkeys(out[i].split(sep)))
     return out
 
 
 def _rule_texts(ev_details, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> np.ndarray:
     """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；"."""
-    pieces = []
+    rows, texts = [], []
     for rule, mask in zip(rules, masks):
-        piece = np.full(n, "", dtype=object)
-        if mask.any():
-            detail = ev_details([rule.id], mask)[rule.id].to_numpy(dtype=object)
-            text = np.where(detail != "", prefix + rule.label + "（" + detail + "）", prefix + rule.label)
-            piece[np.flatnonzero(mask)] = text
-        pieces.append(piece)
-    return join(pieces, n)
+        if not mask.any():
+            continue
+        detail = ev_details([rule.id], mask)[rule.id].to_numpy(dtype=object)
+        text = np.where(detail != "", prefix + rule.label + "（" + detail + "）", prefix + rule.label)
+        rows.append(np.flatnonzero(mask))
+        texts.append(text.astype(object))
+    return join_sparse(rows, texts, n)
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
@@ -161,19 +192,19 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     reason = np.where(is_poor, "", reason)
 
     attribute = _attribute(ev, is_poor, n)
-    primary, secondary = _causes(ev, status != 2, n)
-    measures = _measures(ev, primary, secondary, status != 2, n)
+    primary, secondary, involved = _causes(ev, status != 2, n)
+    measures = _measures(ev, involved, status != 2, n)
     cause_check = _cause_checks(ev, n)
     return pd.DataFrame(
         {
             "status": pd.Categorical.from_codes(status, categories=list(schema.STATUSES)),
             "attribute": attribute,
             "primary_cause": primary,
-            "secondary_causes": _str_series(secondary, index).to_numpy(),
-            "measures": _str_series(measures, index).to_numpy(),
-            "basis": _str_series(basis, index).to_numpy(),
-            "not_identified_reason": _str_series(reason, index).to_numpy(),
-            "cause_check": _str_series(cause_check, index).to_numpy(),
+            "secondary_causes": secondary,
+            "measures": measures,
+            "basis": basis,
+            "not_identified_reason": reason,
+            "cause_check": cause_check,
         },
         index=index,
     ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check")})
@@ -191,8 +222,9 @@ def _attribute(ev: Evaluation, applies: np.ndarray, n: int) -> pd.Categorical:
     return _categorical(codes, values or ["一般贫困户"])
 
 
-def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical, np.ndarray]:
-    """Primary cause (Categorical) and secondary causes (text joined with 、)."""
+def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical, np.ndarray, dict[str, np.ndarray]]:
+    """Primary cause (Categorical), secondary causes (text joined with 、) and, per cause,
+    whether it is the household's primary or a secondary cause."""
     rules = ev.rules_of("cause")
     causes: dict[str, tuple[int, list]] = {}  # cause → (best priority, rules)
     for i, r in enumerate(rules):
@@ -216,36 +248,32 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
     k = ev.pack.meta.max_secondary_causes
     names = np.array(labels, dtype=object)
     pieces = []
+    involved = {c: fired[:, j] & (rank[:, j] <= k + 1) for j, c in enumerate(ordered)}
+    if other not in involved:
+        involved[other] = applies & (primary == other_code)
     for m in range(2, k + 2):
         sel = fired & (rank == m)
         has = sel.any(axis=1)
-        idx = sel.argmax(axis=1) if len(ordered) else np.zeros(n, int)
-        pieces.append(np.where(has, names[idx] if len(ordered) else "", ""))
+        if not has.any():
+            break
+        idx = sel.argmax(axis=1)
+        pieces.append(np.where(has, names[idx], "").astype(object))
     secondary = join(pieces, n, "、")
-    return _categorical(primary.astype(np.int64), labels), secondary
+    return _categorical(primary.astype(np.int64), labels), secondary, involved
 
 
-def _measures(ev: Evaluation, primary: pd.Categorical, secondary: np.ndarray, applies: np.ndarray, n: int) -> np.ndarray:
-    rules = ev.rules_of("measure")
-    prim = np.asarray(primary.astype(object))
-    sec = pd.Series(secondary, dtype="str")
-    pieces = []
-    for r in rules:
-        has_cause = (prim == r.cause) | _contains_item(sec, r.cause)
-        mask = applies & has_cause & _truth(ev.results[r.id])[0]
-        pieces.append(np.where(mask, "；".join(r.measures), ""))
-    out = join(pieces, n)
-    if len(rules) > 1:  # drop repeated measures (two causes suggesting the same one)
-        multi = np.flatnonzero(np.char.count(out.astype(str), "；") > 0) if n else []
-        for i in multi:
-            out[i] = "；".join(dict.fromkeys(out[i].split("；")))
-    return out
-
-
-def _contains_item(s: pd.Series, item: str) -> np.ndarray:
-    import re
-
-    return s.str.contains(rf"(?:^|、){re.escape(item)}(?:$|、)", regex=True).to_numpy(dtype=bool, na_value=False)
+def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarray, n: int) -> np.ndarray:
+    """帮扶措施建议: the measures of every measure rule whose cause is a cause of the household."""
+    rows, texts = [], []
+    for r in ev.rules_of("measure"):
+        if r.cause not in involved:
+            continue
+        mask = applies & involved[r.cause] & _truth(ev.results[r.id])[0]
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            rows.append(idx)
+            texts.append(np.full(len(idx), "；".join(r.measures), dtype=object))
+    return join_sparse(rows, texts, n, "；", dedupe=True)
 
 
 def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
@@ -254,11 +282,14 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
         return np.full(n, "", dtype=object)
     hh = ev.households
     recorded = hh["recorded_primary_cause"].astype("str") if "recorded_primary_cause" in hh.columns else pd.Series([pd.NA] * n, dtype="str")
-    pieces = []
+    rows, texts = [], []
     for r in rules:
         mask = (recorded == r.cause).to_numpy(dtype=bool, na_value=False) & _truth(ev.results[r.id])[0]
-        pieces.append(np.where(mask, r.message, ""))
-    return join(pieces, n)
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            rows.append(idx)
+            texts.append(np.full(len(idx), r.message, dtype=object))
+    return join_sparse(rows, texts, n)
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,11 +366,8 @@ def monitoring(ev: Evaluation) -> pd.DataFrame:
     category = np.where((first < 0) & any_unknown, PENDING, category)
     basis = _rule_texts(ev.details_for, rules, [first == i for i in range(len(rules))], n)
     risks = ev.rules_of("risk")
-    risk_pieces = [np.where(_truth(res[r.id])[0], r.risk_type, "") for r in risks]
-    risk_types = join(risk_pieces, n, "、")
-    if len(risks) > 1:
-        for i in np.flatnonzero(np.char.count(risk_types.astype(str), "、") > 0):
-            risk_types[i] = "、".join(dict.fromkeys(risk_types[i].split("、")))
+    risk_pieces = [np.where(_truth(res[r.id])[0], r.risk_type, "").astype(object) for r in risks]
+    risk_types = join(risk_pieces, n, "、", dedupe=True)
     elim = ev.rules_of("elimination")
     if elim:
         elim_result, elim_unmet = _all_must_hold(res, elim, ev.details_for, n, ELIMINATED, NOT_ELIMINATED)
