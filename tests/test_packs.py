@@ -284,3 +284,30 @@ def test_shared_derived_fields_are_defined_alike():
     assert len(shared) >= 10
     strip = {"label", "description"}
     assert {k: monitoring[k].model_dump(exclude=strip) for k in shared} == {k: national[k].model_dump(exclude=strip) for k in shared}
+
+
+# ---------------------------------------------------------------------------------------
+# docs/packs.md stays true
+# ---------------------------------------------------------------------------------------
+def _value_rows(name: str) -> list[str]:
+    from fupin_cli.engine.params import format_value
+
+    p = pack(name)
+    inherited = pack_base_params(name)
+    rows = []
+    for pname, d in p.parameters.items():
+        if pname in inherited:
+            continue
+        for year, region, value, verified, source in _values(p, pname):
+            rows.append(f"| `{pname}` | {d.label} | {d.model.unit or ''} | {year} | {region} | {format_value(value)} | {source} | {'yes' if verified else '**no**'} |")
+    return rows
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_docs_value_table_matches_the_pack(name):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "packs.md").read_text(encoding="utf-8")
+    assert [row for row in _value_rows(name) if row not in doc] == []
+    for key in pack(name).meta.sources:
+        assert f"| `{key}` |" in doc
