@@ -60,17 +60,19 @@ def register(app: typer.Typer) -> None:
 
 
 def render(report, outputs: list[str]) -> None:
-    from rich.table import Table
+    import pandas as pd
 
-    t = Table(title=f"贫困户致贫原因 ({report.households:,} 户 {report.people:,} 人)", header_style="bold")
-    for col, justify in (("主要致贫原因", "left"), ("户数", "right"), ("户数占比", "right"), ("人数", "right"), ("人数占比", "right")):
-        t.add_column(col, justify=justify)
-    for row in report.by_cause.itertuples(index=False):  # at most a few dozen causes
-        if row.households or row.people:
-            t.add_row(escape(str(row.cause)), f"{row.households:,}", f"{row.household_share:.1%}",
-                      f"{row.people:,}", f"{row.people_share:.1%}")
-    t.add_row("合计", f"{report.households:,}", "100.0%" if report.households else "-", f"{report.people:,}",
-              "100.0%" if report.people else "-", style="bold")
-    out.print(t)
+    from fupin_cli.cli.render import frame_table
+    from fupin_cli.core.causes import LABELS
+    from fupin_cli.io.causes_report import with_total
+
+    shown = with_total(report.by_cause)
+    shown = shown[(shown["households"] > 0) | (shown["people"] > 0) | (shown.index == len(shown) - 1)]
+    shown = shown.assign(household_share=shown["household_share"].map("{:.1%}".format),
+                         people_share=shown["people_share"].map("{:.1%}".format))
+    labels = {**LABELS, "cause": "主要致贫原因"}
+    title = f"贫困户致贫原因 ({report.households:,} 户 {report.people:,} 人)"
+    out.print(frame_table(pd.DataFrame(shown), title=title, max_rows=None, labels=labels,
+                          justify_right=["household_share", "people_share"]))
     for path in outputs:
         out.print(f"输出 output: {escape(path)}")
