@@ -136,8 +136,10 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = pd.to_numeric(s, errors="coerce").astype("Float64")
         elif kind == "bool" and not pd.api.types.is_bool_dtype(s):
             text = s.astype("string").str.strip().str.lower()
-            df[col] = pd.array(text.map(lambda v: True if v in TRUE_WORDS else (False if v in FALSE_WORDS else None))
-                               .astype(object), dtype="boolean")
+            out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+            out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = True
+            out[text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = False
+            df[col] = out
         elif kind == "date":
             df[col] = pd.to_datetime(s, errors="coerce")
         elif kind in ("str", "code") or col in DECISION_FIELDS:
@@ -324,14 +326,13 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
         for key, df in (("households", result.households), ("members", result.members)):
             if key not in skip:
                 _table(book, key, df, lang)
-        summary = result.summary.assign(level=result.summary["level"])
-        book.add_table(sheet_name("summary", lang), _report_frame(summary, SUMMARY_LABELS, lang),
+        book.add_table(sheet_name("summary", lang), _report_frame(result.summary, SUMMARY_LABELS, lang),
                        percent_columns=[SUMMARY_LABELS["incidence"] if lang == "zh" else "incidence"])
         by_cause = result.causes.by_cause
         pct = ["household_share", "people_share"]
         ws = book.add_table(sheet_name("causes", lang), _report_frame(by_cause, CAUSE_LABELS, lang),
                             percent_columns=[CAUSE_LABELS[c] if lang == "zh" else c for c in pct])
-        if hasattr(book, "add_bar_chart") and len(by_cause):
+        if len(by_cause):
             book.add_bar_chart(ws, sheet_name("causes", lang), categories_col=0, values_cols=[1], n_rows=len(by_cause),
                                title="贫困户主要致贫原因（户）" if lang == "zh" else "Poor households by primary cause",
                                anchor=(1, by_cause.shape[1] + 1))
