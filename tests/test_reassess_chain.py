@@ -145,3 +145,22 @@ def test_output_exists_without_force(chain, tmp_path):
     assert res.exit_code == 2
     assert "already exists" in res.stderr
     assert out.read_text() == "x"
+
+
+def test_chain_through_parquet_and_csv_registers_in_english(chain, tmp_path):
+    """CSV / Parquet registers hold one sheet: the history column alone must carry the chain."""
+    files = chain["files"]
+    r15, r16, r17 = tmp_path / "r15.parquet", tmp_path / "r16.csv", tmp_path / "r17.parquet"
+    res = runner.invoke(app, ["identify", str(files[2015][0]), "--year", "2015", "-o", str(r15), "-q", "--allow-errors",
+                              "--lang", "en"])
+    assert res.exit_code == 0, res.stderr
+    for prev, year, out in ((r15, 2016, r16), (r16, 2017, r17)):
+        res = runner.invoke(app, ["reassess", str(prev), str(files[year][0]), "--year", str(year), "-o", str(out),
+                                  "--json", "--allow-errors", "--lang", "en"])
+        assert res.exit_code == 0, res.stderr
+        got = {t: v["households"] for t, v in json.loads(res.stdout)["transitions"].items()}
+        expected = {t: v["households"] for t, v in chain["payloads"][year]["transitions"].items()}
+        assert got == expected
+    final = pd.read_parquet(r17)
+    assert "status_history" in final.columns and "transition" in final.columns
+    assert final["status_history"].str.startswith("2015:").sum() > 150
