@@ -82,8 +82,15 @@ def fold(s: pd.Series) -> pd.Series:
     return pd.Series(pd.array(out, dtype=STR), index=s.index)
 
 
+# characters NFKC changes in rosters: full-width forms, ideographic space, circled and
+# parenthesised numbers, ㎡-style squares, compatibility ideographs, odd spaces
+_NEEDS_NFKC = "[\u00a0\u2000-\u206f\u2150-\u218f\u2460-\u24ff\u3000\u3200-\u33ff\uf900-\ufaff\ufe30-\ufe6f\uff00-\uffef]"
+
+
 def _fold_array(arr: pa.Array) -> pa.Array:
-    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFKC"))
+    if pc.any(pc.match_substring_regex(arr, _NEEDS_NFKC)).as_py():
+        arr = pc.utf8_normalize(arr, form="NFKC")
+    arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
 
 
@@ -97,10 +104,33 @@ def parse_uniques(s: pd.Series, fn) -> tuple[np.ndarray, list, np.ndarray]:
     for missing cells, so ``np.append(per_unique, missing)[codes]`` spreads values back.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed = [fn(u) for u in uniques]
+    parsed = _fast_path(fn, uniques)
     bad_u = np.fromiter((v is BAD for v in parsed), dtype=bool, count=len(parsed))
     bad = (np.append(bad_u, False)[codes]) if bad_u.any() else np.zeros(len(s), dtype=bool)
     return np.asarray(codes), parsed, bad
+
+
+_PLAIN_NUMBER = r"^-?\d{1,15}(\.\d+)?$"
+_PLAIN_DATE = r"^(19|20)\d\d-\d\d-\d\d( 00:00:00)?$"
+
+
+def _fast_path(fn, uniques: pd.Index) -> list:
+    """Parse plain numbers / ISO dates among the distinct values vectorised, the rest one by one."""
+    if fn not in (parse_number, parse_date) or not len(uniques):
+        return [fn(u) for u in uniques]
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
+    plain = np.asarray(pc.match_substring_regex(arr, _PLAIN_NUMBER if fn is parse_number else _PLAIN_DATE)
+                       .to_numpy(zero_copy_only=False), dtype=bool)
+    if not plain.any():
+        return [fn(u) for u in uniques]
+    if fn is parse_number:
+        fast = pc.cast(pc.filter(arr, pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False).tolist()
+    else:
+        text = pc.utf8_slice_codeunits(pc.filter(arr, pa.array(plain)), 0, 10)
+        dates = pd.to_datetime(pd.Series(text.to_pylist()), format="%Y-%m-%d", errors="coerce")
+        fast = [BAD if d is pd.NaT else d for d in dates]
+    it = iter(fast)
+    return [next(it) if p else fn(u) for u, p in zip(uniques, plain)]
 
 
 def _spread(codes: np.ndarray, per_unique: np.ndarray, missing) -> np.ndarray:
