@@ -167,7 +167,10 @@ def test_explain_tree_and_unknown_household(files, registered):
     res = run("explain", paths["roster.csv"], hid, "--year", 2015)
     assert res.exit_code == 0, res.output
     assert f"户 {hid}" in res.stdout and "贫困户" in res.stdout and "识别标准" in res.stdout
-    assert "国家扶贫标准" in res.stdout and "2015" in res.stdout
+    assert "国家扶贫标准" in res.stdout and "2,855 (2015, 国家)" in res.stdout  # long labels fold, never cut
+    from_register = run("explain", out / "reg.xlsx", hid, "--year", 2015)  # a register works as SOURCE too
+    assert from_register.exit_code == 0, from_register.output
+    assert from_register.stdout.splitlines()[0] == res.stdout.splitlines()[0]
     res = run("explain", paths["roster.csv"], hid, "--year", 2015, "--json")
     tree = json.loads(res.stdout)
     assert tree["household_id"] == hid and tree["tree"]["value"] == "贫困户"

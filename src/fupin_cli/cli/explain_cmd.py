@@ -9,7 +9,7 @@ import typer
 
 from fupin_cli.cli.common import JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, escape, guard, out, print_json
 
-SourceArg = Annotated[Path, typer.Argument(help="Roster (.xlsx, .xls, .csv, .parquet) holding the household.",
+SourceArg = Annotated[Path, typer.Argument(help="Roster (.xlsx, .xls, .csv, .parquet) or a register written by identify.",
                                            exists=True, dir_okay=False, readable=True)]
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
@@ -34,9 +34,11 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine import load_pack
             from fupin_cli.engine.explain import explain
-            from fupin_cli.io.read import read_roster
+            from fupin_cli.io.annual import read_source
+            from fupin_cli.roster import Roster
 
-            roster = read_roster(source, sheet=sheet)
+            src = read_source(source, sheet=sheet)
+            roster = Roster(src.households, src.members, src.sources)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
             the_pack = load_pack(pack)
@@ -52,7 +54,7 @@ def register(app: typer.Typer) -> None:
                     "tree": _masked(tree.to_dict()),
                 })
                 return
-            out.print(render_tree(tree))
+            out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them
 
 
 def _masked(node: dict) -> dict:
@@ -76,12 +78,16 @@ def node_text(node) -> str:
 
 
 def render_tree(root):
+    from rich.text import Text
     from rich.tree import Tree
 
-    tree = Tree(node_text(root), guide_style="dim")
+    def label(node) -> Text:  # long texts fold onto the next line instead of being cut at the width
+        return Text.from_markup(node_text(node), overflow="fold")
+
+    tree = Tree(label(root), guide_style="dim")
     stack = [(root, tree)]
     while stack:  # one household: a few hundred nodes at most
         node, branch = stack.pop()
         for child in node.children:
-            stack.append((child, branch.add(node_text(child))))
+            stack.append((child, branch.add(label(child))))
     return tree
