@@ -222,3 +222,22 @@ def test_run_scenarios_reports_failures_with_explanation(tmp_path):
         "fired: rule 'old_rule' is not in force in 2015",
     ]
     assert results["village"].passed
+
+
+def test_id_numbers_are_masked_in_texts(tmp_path):
+    p = tmp_path / "ids"
+    p.mkdir()
+    (p / "pack.yaml").write_text('pack: {name: ids, version: "1"}\n', encoding="utf-8")
+    (p / "rules.yaml").write_text(
+        "rules:\n  - {id: has_id, kind: check, over: members, label: 有证件号, message: 证件号已填写, when: id_number is not missing}\n"
+        "  - {id: head_id, kind: check, label: 户主证件号, message: 户主证件号, when: \"head_id_number != ''\"}\n",
+        encoding="utf-8",
+    )
+    pack = load_pack(p)
+    hh = pd.DataFrame({"household_id": ["H1"], "head_id_number": ["50010119900101123X"]})
+    mem = pd.DataFrame({"household_id": ["H1"], "id_number": ["500101199001011234"]})
+    ev = evaluate(Roster(hh, mem), pack, 2015)
+    messages = check_findings(ev)["message"].tolist()
+    assert messages == ["证件号已填写（证件号码 500101********1234）", "户主证件号（户主证件号码 500101********123X ≠ 空值）"]
+    tree = explain(Roster(hh, mem), pack, 2015, None, "H1")
+    assert all("50010119900101123X" not in n.value for n in tree.walk())

@@ -23,6 +23,14 @@ from fupin_cli.engine.params import ParamValue, format_value
 from fupin_cli.engine.typecheck import Ty
 
 MISSING = "缺失"
+SENSITIVE = frozenset({"id_number", "head_id_number", "bank_account", "disability_cert"})  # shown masked
+
+
+def mask_value(text: str) -> str:
+    """First 6 and last 4 characters of an ID-like value (never print a full ID number)."""
+    from fupin_cli.idnumber import mask
+
+    return mask(text) if text != MISSING else text
 SEP = "；"
 _OP = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 _NEG = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -122,13 +130,17 @@ class DetailBuilder:
         k = len(rows)
         if isinstance(node, ir.Param):
             return np.full(k, self.params[node.name].text(), dtype=object)
+        if isinstance(node, ir.Str) and node.value == "":
+            return np.full(k, "空值", dtype=object)
         if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
-            return np.full(k, format_scalar(node.value if not isinstance(node, ir.Str) else node.value, None), dtype=object)
+            return np.full(k, format_scalar(node.value, None), dtype=object)
         if isinstance(node, ir.ListLit):
             return np.full(k, "[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]", dtype=object)
         values = self.ev.eval(node)
         ty = self.types.get(node.name) if isinstance(node, ir.Name) else _guess_type(node, self.types)
         text = format_array(values, ty, rows)
+        if isinstance(node, ir.Name) and node.name in SENSITIVE:
+            text = np.array([mask_value(t) for t in text], dtype=object)
         if isinstance(node, ir.Name):
             head = self.label(node.name)
         else:

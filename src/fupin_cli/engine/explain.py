@@ -16,7 +16,7 @@ import pandas as pd
 from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.derive import household_types, member_ages, member_types
-from fupin_cli.engine.details import MISSING, format_scalar
+from fupin_cli.engine.details import MISSING, SENSITIVE, format_scalar, mask_value
 from fupin_cli.engine.evaluate import FRAME_KINDS, evaluate, field_label, used_params
 from fupin_cli.engine.expr import to_text
 from fupin_cli.engine.interpret import Interpreter, kleene_and, kleene_or, row_values
@@ -125,7 +125,10 @@ class _Tree:
             return ExplainNode(pv.label, "param", f"param.{n.name}", f"{pv.value_text()}（{pv.year}年，{pv.region}{src}{unverified}）")
         if isinstance(n, ir.Name):
             ty = types.get(n.name)
-            out = ExplainNode(self.label(n.name), "field", n.name, format_scalar(v, ty), v if ty is not None and ty.kind == "bool" else None)
+            shown = format_scalar(v, ty)
+            if n.name in SENSITIVE:
+                shown = mask_value(shown)
+            out = ExplainNode(self.label(n.name), "field", n.name, shown, v if ty is not None and ty.kind == "bool" else None)
             if interp is self.interp and depth < 6:
                 out.children = self.derived_children(n.name, depth)
             return out
