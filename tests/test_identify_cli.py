@@ -186,6 +186,10 @@ def test_causes_from_each_register_format(registered, files, tmp_path):
     res = run("causes", out / "reg.xlsx", "--json")
     assert res.exit_code == 0, res.output
     from_xlsx = json.loads(res.stdout)
+    from fupin_cli.core.causes import causes_report
+
+    library = causes_report(read_register(out / "reg.xlsx").households).to_json()
+    assert {k: from_xlsx[k] for k in library} == json.loads(json.dumps(library))  # --json is the library result
     assert from_xlsx["households"] == payload["counts"]["poor_households"]
     assert sum(r["households"] for r in from_xlsx["by_cause"]) == from_xlsx["households"]
     pq = tmp_path / "reg.parquet"
