@@ -56,6 +56,17 @@ def test_identify_json_summary(registered, files):
     assert prov["inputs"][0]["name"] == "roster.xlsx" and len(prov["inputs"][0]["sha256"]) == 64
     assert prov["year"] == 2015 and prov["pack"]["name"] == "national-2014"
     assert set(payload) == {"counts", "outputs", "provenance", "coverage", "quota", "warnings"}
+    # --json is the library result
+    from fupin_cli import __version__
+    from fupin_cli.core.identify import identify
+    from fupin_cli.engine import load_pack
+    from fupin_cli.io.read import read_roster
+
+    _, paths, _ = files
+    lib = identify(read_roster(paths["roster.xlsx"]), load_pack("national-2014"), 2015, version=__version__,
+                   run_time=prov["run_time"], options={"allow_errors": False, "lang": "zh"})
+    expected = json.loads(json.dumps(lib.to_json(payload["outputs"]), ensure_ascii=False, default=str))
+    assert {k: payload[k] for k in expected} == expected
 
 
 def test_identify_register_and_publicity_files(registered):
