@@ -52,7 +52,7 @@ def test_household_meeting_every_condition_exits(pack):
 def test_income_exactly_at_the_line_does_not_exit(pack):
     result, unmet = one(pack, hh=households(income_per_capita=pd.array([2952.0], dtype="Float64")))
     assert result == "未脱贫"
-    assert unmet == "人均纯收入稳定超过国家扶贫标准（人均纯收入（采用） 2,952.00 ≤ 国家扶贫标准 2,952 (2016, 国家)）"
+    assert unmet == "人均纯收入稳定超过国家扶贫标准（人均纯收入 2,952.00 ≤ 国家扶贫标准 2,952 (2016, 国家)）"
     assert one(pack, hh=households(income_per_capita=pd.array([2952.01], dtype="Float64")))[0] == "脱贫"
 
 

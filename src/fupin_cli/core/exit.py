@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_cli.core.history import REGISTERED_POOR, registry_status, text
+from fupin_cli.core.identify import _records
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people
 from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
@@ -88,21 +89,6 @@ class ExitAssessment:
             "unmet_conditions": {r.condition: r.households for r in self.unmet.itertuples()},
             "notes": list(self.notes),
         }
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in df.to_dict("records"):
-        clean = {}
-        for k, v in row.items():
-            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                clean[k] = None
-            elif isinstance(v, np.generic):
-                clean[k] = v.item()
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
 
 
 def unmet_table(ev, assessed: pd.DataFrame) -> pd.DataFrame:
@@ -254,11 +240,9 @@ LIST_LABELS = {
 
 
 def _listing(frame: pd.DataFrame, members: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
-    from fupin_cli.core.history import head_ids
-    from fupin_cli.idnumber import mask_series
+    from fupin_cli.core.history import masked_head_ids
 
-    heads = head_ids(frame, members)
-    masked = mask_series(heads.astype("string")).astype(object).where(heads.notna(), None)
+    masked = masked_head_ids(frame, members)
     attribute = text(frame, "attribute")
     if "recorded_attribute" in frame.columns:
         attribute = attribute.where(attribute.notna(), text(frame, "recorded_attribute"))

@@ -183,6 +183,14 @@ def head_ids(households: pd.DataFrame, members: pd.DataFrame | None = None) -> p
     return ids.astype(object)
 
 
+def masked_head_ids(households: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.Series:
+    """The head's ID number masked (first 6 + last 4) for printed lists; None where unknown."""
+    from fupin_cli.idnumber import mask_series
+
+    heads = head_ids(households, members)
+    return mask_series(heads.astype("string")).astype(object).where(heads.notna(), None)
+
+
 def _check_unique_ids(households: pd.DataFrame, what: str) -> None:
     ids = text(households, "household_id")
     dup = ids[ids.notna() & ids.duplicated(keep=False)]

@@ -211,11 +211,9 @@ def canonical_category(value: Any, categories: list[str]) -> str | None:
 
 def monitor_list(frame: pd.DataFrame, members: pd.DataFrame | None) -> pd.DataFrame:
     """Key columns of monitored households, the head's ID masked."""
-    from fupin_cli.core.history import head_ids
-    from fupin_cli.idnumber import mask_series
+    from fupin_cli.core.history import masked_head_ids
 
-    heads = head_ids(frame, members)
-    out = frame.assign(head_id_masked=mask_series(heads.astype("string")).astype(object).where(heads.notna(), None))
+    out = frame.assign(head_id_masked=masked_head_ids(frame, members))
     cols = [c for c in ("township", "village", "household_id", "head_name", "head_id_masked", "people", "income_per_capita",
                         "household_type", "monitoring_status", "monitoring_category", "risk_types", "monitoring_basis",
                         "elimination_result", "elimination_method", "elimination_unmet") if c in out.columns]

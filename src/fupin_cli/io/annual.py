@@ -267,12 +267,10 @@ TRANSITION_SHEETS_EN = dict(zip(("新识别", "继续帮扶", "脱贫", "返贫"
 
 def transition_list(households: pd.DataFrame, members: pd.DataFrame | None, transition: str) -> pd.DataFrame:
     """One 动态调整类型's households with key columns, the head's ID masked."""
-    from fupin_cli.core.history import head_ids
-    from fupin_cli.idnumber import mask_series
+    from fupin_cli.core.history import masked_head_ids
 
     part = households[(households["transition"] == transition).to_numpy()]
-    heads = head_ids(part, members)
-    out = part.assign(head_id_masked=mask_series(heads.astype("string")).astype(object).where(heads.notna(), None))
+    out = part.assign(head_id_masked=masked_head_ids(part, members))
     cols = [c for c in TRANSITION_LIST_COLUMNS if c in out.columns]
     order = [c for c in ("township", "village", "household_id") if c in out.columns]
     return out[cols].sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
