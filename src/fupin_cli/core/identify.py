@@ -57,7 +57,6 @@ class IdentifyResult:
     provenance: dict[str, Any]
     excluded: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
     evaluation: Any = None  # the engine's Evaluation (derived fields, rule results), for reassess and exit
-    evaluation: Any = None  # the engine Evaluation (reassess reuses it for the household exit rules)
 
     def to_json(self, outputs: list[str] | None = None) -> dict[str, Any]:
         """The machine-readable summary printed by ``fupin identify --json``."""
