@@ -283,11 +283,27 @@ def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: 
         else:
             out[col] = pd.Series(pd.NA, index=hh.index, dtype="str")
     out["status"] = out["status"].astype(object)
+    for name, values in estimate_columns(ev).items():  # 测算 (estimate rules), e.g. relocation subsidy
+        out[name] = values.reindex(hh.index)
     out["member_count"] = _member_count(roster).reindex(hh.index).astype("Int64")
     out["assessment_year"] = pd.array([year] * len(out), dtype="Int64")
     out["pack"] = pack_label(pack)
     if SOURCE_ROW in hh.columns:
         out[SOURCE_ROW] = hh[SOURCE_ROW].astype("Int64")
+    return out
+
+
+def estimate_columns(ev: Any) -> dict[str, pd.Series]:
+    """The pack's estimate rules active in the year: ``测算：<label>（<unit>）`` → value (blank where the
+    rule's condition does not hold)."""
+    values = getattr(ev, "values", None)
+    if values is None or values.empty:
+        return {}
+    out = {}
+    for rule_id in values.columns:
+        rule = ev.rule(rule_id)
+        unit = f"（{rule.unit}）" if getattr(rule, "unit", None) else ""
+        out[f"测算：{rule.label}{unit}"] = values[rule_id].astype("Float64")
     return out
 
 
