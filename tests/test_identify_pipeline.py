@@ -122,3 +122,14 @@ def test_quota_moves_the_least_poor_to_pending(clean, pack, result):
     assert ev.loc[moved.index, "income_pc"].min() >= ev.loc[kept.index, "income_pc"].max()
     row = res.quota[res.quota["village"] == village].iloc[0]
     assert row["quota"] == limit and row["over_households"] == len(moved)
+
+
+def test_estimates_become_register_columns(clean):
+    roster, _ = clean
+    res = identify(roster, load_pack("chongqing"), 2016, region="重庆")
+    cols = [c for c in res.households.columns if c.startswith("测算：")]
+    assert "测算：扶贫小额信贷可贷额度上限（元）" in cols
+    assert cols == [c for c in res.households.columns[-(len(cols) + 4):-4]]  # before 成员人数, 识别年度, 规则包, 原表行号
+    limit = res.households["测算：扶贫小额信贷可贷额度上限（元）"]
+    assert limit.notna().any() and set(limit.dropna().unique()) == {50000.0}
+    assert res.provenance["region"] == "重庆" and res.provenance["pack"]["name"] == "chongqing"
