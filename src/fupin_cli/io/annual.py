@@ -93,10 +93,17 @@ def read_source(path: str | os.PathLike, *, sheet: str | None = None, encoding: 
 
 
 def read_previous_register(path: str | os.PathLike):
-    """PREVIOUS of reassess: a register; a roster given by mistake is refused by the core's check."""
+    """PREVIOUS of reassess: a register written by fupin; anything else is a UsageError (exit 2)."""
+    from fupin_cli.errors import UsageError
     from fupin_cli.io.register import read_register
 
-    return read_register(path)
+    p = Path(path)
+    if not is_register_file(p):
+        raise UsageError(
+            f"PREVIOUS {p.name} is not a register: it has no 登记册 sheet or 识别结果 / 建档立卡状态 column",
+            "pass last year's register written by `fupin identify` or `fupin reassess`, not a roster",
+        )
+    return read_register(p)
 
 
 def _map_columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> pd.DataFrame:
