@@ -308,7 +308,7 @@ class FrameEvaluator:
                 rx = re.compile(pattern)
                 raw = np.array([bool(rx.search(x)) if isinstance(x, str) else False for x in s.tolist()], dtype=bool)
             else:
-                raw = s.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+                raw = _regex_match(s, pattern)
             return bool_array(raw & ~mask, mask)
         raise TypeError(f)
 
@@ -345,6 +345,19 @@ class FrameEvaluator:
             a = self.as_date(a) if kind_date else self.as_num(a)
             out = a if out is None else np.where(is_missing(out, self.n), a, out)
         return out
+
+
+def _regex_match(s: pd.Series, pattern: str) -> np.ndarray:
+    """Vectorised regex search (pyarrow RE2), False where missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = s.array._pa_array  # ArrowStringArray: no copy
+    except AttributeError:
+        arr = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string())
+    res = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    return np.asarray(res.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _is_scalar(v: Any) -> bool:

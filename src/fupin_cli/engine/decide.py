@@ -84,12 +84,16 @@ def join_sparse(rows: list[np.ndarray], texts: list[np.ndarray], n: int, sep: st
     starts = np.r_[True, idx[1:] != idx[:-1]]
     group_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
     rank = np.arange(len(idx)) - group_start  # position of each text within its row
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     for k in range(int(rank.max()) + 1):
         sel = rank == k
         if k == 0:
             out[idx[sel]] = txt[sel]
-        else:
-            out[idx[sel]] = out[idx[sel]] + sep + txt[sel]
+        else:  # C++ string concatenation
+            joined = pc.binary_join_element_wise(pa.array(out[idx[sel]], type=pa.string()), pa.array(txt[sel], type=pa.string()), sep)
+            out[idx[sel]] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
     if dedupe:
         multi = np.unique(idx[rank > 0])
         for i in multi:
