@@ -203,3 +203,20 @@ def test_history_wide_rejects_malformed_entries():
 
     with pytest.raises(InputError, match="历年状态 \\(status_history\\) entry '2015-贫困户' is not 'YEAR:状态'"):
         history_wide(pd.Series(["2015-贫困户"]))
+
+
+def test_sheets_above_the_excel_limit_go_to_parquet(tmp_path, monkeypatch):
+    import fupin_cli.io.annual as annual
+    from fupin_cli.core.causes import causes_report
+    from fupin_cli.core.reassess import RegisterView
+    from fupin_cli.core.summary import area_summary
+
+    dec = decisions(["贫困户"] * 6, exit_result=["未脱贫"] * 6)
+    r = reassess(register_2015(), roster_2016(), dec, 2016)
+    poor = r.households.assign(status="贫困户", primary_cause="因病")
+    view = RegisterView(r.households, pd.DataFrame(), area_summary(poor), causes_report(poor), None, {}, {"version": "t"})
+    monkeypatch.setattr(annual, "MAX_SHEET_ROWS", 7)
+    written = annual.write_reassess(r, view, tmp_path / "reg.xlsx")
+    assert [p.name for p in written.outputs] == ["reg.xlsx", "reg-历年状态.parquet"]
+    assert written.warnings == ["历年状态: 8 rows exceed Excel's 7; written to reg-历年状态.parquet instead"]
+    assert pd.read_parquet(tmp_path / "reg-历年状态.parquet").columns.tolist()[-2:] == ["2015", "2016"]

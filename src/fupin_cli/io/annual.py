@@ -23,9 +23,11 @@ from typing import Any
 import pandas as pd
 
 from fupin_cli.errors import InputError
+from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS
 from fupin_cli.schema import FIELDS, field_for_header, normalise_header
 
 TABLE_SUFFIXES = (".xlsx", ".csv", ".parquet")
+MAX_SHEET_ROWS = EXCEL_MAX_DATA_ROWS  # larger reassess sheets go to a Parquet file beside the workbook
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -289,19 +291,33 @@ def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", f
     from fupin_cli.schema import TRANSITIONS
 
     members = view.members if len(view.members) else None
+    target = Path(path)
+    side: list[Path] = []
+    warnings: list[str] = []
+
+    def sheet(book, name: str, df: pd.DataFrame, **kw) -> None:
+        if len(df) <= MAX_SHEET_ROWS:
+            add_report(book, name, df, lang, **kw)
+            return
+        other = target.with_name(f"{target.stem}-{name}.parquet")
+        side.append(write_table(df, other, lang, force, kw.get("extra")))
+        warnings.append(f"{name}: {len(df):,} rows exceed Excel's {MAX_SHEET_ROWS:,}; written to {other.name} instead")
 
     def extra(book) -> None:
-        add_report(book, _sheet("历年状态", "history", lang), result.history(), lang, text=("household_id",))
-        add_report(book, _sheet("动态调整", "transitions", lang), result.counts(), lang)
-        add_report(book, _sheet("分村调整", "by_village", lang), result.by_village(), lang)
-        add_report(book, _sheet("户匹配", "matching", lang), result.matches, lang, extra=LIST_EXTRA,
-                   text=("household_id", "previous_household_id"))
+        sheet(book, _sheet("历年状态", "history", lang), result.history(), text=("household_id",))
+        sheet(book, _sheet("动态调整", "transitions", lang), result.counts())
+        sheet(book, _sheet("分村调整", "by_village", lang), result.by_village())
+        sheet(book, _sheet("户匹配", "matching", lang), result.matches, extra=LIST_EXTRA,
+              text=("household_id", "previous_household_id"))
         for t in TRANSITIONS:
-            add_report(book, t if lang == "zh" else TRANSITION_SHEETS_EN[t], transition_list(result.households, members, t),
-                       lang, extra=LIST_EXTRA, money=("income_per_capita",),
-                       text=("household_id", "previous_household_id", "head_id_masked"))
+            sheet(book, t if lang == "zh" else TRANSITION_SHEETS_EN[t], transition_list(result.households, members, t),
+                  extra=LIST_EXTRA, money=("income_per_capita",), text=("household_id", "previous_household_id", "head_id_masked"))
 
-    return write_register(view, path, lang=lang, force=force, extra_sheets=extra)
+    written = write_register(view, path, lang=lang, force=force,
+                             extra_sheets=extra if target.suffix.lower() == ".xlsx" else None)
+    written.outputs.extend(side)
+    written.warnings.extend(warnings)
+    return written
 
 
 EXIT_PUBLICITY_COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12), ("head_id_masked", "证件号码", 24),
