@@ -16,12 +16,11 @@ Frames (English column names; :data:`LABELS` has the Chinese ones):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
-from fupin_cli.core.summary import UNKNOWN_AREA, household_people
+from fupin_cli.core.summary import UNKNOWN_AREA, household_people, records
 from fupin_cli.schema import CAUSES, STATUS_POOR, canonical_value
 
 BLANK_CAUSE = "未填"
@@ -47,9 +46,6 @@ class CausesReport:
     people: int
 
     def to_json(self) -> dict:
-        def records(df: pd.DataFrame) -> list[dict]:
-            return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
-
         return {
             "area": self.area,
             "households": self.households,
@@ -59,14 +55,6 @@ class CausesReport:
             "by_area": records(self.by_area),
             "by_attribute": records(self.by_attribute),
         }
-
-
-def _plain(v):
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v
 
 
 def area_name(by: str) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from fupin_cli.core.causes import CausesReport, causes_report
 from fupin_cli.core.quota import Quota, apply_quota
-from fupin_cli.core.summary import area_summary, coverage, household_people, totals
+from fupin_cli.core.summary import area_summary, blank, coverage, household_people, records, totals
 from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import concat_findings, count_by_severity, empty_findings
 from fupin_cli.roster import Roster
@@ -70,16 +70,11 @@ class IdentifyResult:
                 if cov.get("has_responsible_person") else None,
                 "villages_without_task_force": len(cov["villages_without_task_force"]) if cov.get("has_task_force") else None,
             },
-            "quota": None if self.quota is None else _records(self.quota),
+            "quota": None if self.quota is None else records(self.quota),
         }
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in df.to_dict("records"):
-        out.append({k: (None if (v is None or v is pd.NA or (isinstance(v, float) and v != v))
-                        else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()})
-    return out
+_records = records  # name used by core.exit
 
 
 # ---- pack and provenance -------------------------------------------------------------------
@@ -463,10 +458,6 @@ def with_assistance(roster: Roster, table: pd.DataFrame, source: str = "assist")
         raise InputError(f"{source}: no 户编号 + 帮扶责任人 or 行政村 + 驻村工作队 columns",
                          "name the columns 户编号, 帮扶责任人 (per household) and/or 行政村, 驻村工作队 (per village)")
     hh = roster.households.copy()
-
-    def blank(s: pd.Series) -> pd.Series:
-        return s.isna() | (s.astype(object).astype(str).str.strip() == "")
-
     if "household_id" in t.columns:
         rows = t[~blank(t["household_id"])].drop_duplicates("household_id", keep="last").set_index("household_id")
         for c in HOUSEHOLD_ASSIST:

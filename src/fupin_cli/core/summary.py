@@ -118,8 +118,15 @@ def totals(households: pd.DataFrame) -> dict[str, int | float | None]:
     return sums
 
 
+def records(df: pd.DataFrame) -> list[dict]:
+    """A report frame as JSON-ready records: missing → None, numpy scalars → Python numbers."""
+    return [{k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v))
+             for k, v in row.items()} for row in df.to_dict("records")]
+
+
 # ---- assistance coverage ---------------------------------------------------------------
-def _blank(s: pd.Series) -> pd.Series:
+def blank(s: pd.Series) -> pd.Series:
+    """Missing or only spaces."""
     return s.isna() | (s.astype(object).astype(str).str.strip() == "")
 
 
@@ -137,12 +144,12 @@ def coverage(households: pd.DataFrame) -> dict[str, pd.DataFrame | bool]:
     has_rp = "responsible_person" in households.columns
     has_tf = "task_force" in households.columns
     if has_rp:
-        missing_rp = poor.loc[_blank(poor["responsible_person"]).to_numpy(), cols].copy()
+        missing_rp = poor.loc[blank(poor["responsible_person"]).to_numpy(), cols].copy()
     else:
         missing_rp = poor.iloc[0:0][cols].copy()
     if has_tf and len(households):
         area = pd.DataFrame({"township": _area(households, "township"), "village": _area(households, "village"),
-                             "poor": (status == STATUS_POOR).to_numpy(), "tf": ~_blank(households["task_force"]).to_numpy()})
+                             "poor": (status == STATUS_POOR).to_numpy(), "tf": ~blank(households["task_force"]).to_numpy()})
         g = area.groupby(["township", "village"], sort=False, as_index=False).agg(
             poor_households=("poor", "sum"), has_task_force=("tf", "any"))
         villages = g[(g["poor_households"] > 0) & ~g["has_task_force"]][["township", "village", "poor_households"]]
