@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 import subprocess
 
@@ -47,6 +48,7 @@ def converted(tmp_path_factory):
     profile = d / "profile"
     soffice(["--convert-to", CSV_FILTER, "--outdir", str(d / "csv"), *books], profile)
     soffice(["--convert-to", "xlsx", "--outdir", str(d / "resaved"), *books], profile)
+    soffice(["--convert-to", "pdf", "--outdir", str(d / "pdf"), books[1]], profile)
     return d
 
 
@@ -103,3 +105,10 @@ def test_charts_and_print_setup_survive_libreoffice(converted):
     pub = openpyxl.load_workbook(converted / "resaved" / "publicity.xlsx")["甲村"]
     assert pub.page_setup.orientation == "landscape"
     assert pub.print_title_rows == "$1:$3"
+
+
+def test_chinese_text_renders_with_a_cjk_font(converted):
+    """The cells' font (宋体) is not installed here: LibreOffice must fall back to a CJK font, not boxes."""
+    pdf = (converted / "pdf" / "publicity.pdf").read_bytes()
+    fonts = set(re.findall(rb"/BaseFont\s*/[A-Z]{6}\+([A-Za-z0-9\-]+)", pdf))
+    assert any(b"CJK" in f or b"Droid" in f or b"Song" in f for f in fonts), fonts
