@@ -292,3 +292,10 @@ def test_unknown_columns_with_the_same_text_stay_apart(tmp_path):
     r = read_roster(write_xlsx(tmp_path / "u.xlsx", {"S": rows}))
     assert r.passthrough == ["备注", "备注(D)", "列E"]
     assert r.households[["备注", "备注(D)", "列E"]].values.tolist() == [["a", "b", "c"]]
+
+
+def test_one_repeated_household_id_does_not_make_a_household_sheet_member_level(tmp_path):
+    rows = [["户编号", "户主姓名", "家庭人口数"]] + [[f"H{i:03d}", f"人{i}", 2] for i in range(20)] + [["H000", "重复", 3]]
+    r = read_roster(write_xlsx(tmp_path / "dup.xlsx", {"S": rows}))
+    assert r.sources[0].layout == "household"
+    assert len(r.households) == 21 and len(r.members) == 0

@@ -65,8 +65,13 @@ class Table:
     def is_member_level(self) -> bool:
         if MEMBER_ONLY_FIELDS & set(self.fields):
             return True
+        # no member-only column: one row per person only if 姓名/证件号码 are there and
+        # 户编号 repeats on a good share of rows (one duplicated 户编号 is a data error, not a layout)
         hid = self.frame.get("household_id")
-        return hid is not None and bool(hid.dropna().duplicated().any())
+        if hid is None or not {"name", "id_number"} & set(self.fields):
+            return False
+        hid = hid.dropna()
+        return len(hid) > 0 and hid.duplicated().sum() >= max(1, 0.1 * len(hid))
 
 
 def header_is_member_level(header: Header) -> bool:
