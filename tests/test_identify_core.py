@@ -198,3 +198,11 @@ def test_find_household_did_you_mean():
     assert e.value.hint.startswith("did you mean H002")
     sub = one_household(r, "H001")
     assert sub.households["household_id"].tolist() == ["H001"] and sub.members["name"].tolist() == ["a", "b"]
+
+
+def test_quota_notes_name_villages_missing_from_the_roster():
+    from fupin_cli.core.quota import quota_notes
+
+    q = parse_quota(hh(行政村=["甲村", "无此村"], 指标=[6, 3]), source="q.csv")
+    assert quota_notes(quota_frame(), q) == ["q.csv: 1 villages are not in the roster (无此村); their quota is unused"]
+    assert quota_notes(quota_frame(), parse_quota(hh(行政村=["甲村"], 指标=[6]))) == []

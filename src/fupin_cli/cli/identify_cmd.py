@@ -111,12 +111,13 @@ def register(app: typer.Typer) -> None:
                                             days=publicity_days, phone=phone)
                     write_publicity(publicity_list(result.households, result.members), publicity, opts, force=force)
                     outputs.append(str(publicity))
+            warnings = [*result.notes, *written.warnings]
             if json_:
                 payload = result.to_json(outputs)
-                payload["warnings"] = written.warnings
+                payload["warnings"] = warnings
                 print_json(payload)
                 return
-            for w in written.warnings:
+            for w in warnings:
                 err.print(f"[yellow]注意:[/] {escape(w)}")
             if not quiet:
                 render_summary(result, outputs)

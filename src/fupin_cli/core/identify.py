@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from fupin_cli.core.causes import CausesReport, causes_report
-from fupin_cli.core.quota import Quota, apply_quota
+from fupin_cli.core.quota import Quota, apply_quota, quota_notes
 from fupin_cli.core.summary import area_summary, blank, coverage, household_people, records, totals
 from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import concat_findings, count_by_severity, empty_findings
@@ -57,6 +57,7 @@ class IdentifyResult:
     provenance: dict[str, Any]
     excluded: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
     evaluation: Any = None  # the engine's Evaluation (derived fields, rule results), for reassess and exit
+    notes: list[str] = field(default_factory=list)  # warnings for the user (also in provenance["notes"])
 
     def to_json(self, outputs: list[str] | None = None) -> dict[str, Any]:
         """The machine-readable summary printed by ``fupin identify --json``."""
@@ -219,8 +220,10 @@ def identify(
     if has_err.any():
         _to_pending(households, has_err, DATA_ERROR_PREFIX + reasons[has_err].astype(str))
     quota_report = None
+    notes: list[str] = []
     if quota is not None:
         frame = quota_frame(households, ev)
+        notes += quota_notes(frame, quota)
         status, why, quota_report = apply_quota(frame, quota)
         moved = (status != households["status"].astype(object)).to_numpy()
         if moved.any():
@@ -229,6 +232,8 @@ def identify(
     excluded = excluded_mask(ev, pack).reindex(households.index, fill_value=False)
     counts = closing_counts(roster, households, findings, excluded)
     prov = provenance(roster, pack, ev, year, region, version=version, run_time=run_time, options=options)
+    if notes:
+        prov["notes"] = list(notes)
     return IdentifyResult(
         households=households,
         members=members,
@@ -241,6 +246,7 @@ def identify(
         provenance=prov,
         excluded=excluded,
         evaluation=ev,
+        notes=notes,
     )
 
 

@@ -176,3 +176,20 @@ def quota_report(work: pd.DataFrame, eligible: np.ndarray, over_v: np.ndarray, o
     g["use"] = (g["within_people"] / q.where(q > 0)).round(6)
     g["township"] = g["township"].replace("", pd.NA)
     return g[REPORT_COLUMNS]
+
+
+def quota_notes(frame: pd.DataFrame, quota: Quota, limit: int = 10) -> list[str]:
+    """Warnings about the quota table: villages it names that the roster does not have."""
+    if quota.villages.empty:
+        return []
+    by_town = quota.villages["township"].notna().any()
+    keys = ["township", "village"] if by_town else ["village"]
+    have = frame[keys].astype(object).fillna("").astype(str).drop_duplicates()
+    want = quota.villages[keys].astype(object).fillna("").astype(str)
+    missing = want.merge(have, on=keys, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"]
+    if missing.empty:
+        return []
+    names = ("-".join(x for x in row if x) for row in missing[keys].itertuples(index=False))
+    shown = "、".join(list(names)[:limit]) + (f" 等 {len(missing)} 个" if len(missing) > limit else "")
+    return [f"{quota.source}: {len(missing)} villages are not in the roster ({shown}); their quota is unused"]
