@@ -214,3 +214,23 @@ def test_causes_from_each_register_format(registered, files, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "c.xlsx", read_only=True).sheetnames == ["致贫原因", "按行政村", "次要原因", "按属性", "说明"]
     res = run("causes", out / "reg.xlsx", "--by", "县")
     assert res.exit_code == 2 and "--by 县: unknown area" in res.stderr
+
+
+def test_messy_sample_stops_with_exit_1_unless_allow_errors(tmp_path):
+    from pathlib import Path
+
+    messy = Path(__file__).resolve().parents[1] / "samples" / "roster-messy.xlsx"
+    res = run("identify", messy, "--year", 2015, "-o", tmp_path / "m.xlsx")
+    assert res.exit_code == 1
+    assert "roster-messy.xlsx: " in res.stderr and "identification stopped" in res.stderr
+    assert f"fupin validate {messy}" in res.stderr.replace("\n", "")
+    assert not (tmp_path / "m.xlsx").exists()
+    res = run("identify", messy, "--year", 2015, "-o", tmp_path / "m.xlsx", "--allow-errors", "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    errors = payload["counts"]["findings"]["error"]
+    assert errors > 0 and payload["counts"]["pending_households"] >= 1
+    reg = read_register(tmp_path / "m.xlsx").households
+    pending = reg[reg["not_identified_reason"].fillna("").str.startswith("数据错误待核实：")]
+    assert len(pending) >= 1 and (pending["status"] == "待核实").all()
+    assert not re.search(r"\d{17}[\dX]", " ".join(pending["not_identified_reason"]))  # IDs masked in reasons

@@ -169,14 +169,15 @@ def _row_lookup(roster: Roster) -> dict[tuple, str]:
     return dict(zip(zip(both["file"], both["sheet"], both["row"]), both["hid"]))
 
 
-def stop_on_errors(findings: pd.DataFrame, source: str) -> None:
+def stop_on_errors(findings: pd.DataFrame, source: str, path: str | None = None) -> None:
+    """DataError (exit 1) when there are error findings; the hint names ``fupin validate <path>``."""
     counts = count_by_severity(findings)
     if counts["error"]:
         hh = findings.loc[findings["severity"] == "error", "household_id"]
         n_hh = hh[hh != ""].nunique()
         raise DataError(
             f"{source}: {counts['error']} data errors in {n_hh} households; identification stopped",
-            f"run `fupin validate {source}` to see and fix them, or add --allow-errors to mark those households 待核实",
+            f"run `fupin validate {path or source}` to see and fix them, or add --allow-errors to mark those households 待核实",
         )
 
 
@@ -208,7 +209,7 @@ def identify(
     findings = concat_findings([roster.notes, findings]).drop_duplicates(ignore_index=True) if len(roster.notes) else findings
     source = _source_name(roster)
     if not allow_errors:
-        stop_on_errors(findings, source)
+        stop_on_errors(findings, source, roster.sources[0].path if roster.sources else None)
     step("evaluate")
     ev = evaluate(roster, pack, year=year, region=region)
     decisions = identification(ev)
