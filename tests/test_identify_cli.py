@@ -234,3 +234,21 @@ def test_messy_sample_stops_with_exit_1_unless_allow_errors(tmp_path):
     pending = reg[reg["not_identified_reason"].fillna("").str.startswith("数据错误待核实：")]
     assert len(pending) >= 1 and (pending["status"] == "待核实").all()
     assert not re.search(r"\d{17}[\dX]", " ".join(pending["not_identified_reason"]))  # IDs masked in reasons
+
+
+def test_docs_quick_start_runs(tmp_path, monkeypatch):
+    """The commands at the top of docs/identify.md work as written (from the repository root)."""
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "identify.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    commands = [shlex.split(line) for line in block.strip().splitlines()]
+    assert [c[:2] for c in commands] == [["fupin", "identify"], ["fupin", "explain"], ["fupin", "causes"]]
+    (tmp_path / "samples").symlink_to(root / "samples")
+    monkeypatch.chdir(tmp_path)
+    for argv in commands:
+        res = runner.invoke(app, argv[1:])
+        assert res.exit_code == 0, (argv, res.output)
+    assert {p.name for p in tmp_path.iterdir()} >= {"register-2015.xlsx", "公示-2015.xlsx", "causes-2015.xlsx"}
