@@ -29,7 +29,7 @@ from fupin_cli.core.causes import CausesReport, causes_report
 from fupin_cli.core.quota import Quota, apply_quota, quota_notes
 from fupin_cli.core.summary import area_summary, blank, coverage, household_people, records, totals
 from fupin_cli.errors import DataError, UsageError
-from fupin_cli.findings import concat_findings, count_by_severity, empty_findings
+from fupin_cli.findings import count_by_severity, empty_findings
 from fupin_cli.roster import Roster
 from fupin_cli.schema import (
     HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET,
@@ -201,12 +201,11 @@ def identify(
     from fupin_cli.engine.decide import identification
 
     step = progress or (lambda name: None)
-    if findings is None:
+    if findings is None:  # validate() includes the reader's notes (roster.notes)
         from fupin_cli.checks import validate
 
         step("validate")
         findings = validate(roster, year=year)
-    findings = concat_findings([roster.notes, findings]).drop_duplicates(ignore_index=True) if len(roster.notes) else findings
     source = _source_name(roster)
     if not allow_errors:
         stop_on_errors(findings, source, roster.sources[0].path if roster.sources else None)
@@ -230,7 +229,7 @@ def identify(
         if moved.any():
             _to_pending(households, moved, why[moved].astype(str))
     members = register_members(roster, households)
-    excluded = excluded_mask(ev, pack).reindex(households.index, fill_value=False)
+    excluded = excluded_mask(ev).reindex(households.index, fill_value=False)
     counts = closing_counts(roster, households, findings, excluded)
     prov = provenance(roster, pack, ev, year, region, version=version, run_time=run_time, options=options)
     if notes:
@@ -361,22 +360,12 @@ def _first_col(df: pd.DataFrame, names: tuple[str, ...], index) -> pd.Series:
     return pd.Series(float("nan"), index=index)
 
 
-def excluded_mask(ev: Any, pack: Any) -> pd.Series:
-    """Households where any exclusion (一票否决) rule fired."""
-    results = getattr(ev, "results", None)
-    if results is None or results.empty:
-        return pd.Series(False, index=getattr(ev, "households", pd.DataFrame()).index)
-    ids = [rid for rid in results.columns if getattr(_rule(ev, pack, rid), "kind", None) == "exclusion"]
+def excluded_mask(ev: Any) -> pd.Series:
+    """Households where any exclusion (一票否决) rule active in the year fired."""
+    ids = [r.id for r in ev.rules_of("exclusion")]
     if not ids:
-        return pd.Series(False, index=results.index)
-    return results[ids].fillna(False).astype(bool).any(axis=1)
-
-
-def _rule(ev: Any, pack: Any, rule_id: str) -> Any:
-    try:
-        return ev.rule(rule_id)
-    except Exception:
-        return None
+        return pd.Series(False, index=ev.households.index)
+    return ev.results[ids].fillna(False).astype(bool).any(axis=1)
 
 
 def closing_counts(roster: Roster, households: pd.DataFrame, findings: pd.DataFrame, excluded: pd.Series) -> dict[str, Any]:
