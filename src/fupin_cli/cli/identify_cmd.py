@@ -16,7 +16,7 @@ from fupin_cli.cli.common import (
 )
 from fupin_cli.errors import UsageError
 
-STEPS = {"read": "读取花名册", "validate": "校验数据", "evaluate": "评估规则", "decide": "生成识别结果", "write": "写出文件"}
+STEPS = {"pack": "加载规则包", "read": "读取花名册", "validate": "校验数据", "evaluate": "评估规则", "decide": "生成识别结果", "write": "写出文件"}
 
 
 def run_time() -> str:
@@ -35,7 +35,7 @@ def progress(quiet: bool) -> Iterator:
     disable = quiet or not err.is_terminal
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=disable) as p:
-        task = p.add_task(STEPS["read"], total=None)
+        task = p.add_task("", total=None)
 
         def step(name: str) -> None:
             p.update(task, description=STEPS.get(name, name))
@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.engine import load_pack
+            from fupin_cli.engine.params import region_chain
             from fupin_cli.io.publicity import PublicityOptions, write_publicity
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.register import read_table, write_register
@@ -91,13 +92,15 @@ def register(app: typer.Typer) -> None:
                     raise UsageError("--publicity and --output name the same file", "give the 公示名单 its own file name")
             options = {"allow_errors": allow_errors, "lang": lang.value}
             with progress(quiet or json_) as step:
-                step("read")
-                data = read_roster(roster, sheet=sheet, encoding=encoding)
-                the_pack = load_pack(pack)
+                step("pack")
+                the_pack = load_pack(pack)  # a bad pack, region or quota table fails before the (long) read
+                region_chain(the_pack, region or the_pack.meta.region)
                 the_quota = None
                 if quota is not None:
                     the_quota = parse_quota(read_table(quota), source=quota.name)
                     options["quota"] = f"{quota.name} (sha256 {sha256_file(quota)})"
+                step("read")
+                data = read_roster(roster, sheet=sheet, encoding=encoding)
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"
