@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_cli.io.excel import Header, fill_merges
 from fupin_cli.io.read_grid import STR, Grid
@@ -46,7 +48,7 @@ IDENTIFYING_FIELDS = (
 PERSON_FIELDS = ("household_id", "member_id", "name", "head_name", "id_number", "head_id_number")
 # member fields that only a one-row-per-person sheet has (name / ID may be the head's on a household sheet)
 MEMBER_ONLY_FIELDS = frozenset(MEMBER_FIELD_NAMES) - {"seq", "name", "id_number", "sex", "birth_date", "ethnicity", "politics"}
-_TOTAL = re.compile("|".join(TOTAL_ROW_WORDS))
+_TOTAL_SPACED = "|".join(r"\s*".join(w) for w in TOTAL_ROW_WORDS)  # 合计, 合 计 …
 _NUMERIC_SEQ = re.compile(r"^\d+(\.0+)?$")
 
 
@@ -141,8 +143,8 @@ def _totals_rows(grid: Grid, header: Header, folded: dict[int, pd.Series], n: in
         idents.append(header.columns[0].index)
     total = np.zeros(n, dtype=bool)
     for j in idents:
-        s = folded[j]
-        total |= s.str.replace(" ", "", regex=False).str.contains(_TOTAL.pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+        hit = pc.match_substring_regex(pa.array(folded[j].array), _TOTAL_SPACED)
+        total |= np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
     seq = header.fields.get("seq")
     if seq is not None:
         s = folded[seq.index]

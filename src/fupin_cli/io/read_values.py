@@ -71,24 +71,23 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray:
 
 
 def fold(s: pd.Series) -> pd.Series:
-    """NFKC-fold and trim a str Series; blank → NaN (work on distinct values when they repeat)."""
+    """NFKC-fold and trim a str Series; blank → NaN.
+
+    Columns that repeat values (villages, codes, 是/否) are folded once per distinct value;
+    mostly-distinct columns (names, IDs) directly; pure-ASCII text skips NFKC.
+    """
     arr = _arrow(s.astype(STR)).combine_chunks()
-    enc = pc.dictionary_encode(arr)
-    if len(enc.dictionary) * 2 < len(arr):
-        d = _fold_array(enc.dictionary)
-        out = d.take(enc.indices)
+    sample = arr.slice(0, 2000)
+    if len(sample) and len(pc.unique(sample)) * 2 < len(sample):
+        enc = pc.dictionary_encode(arr)
+        out = _fold_array(enc.dictionary).take(enc.indices)
     else:
         out = _fold_array(arr)
     return pd.Series(pd.array(out, dtype=STR), index=s.index)
 
 
-# characters NFKC changes in rosters: full-width forms, ideographic space, circled and
-# parenthesised numbers, ㎡-style squares, compatibility ideographs, odd spaces
-_NEEDS_NFKC = "[\u00a0\u2000-\u206f\u2150-\u218f\u2460-\u24ff\u3000\u3200-\u33ff\uf900-\ufaff\ufe30-\ufe6f\uff00-\uffef]"
-
-
 def _fold_array(arr: pa.Array) -> pa.Array:
-    if pc.any(pc.match_substring_regex(arr, _NEEDS_NFKC)).as_py():
+    if not pc.all(pc.string_is_ascii(arr)).as_py() in (True, None):
         arr = pc.utf8_normalize(arr, form="NFKC")
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
