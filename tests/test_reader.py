@@ -299,3 +299,11 @@ def test_one_repeated_household_id_does_not_make_a_household_sheet_member_level(
     r = read_roster(write_xlsx(tmp_path / "dup.xlsx", {"S": rows}))
     assert r.sources[0].layout == "household"
     assert len(r.households) == 21 and len(r.members) == 0
+
+
+def test_header_repeated_in_the_data_is_skipped(tmp_path):
+    rows = [["户编号", "户主姓名", "家庭人口数"], ["H001", "张三", 3], ["户编号", "户主姓名", "家庭人口数"], ["H002", "李四", 2]]
+    r = read_roster(write_xlsx(tmp_path / "rep.xlsx", {"S": rows}))
+    assert r.households["household_id"].tolist() == ["H001", "H002"]
+    assert notes_of(r, "read.repeated_header") == [(3, "info", "工作表“S”第 3 行是重复的表头 (分页打印时常见), 已跳过")]
+    assert notes_of(r, "read.bad_value") == []

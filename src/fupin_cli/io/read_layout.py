@@ -90,7 +90,8 @@ def build_table(grid: Grid, header: Header) -> Table:
     for s in folded.values():
         nonblank |= s.notna().to_numpy()
     total = _totals_rows(grid, header, folded, n)
-    keep = nonblank & ~total
+    repeated = _repeated_header_rows(header, folded, n) & ~total
+    keep = nonblank & ~total & ~repeated
     where_row = Where(grid.file, grid.sheet, "", "", rows)
     prefix = f"工作表“{grid.sheet}”" if grid.sheet else grid.file
     if (~nonblank).any():
@@ -99,6 +100,9 @@ def build_table(grid: Grid, header: Header) -> Table:
     if total.any():
         notes.append(notes_for(total, pd.Series([""] * n), where_row, "info", "read.total_row",
                                lambda cell, v: f"{prefix}第 {cell.split('!')[-1]} 行是合计/小计行, 已跳过", ""))
+    if repeated.any():
+        notes.append(notes_for(repeated, pd.Series([""] * n), where_row, "info", "read.repeated_header",
+                               lambda cell, v: f"{prefix}第 {cell.split('!')[-1]} 行是重复的表头 (分页打印时常见), 已跳过", ""))
     kept_idx = np.flatnonzero(keep)
     kept_rows = rows[kept_idx]
     gap_before = np.r_[False, np.diff(kept_idx) > 1] if len(kept_idx) else np.zeros(0, dtype=bool)
@@ -135,6 +139,17 @@ def build_table(grid: Grid, header: Header) -> Table:
     frame[SOURCE_ROW] = pd.array(kept_rows, dtype="Int64")
     merged_fields = {c.field or c.header for c in header.columns if c.index in merged_cols}
     return Table(grid, header, frame, fields, passthrough, merged_fields, gap_before, notes)
+
+
+def _repeated_header_rows(header: Header, folded: dict[int, pd.Series], n: int) -> np.ndarray:
+    """Rows that repeat the header text in at least half (and two) of the named columns."""
+    named = [c for c in header.columns if c.field]
+    hits = np.zeros(n, dtype=np.int16)
+    for c in named:
+        text = fold(pd.Series([c.header], dtype=STR)).iloc[0]
+        if isinstance(text, str):
+            hits += (folded[c.index] == text).fillna(False).to_numpy(dtype=bool)
+    return hits >= max(2, (len(named) + 1) // 2)
 
 
 def _totals_rows(grid: Grid, header: Header, folded: dict[int, pd.Series], n: int) -> np.ndarray:
