@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from reader_helpers import notes_of, write_xlsx
+from reader_helpers import notes_of, write_xls, write_xlsx
 
 from fupin_cli.errors import InputError
 from fupin_cli.io import read_roster
@@ -210,13 +210,17 @@ def test_totals_rows_by_words_and_non_numeric_seq(tmp_path):
     assert [row for row, _, _ in notes_of(r, "read.total_row")] == [3, 4, 5]
 
 
-def test_leading_blank_rows_and_columns_keep_excel_coordinates(tmp_path):
-    rows = [[], [], [None, None, "户编号", "户主姓名", "身份证号"], [None, None, "H001", "张三", 500101199001011234]]
-    r = read_roster(write_xlsx(tmp_path / "off.xlsx", {"S": rows}))
+@pytest.mark.parametrize(("writer", "name", "tail"), [(write_xlsx, "off.xlsx", "1328"), (write_xls, "off.xls", "1264")])
+def test_leading_blank_rows_and_columns_keep_excel_coordinates(tmp_path, writer, name, tail):
+    rows = [[], [], [None, None, "户编号", "户主姓名", "身份证号"], [None, None, "H001", "张三", 500101199001011234],
+            [None, None, "H002", "李四", "500101199001011234"]]
+    r = read_roster(writer(tmp_path / name, {"S": rows}))
     assert r.sources[0].header_rows == [3]
-    assert r.households["_row"].tolist() == [4]
+    assert r.households["_row"].tolist() == [4, 5]
+    assert r.households["head_id_number"].isna().tolist() == [True, False]
+    # the digits a numeric cell keeps depend on how the writer stored the double
     assert notes_of(r, "id.stored_as_number") == [
-        (4, "error", "S!E4: 身份证号存为数值，精度已丢失：请将该列设为文本后重新录入 (500101********1328)"),
+        (4, "error", f"S!E4: 身份证号存为数值，精度已丢失：请将该列设为文本后重新录入 (500101********{tail})"),
     ]
 
 

@@ -129,8 +129,9 @@ class Workbook:
 
     def _bool_numeric_cells(self, grid: Grid, cols: Sequence[int]) -> dict[int, np.ndarray]:
         """Numeric cells by a second load as ``boolean``: text cells come back null."""
-        rel = [c - grid.col_offset for c in cols]
-        s = self._reader.load_sheet(grid.sheet, header_row=None, dtypes="boolean", use_columns=rel, schema_sample_rows=None)
+        # use_columns takes absolute column indexes; rows start at the used range like the text load
+        s = self._reader.load_sheet(grid.sheet, header_row=None, dtypes="boolean", use_columns=list(cols),
+                                    schema_sample_rows=None)
         batch = s.to_arrow()
         out = {}
         for c, arr in zip(cols, batch.columns):
