@@ -311,3 +311,24 @@ def test_header_repeated_in_the_data_is_skipped(tmp_path):
     assert r.households["household_id"].tolist() == ["H001", "H002"]
     assert notes_of(r, "read.repeated_header") == [(3, "info", "工作表“S”第 3 行是重复的表头 (分页打印时常见), 已跳过")]
     assert notes_of(r, "read.bad_value") == []
+
+
+def test_xlsx_without_cell_references_falls_back_to_calamine(tmp_path):
+    """Some generators omit r="A1" on cells: used range and numeric IDs come from calamine/fastexcel."""
+    import re
+    import zipfile
+
+    rows = [["某县花名册"], ["户编号", "户主姓名", "身份证号"], ["H001", "张三", 500101199001011234], ["H002", "李四", "500101199001011234"]]
+    src = write_xlsx(tmp_path / "refs.xlsx", {"S": rows}, {"S": [(0, 0, 0, 2, "某县花名册")]})
+    dst = tmp_path / "norefs.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'(<c) r="[A-Z]+\d+"', rb"\1", data)
+                assert b'<c r="' not in data
+            zout.writestr(info, data)
+    r = read_roster(dst)
+    assert r.sources[0].header_rows == [2]
+    assert r.households["_row"].tolist() == [3, 4]
+    assert [row for row, _, _ in notes_of(r, "id.stored_as_number")] == [3]
