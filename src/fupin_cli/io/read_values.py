@@ -103,7 +103,7 @@ def parse_uniques(s: pd.Series, fn) -> tuple[np.ndarray, list, np.ndarray]:
     for missing cells, so ``np.append(per_unique, missing)[codes]`` spreads values back.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed = _fast_path(fn, uniques)
+    parsed = _fast_path(fn, uniques.to_numpy(dtype=object).tolist())
     bad_u = np.fromiter((v is BAD for v in parsed), dtype=bool, count=len(parsed))
     bad = (np.append(bad_u, False)[codes]) if bad_u.any() else np.zeros(len(s), dtype=bool)
     return np.asarray(codes), parsed, bad
@@ -113,11 +113,11 @@ _PLAIN_NUMBER = r"^-?\d{1,15}(\.\d+)?$"
 _PLAIN_DATE = r"^(19|20)\d\d-\d\d-\d\d( 00:00:00)?$"
 
 
-def _fast_path(fn, uniques: pd.Index) -> list:
+def _fast_path(fn, uniques: list[str]) -> list:
     """Parse plain numbers / ISO dates among the distinct values vectorised, the rest one by one."""
     if fn not in (parse_number, parse_date) or not len(uniques):
         return [fn(u) for u in uniques]
-    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
+    arr = pa.array(uniques, type=pa.large_string())
     plain = np.asarray(pc.match_substring_regex(arr, _PLAIN_NUMBER if fn is parse_number else _PLAIN_DATE)
                        .to_numpy(zero_copy_only=False), dtype=bool)
     if not plain.any():

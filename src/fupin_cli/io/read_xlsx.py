@@ -224,15 +224,18 @@ class _XlsxScan:
     def _scan(self, first_pass: bool, cols: Sequence[int]) -> dict[int, np.ndarray]:
         from fupin_cli.io.read_grid import column_letter
 
-        patterns = {c: re.compile(b'<c r="' + column_letter(c).encode() + rb'(\d+)"([^>]*)>') for c in cols}
+        # only cells with a value and no text/bool/error/date type: numbers
+        patterns = {c: re.compile(b'<c r="' + column_letter(c).encode() + rb'(\d+)"' + _NOT_TEXT + rb"[^>/]*>") for c in cols}
         found: dict[int, list[bytes]] = {c: [] for c in cols}
         try:
             for buf, end in self._chunks():
                 if first_pass:
                     self._used_rows(buf, end)
-                    self.merges.extend(_merge_tuple(m) for m in _MERGE.findall(buf, 0, end))
+                    at = buf.find(b"<mergeCell ", 0, end)  # after </sheetData>: skip the regex elsewhere
+                    if at >= 0:
+                        self.merges.extend(_merge_tuple(m) for m in _MERGE.findall(buf, at, end))
                 for c, pat in patterns.items():
-                    found[c].extend(r for r, attrs in pat.findall(buf, 0, end) if _is_number(attrs))
+                    found[c].extend(pat.findall(buf, 0, end))
         except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
             raise corrupt_error(self.path.name, "xlsx", str(e) or type(e).__name__) from None
         return {c: np.array([int(r) - 1 for r in rows], dtype=np.int64) for c, rows in found.items()}
@@ -276,16 +279,12 @@ def likely_id_columns(cells, col_offset: int, rows: int = 15) -> list[int]:
     return out
 
 
-def _is_number(attrs: bytes) -> bool:
-    """A ``<c ...>`` start tag's attributes (after r=) describe a number with a value."""
-    if attrs.endswith(b"/"):
-        return False  # empty cell
-    i = attrs.find(b't="')
-    return i < 0 or attrs[i + 3 : i + 5] == b'n"'
+_NOT_TEXT = rb'(?![^>]*\bt="(?:s|str|inlineStr|b|e|d)")'
 
 
 def _row_before(buf: bytes, pos: int) -> int | None:
-    start = max(buf.rfind(b"<c ", 0, pos), buf.rfind(b":c ", 0, pos))
+    lo = max(pos - 4096, 0)  # a cell's start tag is close before its value
+    start = max(buf.rfind(b"<c ", lo, pos), buf.rfind(b":c ", lo, pos))
     if start < 0:
         return None
     m = _CELL_REF.search(buf, max(start - 4, 0), pos)
