@@ -208,18 +208,14 @@ class _XlsxScan:
 
     def _chunks(self):
         """(buffer, end): each buffer holds whole tags up to ``end`` (the last ``<``)."""
-        with zipfile.ZipFile(self.path) as zf, zf.open(self.xml_path) as f:
-            carry = b""
-            while True:
-                block = f.read(_CHUNK)
-                if not block:
-                    if carry:
-                        yield carry, len(carry)
-                    return
-                buf = carry + block
-                cut = buf.rfind(b"<")
-                carry = buf[cut:]
-                yield buf, cut
+        carry = b""
+        for block in _inflate(self.path, self.xml_path):
+            buf = carry + block
+            cut = buf.rfind(b"<")
+            carry = buf[cut:]
+            yield buf, cut
+        if carry:
+            yield carry, len(carry)
 
     def _scan(self, first_pass: bool, cols: Sequence[int]) -> dict[int, np.ndarray]:
         from fupin_cli.io.read_grid import column_letter
@@ -263,6 +259,49 @@ class _XlsxScan:
         if missing:
             self.numeric.update(self._scan(first_pass=False, cols=missing))
         return {c: self.numeric[c] for c in cols}
+
+
+def _inflate(path: Path, member: str):
+    """Decompressed blocks of a zip member, straight through zlib (no CRC pass: the file is
+    only scanned here; fastexcel has already read and checked the same member)."""
+    import struct
+    import zlib
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+        with zipfile.ZipFile(path) as zf, zf.open(member) as f:
+            yield from iter(lambda: f.read(_CHUNK), b"")
+        return
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        head = f.read(30)
+        if head[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        while left > 0:
+            raw = f.read(min(1 << 21, left))
+            if not raw:
+                raise EOFError("zip member truncated")
+            left -= len(raw)
+            if inflater is None:
+                yield raw
+                continue
+            while raw:  # bounded output: at most one chunk per call
+                try:
+                    block = inflater.decompress(raw, _CHUNK)
+                except zlib.error as e:
+                    raise zipfile.BadZipFile(str(e)) from None
+                if block:
+                    yield block
+                raw = inflater.unconsumed_tail
+        if inflater:
+            tail = inflater.flush()
+            if tail:
+                yield tail
 
 
 def likely_id_columns(cells, col_offset: int, rows: int = 15) -> list[int]:
