@@ -107,7 +107,7 @@ def unmet_table(ev, assessed: pd.DataFrame) -> pd.DataFrame:
 def household_exits(households: pd.DataFrame, exit_decisions: pd.DataFrame,
                     registry: pd.Series | None = None) -> pd.DataFrame:
     """Households with ``registry_status``, ``people`` and, for registered poor ones, the exit decision."""
-    out = households.copy()
+    out = households.copy(deep=False)
     reg = registry if registry is not None else registry_status(households)
     out["registry_status"] = reg.to_numpy(dtype=object)
     poor = out["registry_status"].isin(REGISTERED_POOR).to_numpy()

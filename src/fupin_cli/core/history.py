@@ -126,13 +126,15 @@ def append_history(history: pd.Series, year: int, status: pd.Series) -> pd.Serie
     return pd.Series(out, index=history.index, dtype=object)
 
 
-def initial_history(households: pd.DataFrame, year: int | None) -> pd.Series:
-    """The history carried by a register; for an ``identify`` register, its one year."""
+def initial_history(households: pd.DataFrame, year: int | None, status: pd.Series | None = None) -> pd.Series:
+    """The history carried by a register; for an ``identify`` register, its one year.
+
+    ``status``: the households' registry status when the caller has it already."""
     own = text(households, "status_history")
     first_year = integer(households, "assessment_year")
     if year is not None:
         first_year = first_year.fillna(year)
-    status = registry_status(households)
+    status = registry_status(households) if status is None else status
     built = (first_year.astype("string") + YEAR_SEP + status.fillna(REGISTRY_NONE).astype("string")).astype(object)
     return own.where(own.notna(), built.where(first_year.notna().to_numpy(), None))
 

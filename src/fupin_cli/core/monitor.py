@@ -160,7 +160,7 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     recorded = text(households, "monitoring_category").to_numpy(dtype=object)
     categories = list(dict.fromkeys(r.category for r in sorted(ev.rules_of("monitoring"), key=lambda r: r.priority)))
     recorded = np.array([canonical_category(v, categories) for v in recorded], dtype=object) if len(recorded) else recorded
-    out = households.copy()
+    out = households.copy(deep=False)
     out["monitoring_status"] = status
     out["monitoring_result"] = np.where(flagged, category, None)
     chosen = np.where(monitored, recorded, None)
@@ -193,7 +193,7 @@ def with_monitored_months(households: pd.DataFrame, year: int) -> tuple[pd.DataF
     if not fill.any():
         return households, 0
     months = (year - start.dt.year) * 12 + (12 - start.dt.month) + (start.dt.day == 1).astype(int)
-    out = households.copy()
+    out = households.copy(deep=False)
     out["monitored_months"] = pd.array(np.where(fill, months.clip(lower=0), given), dtype="Int64")
     return out, int(fill.sum())
 

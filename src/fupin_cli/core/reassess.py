@@ -231,12 +231,12 @@ def reassess(
 
     prev_registry = registry_status(previous)
     prev_registry = prev_registry.where(prev_registry.notna(), REGISTRY_NONE)
-    prev_history = initial_history(previous, prev_year)
+    prev_history = initial_history(previous, prev_year, prev_registry)
     prev_first = integer(previous, "first_identified_year")
     prev_first = prev_first.where(prev_first.notna() | ~prev_registry.isin(EVER_REGISTERED).to_numpy(), prev_year)
 
     was = _aligned(prev_registry, prev_pos, idx)
-    out = current.copy()
+    out = current.copy(deep=False)  # copy-on-write: new columns never touch the caller's frame
     for col in decisions.identification.columns:
         out[col] = decisions.identification[col]
     cls = classify(was, decisions)
@@ -297,7 +297,7 @@ def _gone_households(previous, match: Match, prev_registry, prev_history, prev_f
     gone["registry_status"] = REGISTRY_GONE
     gone["transition"] = GONE
     gone["transition_reason"] = GONE_REASON
-    gone["previous_household_id"] = text(previous, "household_id").iloc[pos].to_numpy()
+    gone["previous_household_id"] = text(gone, "household_id").to_numpy()
     gone["first_identified_year"] = _years(prev_first.iloc[pos]).to_numpy()
     for col in ("exit_year", "return_year"):
         gone[col] = integer(previous, col).iloc[pos].to_numpy()
@@ -313,10 +313,11 @@ def _match_report(previous, current, match: Match, prev_registry) -> pd.DataFram
             "shared_members", "previous_registry_status"]
 
     def rows(frame, pos):
-        return {c: text(frame, c).iloc[pos].to_numpy(dtype=object) for c in ("township", "village", "household_id", "head_name")}
+        part = frame.iloc[pos]
+        return {c: text(part, c).to_numpy(dtype=object) for c in ("township", "village", "household_id", "head_name")}
 
     matched = pd.DataFrame({**rows(current, pairs["cur"].to_numpy()),
-                            "previous_household_id": text(previous, "household_id").iloc[pairs["prev"].to_numpy()].to_numpy(dtype=object),
+                            "previous_household_id": text(previous.iloc[pairs["prev"].to_numpy()], "household_id").to_numpy(dtype=object),
                             "match_method": pairs["method"].to_numpy(dtype=object),
                             "shared_members": pairs["shared"].to_numpy(),
                             "previous_registry_status": prev_registry.iloc[pairs["prev"].to_numpy()].to_numpy(dtype=object)})
