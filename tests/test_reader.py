@@ -332,3 +332,26 @@ def test_xlsx_without_cell_references_falls_back_to_calamine(tmp_path):
     assert r.sources[0].header_rows == [2]
     assert r.households["_row"].tolist() == [3, 4]
     assert [row for row, _, _ in notes_of(r, "id.stored_as_number")] == [3]
+
+
+@pytest.mark.parametrize("options", [{}, {"constant_memory": True}])
+def test_xml_pass_finds_id_columns_from_the_header_text(tmp_path, options):
+    """The ID columns are found in the sheet XML itself (shared or inline strings), so one pass serves."""
+    import xlsxwriter
+
+    from fupin_cli.io.read_xlsx import _XlsxScan
+
+    p = tmp_path / "ids.xlsx"
+    wb = xlsxwriter.Workbook(str(p), options)
+    ws = wb.add_worksheet("S")
+    for r, row in enumerate([["花名册"], ["户编号", "姓名", "户主身份证号", "备注", "证件号码"],
+                             ["H1", "甲", 500101199001011234, "&<>", "500101199001011234"]]):
+        for c, v in enumerate(row):
+            ws.write(r, c, v)
+    wb.close()
+    scan = _XlsxScan(p, "xl/worksheets/sheet1.xml", sst="xl/sharedStrings.xml" if not options else None)
+    scan.run()
+    assert scan.error is None
+    assert (scan.first_row, scan.last_row) == (0, 2)
+    assert sorted(scan.numeric) == [2, 4]
+    assert scan.numeric[2].tolist() == [2] and scan.numeric[4].tolist() == []

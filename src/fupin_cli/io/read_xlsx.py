@@ -21,6 +21,7 @@ What the text rendering loses is taken from elsewhere:
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,11 +90,12 @@ class Workbook:
                     if bad:
                         raise corrupt_error(self.name, "xlsx", f"damaged member {bad}")
                     self._sheet_xml = _sheet_xml_paths(zf)
+                    self._sst = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in zf.namelist() else None
             except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
                 raise corrupt_error(self.name, "xlsx", str(e) or type(e).__name__) from None
         elif kind == "ole2":
             self.fmt = "xls"
-            self._sheet_xml = {}
+            self._sheet_xml, self._sst = {}, None
         else:
             raise corrupt_error(self.name, fmt, "not an Excel workbook")
         try:
@@ -103,18 +105,27 @@ class Workbook:
             raise _calamine_error(self.name, self.fmt, e) from None
 
     def load(self, sheet: str) -> Grid:
+        # the XML pass runs in a thread while fastexcel (Rust, GIL released) parses the sheet
+        scan = _XlsxScan(self.path, self._sheet_xml.get(sheet), sst=self._sst) if self.fmt == "xlsx" else None
+        thread = threading.Thread(target=scan.run, daemon=True) if scan else None
+        if thread:
+            thread.start()
         try:
             s = self._reader.load_sheet(sheet, header_row=None, dtypes="string", schema_sample_rows=None)
             batch = s.to_arrow()
             col_offset = s.available_columns()[0].absolute_index if s.width else 0
         except Exception as e:
             raise _calamine_error(self.name, self.fmt, e) from None
+        finally:
+            if thread:
+                thread.join()
         cells = frame_from_arrow(batch.columns)
         grid = Grid(self.name, sheet, cells, 0, col_offset)
         if not len(cells):
             return grid
-        if self.fmt == "xlsx":
-            scan = _XlsxScan(self.path, self._sheet_xml.get(sheet), likely_id_columns(cells, col_offset))
+        if scan is not None:
+            if scan.error is not None:
+                raise scan.error
             first = scan.first_row
             if first is None or scan.last_row is None or scan.last_row - first + 1 != s.total_height:
                 first, grid.merges = _calamine_layout(self.path, sheet)  # unusual XML: ask calamine
@@ -194,17 +205,27 @@ class _XlsxScan:
     columns, from the top rows' text); other columns asked for later cost another pass.
     """
 
-    def __init__(self, path: Path, xml_path: str | None, guess: Sequence[int] = ()):
+    def __init__(self, path: Path, xml_path: str | None, sst: str | None = None):
         self.path = path
         self.xml_path = xml_path
+        self.sst = sst
         self.first_row: int | None = None  # 0-based
         self.last_row: int | None = None
         self.merges: list[Merge] = []
         self.has_refs = False
         self.numeric: dict[int, np.ndarray] = {}
-        if xml_path is None:
+        self.error: InputError | None = None
+
+    def run(self) -> None:
+        """The first pass; the ID columns are guessed from the XML's own top rows."""
+        if self.xml_path is None:
             return
-        self.numeric = self._scan(first_pass=True, cols=guess)
+        try:
+            self.numeric = self._scan(first_pass=True, cols=None)
+        except InputError as e:
+            self.error = e
+        except Exception as e:  # never let the thread die silently: report as a corrupt file
+            self.error = corrupt_error(self.path.name, "xlsx", f"{type(e).__name__}: {e}"[:120])
 
     def _chunks(self):
         """(buffer, end): each buffer holds whole tags up to ``end`` (the last ``<``)."""
@@ -217,14 +238,16 @@ class _XlsxScan:
         if carry:
             yield carry, len(carry)
 
-    def _scan(self, first_pass: bool, cols: Sequence[int]) -> dict[int, np.ndarray]:
-        from fupin_cli.io.read_grid import column_letter
-
-        # only cells with a value and no text/bool/error/date type: numbers
-        patterns = {c: re.compile(b'<c r="' + column_letter(c).encode() + rb'(\d+)"' + _NOT_TEXT + rb"[^>/]*>") for c in cols}
-        found: dict[int, list[bytes]] = {c: [] for c in cols}
+    def _scan(self, first_pass: bool, cols: Sequence[int] | None) -> dict[int, np.ndarray]:
+        patterns: dict[int, re.Pattern] = {}
+        found: dict[int, list[bytes]] = {}
         try:
             for buf, end in self._chunks():
+                if cols is None:  # first block: guess the ID columns from the header text
+                    cols = _xml_id_columns(buf, end, self.path, self.sst)
+                if not patterns and cols:
+                    patterns = {c: _number_cells_pattern(c) for c in cols}
+                    found = {c: [] for c in cols}
                 if first_pass:
                     self._used_rows(buf, end)
                     at = buf.find(b"<mergeCell ", 0, end)  # after </sheetData>: skip the regex elsewhere
@@ -259,6 +282,70 @@ class _XlsxScan:
         if missing:
             self.numeric.update(self._scan(first_pass=False, cols=missing))
         return {c: self.numeric[c] for c in cols}
+
+
+def _number_cells_pattern(col: int) -> re.Pattern:
+    """``<c r="T12" ...>`` start tags of cells with a value and no text/bool/error/date type."""
+    from fupin_cli.io.read_grid import column_letter
+
+    return re.compile(b'<c r="' + column_letter(col).encode() + rb'(\d+)"' + _NOT_TEXT + rb"[^>/]*>")
+
+
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_T = re.compile(rb"<t[^>]*>([^<]*)</t>")
+_V = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _xml_id_columns(buf: bytes, end: int, path: Path, sst: str | None, rows: int = 15) -> list[int]:
+    """Columns whose text in the first ``rows`` rows of the sheet XML names an ID field."""
+    from fupin_cli.io.read_values import ID_FIELDS
+    from fupin_cli.schema import field_for_header
+
+    stop = end
+    for i, m in enumerate(_ROW_END.finditer(buf, 0, end)):
+        if i + 1 >= rows:
+            stop = m.end()
+            break
+    cells: list[tuple[int, bytes, bytes]] = []
+    wanted: set[int] = set()
+    for col, attrs, body in _CELL.findall(buf, 0, stop):
+        if b't="s"' in attrs:
+            v = _V.search(body or b"")
+            if v:
+                wanted.add(int(v.group(1)))
+        cells.append((column_index(col.decode()), attrs, body or b""))
+    shared = _shared_strings(path, sst, max(wanted) + 1) if wanted else []
+    out: set[int] = set()
+    for col, attrs, body in cells:
+        if b't="s"' in attrs:
+            v = _V.search(body)
+            k = int(v.group(1)) if v else -1
+            text = shared[k] if 0 <= k < len(shared) else ""
+        elif b't="inlineStr"' in attrs:
+            text = _xml_unescape(b"".join(_T.findall(body)).decode("utf-8", "replace"))
+        else:
+            v = _V.search(body)
+            text = _xml_unescape(v.group(1).decode("utf-8", "replace")) if v else ""
+        if text and (field_for_header(text) in ID_FIELDS or "身份证" in text or "证件号" in text):
+            out.add(col)
+    return sorted(out)
+
+
+def _shared_strings(path: Path, sst: str | None, count: int, limit: int = 32 << 20) -> list[str]:
+    """The first ``count`` shared strings (reads no more of the part than needed)."""
+    if sst is None:
+        return []
+    data, out = b"", []
+    for block in _inflate(path, sst):
+        data += block
+        done = data.count(b"</si>") >= count or len(data) > limit
+        if done:
+            break
+    data = re.sub(rb"<rPh\b.*?</rPh>", b"", data, flags=re.S)  # phonetic runs are not cell text
+    for si in re.findall(rb"<si>(.*?)</si>", data, flags=re.S)[:count]:
+        out.append(_xml_unescape(b"".join(_T.findall(si)).decode("utf-8", "replace")))
+    return out
 
 
 def _inflate(path: Path, member: str):
@@ -302,20 +389,6 @@ def _inflate(path: Path, member: str):
             tail = inflater.flush()
             if tail:
                 yield tail
-
-
-def likely_id_columns(cells, col_offset: int, rows: int = 15) -> list[int]:
-    """Absolute columns whose text in the top rows names an ID field (身份证号, 证件号码 …)."""
-    from fupin_cli.io.read_values import ID_FIELDS
-    from fupin_cli.schema import field_for_header
-
-    out = []
-    for j in range(cells.shape[1]):
-        for v in cells[j].iloc[:rows].dropna().tolist():
-            if field_for_header(v) in ID_FIELDS or "身份证" in v or "证件号" in v:
-                out.append(j + col_offset)
-                break
-    return out
 
 
 _NOT_TEXT = rb'(?![^>]*\bt="(?:s|str|inlineStr|b|e|d)")'
