@@ -165,3 +165,18 @@ def test_chain_through_parquet_and_csv_registers_in_english(chain, tmp_path):
     final = pd.read_parquet(r17)
     assert "status_history" in final.columns and "transition" in final.columns
     assert final["status_history"].str.startswith("2015:").sum() > 150
+
+
+def test_json_equals_the_library_result(chain):
+    from fupin_cli.core.reassess import run_reassess
+    from fupin_cli.engine import load_pack
+    from fupin_cli.io.read import read_roster
+
+    result, _ = run_reassess(read_register(chain["registers"][2015]), read_roster(chain["files"][2016][0]),
+                             load_pack("national-2014"), 2016, allow_errors=True)
+    payload = chain["payloads"][2016]
+    expected = result.summary()
+    for key in ("year", "previous_year", "households", "transitions", "registry_status", "matching", "notes"):
+        assert payload[key] == expected[key], key
+    assert payload["provenance"]["command"] == "reassess"
+    assert payload["provenance"]["options"]["previous"].startswith("register-2015.xlsx (sha256 ")
