@@ -131,3 +131,12 @@ def test_year_before_the_pack_is_a_rule_error(register_2015, tmp_path):
     res = runner.invoke(app, ["exit", str(register_2015), "--year", "2005", "-o", str(tmp_path / "e.xlsx")])
     assert res.exit_code == 3
     assert "has no value for year 2005, region 国家" in res.stderr
+
+
+def test_bad_recognition_answer_names_the_row(register_2015, tmp_path):
+    sample = tmp_path / "sample.csv"
+    sample.write_text("户编号,核查结论,是否认可\nX1,正确,是\nX2,正确,也许\n", encoding="utf-8")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(tmp_path / "e.xlsx"),
+                              "--sample-check", str(sample)])
+    assert res.exit_code == 4
+    assert "sample.csv: row 3, column 是否认可: '也许' is not 是 or 否 (write 是 or 否 (or leave it blank when not asked))" in res.stderr

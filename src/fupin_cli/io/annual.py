@@ -153,8 +153,8 @@ def read_population(path: str | os.PathLike) -> pd.DataFrame:
 def read_sample_check(path: str | os.PathLike) -> pd.DataFrame:
     """``--sample-check``: 户编号, 核查结论 (正确/错退/漏评) and optionally 是否认可 (是/否)."""
     from fupin_cli.core.exit import canonical_sample_result
+    from fupin_cli.io.read_values import BAD, parse_bool
     from fupin_cli.io.register import read_table
-    from fupin_cli.schema import FALSE_WORDS, TRUE_WORDS
 
     p = Path(path)
     df = _map_columns(read_table(p), SAMPLE_ALIASES)
@@ -164,9 +164,15 @@ def read_sample_check(path: str | os.PathLike) -> pd.DataFrame:
                          "the sample check needs 户编号 and 核查结论 (正确/错退/漏评), optionally 是否认可 (是/否)")
     df["result"] = canonical_sample_result(df["result"], p.name)
     if "recognised" in df.columns:
-        t = df["recognised"].astype("string").str.strip().str.lower()
-        df["recognised"] = pd.array(t.map(lambda v: True if v in TRUE_WORDS else (False if v in FALSE_WORDS else None))
-                                    .astype(object), dtype="boolean")
+        values = df["recognised"].astype(object).where(df["recognised"].notna(), "")
+        blank = values.astype(str).str.strip() == ""
+        parsed = values.where(blank, values[~blank].map(parse_bool)).where(~blank, None)
+        bad = parsed.map(lambda v: v is BAD).to_numpy(dtype=bool)
+        if bad.any():
+            row = int(bad.nonzero()[0][0]) + 2  # header is Excel row 1
+            raise InputError(f"{p.name}: row {row}, column 是否认可: '{values.iloc[row - 2]}' is not 是 or 否",
+                             "write 是 or 否 (or leave it blank when not asked)")
+        df["recognised"] = pd.array(parsed.where(parsed.notna(), None).astype(object), dtype="boolean")
     return df
 
 
