@@ -100,3 +100,13 @@ def test_parquet_numeric_id_column_is_stored_as_number(tmp_path):
     assert r.notes["row"].tolist() == [2]
     # pandas wrote the column as float64 (it has a null): the digits are already gone
     assert r.notes["message"].tolist() == ["C2: 身份证号存为数值，精度已丢失：请将该列设为文本后重新录入 (500101********1264)"]
+
+
+def test_typed_parquet_fraction_in_an_integer_field_is_reported(tmp_path):
+    df = pd.DataFrame({"户编号": ["H1", "H2"], "户主姓名": ["甲", "乙"], "家庭人口数": [3.0, 2.5], "是否危房": [True, None]})
+    df.to_parquet(tmp_path / "f.parquet", index=False)
+    r = read_roster(tmp_path / "f.parquet")
+    assert r.households["household_size"].tolist()[0] == 3 and pd.isna(r.households["household_size"].iloc[1])
+    assert str(r.households["household_size"].dtype) == "Int64"
+    assert r.households["unsafe_housing"].tolist()[0] is True and pd.isna(r.households["unsafe_housing"].iloc[1])
+    assert r.notes["message"].tolist() == ["C3: 家庭人口数“2.5”不是有效的整数, 已按空值处理"]

@@ -55,7 +55,11 @@ def read_roster(path: str | os.PathLike, *, sheet: str | None = None, member_she
     elif fmt == "parquet":
         from fupin_cli.io.read_text import read_parquet_grid
 
-        tables = [_table(read_parquet_grid(p))]
+        grid = read_parquet_grid(p)
+        header = find_header(grid) if grid.height else None
+        if header is not None and header.data_start != 1:  # names are not the header: all as text
+            grid = read_parquet_grid(p, typed=False)
+        tables = [_table(grid)]
     else:
         tables = _excel_tables(p, fmt, sheet, member_sheet)
     return _assemble(tables, info)

@@ -34,6 +34,8 @@ class Grid:
     merges: list[Merge] = field(default_factory=list)
     # absolute 0-based column indexes → absolute 0-based row indexes of cells stored as numbers
     numeric_cells: Callable[[Sequence[int]], dict[int, np.ndarray]] = no_numeric_cells
+    # Parquet: grid column → typed Arrow values of the data rows (grid rows 1..), not in ``cells``
+    typed: dict[int, pa.Array] = field(default_factory=dict)
 
     @property
     def height(self) -> int:

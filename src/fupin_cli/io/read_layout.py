@@ -84,11 +84,15 @@ def build_table(grid: Grid, header: Header) -> Table:
     body, merged_cols = fill_merges(grid, header.data_start)
     n = len(body)
     rows = np.asarray(grid.excel_row(np.arange(header.data_start, header.data_start + n)), dtype=np.int64)
-    folded = {c.index: fold(body[c.index]) for c in header.columns}
+    typed_cols = _typed_columns(grid, header, n)
+    folded = {c.index: fold(body[c.index]) if c.index not in typed_cols else None for c in header.columns}
+    _text_for_typed_rest(grid, header, typed_cols, folded)
+    del body
+    grid.cells = grid.cells.iloc[:0]  # the raw text is no longer needed: free it before typing
     notes: list[pd.DataFrame] = []
     nonblank = np.zeros(n, dtype=bool)
-    for s in folded.values():
-        nonblank |= s.notna().to_numpy()
+    for j, s in folded.items():
+        nonblank |= (typed_cols[j] if s is None else s).notna().to_numpy()
     total = _totals_rows(grid, header, folded, n)
     repeated = _repeated_header_rows(header, folded, n) & ~total
     keep = nonblank & ~total & ~repeated
@@ -116,6 +120,10 @@ def build_table(grid: Grid, header: Header) -> Table:
     data: dict[str, object] = {}
     fields, passthrough = [], []
     for c in header.columns:
+        if folded[c.index] is None:  # typed Parquet column, kind fits
+            data[c.field] = typed_cols[c.index].iloc[kept_idx].reset_index(drop=True)
+            fields.append(c.field)
+            continue
         s = folded[c.index].iloc[kept_idx].reset_index(drop=True)
         if c.field is None:
             data[c.header] = s
@@ -141,13 +149,45 @@ def build_table(grid: Grid, header: Header) -> Table:
     return Table(grid, header, frame, fields, passthrough, merged_fields, gap_before, notes)
 
 
+def _typed_columns(grid: Grid, header: Header, n: int) -> dict[int, pd.Series]:
+    """Typed Parquet columns whose field kind they fit (only when data starts right under the names)."""
+    if not grid.typed or header.data_start != 1:
+        return {}
+    from fupin_cli.io.read_text import typed_values
+
+    out = {}
+    for c in header.columns:
+        arr = grid.typed.get(c.index)
+        if arr is None or c.field is None:
+            continue
+        values = typed_values(arr, FIELDS[c.field].kind)
+        if values is not None and len(values) == n:
+            out[c.index] = values
+    return out
+
+
+def _text_for_typed_rest(grid: Grid, header: Header, typed: dict, folded: dict) -> None:
+    """Typed Parquet columns that did not fit their field (or are passthrough) go the text way."""
+    if not grid.typed:
+        return
+    from fupin_cli.io.read_text import typed_as_text
+
+    for c in header.columns:
+        arr = grid.typed.get(c.index)
+        if arr is not None and c.index not in typed:
+            text = typed_as_text(arr)
+            if header.data_start != 1:
+                raise AssertionError("typed Parquet columns need the header on row 1")
+            folded[c.index] = fold(pd.Series(pd.array(text, dtype=STR)))
+
+
 def _repeated_header_rows(header: Header, folded: dict[int, pd.Series], n: int) -> np.ndarray:
     """Rows that repeat the header text in at least half (and two) of the named columns."""
     named = [c for c in header.columns if c.field]
     hits = np.zeros(n, dtype=np.int16)
     for c in named:
         text = fold(pd.Series([c.header], dtype=STR)).iloc[0]
-        if isinstance(text, str):
+        if isinstance(text, str) and folded[c.index] is not None:
             hits += (folded[c.index] == text).fillna(False).to_numpy(dtype=bool)
     return hits >= max(2, (len(named) + 1) // 2)
 
@@ -158,15 +198,19 @@ def _totals_rows(grid: Grid, header: Header, folded: dict[int, pd.Series], n: in
         idents.append(header.columns[0].index)
     total = np.zeros(n, dtype=bool)
     for j in idents:
+        if folded[j] is None:
+            continue
         hit = pc.match_substring_regex(pa.array(folded[j].array), _TOTAL_SPACED)
         total |= np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
     seq = header.fields.get("seq")
     if seq is not None:
         s = folded[seq.index]
+        if s is None:
+            return total
         not_numeric = s.notna().to_numpy() & ~s.str.match(_NUMERIC_SEQ.pattern).fillna(False).to_numpy(dtype=bool)
         nobody = np.ones(n, dtype=bool)
         for f in PERSON_FIELDS:
-            if f in header.fields:
+            if f in header.fields and folded[header.fields[f].index] is not None:
                 nobody &= folded[header.fields[f].index].isna().to_numpy()
         total |= not_numeric & nobody
     return total

@@ -99,7 +99,13 @@ def _parse(utf8: bytes, sep: str, width: int) -> pd.DataFrame:
     return df.astype(pd.StringDtype("pyarrow", na_value=np.nan))
 
 
-def read_parquet_grid(path: Path) -> Grid:
+def read_parquet_grid(path: Path, typed: bool = True) -> Grid:
+    """A grid whose row 0 is the column names.
+
+    With ``typed``, number, boolean and date columns are not rendered as text: the grid holds
+    their name and nulls, and ``Grid.typed[j]`` the Arrow column (data rows), which the table
+    builder uses directly when the field's kind fits (a lean path for large Parquet files).
+    """
     import pyarrow.parquet as pq
 
     with open(path, "rb") as f:
@@ -117,12 +123,17 @@ def read_parquet_grid(path: Path) -> Grid:
     names = [n for n in table.column_names if not n.startswith("__index_level_")]
     if not names or table.num_rows == 0 and not names:
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
-    columns, numeric = [], []
+    columns, numeric, typed_cols = [], [], {}
     for j, n in enumerate(names):
         col = table.column(n)
-        text, is_num = _as_text(col)
         header = pa.array([n], type=pa.large_string())
-        columns.append(pa.concat_arrays([header, text]))
+        if typed and _typed_kind(col.type):
+            typed_cols[j] = col.combine_chunks()
+            columns.append(pa.concat_arrays([header, pa.nulls(len(col), pa.large_string())]))
+            is_num = _typed_kind(col.type) in ("number", "bool")
+        else:
+            text, is_num = _as_text(col)
+            columns.append(pa.concat_arrays([header, text]))
         if is_num:
             numeric.append(j)
     valid = {j: np.flatnonzero(~np.asarray(table.column(names[j]).is_null().to_numpy(zero_copy_only=False), dtype=bool)) + 1 for j in numeric}
@@ -130,7 +141,43 @@ def read_parquet_grid(path: Path) -> Grid:
     def numeric_cells(cols: Sequence[int]) -> dict[int, np.ndarray]:
         return {c: valid.get(c, np.empty(0, dtype=np.int64)) for c in cols}
 
-    return Grid(path.name, "", frame_from_arrow(columns), numeric_cells=numeric_cells)
+    grid = Grid(path.name, "", frame_from_arrow(columns), numeric_cells=numeric_cells)
+    grid.typed = typed_cols
+    return grid
+
+
+def _typed_kind(t: pa.DataType) -> str | None:
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return "date"
+    return None
+
+
+def typed_values(arr: pa.Array, kind: str) -> pd.Series | None:
+    """A typed Arrow column as the schema kind's pandas values, or None when it does not fit."""
+    tk = _typed_kind(arr.type)
+    if tk == "number" and kind in ("float", "money"):
+        return pd.Series(pd.array(arr.cast(pa.float64()), dtype="Float64"))
+    if tk == "number" and kind == "int":
+        vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            whole = np.isnan(vals) | (vals == np.round(vals))
+        if not whole.all():
+            return None  # fractions: the text path reports them
+        return pd.Series(pd.arrays.IntegerArray(np.nan_to_num(vals).astype(np.int64), np.isnan(vals)))
+    if tk == "bool" and kind == "bool":
+        return pd.Series(pd.array(arr, dtype="boolean"))
+    if tk == "date" and kind == "date":
+        ts = arr.cast(pa.timestamp("ns")) if pa.types.is_date(arr.type) else arr.cast(pa.timestamp("ns"), safe=False)
+        return pd.Series(ts.to_numpy(zero_copy_only=False).astype("datetime64[ns]"))
+    return None
+
+
+def typed_as_text(arr: pa.Array) -> pa.Array:
+    return _as_text(pa.chunked_array([arr]))[0]
 
 
 def _as_text(col: pa.ChunkedArray) -> tuple[pa.Array, bool]:
