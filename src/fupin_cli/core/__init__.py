@@ -1,0 +1,1 @@
+"""Decisions from evaluations: identify, quota, summaries, causes, exit, reassess, monitor (no I/O)."""
