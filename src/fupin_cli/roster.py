@@ -32,6 +32,7 @@ class SourceInfo:
     layout: str = ""  # household | member | member-head-only | member-merged | two-sheet (docs/reading.md)
     encoding: str | None = None  # for csv
     header_rows: list[int] = field(default_factory=list)  # Excel row numbers of the header
+    title: str = ""  # title rows above the header, e.g. "XX县2015年建档立卡贫困户花名册" (xlsx/xls/csv)
 
 
 @dataclass

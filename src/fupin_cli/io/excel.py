@@ -45,6 +45,7 @@ class Header:
     columns: list[Column]
     number_row: int | None = None
     fields: dict[str, Column] = field(default_factory=dict)
+    title: str = ""  # text of the title rows above the header (distinct cells joined by " ")
 
     def excel_rows(self, grid: Grid) -> list[int]:
         return [int(grid.excel_row(r)) for r in self.rows]
@@ -135,6 +136,7 @@ def find_header(grid: Grid) -> Header:
     columns = _columns(grid, names, rows)
     header = Header(rows, data_start, columns, number_row)
     header.fields = {c.field: c for c in columns if c.field}
+    header.title = " ".join(dict.fromkeys(t for row in top[: rows[0]] for t in row if t))
     return header
 
 

@@ -153,6 +153,7 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
         notes.extend(t.notes)
     info.sheets = [t.grid.sheet for t in tables if t.grid.sheet]
     info.header_rows = [r for t in tables for r in t.header.excel_rows(t.grid)]
+    info.title = tables[0].header.title
     first = tables[0]
     if "household_id" not in first.fields and (len(tables) == 1 or "household_id" not in tables[1].fields):
         g = first.grid
