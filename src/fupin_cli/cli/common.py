@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import traceback
 from enum import Enum
@@ -15,9 +16,20 @@ from rich.console import Console
 
 from fupin_cli.errors import EXIT_INTERNAL, FupinError
 
-# results → stdout; progress, diagnostics and errors → stderr
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# results → stdout; progress, diagnostics and errors → stderr.
+# Piped or redirected output (no terminal, no $COLUMNS) gets wide tables instead of rich's
+# 80-column default, which wraps Chinese cells character by character.
+PIPE_WIDTH = 160
+
+
+def _width(stream) -> int | None:
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return PIPE_WIDTH
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
 class State:
