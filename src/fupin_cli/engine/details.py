@@ -54,6 +54,76 @@ def format_scalar(v: Any, ty: Ty | None) -> str:
     return str(v)
 
 
+def format_numbers(x: np.ndarray, decimals: int) -> np.ndarray:
+    """``f"{v:,.{decimals}f}"`` of every value (``缺失`` for NaN) as an object array, in bulk.
+
+    The ASCII bytes of all texts are laid out with numpy (digits, thousands separators, sign,
+    decimals) and handed to pyarrow as one string array.  Values whose scaled fraction sits
+    within 1e-6 of a half (where rounding the scaled binary value could differ from Python's
+    exact decimal rounding), non-finite and huge values are formatted by Python itself.
+    """
+    n = len(x)
+    out = np.empty(n, dtype=object)
+    nan = np.isnan(x)
+    out[nan] = MISSING
+    scale = 10**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.abs(x) * scale
+        frac = scaled - np.floor(scaled)
+        fast = ~nan & (scaled < 1e15) & (np.abs(frac - 0.5) > 1e-6)
+    slow = ~nan & ~fast
+    if slow.any():
+        fmt = f"{{:,.{decimals}f}}"
+        out[slow] = [fmt.format(v) for v in x[slow].tolist()]
+    if fast.any():
+        out[fast] = _ascii_numbers(np.round(scaled[fast]).astype(np.int64), np.signbit(x[fast]), decimals)
+    return out
+
+
+def _ascii_numbers(units: np.ndarray, negative: np.ndarray, decimals: int) -> np.ndarray:
+    """Texts of ``units / 10**decimals`` (non-negative integers) with sign, commas and decimals."""
+    import pyarrow as pa
+
+    scale = 10**decimals
+    whole = units // scale
+    ndig = np.ones(len(units), dtype=np.int64)
+    bound = 10
+    while True:
+        more = whole >= bound
+        if not more.any():
+            break
+        ndig += more
+        bound *= 10
+    commas = (ndig - 1) // 3
+    sign = negative.astype(np.int64)
+    int_end = sign + ndig + commas  # end of the integer part within the text
+    length = int_end + (decimals + 1 if decimals else 0)
+    offsets = np.zeros(len(units) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    start = offsets[:-1]
+    end_int = start + int_end
+    rest = whole
+    for k in range(int(ndig.max())):
+        rows = np.flatnonzero(ndig > k) if k else slice(None)
+        data[end_int[rows] - 1 - (k + k // 3)] = 48 + (rest[rows] % 10)
+        rest = rest // 10 if k == 0 else rest
+        if k:
+            rest[rows] = rest[rows] // 10
+    for c in range(1, int(commas.max()) + 1):
+        rows = np.flatnonzero(commas >= c)
+        data[end_int[rows] - 4 * c] = ord(",")
+    if sign.any():
+        data[start[negative]] = ord("-")
+    if decimals:
+        data[end_int] = ord(".")
+        frac = units % scale
+        for j in range(decimals):
+            data[end_int + 1 + j] = 48 + (frac // 10 ** (decimals - 1 - j)) % 10
+    arr = pa.Array.from_buffers(pa.large_string(), len(units), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return arr.to_numpy(zero_copy_only=False)
+
+
 def format_array(values: Any, ty: Ty | None, rows: np.ndarray) -> np.ndarray:
     """Display text of an internal column representation at ``rows`` (object array)."""
     k = len(rows)
@@ -68,8 +138,7 @@ def format_array(values: Any, ty: Ty | None, rows: np.ndarray) -> np.ndarray:
             text = np.datetime_as_string(sub, unit="D").astype(object)
             text[np.isnat(sub)] = MISSING
             return text
-        fmt = "{:,.0f}" if ty is not None and ty.fmt == "int" else "{:,.2f}"
-        return np.array([MISSING if x != x else fmt.format(x) for x in sub.tolist()], dtype=object)
+        return format_numbers(np.asarray(sub, dtype="float64"), 0 if ty is not None and ty.fmt == "int" else 2)
     if hasattr(values, "isna") and hasattr(values, "to_numpy"):  # BooleanArray
         sub = values[rows]
         v = sub.to_numpy(dtype=bool, na_value=False)
@@ -187,6 +256,12 @@ class DetailBuilder:
             miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
             fallback = self.operand(node.args[1], rows) if len(node.args) == 2 else self.operand(node, rows)
             text = np.where(miss, self.label(first.name) + " " + MISSING + "（按 " + fallback + "）", self.operand(first, rows))
+        elif isinstance(node, ir.Call) and node.func == "coalesce" and len(node.args) == 2:
+            # coalesce(condition, default): the condition's own text, or "X 缺失（按 是）"
+            first = node.args[0]
+            miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
+            fallback = self.operand(node.args[1], rows)
+            text = np.where(miss, self.missing_inputs(first, rows) + "（按 " + fallback + "）", self.leaf_text(first, rows))
         else:
             text = np.full(len(rows), to_text(node, self.label, self.param_label), dtype=object) + np.where(val, " 成立", " 不成立")
         if unk.any():

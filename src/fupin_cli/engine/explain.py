@@ -7,6 +7,7 @@ derived fields with their members, parameters with year in force, region and sou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ class _Tree:
         return self.params[name].label if name in self.params else name
 
     def text(self, node: ir.Node) -> str:
-        return to_text(node, self.label, self.plabel)
+        return _readable_coalesce(to_text(node, self.label, self.plabel))
 
     def node(self, n: ir.Node, interp: Interpreter, types: dict, depth: int = 0) -> ExplainNode:
         v = interp.eval(n)
@@ -134,6 +135,13 @@ class _Tree:
             return out
         if isinstance(n, (ir.Num, ir.Str, ir.Bool, ir.Date, ir.ListLit)):
             return ExplainNode(self.text(n), "value", self.text(n), self.text(n))
+        if isinstance(n, ir.Call) and n.func == "coalesce" and len(n.args) == 2 and isinstance(n.args[1], (ir.Bool, ir.Num, ir.Str)):
+            # coalesce(x, default) shown as x itself ("是否危房 否"), noting the default used when x is missing
+            inner = self.node(n.args[0], interp, types, depth)
+            if interp.eval(n.args[0]) is None:
+                inner.value = f"{MISSING}（按 {format_scalar(n.args[1].value, None)}）"
+                inner.result = v if isinstance(v, bool) else inner.result
+            return inner
         is_cond = isinstance(n, (ir.And, ir.Or, ir.Not, *ir.CONDITIONS)) or (isinstance(n, ir.Call) and n.func == "contains")
         out = ExplainNode(self.text(n), "condition" if is_cond else "value", to_text(n), _result_text(v) if is_cond else format_scalar(v, None), v if is_cond else None)
         out.children = [self.node(c, interp, types, depth) for c in ir.children(n) if not isinstance(c, (ir.Num, ir.Str, ir.Bool, ir.Date, ir.ListLit))]
@@ -170,6 +178,17 @@ class _Tree:
             value = self.interp.eval(self.pack.values[r.id])
             kids.append(ExplainNode("测算值", "value", to_text(self.pack.values[r.id]), format_scalar(value, None) + (f" {r.unit}" if r.unit else "")))
         return ExplainNode(r.label, "rule", self.text(cond), _result_text(res), res, kids, r.id)
+
+
+_COALESCE = re.compile(r"coalesce\(([^(),]+), ([^(),]+)\)")
+
+
+def _readable_coalesce(text: str) -> str:
+    """``coalesce(是否危房, false)`` → ``是否危房``; ``coalesce(低保金, 0)`` → ``低保金（空按 0）``."""
+    def one(m: re.Match) -> str:
+        return m.group(1) if m.group(2) in ("false", "true") else f"{m.group(1)}（空按 {m.group(2)}）"
+
+    return _COALESCE.sub(one, text)
 
 
 def _result_text(v: Any) -> str:
