@@ -68,9 +68,14 @@ def test_text_amounts_are_parsed():
 
 def test_wage_without_worker_and_worker_without_wage():
     m = members()
-    m[0].update(work_status="其他", work_months=0.0)
+    m[0].update(work_status="其他", work_months=0.0)  # local work (其他) can earn wages: not flagged
     f = run(member_rows=m)
-    assert only(f, "income.wage_no_worker") == [("warning", 3, "工资性收入", "H1", "工资性收入 6,000，但没有务工成员")]
+    assert only(f, "income.wage_no_worker") == []
+    for r in m[:2]:
+        r.update(work_status=None, work_months=0.0)  # nobody works at all
+    f = run(member_rows=m)
+    assert only(f, "income.wage_no_worker") == [
+        ("warning", 3, "工资性收入", "H1", "工资性收入 6,000，但没有成员务工（务工状况、务工时间均未填）")]
     f = run(households=[household(wage_income=0.0, net_income=2500.0, income_per_capita=833.33)])
     assert only(f, "income.worker_no_wage") == [("warning", 3, "工资性收入", "H1", "有 1 名务工成员，但工资性收入为 0")]
 

@@ -129,6 +129,7 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("absentee_registration", "空挂户", "household", "bool", "空挂户", "是否空挂户", "absentee_registration"),
     # assistance (帮扶)
     F("responsible_person", "帮扶责任人", "household", "str", "帮扶责任人", "帮扶责任人姓名", "帮扶人", "responsible_person"),
+    F("responsible_id_number", "帮扶责任人证件号码", "household", "str", "帮扶责任人证件号码", "帮扶责任人身份证号", "帮扶责任人身份证号码", "帮扶人身份证号", "responsible_id_number"),
     F("responsible_unit", "帮扶单位", "household", "str", "帮扶单位", "帮扶责任人单位", "所在单位", "responsible_unit"),
     F("responsible_phone", "帮扶责任人电话", "household", "str", "帮扶责任人电话", "帮扶人电话", "responsible_phone"),
     F("task_force", "驻村工作队", "household", "str", "驻村工作队", "驻村工作队队长", "task_force"),

@@ -24,18 +24,21 @@ from typing import Any
 
 import pandas as pd
 
-from fupin_cli.checks import assistance, causes, household, ids, income, members, required
+from fupin_cli.checks import assistance, causes, exited, household, ids, income, members, required
 from fupin_cli.checks.catalog import CHECKS, CheckInfo, label_of
 from fupin_cli.checks.context import CheckContext
+from fupin_cli.checks.pack import pack_checks
+from fupin_cli.checks.year import YearChoice, choose_year
 from fupin_cli.findings import SEVERITIES, concat_findings, count_by_severity
 from fupin_cli.roster import Roster
 
 CheckFunction = Callable[[CheckContext], "pd.DataFrame | Iterable[pd.DataFrame] | None"]
 
-FAMILIES = (required, ids, household, members, income, assistance, causes)
+FAMILIES = (required, ids, household, members, income, assistance, causes, exited)
 BUILTIN_CHECKS: tuple[CheckFunction, ...] = tuple(fn for family in FAMILIES for fn in family.CHECK_FUNCTIONS)
 
-__all__ = ["CHECKS", "BUILTIN_CHECKS", "CheckContext", "CheckInfo", "exit_code", "label_of", "report", "summarise", "validate"]
+__all__ = ["CHECKS", "BUILTIN_CHECKS", "CheckContext", "CheckInfo", "YearChoice", "check_labels_of", "choose_year",
+           "exit_code", "label_of", "pack_checks", "report", "summarise", "validate"]
 
 
 def _frames(result: Any) -> list[pd.DataFrame]:
@@ -55,12 +58,13 @@ def validate(
 ) -> pd.DataFrame:
     """All findings for ``roster`` (a Findings frame, sorted by file, sheet, row).
 
-    ``year``: ages are taken on 31 December of it (default: the current year).
+    ``year``: ages are taken on 31 December of it (default: :func:`choose_year` — the roster's
+    年度, else the year in its title rows, else the current year).
     ``ref_date``: birth dates after it are invalid (default: today).
-    ``extra_checks``: more check functions, run after the built-in ones.
+    ``extra_checks``: more check functions, run after the built-in ones (e.g. :func:`pack_checks`).
     """
     today = dt.date.today()
-    ctx = CheckContext(roster, int(year) if year is not None else today.year, ref_date or today)
+    ctx = CheckContext(roster, choose_year(roster, year, today).year, ref_date or today)
     frames: list[pd.DataFrame] = [roster.notes]
     for check in (*BUILTIN_CHECKS, *extra_checks):
         frames += _frames(check(ctx))
@@ -72,8 +76,18 @@ def exit_code(findings: pd.DataFrame) -> int:
     return int((findings["severity"] == "error").any())
 
 
-def summarise(findings: pd.DataFrame) -> dict[str, Any]:
-    """Counts by severity and by check (most serious first, then most frequent)."""
+def check_labels_of(extra_checks: Sequence[CheckFunction]) -> dict[str, str]:
+    """Labels that extra checks carry (``fn.labels``, e.g. a pack's check rules)."""
+    out: dict[str, str] = {}
+    for fn in extra_checks:
+        out.update(getattr(fn, "labels", {}) or {})
+    return out
+
+
+def summarise(findings: pd.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Counts by severity and by check (most serious first, then most frequent).
+
+    ``labels``: labels of checks outside the built-in catalog (e.g. a pack's check rules)."""
     counts = count_by_severity(findings)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     by_check = []
@@ -86,7 +100,7 @@ def summarise(findings: pd.DataFrame) -> dict[str, Any]:
         table["_o"] = table["severity"].map(order).fillna(9)
         table = table.sort_values(["_o", "count", "check"], ascending=[True, False, True], kind="stable")
         by_check = [
-            {"check": r.check, "label": label_of(r.check), "severity": r.severity,
+            {"check": r.check, "label": label_of(r.check, labels), "severity": r.severity,
              "count": int(r.count), "households": int(r.households)}
             for r in table.itertuples(index=False)
         ]
@@ -120,9 +134,19 @@ def roster_info(roster: Roster) -> dict[str, Any]:
     }
 
 
-def report(roster: Roster, findings: pd.DataFrame, year: int | None = None) -> dict[str, Any]:
-    """The ``fupin validate --json`` payload: ``{"summary", "findings", "roster"}``."""
-    summary = summarise(findings)
-    summary["year"] = int(year) if year is not None else dt.date.today().year
+def report(roster: Roster, findings: pd.DataFrame, year: int | YearChoice | None = None, *,
+           labels: dict[str, str] | None = None, pack: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``fupin validate --json`` payload: ``{"summary", "findings", "roster"}``.
+
+    ``summary.year`` is the year used, ``summary.year_source`` (option | roster | title |
+    current) and ``summary.year_reason`` say why; ``summary.pack`` names the rule pack whose
+    check rules ran (None when none did).
+    """
+    choice = year if isinstance(year, YearChoice) else choose_year(roster, year)
+    summary = summarise(findings, labels)
+    summary["year"] = choice.year
+    summary["year_source"] = choice.source
+    summary["year_reason"] = choice.reason
+    summary["pack"] = pack
     summary["exit_code"] = exit_code(findings)
     return {"summary": summary, "findings": findings_records(findings), "roster": roster_info(roster)}

@@ -86,9 +86,32 @@ CHECKS: dict[str, CheckInfo] = {
     "cause.disabled_nobody": _c("warning", "因残致贫但无残疾成员", "核对致贫原因或成员健康状况"),
     "cause.labour_shortage_with_labourers": _c("warning", "缺劳力但有 2 个以上健康劳动力", "核对致贫原因或成员劳动技能"),
     "cause.secondary_repeats_primary": _c("warning", "其他致贫原因与主要致贫原因重复", "其他致贫原因不要重复填写主要致贫原因"),
+    # ---- 帮扶责任人 --------------------------------------------------------------------------
+    "assist.no_responsible_person": _c("warning", "贫困户未落实帮扶责任人", "补填帮扶责任人（结对帮扶）"),
+    "assist.responsible_is_poor": _c("warning", "帮扶责任人是贫困户成员", "帮扶责任人不能是贫困户家庭成员；核对帮扶责任人"),
+    # ---- 脱贫户 -------------------------------------------------------------------------------
+    "exit.unsolved_guarantees": _c("warning", "脱贫户未解决两不愁三保障", "核实脱贫状态，或落实住房、饮水、义务教育、医疗保障后再标注脱贫"),
+    # ---- the reader's notes (io/read*.py): labels for summaries; the notes carry their own hints ----
+    "read.blank_row": _c("info", "空行已跳过", "无需修改"),
+    "read.total_row": _c("info", "合计/小计行已跳过", "无需修改"),
+    "read.repeated_header": _c("info", "重复的表头行已跳过", "无需修改"),
+    "read.unknown_columns": _c("info", "未识别的列（按原样保留）", "如果是标准字段，请改用标准列名（见 docs/reading.md）"),
+    "read.passthrough": _c("info", "未识别的列（按原样保留）", "如果是标准字段，请改用标准列名（见 docs/reading.md）"),
+    "read.bad_value": _c("error", "单元格的值无法识别（按空值处理）", "按该列的类型改正（数字、日期、是/否）"),
+    "read.unknown_code": _c("warning", "代码表外的值（按原样保留）", "改用代码表中的值"),
+    "read.no_household": _c("error", "成员无法归户（户编号为空）", "填写该成员的户编号"),
+    "read.household_conflict": _c("warning", "同一户的户级信息不一致", "同一户的户级信息应当一致：核实后统一填写"),
+    "read.head_columns": _c("info", "户表中的成员列按户主信息读取", "核对列名"),
+    "read.member_columns_ignored": _c("info", "每行一户的表中成员列未读取", "成员信息请按每人一行填写"),
+    "read.head_from_members": _c("info", "户主信息取自户主成员行", "无需修改"),
+    "id.stored_as_number": _c("error", "证件号码存成数字（精度已丢失）", "在 Excel 中把该列设为“文本”格式，再按证件原件重新录入"),
 }
 
 
-def label_of(check: str) -> str:
+def label_of(check: str, extra: dict[str, str] | None = None) -> str:
+    """Chinese label of a check id: the built-in catalog, then ``extra`` (e.g. a pack's check rules)."""
     info = CHECKS.get(check)
-    return info.label if info else check
+    if info:
+        return info.label
+    return (extra or {}).get(check, check)
+

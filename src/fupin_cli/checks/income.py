@@ -100,20 +100,31 @@ def ranges(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def wage_vs_workers(ctx: CheckContext) -> list[pd.DataFrame]:
+    """工资性收入 against the members' work.
+
+    ``income.worker_no_wage``: someone 务工 (a 务工 place, or 务工时间 > 0) yet 工资性收入 = 0.
+    ``income.wage_no_worker``: 工资性收入 > 0 yet nobody works *at all*: a 务工状况 of 其他
+    (local work, 打零工 at home) is work that can earn wages, so it clears the household.
+    """
     hh, m = ctx.households, ctx.members
     if "wage_income" not in hh.columns or not len(m) or not ({"work_status", "work_months"} & set(m.columns)):
         return []
-    working = pd.Series(False, index=m.index)
+    away = pd.Series(False, index=m.index)
+    any_work = pd.Series(False, index=m.index)
     if "work_status" in m.columns:
-        working |= m["work_status"].astype("str").isin(WORK_PLACES).fillna(False)
+        status = m["work_status"].astype("str").str.strip()
+        away |= status.isin(WORK_PLACES).fillna(False)
+        any_work |= (status.notna() & (status != "")).fillna(False)
     if "work_months" in m.columns:
-        working |= (num(m["work_months"]) > 0).fillna(False)
-    workers = ctx.per_household(working, "sum").astype("int64")
+        away |= (num(m["work_months"]) > 0).fillna(False)
+    any_work |= away
+    workers = ctx.per_household(away, "sum").astype("int64")
+    local = ctx.per_household(any_work, "sum").astype("int64")
     has_members = ctx.member_count > 0
     w = _money(hh, "wage_income")
     return [
-        ctx.emit("income.wage_no_worker", hh, has_members & (w > 0) & (workers == 0), "wage_income",
-                 lambda sub: "工资性收入 " + fmt_num(sub["wage_income"]) + "，但没有务工成员"),
+        ctx.emit("income.wage_no_worker", hh, has_members & (w > 0) & (local == 0), "wage_income",
+                 lambda sub: "工资性收入 " + fmt_num(sub["wage_income"]) + "，但没有成员务工（务工状况、务工时间均未填）"),
         ctx.emit("income.worker_no_wage", hh, has_members & (w == 0) & (workers > 0), "wage_income",
                  lambda sub: "有 " + workers[sub.index].astype(str) + " 名务工成员，但工资性收入为 0"),
     ]

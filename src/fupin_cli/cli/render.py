@@ -7,9 +7,12 @@ columns that hold ID numbers are masked with :func:`fupin_cli.idnumber.mask`, an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +28,21 @@ ID_COLUMNS = frozenset({
 })
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEVERITY_LABELS_EN = {"error": "error", "warning": "warning", "info": "info"}
+PIPE_WIDTH = 160  # columns used when stdout is not a terminal (rich would use 80)
+
+
+@contextlib.contextmanager
+def readable_width(console: Console, width: int = PIPE_WIDTH) -> Iterator[None]:
+    """Print wider tables when ``console`` is not a terminal (a pipe, a file) and $COLUMNS is unset."""
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        yield
+        return
+    saved = getattr(console, "_width", None)
+    console.width = width
+    try:
+        yield
+    finally:
+        console._width = saved
 
 
 def cell_text(value: object, *, masked: bool = False) -> str:
@@ -49,11 +67,13 @@ def frame_table(
     labels: Mapping[str, str] | None = None,
     styles: Mapping[str, str] | None = None,
     justify_right: Sequence[str] = (),
+    no_wrap: Sequence[str] = (),
 ) -> Table:
     """A rich Table of the first ``max_rows`` rows of ``df`` (see :func:`truncation_note`).
 
     ``id_columns``: more columns to mask (columns named like ID numbers are always masked).
     ``labels``: column name → header text.  ``styles``: column name → rich style.
+    ``no_wrap``: short columns kept on one line (the others wrap at the table's width).
     """
     masked = ID_COLUMNS | set(id_columns)
     labels = labels or {}
@@ -62,7 +82,7 @@ def frame_table(
     for col in df.columns:
         numeric = col in justify_right or pd.api.types.is_numeric_dtype(df[col].dtype)
         table.add_column(str(labels.get(col, col)), justify="right" if numeric else "left",
-                         style=(styles or {}).get(col), overflow="fold")
+                         style=(styles or {}).get(col), overflow="fold", no_wrap=col in no_wrap)
     for row in shown.itertuples(index=False, name=None):
         table.add_row(*(Text(cell_text(v, masked=c in masked)) for c, v in zip(df.columns, row)))
     return table
@@ -115,4 +135,5 @@ def findings_table(findings: pd.DataFrame, *, max_rows: int | None = 20, lang: s
     if "severity" in view.columns:
         view["severity"] = view["severity"].map(lambda s: severity_label(s, lang))
     title = ("疑点明细" if lang == "zh" else "Findings")
-    return frame_table(view, title=title, max_rows=max_rows, labels=findings_labels(lang), justify_right=("row",))
+    return frame_table(view, title=title, max_rows=max_rows, labels=findings_labels(lang), justify_right=("row",),
+                       no_wrap=("severity", "check", "sheet", "row", "household_id"))

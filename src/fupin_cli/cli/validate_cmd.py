@@ -9,24 +9,29 @@ import pandas as pd
 import typer
 
 from fupin_cli.cli.common import (
-    ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, SheetOpt, err, escape, guard, out, print_json,
+    ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
+DEFAULT_PACK = "national-2014"
 
 YearOpt = Annotated[int | None, typer.Option(
-    "--year", "-y", help="Year whose 31 December ages are computed on (default: the current year).", min=1900, max=2100)]
+    "--year", "-y", help="Year whose 31 December ages are computed on (default: the roster's 年度 column, else the year "
+    "in its title rows, else the current year).", min=1900, max=2100)]
+CheckPackOpt = Annotated[str | None, typer.Option(
+    "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
+NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")]
 MaxRowsOpt = Annotated[int, typer.Option("--max-rows", "-n", help="Findings listed in the terminal (0: summary only).", min=0)]
 
 
-def findings_for_output(findings: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+def findings_for_output(findings: pd.DataFrame, lang: str = "zh", labels: dict[str, str] | None = None) -> pd.DataFrame:
     """The findings as written to -o: a 说明 (check label) column, labels and severities in ``lang``."""
     from fupin_cli.checks import label_of
     from fupin_cli.cli.render import findings_labels, severity_label
 
     df = findings.copy()
-    df.insert(2, "check_label", df["check"].map(label_of).astype("str"))
+    df.insert(2, "check_label", df["check"].map(lambda c: label_of(c, labels)).astype("str"))
     df["severity"] = df["severity"].map(lambda s: severity_label(s, lang)).astype("str")
     labels = {**findings_labels(lang), "check_label": "检查项说明" if lang == "zh" else "description"}
     return df.rename(columns=labels)
@@ -36,7 +41,9 @@ def register(app: typer.Typer) -> None:
     @app.command("validate", help=(
         "Data-quality checks (疑点) of a roster: ID numbers (GB 11643), required values, household structure, "
         "relations, ages, labour, income arithmetic, 低保/特困 and 致贫原因 consistency. Each finding names the "
-        "sheet, Excel row and column. Exit 0: no errors; 1: errors found; 2: usage; 4: unreadable input."))
+        "sheet, Excel row and column. The rule pack's `check` rules (default national-2014: 耕地/林地 per person, "
+        "distance to the main road...) run too unless --no-pack. Exit 0: no errors; 1: errors found; 2: usage; "
+        "3: bad rule pack; 4: unreadable input."))
     def validate_command(
         roster: InputArg,
         year: YearOpt = None,
@@ -48,19 +55,33 @@ def register(app: typer.Typer) -> None:
         force: ForceOpt = False,
         max_rows: MaxRowsOpt = 20,
         lang: LangOpt = Lang.zh,
+        pack: CheckPackOpt = None,
+        no_pack: NoPackOpt = False,
+        region: RegionOpt = None,
     ) -> None:
         with guard():
-            from fupin_cli.checks import exit_code, report, validate
+            from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
+            from fupin_cli.errors import UsageError
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import check_output, write_frame
 
+            if no_pack and pack is not None:
+                raise UsageError("--pack and --no-pack cannot be used together", "give one of them")
             if output is not None:
                 check_output(output, force, allowed=OUTPUT_FORMATS)
+            extra, pack_id = [], None
+            if not no_pack:
+                from fupin_cli.engine import load_pack
+
+                loaded = load_pack(pack or DEFAULT_PACK)
+                extra, pack_id = [pack_checks(loaded, region)], loaded.ident
             data = read_roster(roster, sheet=sheet, encoding=encoding)
-            findings = validate(data, year)
-            payload = report(data, findings, year)
+            choice = choose_year(data, year)
+            findings = validate(data, choice.year, extra)
+            labels = check_labels_of(extra)
+            payload = report(data, findings, choice, labels=labels, pack=pack_id)
             if output is not None:
-                table = findings_for_output(findings, lang.value)
+                table = findings_for_output(findings, lang.value, labels)
                 write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
             if json_:
                 print_json(payload)
@@ -72,6 +93,13 @@ def register(app: typer.Typer) -> None:
 
 
 def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None) -> None:
+    from fupin_cli.cli.render import readable_width
+
+    with readable_width(out):
+        _render(payload, findings, max_rows, lang, output)
+
+
+def _render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None) -> None:
     from fupin_cli.cli.render import checks_table, findings_table, severity_table, truncation_note
 
     s, r = payload["summary"], payload["roster"]
@@ -79,6 +107,9 @@ def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, outp
     names = "、".join(x["name"] for x in r["sources"])
     out.print(escape(f"{names}: {r['households']:,} 户, {r['members']:,} 人" if zh
                      else f"{names}: {r['households']:,} households, {r['members']:,} members"))
+    pack = s.get("pack") or ("未运行规则包检查 (--no-pack)" if zh else "none (--no-pack)")
+    out.print(escape(f"年度 {s['year']}（{s['year_reason']}）；规则包 {pack}" if zh
+                     else f"year {s['year']} ({s['year_source']}: {s['year_reason']}); rule pack {pack}"))
     out.print(severity_table(s, lang=lang))
     if s["by_check"]:
         out.print(checks_table(s, lang=lang))

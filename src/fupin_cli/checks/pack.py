@@ -1,0 +1,101 @@
+"""A rule pack's ``check`` rules (疑点) as extra checks of ``validate``.
+
+``pack_checks(pack)`` returns a check function for :func:`fupin_cli.checks.validate`: it
+evaluates the pack on the roster for the context's year and turns the ``check`` rules that
+fired into findings with file, sheet, Excel row, the column (the header of the first roster
+field the rule's condition uses, looking through derived fields: ``arable_land_pc`` →
+耕地面积) and the deciding values in the message.
+
+Pack rules that repeat a built-in check (same national 疑点, e.g. ``chk_wage_income_small`` =
+``income.wage_small``) are skipped: the built-in check reports them with more detail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from fupin_cli import schema
+from fupin_cli.checks.context import CheckContext, no_findings
+from fupin_cli.engine import ir
+
+# pack check rule id → the built-in check that covers it (national-2014 and the packs based on it)
+SAME_AS_BUILTIN: dict[str, str] = {
+    "chk_income_pc_range": "income.per_capita_range",
+    "chk_business_no_expense": "income.business_no_expense",
+    "chk_wage_income_small": "income.wage_small",
+    "chk_dibao_benefit_small": "income.small_benefit",
+    "chk_pension_small": "income.small_benefit",
+    "chk_family_planning_small": "income.small_benefit",
+    "chk_eco_compensation_no_land": "income.eco_no_land",
+    "chk_dibao_household_no_member": "assist.dibao_no_member",
+    "chk_general_household_dibao_member": "assist.member_dibao_not_household",
+    "chk_dibao_and_tekun_benefit": "assist.both_benefits",
+    "chk_tekun_with_labourer": "assist.tekun_labourer",
+    "chk_wage_no_worker": "income.wage_no_worker",
+    "chk_worker_no_wage": "income.worker_no_wage",
+    "chk_member_young_senior_school": "member.age_school",
+    "chk_member_old_primary": "member.age_school",
+    "chk_member_healthy_no_labour": "member.healthy_no_labour",
+    "chk_member_work_months_range": "member.work_months_range",
+    "chk_member_work_place_no_time": "member.work_no_months",
+    "chk_member_no_labour_working": "member.work_no_labour",
+    "chk_member_disabled_no_cert": "required.disability_cert",
+    "chk_member_relation_sex_male": "member.relation_sex",
+    "chk_member_relation_sex_female": "member.relation_sex",
+}
+
+
+def check_rules(pack: Any, year: int | None = None, *, include_duplicates: bool = False) -> list:
+    """The pack's ``check`` rules (active in ``year``), without the built-in duplicates."""
+    return [r for r in pack.rules_of("check", year) if include_duplicates or r.id not in SAME_AS_BUILTIN]
+
+
+def check_labels(pack: Any) -> dict[str, str]:
+    """Rule id → label of every check rule of the pack (for summaries)."""
+    return {r.id: r.label or r.id for r in pack.rules_of("check")}
+
+
+def first_field(pack: Any, node: ir.Node | None, _seen: frozenset = frozenset()) -> str | None:
+    """The first roster field named by ``node``, looking through the pack's derived fields."""
+    if node is None:
+        return None
+    names = sorted(ir.names(node), key=lambda nm: min((n.pos for n in ir.walk(node) if isinstance(n, ir.Name) and n.name == nm), default=0))
+    for name in names:
+        if name in schema.FIELDS:
+            return name
+        if name in pack.derived_ir and name not in _seen:
+            for part in ("expr", "of", "where"):
+                found = first_field(pack, pack.derived_ir[name].get(part), _seen | {name})
+                if found:
+                    return found
+    return None
+
+
+def pack_checks(pack: Any, region: str | None = None, *, include_duplicates: bool = False):
+    """A check function running the pack's ``check`` rules (see the module docstring)."""
+    from fupin_cli.engine import evaluate
+    from fupin_cli.engine.decide import check_findings
+
+    def run(ctx: CheckContext) -> pd.DataFrame:
+        rules = check_rules(pack, ctx.year, include_duplicates=include_duplicates)
+        if not rules:
+            return no_findings()
+        ev = evaluate(ctx.roster, pack, year=ctx.year, region=region)
+        found = check_findings(ev)
+        found = found[found["check"].isin([r.id for r in rules])].reset_index(drop=True)
+        if not len(found):
+            return no_findings()
+        columns = {}
+        for r in rules:
+            name = first_field(pack, pack.conditions.get(r.id))
+            columns[r.id] = ctx.header(name) if name else ""
+        found["column"] = found["check"].map(columns).fillna("").astype(str)
+        if len(ctx.roster.sources) == 1:
+            found.loc[found["file"] == "", "file"] = ctx.roster.sources[0].name
+        return found
+
+    run.labels = check_labels(pack)  # type: ignore[attr-defined]
+    run.pack = pack  # type: ignore[attr-defined]
+    return run
