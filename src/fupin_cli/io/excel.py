@@ -152,9 +152,8 @@ def _is_number_row(grid: Grid, r: int) -> bool:
 def _columns(grid: Grid, names: list[tuple[str, str, str | None]], rows: list[int]) -> list[Column]:
     cols: list[Column] = []
     seen: dict[str, Column] = {}
-    has_data = grid.cells.iloc[rows[-1] + 1 :].notna().any(axis=0).to_numpy() if grid.height else []
     for j, (text, group, f) in enumerate(names):
-        if not text and not has_data[j]:
+        if not text and not _has_data(grid, j, rows[-1] + 1):
             continue
         col = Column(j, grid.letter(j), text or f"列{grid.letter(j)}", f, group)
         if f and f in seen:
@@ -184,6 +183,16 @@ def _columns(grid: Grid, names: list[tuple[str, str, str | None]], rows: list[in
     return cols
 
 
+def _has_data(grid: Grid, j: int, start: int) -> bool:
+    """Whether grid column ``j`` has a value below grid row ``start`` (a lean grid reads the column)."""
+    if grid.lean and start == 1:
+        from fupin_cli.io.read_text import typed_as_text
+
+        text = typed_as_text(grid.column_source(j))  # type: ignore[misc]
+        return text.null_count < len(text)
+    return bool(grid.cells.iloc[start:, j].notna().any()) if grid.height else False
+
+
 def fill_merges(grid: Grid, start: int) -> tuple[pd.DataFrame, set[int]]:
     """Body rows from ``start`` with each vertical merge filled down from its top-left cell.
 
@@ -191,8 +200,19 @@ def fill_merges(grid: Grid, start: int) -> tuple[pd.DataFrame, set[int]]:
     merge that starts in the header is ignored.  Returns (body, grid columns that had merges).
     """
     body = grid.cells.iloc[start:].reset_index(drop=True)
+    sources = merge_sources(grid, start, len(body))
+    for c, src in sources.items():
+        body[c] = body[c].take(src).reset_index(drop=True)
+    return body, set(sources)
+
+
+def merge_sources(grid: Grid, start: int, n: int) -> dict[int, np.ndarray]:
+    """Per grid column with vertical merges: body row → the body row its value comes from.
+
+    ``n`` body rows start at grid row ``start``; ``column.take(src)`` fills the merges.
+    """
     by_col: dict[int, list[tuple[int, int]]] = {}
-    n = len(body)
+    out: dict[int, np.ndarray] = {}
     for r0, c0, r1, _c1 in grid.merges:
         r0, r1, c = r0 - grid.row_offset - start, r1 - grid.row_offset - start, c0 - grid.col_offset
         if r0 < 0 or r1 <= r0 or r0 >= n or not 0 <= c < grid.width:
@@ -208,5 +228,5 @@ def fill_merges(grid: Grid, start: int) -> tuple[pd.DataFrame, set[int]]:
         targets = np.repeat(arr[:, 0] + 1, lens) + (np.arange(total) - offsets)
         src = np.arange(n)
         src[targets] = np.repeat(arr[:, 0], lens)
-        body[c] = body[c].take(src).reset_index(drop=True)
-    return body, set(by_col)
+        out[c] = src
+    return out

@@ -34,12 +34,19 @@ class Grid:
     merges: list[Merge] = field(default_factory=list)
     # absolute 0-based column indexes → absolute 0-based row indexes of cells stored as numbers
     numeric_cells: Callable[[Sequence[int]], dict[int, np.ndarray]] = no_numeric_cells
-    # Parquet: grid column → typed Arrow values of the data rows (grid rows 1..), not in ``cells``
-    typed: dict[int, pa.Array] = field(default_factory=dict)
+    # Parquet (lean): ``cells`` holds only the names row and the first data rows (enough to find
+    # the header); ``column_source(j)`` fetches column j's values (grid rows 1..), typed as stored,
+    # one column at a time, and ``n_rows`` is the full height (names row included)
+    column_source: Callable[[int], pa.Array] | None = None
+    n_rows: int | None = None
 
     @property
     def height(self) -> int:
-        return len(self.cells)
+        return self.n_rows if self.n_rows is not None else len(self.cells)
+
+    @property
+    def lean(self) -> bool:
+        return self.column_source is not None
 
     @property
     def width(self) -> int:

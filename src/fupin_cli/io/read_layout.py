@@ -27,8 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_cli.io.excel import Header, fill_merges
+from fupin_cli.io.excel import Column, Header, merge_sources
 from fupin_cli.io.read_grid import STR, Grid
+from fupin_cli.io.read_text import typed_as_text, typed_values
 from fupin_cli.io.read_values import ID_FIELDS, Where, fold, mask_id, normalise_column, notes_for
 from fupin_cli.schema import (
     FIELDS,
@@ -81,139 +82,130 @@ def header_is_member_level(header: Header) -> bool:
 
 
 def build_table(grid: Grid, header: Header) -> Table:
-    body, merged_cols = fill_merges(grid, header.data_start)
-    n = len(body)
-    rows = np.asarray(grid.excel_row(np.arange(header.data_start, header.data_start + n)), dtype=np.int64)
-    typed_cols = _typed_columns(grid, header, n)
-    folded = {c.index: fold(body[c.index]) if c.index not in typed_cols else None for c in header.columns}
-    _text_for_typed_rest(grid, header, typed_cols, folded)
-    del body
-    grid.cells = grid.cells.iloc[:0]  # the raw text is no longer needed: free it before typing
-    notes: list[pd.DataFrame] = []
+    """Type every column of the sheet's body, drop blank / totals / repeated-header rows.
+
+    One column at a time: its raw text (or typed Parquet values) is fetched, folded, looked at
+    for the row checks (blank, totals, repeated header) and typed over all body rows; then the
+    raw text is dropped.  Only the typed columns are held, so the peak is about the typed frame
+    plus one raw column.  Rows are dropped afterwards, together with the notes about them.
+    """
+    start = header.data_start
+    n = max(grid.height - start, 0)
+    rows = np.asarray(grid.excel_row(np.arange(start, start + n)), dtype=np.int64)
+    sources = merge_sources(grid, start, n) if grid.merges else {}
+    if grid.lean and start != 1:
+        raise AssertionError("a lean Parquet grid needs the header on row 1")
+    raw = {} if grid.lean else {c.index: grid.cells[c.index] for c in header.columns}
+    if not grid.lean:
+        grid.cells = grid.cells.iloc[:0]  # only the columns in use stay, each dropped once typed
+
+    def column(c: Column) -> tuple[pd.Series | None, pd.Series | None]:
+        """(typed values, None) for a typed Parquet column whose kind fits, else (None, folded text)."""
+        if grid.lean:
+            arr = grid.column_source(c.index)  # type: ignore[misc]
+            if c.field is not None:
+                values = typed_values(arr, FIELDS[c.field].kind)
+                if values is not None:
+                    return values, None
+            text = typed_as_text(arr)
+            del arr
+            return None, fold(pd.Series(pd.array(text, dtype=STR)))
+        s = raw.pop(c.index).iloc[start:].reset_index(drop=True)
+        if c.index in sources:
+            s = s.take(sources[c.index]).reset_index(drop=True)
+        return None, fold(s)
+
+    hid_col = header.fields.get("household_id")
+    order = ([hid_col] if hid_col else []) + [c for c in header.columns if c is not hid_col]
+    idents = {c.index for c in header.columns if c.field in IDENTIFYING_FIELDS}
+    if header.columns:
+        idents.add(header.columns[0].index)
+    named = [c for c in header.columns if c.field]
+    person = {header.fields[f].index for f in PERSON_FIELDS if f in header.fields}
+    seq = header.fields.get("seq")
+    id_cols = [c.index + grid.col_offset for c in header.columns if c.field in ID_FIELDS]
+    numeric = grid.numeric_cells(id_cols) if id_cols else {}
+
     nonblank = np.zeros(n, dtype=bool)
-    for j, s in folded.items():
-        nonblank |= (typed_cols[j] if s is None else s).notna().to_numpy()
-    total = _totals_rows(grid, header, folded, n)
-    repeated = _repeated_header_rows(header, folded, n) & ~total
+    total = np.zeros(n, dtype=bool)
+    hits = np.zeros(n, dtype=np.int16)  # named columns equal to their header text
+    nobody = np.ones(n, dtype=bool)  # no 户编号, name or ID on the row (text columns only)
+    seq_text: np.ndarray | None = None  # 序号 that is not a number
+    hids: pd.Series | None = None
+    values: dict[int, pd.Series] = {}
+    col_notes: dict[int, list[pd.DataFrame]] = {}
+    for c in order:
+        typed, s = column(c)
+        if s is None:
+            nonblank |= typed.notna().to_numpy()
+            values[c.index] = typed
+            continue
+        present = s.notna().to_numpy()
+        nonblank |= present
+        if c.index in idents:
+            hit = pc.match_substring_regex(pa.array(s.array), _TOTAL_SPACED)
+            total |= np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+        if c.field:
+            text = fold(pd.Series([c.header], dtype=STR)).iloc[0]
+            if isinstance(text, str):
+                hits += (s == text).fillna(False).to_numpy(dtype=bool)
+        if c.index in person:
+            nobody &= ~present
+        if c is seq:
+            seq_text = present & ~s.str.match(_NUMERIC_SEQ.pattern).fillna(False).to_numpy(dtype=bool)
+        if c is hid_col:
+            hids = s
+        if c.field is None:
+            values[c.index] = s
+            continue
+        num_rows = None
+        if c.field in ID_FIELDS:
+            abs_rows = numeric.get(c.index + grid.col_offset, np.empty(0, dtype=np.int64))
+            num_rows = np.zeros(n, dtype=bool)
+            rel = abs_rows - grid.row_offset - start
+            num_rows[rel[(rel >= 0) & (rel < n)]] = True
+        where = Where(grid.file, grid.sheet, c.letter, c.header, rows, hids)
+        values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows)
+        del s
+    if seq_text is not None:
+        total |= seq_text & nobody
+    repeated = (hits >= max(2, (len(named) + 1) // 2)) & ~total
     keep = nonblank & ~total & ~repeated
+
+    notes: list[pd.DataFrame] = []
     where_row = Where(grid.file, grid.sheet, "", "", rows)
     prefix = f"工作表“{grid.sheet}”" if grid.sheet else grid.file
-    if (~nonblank).any():
-        notes.append(notes_for(~nonblank, pd.Series([""] * n), where_row, "info", "read.blank_row",
-                               lambda cell, v: f"{prefix}第 {cell.split('!')[-1]} 行是空行, 已跳过", ""))
-    if total.any():
-        notes.append(notes_for(total, pd.Series([""] * n), where_row, "info", "read.total_row",
-                               lambda cell, v: f"{prefix}第 {cell.split('!')[-1]} 行是合计/小计行, 已跳过", ""))
-    if repeated.any():
-        notes.append(notes_for(repeated, pd.Series([""] * n), where_row, "info", "read.repeated_header",
-                               lambda cell, v: f"{prefix}第 {cell.split('!')[-1]} 行是重复的表头 (分页打印时常见), 已跳过", ""))
+    for mask, check, what in ((~nonblank, "read.blank_row", "是空行"), (total, "read.total_row", "是合计/小计行"),
+                              (repeated, "read.repeated_header", "是重复的表头 (分页打印时常见)")):
+        if mask.any():
+            notes.append(notes_for(mask, pd.Series([""] * n), where_row, "info", check,
+                                   lambda cell, v, what=what: f"{prefix}第 {cell.split('!')[-1]} 行{what}, 已跳过", ""))
+    all_kept = bool(keep.all())
     kept_idx = np.flatnonzero(keep)
     kept_rows = rows[kept_idx]
     gap_before = np.r_[False, np.diff(kept_idx) > 1] if len(kept_idx) else np.zeros(0, dtype=bool)
     if len(kept_idx) and kept_idx[0] > 0:
         gap_before[0] = True
 
-    id_cols = [c.index + grid.col_offset for c in header.columns if c.field in ID_FIELDS]
-    numeric = grid.numeric_cells(id_cols) if id_cols else {}
-    hid_col = header.fields.get("household_id")
-    hids = folded[hid_col.index].iloc[kept_idx].reset_index(drop=True) if hid_col else None
     data: dict[str, object] = {}
     fields, passthrough = [], []
     for c in header.columns:
-        if folded[c.index] is None:  # typed Parquet column, kind fits
-            data[c.field] = typed_cols[c.index].iloc[kept_idx].reset_index(drop=True)
-            fields.append(c.field)
-            continue
-        s = folded[c.index].iloc[kept_idx].reset_index(drop=True)
-        if c.field is None:
-            data[c.header] = s
-            passthrough.append(c.header)
-            continue
-        num_rows = None
-        if c.field in ID_FIELDS:
-            abs_rows = numeric.get(c.index + grid.col_offset, np.empty(0, dtype=np.int64))
-            flags = np.zeros(n, dtype=bool)
-            rel = abs_rows - grid.row_offset - header.data_start
-            flags[rel[(rel >= 0) & (rel < n)]] = True
-            num_rows = flags[kept_idx]
-        where = Where(grid.file, grid.sheet, c.letter, c.header, kept_rows, hids)
-        typed, col_notes = normalise_column(s, FIELDS[c.field], where, num_rows)
-        data[c.field] = typed
-        fields.append(c.field)
-        notes.extend(col_notes)
+        v = values.pop(c.index)
+        data[c.field or c.header] = v if all_kept else v.iloc[kept_idx].reset_index(drop=True)
+        del v
+        (fields if c.field else passthrough).append(c.field or c.header)
+        for nf in col_notes.get(c.index, []):
+            if not all_kept:
+                nf = nf[np.isin(nf["row"].to_numpy(dtype=np.int64), kept_rows)].reset_index(drop=True)
+            if len(nf):
+                notes.append(nf)
     frame = pd.DataFrame(data)
-    frame[SOURCE_FILE] = pd.array([grid.file] * len(frame), dtype=STR)
-    frame[SOURCE_SHEET] = pd.array([grid.sheet] * len(frame), dtype=STR)
+    m = len(frame)
+    frame[SOURCE_FILE] = pd.array(pa.repeat(pa.scalar(grid.file, pa.large_string()), m), dtype=STR)
+    frame[SOURCE_SHEET] = pd.array(pa.repeat(pa.scalar(grid.sheet, pa.large_string()), m), dtype=STR)
     frame[SOURCE_ROW] = pd.array(kept_rows, dtype="Int64")
-    merged_fields = {c.field or c.header for c in header.columns if c.index in merged_cols}
+    merged_fields = {c.field or c.header for c in header.columns if c.index in sources}
     return Table(grid, header, frame, fields, passthrough, merged_fields, gap_before, notes)
-
-
-def _typed_columns(grid: Grid, header: Header, n: int) -> dict[int, pd.Series]:
-    """Typed Parquet columns whose field kind they fit (only when data starts right under the names)."""
-    if not grid.typed or header.data_start != 1:
-        return {}
-    from fupin_cli.io.read_text import typed_values
-
-    out = {}
-    for c in header.columns:
-        arr = grid.typed.get(c.index)
-        if arr is None or c.field is None:
-            continue
-        values = typed_values(arr, FIELDS[c.field].kind)
-        if values is not None and len(values) == n:
-            out[c.index] = values
-    return out
-
-
-def _text_for_typed_rest(grid: Grid, header: Header, typed: dict, folded: dict) -> None:
-    """Typed Parquet columns that did not fit their field (or are passthrough) go the text way."""
-    if not grid.typed:
-        return
-    from fupin_cli.io.read_text import typed_as_text
-
-    for c in header.columns:
-        arr = grid.typed.get(c.index)
-        if arr is not None and c.index not in typed:
-            text = typed_as_text(arr)
-            if header.data_start != 1:
-                raise AssertionError("typed Parquet columns need the header on row 1")
-            folded[c.index] = fold(pd.Series(pd.array(text, dtype=STR)))
-
-
-def _repeated_header_rows(header: Header, folded: dict[int, pd.Series], n: int) -> np.ndarray:
-    """Rows that repeat the header text in at least half (and two) of the named columns."""
-    named = [c for c in header.columns if c.field]
-    hits = np.zeros(n, dtype=np.int16)
-    for c in named:
-        text = fold(pd.Series([c.header], dtype=STR)).iloc[0]
-        if isinstance(text, str) and folded[c.index] is not None:
-            hits += (folded[c.index] == text).fillna(False).to_numpy(dtype=bool)
-    return hits >= max(2, (len(named) + 1) // 2)
-
-
-def _totals_rows(grid: Grid, header: Header, folded: dict[int, pd.Series], n: int) -> np.ndarray:
-    idents = [c.index for c in header.columns if c.field in IDENTIFYING_FIELDS]
-    if header.columns and header.columns[0].index not in idents:
-        idents.append(header.columns[0].index)
-    total = np.zeros(n, dtype=bool)
-    for j in idents:
-        if folded[j] is None:
-            continue
-        hit = pc.match_substring_regex(pa.array(folded[j].array), _TOTAL_SPACED)
-        total |= np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
-    seq = header.fields.get("seq")
-    if seq is not None:
-        s = folded[seq.index]
-        if s is None:
-            return total
-        not_numeric = s.notna().to_numpy() & ~s.str.match(_NUMERIC_SEQ.pattern).fillna(False).to_numpy(dtype=bool)
-        nobody = np.ones(n, dtype=bool)
-        for f in PERSON_FIELDS:
-            if f in header.fields and folded[header.fields[f].index] is not None:
-                nobody &= folded[header.fields[f].index].isna().to_numpy()
-        total |= not_numeric & nobody
-    return total
 
 
 # ---------------------------------------------------------------------------------------

@@ -99,12 +99,17 @@ def _parse(utf8: bytes, sep: str, width: int) -> pd.DataFrame:
     return df.astype(pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+HEAD_ROWS = 15  # data rows a lean Parquet grid keeps as text: enough for find_header (first 15 grid rows + 1)
+
+
 def read_parquet_grid(path: Path, typed: bool = True) -> Grid:
     """A grid whose row 0 is the column names.
 
-    With ``typed``, number, boolean and date columns are not rendered as text: the grid holds
-    their name and nulls, and ``Grid.typed[j]`` the Arrow column (data rows), which the table
-    builder uses directly when the field's kind fits (a lean path for large Parquet files).
+    With ``typed`` (the lean path for large files) the grid holds only the names row and the
+    first :data:`HEAD_ROWS` data rows as text; ``Grid.column_source(j)`` reads column j from the
+    file when the table builder needs it, as stored (numbers, booleans, dates stay typed and are
+    used directly when the field's kind fits), so at most one raw column is in memory at a time.
+    Without ``typed`` (the header is not the names row) every cell is rendered as text.
     """
     import pyarrow.parquet as pq
 
@@ -115,35 +120,77 @@ def read_parquet_grid(path: Path, typed: bool = True) -> Grid:
     if head != b"PAR1" or tail != b"PAR1":
         raise InputError(f"{path.name}: 不是 Parquet 文件 (not a Parquet file)",
                          "确认文件格式; Excel 表格请保存为 .xlsx, 文本请保存为 .csv")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as e:
+
+    def corrupt(e: Exception) -> InputError:
         detail = str(e).splitlines()[0].replace(str(path), path.name)[:100]
-        raise InputError(f"{path.name}: Parquet 文件已损坏 (corrupt parquet: {detail})", "重新导出该文件") from None
-    names = [n for n in table.column_names if not n.startswith("__index_level_")]
-    if not names or table.num_rows == 0 and not names:
+        return InputError(f"{path.name}: Parquet 文件已损坏 (corrupt parquet: {detail})", "重新导出该文件")
+
+    try:
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+    except (pa.ArrowException, OSError) as e:
+        raise corrupt(e) from None
+    names = [n for n in schema.names if not n.startswith("__index_level_")]
+    if not names:
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
-    columns, numeric, typed_cols = [], [], {}
-    for j, n in enumerate(names):
-        col = table.column(n)
-        header = pa.array([n], type=pa.large_string())
-        if typed and _typed_kind(col.type):
-            typed_cols[j] = col.combine_chunks()
-            columns.append(pa.concat_arrays([header, pa.nulls(len(col), pa.large_string())]))
-            is_num = _typed_kind(col.type) in ("number", "bool")
-        else:
-            text, is_num = _as_text(col)
-            columns.append(pa.concat_arrays([header, text]))
-        if is_num:
-            numeric.append(j)
-    valid = {j: np.flatnonzero(~np.asarray(table.column(names[j]).is_null().to_numpy(zero_copy_only=False), dtype=bool)) + 1 for j in numeric}
+    if not typed or len(set(names)) < len(names):
+        try:
+            table = pf.read(columns=names)
+        except (pa.ArrowException, OSError) as e:
+            raise corrupt(e) from None
+        return _text_grid(path, names, [table.column(i) for i in range(len(names))])
+    n_rows = pf.metadata.num_rows
+    try:
+        batch = next(pf.iter_batches(batch_size=HEAD_ROWS, columns=names), None) if n_rows else None
+    except (pa.ArrowException, OSError) as e:
+        raise corrupt(e) from None
+    first = pa.Table.from_batches([batch]) if batch is not None else schema.empty_table().select(names)
+    first = first.slice(0, HEAD_ROWS)
+    heads = [pa.concat_arrays([pa.array([n], type=pa.large_string()), _as_text(first.column(i))[0]])
+             for i, n in enumerate(names)]
+
+    def column_source(j: int) -> pa.Array:
+        try:
+            return pf.read(columns=[names[j]]).column(0).combine_chunks()
+        except (pa.ArrowException, OSError) as e:
+            raise corrupt(e) from None
 
     def numeric_cells(cols: Sequence[int]) -> dict[int, np.ndarray]:
-        return {c: valid.get(c, np.empty(0, dtype=np.int64)) for c in cols}
+        out = {}
+        for c in cols:
+            col = column_source(c) if c < len(names) and _is_numeric(schema.field(names[c]).type) else None
+            out[c] = np.empty(0, dtype=np.int64) if col is None else _valid_rows(col)
+        return out
 
-    grid = Grid(path.name, "", frame_from_arrow(columns), numeric_cells=numeric_cells)
-    grid.typed = typed_cols
-    return grid
+    return Grid(path.name, "", frame_from_arrow(heads), numeric_cells=numeric_cells,
+                column_source=column_source, n_rows=n_rows + 1)
+
+
+def _text_grid(path: Path, names: list[str], cols: list[pa.ChunkedArray]) -> Grid:
+    """Every cell as text (row 0: the column names), numeric columns reported for the ID check."""
+    columns, valid = [], {}
+    for j, (n, col) in enumerate(zip(names, cols)):
+        text, is_num = _as_text(col)
+        columns.append(pa.concat_arrays([pa.array([n], type=pa.large_string()), text]))
+        if is_num:
+            valid[j] = _valid_rows(col)
+
+    def numeric_cells(cs: Sequence[int]) -> dict[int, np.ndarray]:
+        return {c: valid.get(c, np.empty(0, dtype=np.int64)) for c in cs}
+
+    return Grid(path.name, "", frame_from_arrow(columns), numeric_cells=numeric_cells)
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    """A column whose cells are numbers (or booleans), which an ID column must not be."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t)
+
+
+def _valid_rows(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Grid rows (names row = 0) of the non-null values."""
+    return np.flatnonzero(~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)) + 1
 
 
 def _typed_kind(t: pa.DataType) -> str | None:
@@ -160,7 +207,9 @@ def typed_values(arr: pa.Array, kind: str) -> pd.Series | None:
     """A typed Arrow column as the schema kind's pandas values, or None when it does not fit."""
     tk = _typed_kind(arr.type)
     if tk == "number" and kind in ("float", "money"):
-        return pd.Series(pd.array(arr.cast(pa.float64()), dtype="Float64"))
+        vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null → NaN; NaN is missing too
+        nan = np.isnan(vals)
+        return pd.Series(pd.arrays.FloatingArray(np.where(nan, 0.0, vals), nan))
     if tk == "number" and kind == "int":
         vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
@@ -169,7 +218,8 @@ def typed_values(arr: pa.Array, kind: str) -> pd.Series | None:
             return None  # fractions: the text path reports them
         return pd.Series(pd.arrays.IntegerArray(np.nan_to_num(vals).astype(np.int64), np.isnan(vals)))
     if tk == "bool" and kind == "bool":
-        return pd.Series(pd.array(arr, dtype="boolean"))
+        values = np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+        return pd.Series(pd.arrays.BooleanArray(values, np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)))
     if tk == "date" and kind == "date":
         ts = arr.cast(pa.timestamp("ns")) if pa.types.is_date(arr.type) else arr.cast(pa.timestamp("ns"), safe=False)
         return pd.Series(ts.to_numpy(zero_copy_only=False).astype("datetime64[ns]"))
