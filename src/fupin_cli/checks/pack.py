@@ -73,28 +73,36 @@ def first_field(pack: Any, node: ir.Node | None, _seen: frozenset = frozenset())
     return None
 
 
+def evaluation_findings(ev: Any, roster: Any, *, include_duplicates: bool = False) -> pd.DataFrame:
+    """Findings of the ``check`` rules of an existing evaluation (``engine.evaluate``) of ``roster``."""
+    from fupin_cli.engine.decide import check_findings
+
+    rules = check_rules(ev.pack, ev.year, include_duplicates=include_duplicates)
+    if not rules:
+        return no_findings()
+    found = check_findings(ev)
+    found = found[found["check"].isin([r.id for r in rules])].reset_index(drop=True)
+    if not len(found):
+        return no_findings()
+    columns = {}
+    for r in rules:
+        name = first_field(ev.pack, ev.pack.conditions.get(r.id))
+        columns[r.id] = roster.header_of(name) if name else ""
+    found["column"] = found["check"].map(columns).fillna("").astype(str)
+    if len(roster.sources) == 1:
+        found.loc[found["file"] == "", "file"] = roster.sources[0].name
+    return found
+
+
 def pack_checks(pack: Any, region: str | None = None, *, include_duplicates: bool = False):
     """A check function running the pack's ``check`` rules (see the module docstring)."""
     from fupin_cli.engine import evaluate
-    from fupin_cli.engine.decide import check_findings
 
     def run(ctx: CheckContext) -> pd.DataFrame:
-        rules = check_rules(pack, ctx.year, include_duplicates=include_duplicates)
-        if not rules:
+        if not check_rules(pack, ctx.year, include_duplicates=include_duplicates):
             return no_findings()
         ev = evaluate(ctx.roster, pack, year=ctx.year, region=region)
-        found = check_findings(ev)
-        found = found[found["check"].isin([r.id for r in rules])].reset_index(drop=True)
-        if not len(found):
-            return no_findings()
-        columns = {}
-        for r in rules:
-            name = first_field(pack, pack.conditions.get(r.id))
-            columns[r.id] = ctx.header(name) if name else ""
-        found["column"] = found["check"].map(columns).fillna("").astype(str)
-        if len(ctx.roster.sources) == 1:
-            found.loc[found["file"] == "", "file"] = ctx.roster.sources[0].name
-        return found
+        return evaluation_findings(ev, ctx.roster, include_duplicates=include_duplicates)
 
     run.labels = check_labels(pack)  # type: ignore[attr-defined]
     run.pack = pack  # type: ignore[attr-defined]

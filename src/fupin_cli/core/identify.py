@@ -211,6 +211,10 @@ def identify(
         stop_on_errors(findings, source, roster.sources[0].path if roster.sources else None)
     step("evaluate")
     ev = evaluate(roster, pack, year=year, region=region)
+    from fupin_cli.checks.pack import evaluation_findings  # the pack's check rules, as `fupin validate` runs them
+    from fupin_cli.findings import concat_findings
+
+    findings = concat_findings([findings, evaluation_findings(ev, roster)])
     decisions = identification(ev)
     step("decide")
     households = register_households(roster, ev, decisions, year, pack)
