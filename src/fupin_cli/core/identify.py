@@ -271,8 +271,34 @@ def _to_pending(households: pd.DataFrame, mask, reason: pd.Series) -> None:
 
 def _text(s: pd.Series) -> pd.Series:
     """Decision text (str, categorical or object) → ``str`` with blank → missing (vectorised)."""
-    text = s.astype(object).astype("str")
+    if isinstance(s.dtype, pd.CategoricalDtype):  # labels converted once, then taken by code
+        labels = pd.array([str(c) for c in s.cat.categories], dtype="str")
+        text = pd.Series(labels.take(s.cat.codes.to_numpy(), allow_fill=True), index=s.index)
+    elif str(s.dtype) == "str":
+        text = s
+    else:
+        text = s.astype(object).astype("str")
     return text.where(text.str.strip().str.len() > 0)
+
+
+def _arrow_ids(s: pd.Series):
+    """A text column as a pyarrow array (no copy when the column is Arrow-backed)."""
+    import pyarrow as pa
+
+    text = s if str(s.dtype) == "str" else s.astype(object).astype("str")
+    arr = getattr(text.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string())
+    return arr
+
+
+def _positions(keys, value_set) -> "np.ndarray":
+    """Position in ``value_set`` (first occurrence) of every key, −1 when absent or missing (C++ hashing)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    pos = pc.index_in(keys, value_set=value_set, skip_nulls=True)
+    return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: int, pack: Any) -> pd.DataFrame:
@@ -280,8 +306,8 @@ def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: 
     hh = roster.households
     known = [c for c in HOUSEHOLD_FIELD_NAMES if c in hh.columns]
     passthrough = [c for c in hh.columns if c not in known and not str(c).startswith("_")]
-    out = hh[known + passthrough].copy()
-    dec = decisions.reindex(hh.index)
+    out = hh[known + passthrough]  # a new frame; copy-on-write keeps the roster unchanged
+    dec = decisions if decisions.index.equals(hh.index) else decisions.reindex(hh.index)
     for col in DECISION_COLUMNS:
         if col in dec.columns:
             out[col] = _text(dec[col])
@@ -316,8 +342,15 @@ def _member_count(roster: Roster) -> pd.Series:
     hh = roster.households
     if roster.members.empty or "household_id" not in roster.members.columns:
         return pd.Series(pd.NA, index=hh.index, dtype="Int64")
-    counts = roster.members.groupby("household_id").size()
-    return hh["household_id"].map(counts).fillna(0).astype("Int64")
+    import numpy as np
+    import pyarrow.compute as pc
+
+    ids = _arrow_ids(hh["household_id"])
+    uniq = pc.unique(ids)
+    member_pos = _positions(_arrow_ids(roster.members["household_id"]), uniq)
+    counts = np.bincount(member_pos[member_pos >= 0], minlength=len(uniq))
+    own = _positions(ids, uniq)
+    return pd.Series(np.where(own >= 0, counts[np.clip(own, 0, None)], 0), index=hh.index).astype("Int64")
 
 
 def register_members(roster: Roster, households: pd.DataFrame) -> pd.DataFrame:
@@ -329,13 +362,20 @@ def register_members(roster: Roster, households: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
     known = [c for c in MEMBER_FIELD_NAMES if c in m.columns]
     passthrough = [c for c in m.columns if c not in known and c != "household_id" and not str(c).startswith("_")]
-    out = m[["household_id", *known, *passthrough]].copy()
-    side = households.drop_duplicates("household_id").set_index("household_id")[[*area_cols, *MEMBER_DECISION_COLUMNS]]
-    joined = side.reindex(out["household_id"].to_numpy())
+    out = m[["household_id", *known, *passthrough]]  # a new frame; copy-on-write keeps the roster unchanged
+    # each member's household row (first row of its 户编号), −1 when the household is unknown
+    pos = _positions(_arrow_ids(out["household_id"]), _arrow_ids(households["household_id"]))
+
+    def household_values(c: str):
+        col = households[c]
+        if col.dtype == object:  # text kept as objects (status): the members get ``str``
+            col = col.astype("str")
+        return col.array.take(pos, allow_fill=True)
+
     for c in reversed(area_cols):
-        out.insert(1, c, joined[c].to_numpy())
+        out.insert(1, c, household_values(c))
     for c in MEMBER_DECISION_COLUMNS:
-        out[c] = joined[c].to_numpy()
+        out[c] = household_values(c)
     if SOURCE_ROW in m.columns:
         out[SOURCE_ROW] = m[SOURCE_ROW].astype("Int64")
     return out.reset_index(drop=True)

@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.arrays import BooleanArray
 
 from fupin_cli import schema
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
-from fupin_cli.engine.details import SEP, DetailBuilder
+from fupin_cli.engine.details import SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
 from fupin_cli.engine.evaluate import Evaluation
 from fupin_cli.engine.params import region_chain, resolve_many
 from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
@@ -58,60 +60,68 @@ def _any(cols: list[pd.Series], n: int) -> BooleanArray:
     return out
 
 
-def join(pieces: list[np.ndarray], n: int, sep: str = SEP, dedupe: bool = False) -> np.ndarray:
-    """Join per-row texts of several pieces (object arrays, "" = nothing) with ``sep``.
+def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False) -> pa.Array:
+    """Join per-row texts of several pieces (object or Arrow arrays, "" = nothing) with ``sep``.
 
     Only rows with text are touched: pieces are gathered sparsely and joined per row.
     """
     rows, texts = [], []
     for piece in pieces:
-        idx = np.flatnonzero(piece != "")
+        if isinstance(piece, pa.Array):
+            idx = np.flatnonzero(nonempty(piece))
+            part = piece.take(pa.array(idx)) if len(idx) else None
+        else:
+            idx = np.flatnonzero(piece != "")
+            part = text_of(piece[idx]) if len(idx) else None
         if len(idx):
             rows.append(idx)
-            texts.append(piece[idx])
+            texts.append(part)
     return join_sparse(rows, texts, n, sep, dedupe)
 
 
-def join_sparse(rows: list[np.ndarray], texts: list[np.ndarray], n: int, sep: str = SEP, dedupe: bool = False) -> np.ndarray:
-    """Join texts given as (row positions, texts) pairs, in the order given, per row."""
-    out = np.full(n, "", dtype=object)
+def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, dedupe: bool = False) -> pa.Array:
+    """Join texts given as (row positions, texts) pairs, in the order given, per row (Arrow text array)."""
     if not rows:
-        return out
+        return text_const("", n)
     idx = np.concatenate(rows)
-    txt = np.concatenate(texts).astype(object)
     order = np.argsort(idx, kind="stable")
-    idx, txt = idx[order], txt[order]
-    starts = np.r_[True, idx[1:] != idx[:-1]]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(idx)), 0))
-    rank = np.arange(len(idx)) - group_start  # position of each text within its row
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    for k in range(int(rank.max()) + 1):
-        sel = rank == k
-        if k == 0:
-            out[idx[sel]] = txt[sel]
-        else:  # C++ string concatenation
-            joined = pc.binary_join_element_wise(pa.array(out[idx[sel]], type=pa.string()), pa.array(txt[sel], type=pa.string()), sep)
-            out[idx[sel]] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
-    if dedupe:
-        multi = np.unique(idx[rank > 0])
-        for i in multi:
-            out[i] = sep.join(dict.fromkeys(out[i].split(sep)))
-    return out
+    idx = idx[order]
+    txt = pa.concat_arrays([text_of(t) for t in texts]).take(pa.array(order))
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # first text of each row
+    sizes = np.diff(np.r_[starts, len(idx)])
+    acc = txt.take(pa.array(starts))
+    for k in range(1, int(sizes.max())):  # append the k-th text of the rows that have one (C++ joins)
+        grp = sizes > k
+        add = txt.take(pa.array(starts[grp] + k))
+        joined = pc.binary_join_element_wise(acc.filter(pa.array(grp)), add, text_scalar(sep))
+        acc = pc.replace_with_mask(acc, pa.array(grp), joined)
+    if dedupe and (sizes > 1).any():
+        multi = sizes > 1
+        unique = [sep.join(dict.fromkeys(t.split(sep))) for t in acc.filter(pa.array(multi)).to_pylist()]
+        acc = pc.replace_with_mask(acc, pa.array(multi), pa.array(unique, TEXT))
+    index = np.full(n, len(starts), dtype=np.int64)  # rows without text → ""
+    index[idx[starts]] = np.arange(len(starts))
+    return pa.concat_arrays([acc, pa.array([""], TEXT)]).take(pa.array(index))
 
 
-def _rule_texts(ev_details, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> np.ndarray:
-    """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；"."""
+def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> pa.Array:
+    """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；".
+
+    ``detail_texts(rule_id, mask)`` gives the deciding values at the rows of ``mask`` (Arrow text)."""
     rows, texts = [], []
     for rule, mask in zip(rules, masks):
         if not mask.any():
             continue
-        detail = ev_details([rule.id], mask)[rule.id].to_numpy(dtype=object)
-        text = np.where(detail != "", prefix + rule.label + "（" + detail + "）", prefix + rule.label)
+        detail = detail_texts(rule.id, mask)
+        head = prefix + rule.label
         rows.append(np.flatnonzero(mask))
-        texts.append(text.astype(object))
+        texts.append(where(nonempty(detail), concat(head + "（", detail, "）"), head))
     return join_sparse(rows, texts, n)
+
+
+def _str(values) -> Any:
+    """Arrow text → pandas ``str`` array (no copy); anything else unchanged."""
+    return pd.array(values, dtype="str") if isinstance(values, pa.Array) else values
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
@@ -160,7 +170,7 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     poor = elig_t & ex_f
     pending = ~(excluded | failed | poor)
     status = np.select([poor, pending], [0, 1], default=2)
-    details = ev.details_for
+    details = ev.detail_texts
 
     # 未识别原因: exclusions that fired, else the criteria that failed, else what is missing
     reason_ex = _rule_texts(details, exclusions, [excluded & _truth(res[r.id])[0] for r in exclusions], n)
@@ -174,8 +184,8 @@ def identification(ev: Evaluation) -> pd.DataFrame:
         + [pending & elig_t & _truth(res[r.id])[2] for r in exclusions]
     )
     reason_unk = _rule_texts(details, crit_all + crit_any + exclusions, unk_masks, n)
-    reason_unk = np.where(reason_unk != "", "待核实：" + reason_unk, reason_unk)
-    reason = np.where(excluded, reason_ex, np.where(failed, reason_fail, np.where(pending, reason_unk, "")))
+    reason_unk = where(nonempty(reason_unk), concat("待核实：", reason_unk), reason_unk)
+    reason = where(excluded, reason_ex, where(failed, reason_fail, where(pending, reason_unk, "")))
     # 识别依据: the criteria that fired
     basis = _rule_texts(details, criteria, [poor & _truth(res[r.id])[0] for r in criteria], n)
 
@@ -189,11 +199,11 @@ def identification(ev: Evaluation) -> pd.DataFrame:
         status = np.where(override, new_status, status)
         texts = _rule_texts(details, status_rules, [first == i for i in range(len(status_rules))], n)
         to_poor = override & (status == 0)
-        basis = np.where(to_poor, join([texts, np.where(poor, basis, "")], n), np.where(status == 0, basis, ""))
-        reason = np.where(override & (status != 0), join([texts, reason], n), np.where(status == 0, "", reason))
+        basis = where(to_poor, join([texts, where(poor, basis, "")], n), where(status == 0, basis, ""))
+        reason = where(override & (status != 0), join([texts, reason], n), where(status == 0, "", reason))
     is_poor = status == 0
-    basis = np.where(is_poor, basis, "")
-    reason = np.where(is_poor, "", reason)
+    basis = where(is_poor, basis, "")
+    reason = where(is_poor, "", reason)
 
     attribute = _attribute(ev, is_poor, n)
     primary, secondary, involved = _causes(ev, status != 2, n)
@@ -204,11 +214,11 @@ def identification(ev: Evaluation) -> pd.DataFrame:
             "status": pd.Categorical.from_codes(status, categories=list(schema.STATUSES)),
             "attribute": attribute,
             "primary_cause": primary,
-            "secondary_causes": secondary,
-            "measures": measures,
-            "basis": basis,
-            "not_identified_reason": reason,
-            "cause_check": cause_check,
+            "secondary_causes": _str(secondary),
+            "measures": _str(measures),
+            "basis": _str(basis),
+            "not_identified_reason": _str(reason),
+            "cause_check": _str(cause_check),
         },
         index=index,
     ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check")})
@@ -276,14 +286,14 @@ def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarr
         if mask.any():
             idx = np.flatnonzero(mask)
             rows.append(idx)
-            texts.append(np.full(len(idx), "；".join(r.measures), dtype=object))
+            texts.append(text_const("；".join(r.measures), len(idx)))
     return join_sparse(rows, texts, n, "；", dedupe=True)
 
 
 def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
     rules = ev.rules_of("cause_check")
     if not rules:
-        return np.full(n, "", dtype=object)
+        return text_const("", n)
     hh = ev.households
     recorded = hh["recorded_primary_cause"].astype("str") if "recorded_primary_cause" in hh.columns else pd.Series([pd.NA] * n, dtype="str")
     rows, texts = [], []
@@ -292,7 +302,7 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
         if mask.any():
             idx = np.flatnonzero(mask)
             rows.append(idx)
-            texts.append(np.full(len(idx), r.message, dtype=object))
+            texts.append(text_const(r.message, len(idx)))
     return join_sparse(rows, texts, n)
 
 
@@ -304,7 +314,7 @@ def _all_must_hold(results: pd.DataFrame, rules: list, details, n: int, done: st
     result = np.where(ok_t, done, np.where(ok_f, not_done, PENDING)).astype(object)
     unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n)
     unknown = _rule_texts(details, rules, [ok_u & _truth(results[r.id])[2] for r in rules], n)
-    unmet = np.where(ok_u, np.where(unknown != "", "待核实：" + unknown, unknown), unmet)
+    unmet = where(ok_u, where(nonempty(unknown), concat("待核实：", unknown), unknown), unmet)
     return result, unmet
 
 
@@ -314,8 +324,8 @@ def household_exit(ev: Evaluation) -> pd.DataFrame:
     if not rules:
         raise RuleError(f"rule pack {ev.pack.ident} has no household_exit rules for {ev.year}", hint="add rules with kind: household_exit")
     n = len(ev.households)
-    result, unmet = _all_must_hold(ev.results, rules, ev.details_for, n, EXIT_DONE, EXIT_NOT_DONE)
-    return pd.DataFrame({"exit_result": result, "exit_unmet": unmet}, index=ev.households.index).astype("str")
+    result, unmet = _all_must_hold(ev.results, rules, ev.detail_texts, n, EXIT_DONE, EXIT_NOT_DONE)
+    return pd.DataFrame({"exit_result": result, "exit_unmet": _str(unmet)}, index=ev.households.index).astype("str")
 
 
 def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | None, fields: dict, done: str, not_done: str) -> pd.DataFrame:
@@ -338,12 +348,11 @@ def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | N
     labels = {k: lab for k, (lab, _) in fields.items()}
     builder = DetailBuilder(fe, types, lambda name: labels.get(name, name), params)
 
-    def details(rule_ids, mask):
-        rows = np.flatnonzero(mask)
-        return pd.DataFrame({rid: builder.rule_text(pack.conditions.get(rid), rows) for rid in rule_ids}, index=frame.index[rows])
+    def details(rule_id, mask):
+        return builder.rule_text_arrow(pack.conditions.get(rule_id), np.flatnonzero(mask))
 
     result, unmet = _all_must_hold(results, rules, details, n, done, not_done)
-    return pd.DataFrame({"exit_result": result, "exit_unmet": unmet}, index=frame.index).astype("str")
+    return pd.DataFrame({"exit_result": result, "exit_unmet": _str(unmet)}, index=frame.index).astype("str")
 
 
 def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
@@ -368,22 +377,22 @@ def monitoring(ev: Evaluation) -> pd.DataFrame:
     category = categories[np.where(first >= 0, first, len(rules))]
     any_unknown = _truth(_any([res[r.id] for r in rules], n))[2] if rules else np.zeros(n, bool)
     category = np.where((first < 0) & any_unknown, PENDING, category)
-    basis = _rule_texts(ev.details_for, rules, [first == i for i in range(len(rules))], n)
+    basis = _rule_texts(ev.detail_texts, rules, [first == i for i in range(len(rules))], n)
     risks = ev.rules_of("risk")
     risk_pieces = [np.where(_truth(res[r.id])[0], r.risk_type, "").astype(object) for r in risks]
     risk_types = join(risk_pieces, n, "、", dedupe=True)
     elim = ev.rules_of("elimination")
     if elim:
-        elim_result, elim_unmet = _all_must_hold(res, elim, ev.details_for, n, ELIMINATED, NOT_ELIMINATED)
+        elim_result, elim_unmet = _all_must_hold(res, elim, ev.detail_texts, n, ELIMINATED, NOT_ELIMINATED)
     else:
         elim_result, elim_unmet = np.full(n, "", object), np.full(n, "", object)
     return pd.DataFrame(
         {
             "monitoring_result": category,
-            "monitoring_basis": basis,
-            "risk_types": risk_types,
+            "monitoring_basis": _str(basis),
+            "risk_types": _str(risk_types),
             "elimination_result": elim_result,
-            "elimination_unmet": elim_unmet,
+            "elimination_unmet": _str(elim_unmet),
         },
         index=index,
     ).astype("str")

@@ -72,16 +72,37 @@ def member_ages(members: pd.DataFrame, year: int) -> np.ndarray:
     return age
 
 
+def _arrow(text: pd.Series):
+    """pyarrow view of a ``str`` Series (no copy when Arrow-backed)."""
+    import pyarrow as pa
+
+    arr = getattr(text.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string())
+    return arr
+
+
+def _index_in(keys, value_set) -> np.ndarray:
+    """Position of each key in ``value_set`` (hash lookup in C++), −1 when absent or missing."""
+    import pyarrow.compute as pc
+
+    pos = pc.fill_null(pc.index_in(keys, value_set=value_set, skip_nulls=True), -1)
+    return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
 class HouseholdCodes:
     """Maps members to household rows: integer bucket codes for bincount."""
 
     def __init__(self, households: pd.DataFrame, members: pd.DataFrame):
+        import pyarrow.compute as pc
+
         hh = to_str(households["household_id"]) if "household_id" in households.columns else pd.Series([], dtype="str")
-        uniq = pd.Index(hh.dropna().unique())
+        ids = _arrow(hh)
+        uniq = pc.unique(pc.drop_null(ids))  # in order of first appearance, like pd.unique
         self.n_buckets = len(uniq)
-        self.household_bucket = uniq.get_indexer(hh)  # per household row
+        self.household_bucket = _index_in(ids, uniq)  # per household row
         if len(members) and "household_id" in members.columns:
-            self.member_bucket = uniq.get_indexer(to_str(members["household_id"]))
+            self.member_bucket = _index_in(_arrow(to_str(members["household_id"])), uniq)
         else:
             self.member_bucket = np.full(len(members), -1, dtype=np.intp)
         self.valid = self.member_bucket >= 0

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, is_missing
@@ -54,41 +56,96 @@ def format_scalar(v: Any, ty: Ty | None) -> str:
     return str(v)
 
 
+# ---- Arrow text arrays: every per-row text is built in C++ (pyarrow compute) --------------
+TEXT = pa.large_string()  # the storage of pandas' ``str`` dtype
+
+
+def text_scalar(s: str) -> pa.Scalar:
+    return pa.scalar(s, TEXT)
+
+
+def text_const(s: str, k: int) -> pa.Array:
+    """``k`` copies of one text."""
+    return pa.array([s], TEXT).take(pa.array(np.zeros(k, dtype=np.int64)))
+
+
+def text_of(values: Any) -> pa.Array:
+    """Object array of Python strings (or an Arrow array) → Arrow text array."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return arr if arr.type == TEXT else arr.cast(TEXT)
+    return pa.array(np.asarray(values, dtype=object), type=TEXT)
+
+
+def _arg(x: Any) -> Any:
+    return text_scalar(x) if isinstance(x, str) else x
+
+
+def concat(*parts: Any) -> pa.Array:
+    """Row-wise concatenation of Arrow text arrays and Python strings (broadcast)."""
+    return pc.binary_join_element_wise(*[_arg(p) for p in parts], text_scalar(""))
+
+
+def where(mask: np.ndarray, yes: Any, no: Any) -> pa.Array:
+    """Row-wise choice between texts (arrays or Python strings) by a numpy boolean mask."""
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), _arg(yes), _arg(no))
+
+
+def nonempty(text: pa.Array) -> np.ndarray:
+    return np.asarray(pc.greater(pc.binary_length(text), 0).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def append(out: pa.Array, out_ne: np.ndarray, piece: pa.Array, piece_ne: np.ndarray, sep: str) -> tuple[pa.Array, np.ndarray]:
+    """``out`` + ``sep`` + ``piece`` where both have text, else whichever has text."""
+    both = out_ne & piece_ne
+    joined = where(both, concat(out, sep, piece), where(piece_ne, piece, out)) if both.any() else where(piece_ne, piece, out)
+    return joined, out_ne | piece_ne
+
+
+def to_objects(text: pa.Array) -> np.ndarray:
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def format_numbers(x: np.ndarray, decimals: int) -> np.ndarray:
-    """``f"{v:,.{decimals}f}"`` of every value (``缺失`` for NaN) as an object array, in bulk.
+    """``f"{v:,.{decimals}f}"`` of every value (``缺失`` for NaN) as an object array, in bulk."""
+    return to_objects(format_numbers_arrow(x, decimals))
+
+
+def format_numbers_arrow(x: np.ndarray, decimals: int) -> pa.Array:
+    """``f"{v:,.{decimals}f}"`` of every value (``缺失`` for NaN) as an Arrow text array.
 
     The ASCII bytes of all texts are laid out with numpy (digits, thousands separators, sign,
     decimals) and handed to pyarrow as one string array.  Values whose scaled fraction sits
     within 1e-6 of a half (where rounding the scaled binary value could differ from Python's
     exact decimal rounding), non-finite and huge values are formatted by Python itself.
     """
+    x = np.asarray(x, dtype="float64")
     n = len(x)
-    out = np.empty(n, dtype=object)
     nan = np.isnan(x)
-    out[nan] = MISSING
     scale = 10**decimals
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.abs(x) * scale
         frac = scaled - np.floor(scaled)
         fast = ~nan & (scaled < 1e15) & (np.abs(frac - 0.5) > 1e-6)
     slow = ~nan & ~fast
-    if slow.any():
-        fmt = f"{{:,.{decimals}f}}"
-        out[slow] = [fmt.format(v) for v in x[slow].tolist()]
-    if fast.any():
-        out[fast] = _ascii_numbers(np.round(scaled[fast]).astype(np.int64), np.signbit(x[fast]), decimals)
-    return out
+    fast_text = _ascii_numbers(np.round(scaled[fast]).astype(np.int64), np.signbit(x[fast]), decimals)
+    if fast.all():
+        return fast_text
+    fmt = f"{{:,.{decimals}f}}"
+    others = pa.array([fmt.format(v) for v in x[slow].tolist()] + [MISSING], type=TEXT)
+    index = np.full(n, len(fast_text) + len(others) - 1, dtype=np.int64)  # MISSING
+    index[fast] = np.arange(len(fast_text))
+    index[slow] = len(fast_text) + np.arange(int(slow.sum()))
+    return pa.concat_arrays([fast_text, others]).take(pa.array(index))
 
 
-def _ascii_numbers(units: np.ndarray, negative: np.ndarray, decimals: int) -> np.ndarray:
+def _ascii_numbers(units: np.ndarray, negative: np.ndarray, decimals: int) -> pa.Array:
     """Texts of ``units / 10**decimals`` (non-negative integers) with sign, commas and decimals."""
-    import pyarrow as pa
-
     scale = 10**decimals
     whole = units // scale
     ndig = np.ones(len(units), dtype=np.int64)
     bound = 10
-    while True:
+    while len(whole):
         more = whole >= bound
         if not more.any():
             break
@@ -96,56 +153,57 @@ def _ascii_numbers(units: np.ndarray, negative: np.ndarray, decimals: int) -> np
         bound *= 10
     commas = (ndig - 1) // 3
     sign = negative.astype(np.int64)
-    int_end = sign + ndig + commas  # end of the integer part within the text
+    int_end = sign + ndig + commas  # end of the integer part within each text
     length = int_end + (decimals + 1 if decimals else 0)
     offsets = np.zeros(len(units) + 1, dtype=np.int64)
     np.cumsum(length, out=offsets[1:])
     data = np.empty(int(offsets[-1]), dtype=np.uint8)
-    start = offsets[:-1]
-    end_int = start + int_end
-    rest = whole
-    for k in range(int(ndig.max())):
-        rows = np.flatnonzero(ndig > k) if k else slice(None)
-        data[end_int[rows] - 1 - (k + k // 3)] = 48 + (rest[rows] % 10)
-        rest = rest // 10 if k == 0 else rest
-        if k:
-            rest[rows] = rest[rows] // 10
-    for c in range(1, int(commas.max()) + 1):
-        rows = np.flatnonzero(commas >= c)
-        data[end_int[rows] - 4 * c] = ord(",")
+    end_int = offsets[:-1] + int_end
+    rest = whole.copy()
+    for k in range(int(ndig.max()) if len(units) else 0):  # k-th digit from the right
+        rows = np.flatnonzero(ndig > k)
+        data[end_int[rows] - 1 - (k + k // 3)] = 48 + rest[rows] % 10
+        rest[rows] //= 10
+    for c in range(1, int(commas.max()) + 1 if len(units) else 1):
+        data[end_int[commas >= c] - 4 * c] = ord(",")
     if sign.any():
-        data[start[negative]] = ord("-")
+        data[offsets[:-1][negative]] = ord("-")
     if decimals:
         data[end_int] = ord(".")
         frac = units % scale
         for j in range(decimals):
             data[end_int + 1 + j] = 48 + (frac // 10 ** (decimals - 1 - j)) % 10
-    arr = pa.Array.from_buffers(pa.large_string(), len(units), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    return arr.to_numpy(zero_copy_only=False)
+    return pa.Array.from_buffers(TEXT, len(units), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def format_array(values: Any, ty: Ty | None, rows: np.ndarray) -> np.ndarray:
     """Display text of an internal column representation at ``rows`` (object array)."""
+    return to_objects(format_arrow(values, ty, rows))
+
+
+def format_arrow(values: Any, ty: Ty | None, rows: np.ndarray) -> pa.Array:
+    """Display text of an internal column representation at ``rows`` (Arrow text array)."""
     k = len(rows)
     if isinstance(values, pd.Series):
-        sub = values.iloc[rows]
-        out = sub.astype(object).to_numpy().copy()
-        out[sub.isna().to_numpy()] = MISSING
-        return out
+        arr = getattr(values.array, "_pa_array", None)
+        if arr is None:
+            sub = values.iloc[rows]
+            obj = sub.astype(object).to_numpy().copy()
+            obj[sub.isna().to_numpy()] = MISSING
+            return text_of(obj)
+        return pc.fill_null(text_of(arr.take(pa.array(rows, type=pa.int64()))), text_scalar(MISSING))
     if isinstance(values, np.ndarray):
         sub = values[rows]
         if sub.dtype.kind == "M":
-            text = np.datetime_as_string(sub, unit="D").astype(object)
-            text[np.isnat(sub)] = MISSING
-            return text
-        return format_numbers(np.asarray(sub, dtype="float64"), 0 if ty is not None and ty.fmt == "int" else 2)
+            text = pa.array(np.datetime_as_string(sub, unit="D"), type=TEXT)
+            return where(np.isnat(sub), MISSING, text)
+        return format_numbers_arrow(sub, 0 if ty is not None and ty.fmt == "int" else 2)
     if hasattr(values, "isna") and hasattr(values, "to_numpy"):  # BooleanArray
         sub = values[rows]
         v = sub.to_numpy(dtype=bool, na_value=False)
-        out = np.where(v, "是", "否").astype(object)
-        out[sub.isna()] = MISSING
-        return out
-    return np.full(k, format_value(values) if not isinstance(values, float) else format_scalar(values, ty), dtype=object)
+        codes = np.where(np.asarray(sub.isna()), 2, np.where(v, 0, 1))
+        return pa.array(["是", "否", MISSING], TEXT).take(pa.array(codes))
+    return text_const(format_value(values) if not isinstance(values, float) else format_scalar(values, ty), k)
 
 
 class DetailBuilder:
@@ -161,14 +219,20 @@ class DetailBuilder:
         return self.params[name].label if name in self.params else name
 
     def rule_text(self, node: ir.Node | None, rows: np.ndarray) -> np.ndarray:
+        """Deciding values of the rule with condition ``node`` at ``rows`` (object array, "" = none)."""
+        if node is None or len(rows) == 0:
+            return np.full(len(rows), "", dtype=object)
+        return to_objects(self.rule_text_arrow(node, rows))
+
+    def rule_text_arrow(self, node: ir.Node | None, rows: np.ndarray) -> pa.Array:
+        """As :meth:`rule_text`, as an Arrow text array."""
         k = len(rows)
-        out = np.full(k, "", dtype=object)
+        out = text_const("", k)
         if node is None or k == 0:
             return out
+        out_ne = np.zeros(k, dtype=bool)
         for text, rel in self._parts(node, np.ones(k, dtype=bool), rows):
-            piece = np.where(rel, text, "")
-            both = (out != "") & (piece != "")
-            out = np.where(both, out + SEP + piece, out + piece)
+            out, out_ne = append(out, out_ne, text, rel & nonempty(text), SEP)
         return out
 
     # -- which leaves decided the result ------------------------------------------------
@@ -195,77 +259,73 @@ class DetailBuilder:
         yield self.leaf_text(node, rows), rel
 
     # -- leaves -------------------------------------------------------------------------
-    def operand(self, node: ir.Node, rows: np.ndarray) -> np.ndarray:
+    def operand(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
         k = len(rows)
         if isinstance(node, ir.Param):
-            return np.full(k, self.params[node.name].text(), dtype=object)
+            return text_const(self.params[node.name].text(), k)
         if isinstance(node, ir.Str) and node.value == "":
-            return np.full(k, "空值", dtype=object)
+            return text_const("空值", k)
         if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
-            return np.full(k, format_scalar(node.value, None), dtype=object)
+            return text_const(format_scalar(node.value, None), k)
         if isinstance(node, ir.ListLit):
-            return np.full(k, "[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]", dtype=object)
+            return text_const("[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]", k)
         values = self.ev.eval(node)
         ty = self.types.get(node.name) if isinstance(node, ir.Name) else _guess_type(node, self.types)
-        text = format_array(values, ty, rows)
+        text = format_arrow(values, ty, rows)
         if isinstance(node, ir.Name) and node.name in SENSITIVE:
-            text = np.array([mask_value(t) for t in text], dtype=object)
+            text = text_of([mask_value(t) for t in text.to_pylist()])
         if isinstance(node, ir.Name):
             head = self.label(node.name)
         else:
             head = to_text(node, self.label, self.param_label) + " ="
-        return head + " " + text
+        return concat(head + " ", text)
 
-    def missing_inputs(self, node: ir.Node, rows: np.ndarray) -> np.ndarray:
+    def missing_inputs(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
         """"人均纯收入 缺失、家庭人口数 缺失" for the missing named inputs of a leaf."""
         k = len(rows)
-        out = np.full(k, "", dtype=object)
+        out, out_ne = text_const("", k), np.zeros(k, dtype=bool)
         for name in sorted(ir.names(node), key=lambda nm: _first_pos(node, nm)):
             miss = is_missing(self.ev.eval(ir.Name(name)), self.ev.n)[rows]
-            piece = np.where(miss, self.label(name) + " " + MISSING, "")
-            both = (out != "") & (piece != "")
-            out = np.where(both, out + "、" + piece, out + piece)
-        return np.where(out == "", to_text(node, self.label, self.param_label) + " 无法判断", out)
+            if miss.any():
+                out, out_ne = append(out, out_ne, text_const(self.label(name) + " " + MISSING, k), miss, "、")
+        return where(out_ne, out, to_text(node, self.label, self.param_label) + " 无法判断")
 
-    def leaf_text(self, node: ir.Node, rows: np.ndarray) -> np.ndarray:
+    def leaf_text(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
         val, unk = self._truth(node, rows)
         if isinstance(node, ir.Compare):
-            op_true = _OP[node.op]
-            op_false = _OP[_NEG[node.op]]
-            ops = np.where(val, op_true, op_false)
-            text = self.operand(node.left, rows) + " " + ops + " " + self.operand(node.right, rows)
+            ops = where(val, " " + _OP[node.op] + " ", " " + _OP[_NEG[node.op]] + " ")
+            text = concat(self.operand(node.left, rows), ops, self.operand(node.right, rows))
         elif isinstance(node, ir.In):
             yes, no = ("不属于", "属于") if node.negate else ("属于", "不属于")
-            text = self.operand(node.operand, rows) + " " + np.where(val, yes, no) + " " + self.operand(node.options, rows)
+            text = concat(self.operand(node.operand, rows), where(val, f" {yes} ", f" {no} "), self.operand(node.options, rows))
         elif isinstance(node, ir.Between):
             lo, hi = self.operand(node.low, rows), self.operand(node.high, rows)
-            text = self.operand(node.operand, rows) + np.where(val, " 在 ", " 不在 ") + lo + " 与 " + hi + " 之间"
+            text = concat(self.operand(node.operand, rows), where(val, " 在 ", " 不在 "), lo, " 与 ", hi, " 之间")
         elif isinstance(node, ir.IsMissing):
             inner = node.operand
             label = self.label(inner.name) if isinstance(inner, ir.Name) else to_text(inner, self.label, self.param_label)
             present = val if node.negate else ~val
-            text = np.where(present, self.operand(inner, rows), label + " " + MISSING)
-            return text
+            return where(present, self.operand(inner, rows), label + " " + MISSING)
         elif isinstance(node, ir.Call) and node.func == "contains":
             word = node.args[1].value if isinstance(node.args[1], ir.Str) else ""
-            text = self.operand(node.args[0], rows) + np.where(val, " 含 ", " 不含 ") + word
+            text = concat(self.operand(node.args[0], rows), where(val, " 含 ", " 不含 "), word)
         elif isinstance(node, ir.Name):
             text = self.operand(node, rows)
         elif isinstance(node, ir.Call) and node.func == "coalesce" and isinstance(node.args[0], ir.Name):
             first = node.args[0]
             miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
             fallback = self.operand(node.args[1], rows) if len(node.args) == 2 else self.operand(node, rows)
-            text = np.where(miss, self.label(first.name) + " " + MISSING + "（按 " + fallback + "）", self.operand(first, rows))
+            text = where(miss, concat(self.label(first.name) + " " + MISSING + "（按 ", fallback, "）"), self.operand(first, rows))
         elif isinstance(node, ir.Call) and node.func == "coalesce" and len(node.args) == 2:
             # coalesce(condition, default): the condition's own text, or "X 缺失（按 是）"
             first = node.args[0]
             miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
             fallback = self.operand(node.args[1], rows)
-            text = np.where(miss, self.missing_inputs(first, rows) + "（按 " + fallback + "）", self.leaf_text(first, rows))
+            text = where(miss, concat(self.missing_inputs(first, rows), "（按 ", fallback, "）"), self.leaf_text(first, rows))
         else:
-            text = np.full(len(rows), to_text(node, self.label, self.param_label), dtype=object) + np.where(val, " 成立", " 不成立")
+            text = concat(to_text(node, self.label, self.param_label), where(val, " 成立", " 不成立"))
         if unk.any():
-            text = np.where(unk, self.missing_inputs(node, rows), text)
+            text = where(unk, self.missing_inputs(node, rows), text)
         return text
 
 

@@ -37,6 +37,7 @@ class Evaluation:
     _hh: FrameEvaluator = field(repr=False, default=None)  # type: ignore[assignment]
     _mem: FrameEvaluator = field(repr=False, default=None)  # type: ignore[assignment]
     _details: pd.DataFrame | None = field(repr=False, default=None)
+    _detail_builder: DetailBuilder | None = field(repr=False, default=None)
 
     def rule(self, rule_id: str):
         return self.pack.rule(rule_id)
@@ -60,9 +61,19 @@ class Evaluation:
         n = len(self.households)
         sel = np.ones(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         rows = np.flatnonzero(sel)
-        builder = DetailBuilder(self._hh, household_types(self.pack), self.label, self.params)
+        builder = self._builder()
         data = {rid: builder.rule_text(self.pack.conditions.get(rid), rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.households.index[rows], columns=rule_ids, dtype=object)
+
+    def detail_texts(self, rule_id: str, mask: Any):
+        """Deciding-values text of one household rule where ``mask`` holds (Arrow text array, "" = none)."""
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        return self._builder().rule_text_arrow(self.pack.conditions.get(rule_id), rows)
+
+    def _builder(self) -> DetailBuilder:
+        if self._detail_builder is None:
+            self._detail_builder = DetailBuilder(self._hh, household_types(self.pack), self.label, self.params)
+        return self._detail_builder
 
     def member_details_for(self, rule_ids: list[str], mask: Any = None) -> pd.DataFrame:
         n = len(self.members)
