@@ -12,7 +12,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from fupin_cli.checks import report, validate
+from fupin_cli.checks import pack_checks, report, validate
+from fupin_cli.engine import load_pack
 from fupin_cli.cli.app import app
 from fupin_cli.cli.render import findings_table, frame_table, truncation_note
 from fupin_cli.io.read import read_roster
@@ -66,8 +67,12 @@ def test_json_equals_the_library_result_and_exit_1(files):
     assert res.exit_code == 1, res.stderr
     got = json.loads(res.stdout)
     roster = read_roster(files["messy"])
-    want = json.loads(json.dumps(report(roster, validate(roster, YEAR), YEAR), ensure_ascii=False, default=str))
+    pack = load_pack("national-2014")
+    checks = [pack_checks(pack)]
+    lib = report(roster, validate(roster, YEAR, checks), YEAR, labels=checks[0].labels, pack=pack.ident)
+    want = json.loads(json.dumps(lib, ensure_ascii=False, default=str))
     assert got == want
+    assert got["summary"]["pack"] == "national-2014@" + pack.version and got["summary"]["year_source"] == "option"
     assert set(got) == {"summary", "findings", "roster"}
     assert got["summary"]["error"] > 0 and got["summary"]["exit_code"] == 1
     assert not FULL_ID.search(res.stdout)
@@ -180,3 +185,37 @@ def test_findings_table_english_labels():
     text = _text(findings_table(f, lang="en"))
     assert "error" in text and "household_id" in text
     assert "错误" in _text(findings_table(f)) and "户编号" in _text(findings_table(f))
+
+
+# ---- round 2: year, pack, width ----------------------------------------------------------
+def test_year_defaults_to_the_roster_and_is_said(files):
+    res = invoke(files["messy"], "--json", "--no-pack")
+    s = json.loads(res.stdout)["summary"]
+    assert (s["year"], s["year_source"], s["year_reason"], s["pack"]) == (YEAR, "roster", "花名册“年度”列", None)
+    assert not any(c["check"].startswith("chk_") for c in s["by_check"])
+    res = invoke(files["messy"], "-n", "0")
+    assert "年度 2015（花名册“年度”列）；规则包 national-2014@" in res.stdout
+
+
+def test_pack_checks_run_by_default_and_no_pack_skips_them(files):
+    with_pack = json.loads(invoke(files["messy"], "--json").stdout)["summary"]
+    without = json.loads(invoke(files["messy"], "--json", "--no-pack").stdout)["summary"]
+    extra = {c["check"]: c["label"] for c in with_pack["by_check"] if c["check"].startswith("chk_")}
+    assert extra and all(label != check for check, label in extra.items())
+    assert with_pack["total"] == without["total"] + sum(c["count"] for c in with_pack["by_check"] if c["check"] in extra)
+    res = invoke(files["messy"], "--pack", "national-2014", "--no-pack")
+    assert res.exit_code == 2 and "--no-pack" in res.stderr
+
+
+def test_unknown_pack_is_a_rule_error(files):
+    res = invoke(files["messy"], "--pack", "no-such-pack")
+    assert res.exit_code == 3, res.stderr
+
+
+def test_piped_tables_are_wide_enough_to_read(files):
+    res = invoke(files["messy"], "-n", "30")
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) > 80  # not squeezed into 80 columns
+    assert any("household.multiple_heads" in line for line in lines)  # check ids are not folded
+    assert any("合计/小计行已跳过" in line for line in lines)  # reader notes have labels
+    assert not FULL_ID.search(res.stdout)
