@@ -32,7 +32,9 @@ def generate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .xlsx, .xls, .csv or .parquet.", dir_okay=False)],
     households: HouseholdsOpt = 60,
     seed: SeedOpt = 1,
-    year: Annotated[int, typer.Option("--year", "-y", help="Roster year (2010–2020), sets the poverty line.")] = 2015,
+    year: Annotated[int, typer.Option("--year", "-y", help=(
+        "Roster year: 2010–2020 sets the poverty line (建档立卡); 2021–2025 makes a 防止返贫监测 roster for "
+        "`fupin monitor` (户类型, 监测对象类别 …) against the year's monitoring line."))] = 2015,
     messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
     layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
     county: CountyOpt = "丰都县",
@@ -66,8 +68,9 @@ def generate(
         if json_out:
             print_json(summary)
         elif not quiet:
+            standard = "防返贫监测范围" if year >= 2021 else "扶贫标准"
             err.print(f"已写入 {output} ({lay}): {roster.n_households:,} 户 {roster.n_members:,} 人, "
-                      f"{t.counts()['below_line']:,} 户低于 {year} 年扶贫标准 {t.poverty_line:,.0f} 元"
+                      f"{t.counts()['below_line']:,} 户低于 {year} 年{standard} {t.poverty_line:,.0f} 元"
                       + (f", 埋设 {len(t.faults)} 个问题" if messy else "") + (f"; truth: {truth_path}" if truth else ""))
 
 

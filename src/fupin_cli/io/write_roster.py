@@ -156,14 +156,34 @@ class RowPlan:
     block: np.ndarray  # rows of each household block (template merges)
 
 
+def household_positions(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Position in ``households`` of each member's 户编号 (-1: not there).
+
+    Fast path (no hashing) when the members come grouped by household in household order,
+    as generated rosters do; otherwise an index lookup.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(members) or "household_id" not in members.columns:
+        return np.full(len(members), -1, dtype=np.int64)
+    hid = households["household_id"].astype("str")
+    mid = members["household_id"].astype("str")
+    if len(hid) and not hid.isna().any() and not mid.isna().any():
+        ma = pa.array(mid)
+        change = np.ones(len(ma), dtype=bool)
+        change[1:] = pc.not_equal(ma[1:], ma[:-1]).to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(change)
+        if len(starts) == len(hid) and pc.all(pc.equal(ma.take(pa.array(starts)), pa.array(hid))).as_py():
+            return np.repeat(np.arange(len(hid)), np.diff(np.append(starts, len(ma))))
+    return pd.Index(hid).get_indexer(mid)
+
+
 def row_plan(roster: Roster) -> RowPlan:
     """Member rows grouped by household, in household order (households without members: one row)."""
     h, m = roster.households, roster.members
     nh = len(h)
-    if len(m) and "household_id" in m.columns:
-        hpos = pd.Index(h["household_id"].astype(str)).get_indexer(m["household_id"].astype(str))
-    else:
-        hpos = np.full(len(m), -1)
+    hpos = household_positions(h, m)
     counts = np.bincount(hpos[hpos >= 0], minlength=nh) if nh else np.zeros(0, dtype=np.int64)
     k = np.maximum(counts, 1)
     starts = np.cumsum(k) - k
@@ -341,6 +361,15 @@ def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member"
     return WriteInfo(path, fmt, layout, sheets, n_rows)
 
 
+def _created(roster: Roster):
+    """31 December of the roster's year (2000 without one): the workbook's creation date."""
+    import datetime as dt
+
+    h = roster.households
+    year = int(h["year"].dropna().iloc[0]) if _present(h, "year") else 2000
+    return dt.datetime(year, 12, 31, tzinfo=dt.UTC)
+
+
 def _title(roster: Roster) -> str:
     h = roster.households
     county = str(h["county"].dropna().iloc[0]) if _present(h, "county") else ""
@@ -386,29 +415,52 @@ def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
             pd.DataFrame(columns=headers).to_csv(fh, index=False, lineterminator="\r\n")
 
 
+PARQUET_ROWS = 500_000  # rows per row group (bounded memory for millions of rows)
+
+
 def _write_parquet(tmp: Path, roster: Roster, plan) -> None:
+    """Columns converted to Arrow once, then ``take`` per row group (no Python objects per cell)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols, hi, mi = plan
     h, m = roster.households, roster.members
     schema = pa.schema([pa.field(c.header, _arrow_type(h if c.level == "household" else m, c.field)) for c in cols])
+    sources = {}
+    for c, f in zip(cols, schema):
+        frame = h if c.level == "household" else m
+        sources[(c.level, c.field)] = _arrow_column(frame, c.field, f.type)
     writer = pq.ParquetWriter(tmp, schema)
     try:
-        for a in range(0, max(len(hi), 1), CHUNK):
-            hidx, midx = hi[a:a + CHUNK], mi[a:a + CHUNK]
-            data = {}
-            for c in cols:
-                frame, idx = (h, hidx) if c.level == "household" else (m, midx)
-                s = frame[c.field].iloc[np.maximum(idx, 0)].reset_index(drop=True) if c.field in frame.columns and len(frame) else pd.Series([None] * len(idx))
-                if (idx < 0).any():
-                    s = s.where(pd.Series(idx >= 0), None)
-                if s.dtype == object:
-                    s = s.map(lambda v: None if _isna(v) else str(v)).astype("str")
-                data[c.header] = s
-            writer.write_table(pa.Table.from_pandas(pd.DataFrame(data), schema=schema, preserve_index=False))
+        for a in range(0, max(len(hi), 1), PARQUET_ROWS):
+            hidx, midx = hi[a:a + PARQUET_ROWS], mi[a:a + PARQUET_ROWS]
+            arrays = []
+            for c, f in zip(cols, schema):
+                idx = hidx if c.level == "household" else midx
+                src = sources[(c.level, c.field)]
+                if src is None:
+                    arrays.append(pa.nulls(len(idx), f.type))
+                    continue
+                neg = idx < 0
+                arrays.append(src.take(pa.array(idx, mask=neg if neg.any() else None)))
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
     finally:
         writer.close()
+
+
+def _arrow_column(frame: pd.DataFrame, name: str, typ):
+    """One roster column as an Arrow array of ``typ`` (None when absent or the frame is empty)."""
+    import pyarrow as pa
+
+    if name not in frame.columns or not len(frame):
+        return None
+    s = frame[name]
+    if s.dtype == object:  # raw values as written (messy samples)
+        s = s.map(lambda v: None if _isna(v) else str(v)).astype("str")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = s.astype("datetime64[ns]")
+    arr = pa.array(s, from_pandas=True)
+    return arr.cast(typ) if arr.type != typ else arr
 
 
 def _arrow_type(frame: pd.DataFrame, name: str):
@@ -484,6 +536,7 @@ def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str)
 
     wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"created": _created(roster)})  # fixed document date: same roster → same bytes
     try:
         head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True,
                               "border": 1, "bg_color": "#D9E1F2"})

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fupin_cli.errors import UsageError
 from fupin_cli.roster import Roster
 from fupin_cli.samples import households as H
 from fupin_cli.samples import names, people
-from fupin_cli.samples.rand import group_any, group_sum, labels, stream, zfill
+from fupin_cli.samples.rand import as_str, const, digits, group_any, group_sum, isin, join, stream, text
 from fupin_cli.samples.truth import Truth, empty_faults
 from fupin_cli.schema import FIELDS, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET
 
@@ -61,7 +62,17 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
     ``messy=True`` plants the documented faults (see :mod:`fupin_cli.samples.messy`) into
     the same county the clean call would produce; fault positions refer to the
     ``template`` layout of :func:`fupin_cli.io.write_roster.write_roster`.
+
+    Years 2021–2025 give a 防止返贫监测 county (:mod:`fupin_cli.samples.monitor`) whose truth
+    is what ``rules/monitoring-2021`` should conclude.
     """
+    if year >= 2021:
+        from fupin_cli.samples.monitor import generate_monitor_roster
+
+        if messy:
+            raise UsageError(f"messy samples are only made for 2010–2020 rosters (got --year {year})",
+                             "drop --messy for a 2021+ monitoring sample")
+        return generate_monitor_roster(n_households, seed, year, county)
     state = build_state(n_households, seed, year, county, poor_share=poor_share)
     truth = truth_for(state)
     if messy:
@@ -71,15 +82,17 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
     return to_roster(state, layout="member"), truth
 
 
-def build_state(n: int, seed: int, year: int, county: str | names.County, *, poor_share: float = 0.11) -> State:
+def build_state(n: int, seed: int, year: int, county: str | names.County, *, poor_share: float = 0.11,
+                line: float | None = None) -> State:
+    """The generator's frames; incomes are set against ``line`` (default: the year's poverty line)."""
     check_size(n)
-    line = poverty_line(year)
+    line = poverty_line(year) if line is None else line
     cty = resolve_county(county)
     geo = H.geography(stream(seed, "geography"), n, cty)
     comp = people.compose(stream(seed, "composition"), n)
     size = comp["size"]
     m = people.make_members(stream(seed, "members"), comp, year, cty)
-    st = people.statuses(m["age"], m["health"], m["u_status"])
+    st = people.statuses(m["age"], m["_health_code"], m["u_status"])
     m.update(st)
     hh = m["hh"]
     mm = len(hh)
@@ -87,9 +100,9 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     cond = H.conditions(stream(seed, "conditions"), n, size)
 
     # social assistance: 低保 more likely without labour or with serious illness; 特困 = old, alone, no labour
-    labouring = np.isin(m["labour"], ("普通劳动力", "技能劳动力"))
+    labouring = m["_labour_code"] <= 1  # 普通劳动力, 技能劳动力
     no_lab = ~group_any(hh, labouring, n)
-    sick = group_any(hh, np.isin(m["health"], ("患有大病", "残疾")), n)
+    sick = group_any(hh, isin(m["health"], ("患有大病", "残疾")), n)
     oldest = np.zeros(n, dtype=np.int64)
     np.maximum.at(oldest, hh, m["age"])
     tekun = (size == 1) & (oldest >= 60) & no_lab & (rng.random(n) < 0.6)
@@ -103,14 +116,12 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     m["pension_insurance"] = (m["age"] >= 16) & ~student & (um[:, 3] < 0.85)
     m["active_military"] = m["male"] & (m["age"] >= 18) & (m["age"] <= 25) & (um[:, 4] < 0.01)
     disabled = m["health"] == "残疾"
-    cert = np.strings.add(m["id_number"].astype(str), np.strings.add((1 + (um[:, 5] * 7).astype(np.int64)).astype(str),
-                                                                      (1 + (um[:, 6] * 4).astype(np.int64)).astype(str)))
-    m["disability_cert"] = np.where(disabled, cert, None).astype(object)
-    m["ethnicity"] = np.where(rng.random(n) < cty.minority_share, cty.minority, "汉族")[hh].astype(object)
+    grade = (1 + (um[:, 5] * 7).astype(np.int64)) * 10 + 1 + (um[:, 6] * 4).astype(np.int64)
+    m["disability_cert"] = join(m["id_number"], digits(grade, 2), missing=~disabled)
+    m["ethnicity"] = text(["汉族", cty.minority], (rng.random(n) < cty.minority_share)[hh].astype(np.int64))
     up = stream(seed, "politics").random(mm)
-    m["politics"] = np.where((m["age"] >= 22) & (up < 0.05), "中共党员",
-                             np.where((m["age"] >= 14) & (m["age"] <= 28) & (up > 0.88), "共青团员", "群众")).astype(object)
-    m["politics"] = np.where(m["age"] < 14, None, m["politics"]).astype(object)
+    pol = np.where((m["age"] >= 22) & (up < 0.05), 1, np.where((m["age"] >= 14) & (m["age"] <= 28) & (up > 0.88), 2, 0))
+    m["politics"] = text(["群众", "中共党员", "共青团员"], pol, missing=m["age"] < 14)
 
     # income
     raw = H.raw_income(stream(seed, "income"), n, hh, m, cond, {"dibao_household": dibao, "tekun_household": tekun})
@@ -151,7 +162,7 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     recorded = (expected_poor & (ur[:, 0] >= 0.03)) | (below & excluded & (ur[:, 1] < 0.5)) \
         | (~below & (inc["income_per_capita"] < line * 1.15) & ~at_line & (ur[:, 2] < 0.1))
     primary, secondary = H.causes(stream(seed, "causes"), n, hh, m, cond, size)
-    attribute = np.select([dibao & tekun, tekun, dibao], ["低保特困供养贫困户", "特困供养贫困户", "低保贫困户"], "一般贫困户")
+    attribute = np.select([dibao & tekun, tekun, dibao], [0, 1, 2], 3)
 
     # people on the record: head, assistance
     head_idx = np.flatnonzero(m["pos"] == 0)
@@ -164,30 +175,28 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     has_team = ua.random(n_vil) < 0.85
     has_sec = ua.random(n_vil) < 0.7
     secretary = _person_names(ua, n_vil)
-    units = np.asarray(names.UNITS, dtype=object)
-    phone = np.strings.add(np.strings.add("1", labels(["3", "5", "8"], ua.integers(0, 3, n)).astype(str)), zfill(ua.integers(0, 10**9, n), 9))
-    helper_phone = np.strings.add("139", zfill(ua.integers(0, 10**8, n), 8))
-    bank_acct = np.strings.add(np.strings.add("62", zfill(ua.integers(0, 10**9, n), 9)), zfill(ua.integers(0, 10**8, n), 8))
-    house_no = (ua.random(n) * 80 + 1).astype(np.int64).astype(str)
-    children = group_sum(hh, np.isin(m["relation"], ("之子", "之女")), n)
-    daughters = group_sum(hh, m["relation"] == "之女", n)
+    phone = digits(np.asarray([13, 15, 18])[ua.integers(0, 3, n)] * 10**9 + ua.integers(0, 10**9, n), 11)
+    helper_phone = digits(139 * 10**8 + ua.integers(0, 10**8, n), 11)
+    bank_acct = digits((62 * 10**9 + ua.integers(0, 10**9, n)) * 10**8 + ua.integers(0, 10**8, n), 19)
+    house_no = (ua.random(n) * 80 + 1).astype(np.int64)
+    rel = m["rel_code"]
+    children = group_sum(hh, (rel == people.R["之子"]) | (rel == people.R["之女"]), n)
+    daughters = group_sum(hh, rel == people.R["之女"], n)
 
     hd = {
         "household_id": geo["household_id"],
-        "province": np.full(n, cty.province, dtype=object), "city": np.full(n, cty.city, dtype=object),
-        "county": np.full(n, cty.county, dtype=object),
+        "province": const(cty.province, n), "city": const(cty.city, n), "county": const(cty.county, n),
         "township": geo["township"], "village": geo["village"], "natural_village": geo["natural_village"],
-        "head_name": m["name"][head_idx], "head_id_number": m["id_number"][head_idx],
-        "household_size": size, "phone": phone.astype(object),
-        "address": np.strings.add(np.strings.add(np.strings.add(geo["township"].astype(str), geo["village"].astype(str)),
-                                                 geo["natural_village"].astype(str)), np.strings.add(house_no, "号")).astype(object),
-        "bank_name": np.strings.add(cty.county, labels(names.BANKS, ua.integers(0, len(names.BANKS), n)).astype(str)).astype(object),
-        "bank_account": bank_acct.astype(object),
-        "year": np.full(n, year), "identification_standard": np.full(n, "国家标准", dtype=object),
-        "recorded_attribute": np.where(recorded, attribute, None).astype(object),
-        "recorded_primary_cause": np.where(recorded, primary, None).astype(object),
-        "recorded_secondary_causes": np.where(recorded, secondary, None).astype(object),
-        "exit_status": np.where(recorded, "未脱贫", None).astype(object),
+        "head_name": m["name"].take(head_idx), "head_id_number": m["id_number"].take(head_idx),
+        "household_size": size, "phone": as_str(phone),
+        "address": join(geo["township"], geo["village"], geo["natural_village"], text([str(i) for i in range(82)], house_no), "号"),
+        "bank_name": text([cty.county + b for b in names.BANKS], ua.integers(0, len(names.BANKS), n)),
+        "bank_account": as_str(bank_acct),
+        "year": np.full(n, year), "identification_standard": const("国家标准", n),
+        "recorded_attribute": text(["低保特困供养贫困户", "特困供养贫困户", "低保贫困户", "一般贫困户"], attribute, missing=~recorded),
+        "recorded_primary_cause": primary.copy(),
+        "recorded_secondary_causes": secondary.copy(),
+        "exit_status": text(["未脱贫"], np.zeros(n, dtype=np.int64), missing=~recorded),
         "first_identified_year": np.where(recorded, min(year, 2014), np.nan),
         "military_family": cond["military_family"],
         "only_child": (children == 1) & (ur[:, 3] < 0.4),
@@ -208,18 +217,19 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
     for f in H.EXCLUSION_FIELDS:
         hd[f] = excl[f]
     hd["vehicle_value"] = excl["vehicle_value"]
-    hd["responsible_person"] = np.where(helped, helper, None).astype(object)
-    hd["responsible_unit"] = np.where(helped, units[ua.integers(0, len(units), n)], None).astype(object)
-    hd["responsible_phone"] = np.where(helped, helper_phone, None).astype(object)
-    hd["task_force"] = np.where(has_team, team, None)[vil].astype(object)
-    hd["first_secretary"] = np.where(has_sec, secretary, None)[vil].astype(object)
+    hd["responsible_person"] = join(helper, missing=~helped)
+    hd["responsible_unit"] = text(names.UNITS, ua.integers(0, len(names.UNITS), n), missing=~helped)
+    hd["responsible_phone"] = join(helper_phone, missing=~helped)
+    hd["task_force"] = text(pd.Series(team).tolist(), vil, missing=~has_team[vil])
+    hd["first_secretary"] = text(pd.Series(secretary).tolist(), vil, missing=~has_sec[vil])
     households = pd.DataFrame(hd)
+    households.loc[~recorded, ["recorded_primary_cause", "recorded_secondary_causes"]] = np.nan
     households["_at_line"] = at_line
 
     md = {
-        "household_id": geo["household_id"][hh],
-        "member_id": np.strings.add(geo["household_id"][hh].astype(str), zfill(m["pos"] + 1, 3)).astype(object),
-        "seq": m["pos"] + 1, "name": m["name"], "sex": np.where(m["male"], "男", "女").astype(object),
+        "household_id": geo["household_id"].take(hh),
+        "member_id": join(pa.array(geo["household_id"]).take(pa.array(hh)), digits(m["pos"] + 1, 3)),
+        "seq": m["pos"] + 1, "name": m["name"], "sex": text(["女", "男"], m["male"].astype(np.int64)),
         "birth_date": m["birth"], "id_number": m["id_number"], "relation": m["relation"],
     }
     for k in ("ethnicity", "politics", "education", "school_status", "health", "labour", "work_status", "work_months",
@@ -236,6 +246,15 @@ def build_state(n: int, seed: int, year: int, county: str | names.County, *, poo
 def _first_per_household(hh: np.ndarray, mask: np.ndarray, u: np.ndarray, n: int) -> np.ndarray:
     """Index of one randomly chosen member satisfying ``mask`` per household (-1 if none)."""
     key = np.where(mask, u, 2.0)
+    step = np.diff(hh)
+    if len(hh) and hh[0] == 0 and hh[-1] == n - 1 and step.min(initial=0) >= 0 and step.max(initial=0) <= 1:
+        # members grouped by household in order, every household present: no sort needed
+        starts = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
+        lowest = np.minimum.reduceat(key, starts)
+        hit = np.flatnonzero(mask & (key == lowest[hh]))
+        first = np.full(n, -1, dtype=np.int64)
+        first[hh[hit][::-1]] = hit[::-1]
+        return first
     order = np.lexsort((key, hh))
     first = np.full(n, -1, dtype=np.int64)
     starts = np.ones(len(order), dtype=bool)
@@ -246,51 +265,99 @@ def _first_per_household(hh: np.ndarray, mask: np.ndarray, u: np.ndarray, n: int
     return first
 
 
-def _person_names(rng: np.random.Generator, k: int) -> np.ndarray:
-    sur = np.asarray(names.SURNAMES)[rng.integers(0, len(names.SURNAMES), k)]
-    pool = np.asarray(names.MALE_CHARS + names.FEMALE_CHARS)
-    given = np.strings.add(pool[rng.integers(0, len(pool), k)], pool[rng.integers(0, len(pool), k)])
-    return np.strings.add(sur, given).astype(object)
+def _person_names(rng: np.random.Generator, k: int):
+    """``k`` random names (surname + two characters) as a pandas ``str`` array."""
+    pool = names.MALE_CHARS + names.FEMALE_CHARS
+    sur = text(names.SURNAMES, rng.integers(0, len(names.SURNAMES), k))
+    return join(sur, text(pool, rng.integers(0, len(pool), k)), text(pool, rng.integers(0, len(pool), k)))
 
 
 # --------------------------------------------------------------------------------------
 # Truth and Roster
 # --------------------------------------------------------------------------------------
-def three_guarantees(households: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
-    """两不愁三保障 + 饮水安全 as the samples define them (docs/samples.md)."""
-    g = members.groupby("household_id", sort=False)
-    all_insured = g["medical_insurance"].all()
-    any_dropout = g["dropout"].any()
-    hid = households["household_id"]
-    ok = (~households["unsafe_housing"].astype(bool) & households["safe_water"].astype(bool)
-          & households["food_clothing_secure"].astype(bool)
-          & hid.map(all_insured).fillna(False).astype(bool) & ~hid.map(any_dropout).fillna(False).astype(bool))
-    return ok.astype(bool)
+WATER_FROM = 2019  # rules/national-2014 exit.yaml: hh_exit_water `from: 2019`
+COMPULSORY_AGES = (7, 14)  # rules/national-2014 parameters compulsory_age_min/max (31 Dec ages)
+VEHICLE_LIMIT = 30000  # rules/national-2014 parameters vehicle_value_limit
+
+
+def member_positions(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Position of each member's household in ``households`` (-1: none), fast when members come grouped in order."""
+    from fupin_cli.io.write_roster import household_positions
+
+    return household_positions(households, members)
+
+
+def _flag(df: pd.DataFrame, col: str, default: bool) -> np.ndarray:
+    """A yes/no column with blanks read as ``default`` (the pack's ``coalesce``)."""
+    if col not in df.columns:
+        return np.full(len(df), default)
+    return pd.array(df[col], dtype="boolean").fillna(default).to_numpy(dtype=bool)
+
+
+def three_guarantees(households: pd.DataFrame, members: pd.DataFrame, year: int | None = None) -> pd.Series:
+    """两不愁三保障 (+ 饮水安全 from 2019) as ``rules/national-2014`` exit.yaml tests them.
+
+    Only a recorded gap counts (a blank flag is not a gap): 危房 = 是, 不愁吃穿 = 否, a member
+    with 基本医疗保险 = 否, a member marked 辍学 or aged 7–14 on 31 December who is 非在校生,
+    and from 2019 饮水困难 = 是 or 饮水安全 = 否.
+    """
+    if year is None:
+        year = int(pd.to_numeric(households["year"]).dropna().iloc[0])
+    n = len(households)
+    hpos = member_positions(households, members)
+    inside = hpos >= 0
+    age = year - pd.DatetimeIndex(members["birth_date"]).year.to_numpy()
+    out_of_school = _flag(members, "dropout", False) | (
+        (age >= COMPULSORY_AGES[0]) & (age <= COMPULSORY_AGES[1])
+        & members["school_status"].eq("非在校生").fillna(False).to_numpy(dtype=bool))
+    uninsured = ~_flag(members, "medical_insurance", True)
+    ok = (~_flag(households, "unsafe_housing", False) & _flag(households, "food_clothing_secure", True)
+          & ~group_any(hpos[inside], uninsured[inside], n) & ~group_any(hpos[inside], out_of_school[inside], n))
+    if year >= WATER_FROM:
+        ok &= ~_flag(households, "water_difficulty", False) & _flag(households, "safe_water", True)
+    return pd.Series(ok, index=households.index)
+
+
+def exclusion_flags(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The 一票否决 rules of ``rules/national-2014`` identify.yaml, one boolean column per flag field."""
+    n = len(households)
+    hpos = member_positions(households, members)
+    inside = hpos >= 0
+    out = {f: _flag(households, f, False) for f in H.EXCLUSION_FIELDS}
+    for flag, member_flag in (("has_public_employee", "public_employee"), ("has_village_cadre", "village_cadre")):
+        if member_flag in members.columns:
+            out[flag] |= group_any(hpos[inside], _flag(members, member_flag, False)[inside], n)
+    value = pd.to_numeric(households["vehicle_value"], errors="coerce").fillna(0).to_numpy(dtype=float) \
+        if "vehicle_value" in households.columns else np.zeros(n)
+    out["has_vehicle"] = value >= VEHICLE_LIMIT
+    return pd.DataFrame(out, index=households.index)
 
 
 def truth_for(state: State) -> Truth:
     h = state.households
     line = poverty_line(state.year)
-    excl = h[H.EXCLUSION_FIELDS].astype(bool)
-    excluded = excl.any(axis=1)
-    reasons = pd.Series([""] * len(h), index=h.index, dtype=object)
-    for f in H.EXCLUSION_FIELDS:
-        reasons = reasons.where(~excl[f], reasons + "、" + EXCLUSION_ZH[f])
-    below = h["income_per_capita"] < line
+    excl = exclusion_flags(h, state.members)
+    bits = np.zeros(len(h), dtype=np.int64)
+    for k, f in enumerate(H.EXCLUSION_FIELDS):
+        bits |= excl[f].to_numpy().astype(np.int64) << k
+    combos, inv = np.unique(bits, return_inverse=True)
+    words = ["、".join(EXCLUSION_ZH[f] for k, f in enumerate(H.EXCLUSION_FIELDS) if c >> k & 1) for c in combos.tolist()]
+    excluded = bits > 0
+    below = (h["income_per_capita"] < line).to_numpy(dtype=bool)
     th = pd.DataFrame({
-        "household_id": h["household_id"].astype(str),
-        "township": h["township"].astype(str), "village": h["village"].astype(str),
+        "household_id": h["household_id"].astype("str"),
+        "township": h["township"].astype("str"), "village": h["village"].astype("str"),
         "household_size": h["household_size"].astype(int),
         "income_per_capita": h["income_per_capita"].astype(float),
         "poverty_line": float(line),
-        "below_line": below.astype(bool),
+        "below_line": below,
         "at_line": h["_at_line"].astype(bool),
-        "excluded": excluded.astype(bool),
-        "exclusion_reasons": reasons.str.lstrip("、"),
-        "expected_status": np.where(below & ~excluded, "贫困户", "非贫困户"),
+        "excluded": excluded,
+        "exclusion_reasons": text(words, inv),
+        "expected_status": text(["非贫困户", "贫困户"], (below & ~excluded).astype(np.int64)),
         "recorded_poor": h["recorded_attribute"].notna().astype(bool),
-        "three_guarantees_met": three_guarantees(h, state.members).to_numpy(),
-        "faults": "",
+        "three_guarantees_met": three_guarantees(h, state.members, state.year).to_numpy(),
+        "faults": const("", len(h)),
     })
     return Truth(state.year, state.seed, state.county.county, float(line), False, th.reset_index(drop=True), empty_faults())
 

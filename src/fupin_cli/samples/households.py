@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from fupin_cli.samples import names
-from fupin_cli.samples.rand import group_any, group_positions, group_sum, labels, pick, zfill
+from fupin_cli.samples.rand import as_str, digits, group_any, group_positions, group_sum, isin, join, pick, text
 
 # national rural poverty line (现价, 元/人·年), domain.md §1.1; 2017 [S], 2018 UNVERIFIED
 POVERTY_LINES: dict[int, int] = {
@@ -54,17 +54,17 @@ def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[st
         vil_pair = rng.choice(n_pairs, n_vil, replace=False)
     else:  # unique within each township
         vil_pair = (town_pair[vil_town] + 7 * vil_idx_in_town + 1) % n_pairs
-    vil_name = np.strings.add(place(vil_pair), "村")
+    vil_name = [p + "村" for p in place(vil_pair).tolist()]
     town = vil_town[village]
     _, seq_in_village = group_positions(counts)
     width = max(4, len(str(int(counts.max()))))
-    vil_code = zfill(np.full(n_vil, county.code) * 10**6 + (vil_town + 1) * 1000 + vil_idx_in_town + 1, 12)
-    household_id = np.strings.add(vil_code[village], zfill(seq_in_village + 1, width))
+    vil_code = np.full(n_vil, county.code, dtype=np.int64) * 10**6 + (vil_town + 1) * 1000 + vil_idx_in_town + 1
+    household_id = digits(vil_code[village] * 10**width + seq_in_village + 1, 12 + width)
     group = 1 + (rng.random(n) * np.clip(counts[village] // 12 + 1, 1, 12)).astype(np.int64)
     return {
-        "village_idx": village, "township": town_name[town].astype(object), "village": vil_name[village].astype(object),
-        "natural_village": np.strings.add(group.astype(str), "组").astype(object),
-        "household_id": household_id.astype(object), "n_villages": n_vil,
+        "village_idx": village, "township": text(town_name.tolist(), town), "village": text(vil_name, village),
+        "natural_village": text([f"{g}组" for g in range(13)], group),
+        "household_id": as_str(household_id), "n_villages": n_vil,
     }
 
 
@@ -72,8 +72,8 @@ def conditions(rng: np.random.Generator, n: int, size: np.ndarray) -> dict[str, 
     """生产生活条件: land, housing, water, road, power..."""
     u = rng.random((n, 16))
     arable = np.round(size * rng.gamma(2.0, 0.6, n), 1)
-    structure = labels(["砖混", "砖木", "土木", "钢混"], pick(u[:, 0], [0.5, 0.25, 0.2, 0.05]))
-    p_unsafe = np.select([structure == "土木", structure == "砖木"], [0.35, 0.1], 0.02)
+    structure = pick(u[:, 0], [0.5, 0.25, 0.2, 0.05])  # 砖混, 砖木, 土木, 钢混
+    p_unsafe = np.select([structure == 2, structure == 1], [0.35, 0.1], 0.02)
     unsafe = u[:, 1] < p_unsafe
     cramped = u[:, 2] < 0.06
     per_person = np.where(cramped, 8 + u[:, 3] * 4.5, 15 + u[:, 3] * 25)
@@ -90,14 +90,14 @@ def conditions(rng: np.random.Generator, n: int, size: np.ndarray) -> dict[str, 
         "domestic_power": u[:, 12] < 0.995,
         "broadcast_tv": u[:, 13] < 0.96,
         "road_distance_km": np.round(road, 1),
-        "road_type": labels(["泥土路", "砂石路", "水泥路", "沥青路"], pick(u[:, 14], [0.2, 0.25, 0.5, 0.05])),
+        "road_type": text(["泥土路", "砂石路", "水泥路", "沥青路"], pick(u[:, 14], [0.2, 0.25, 0.5, 0.05])),
         "housing_area": np.round(size * per_person, 0),
-        "housing_structure": structure,
+        "housing_structure": text(["砖混", "砖木", "土木", "钢混"], structure),
         "unsafe_housing": unsafe,
-        "unsafe_housing_level": np.where(unsafe, np.where(u[:, 15] < 0.6, "C级", "D级"), None).astype(object),
+        "unsafe_housing_level": text(["C级", "D级"], (u[:, 15] >= 0.6).astype(np.int64), missing=~unsafe),
         "water_difficulty": water_difficulty,
         "safe_water": ~water_difficulty & (rng.random(n) < 0.96),
-        "fuel_type": labels(["柴草", "煤", "电", "液化气", "沼气"], pick(rng.random(n), [0.45, 0.2, 0.15, 0.12, 0.08])),
+        "fuel_type": text(["柴草", "煤", "电", "液化气", "沼气"], pick(rng.random(n), [0.45, 0.2, 0.15, 0.12, 0.08])),
         "sanitary_toilet": rng.random(n) < 0.55,
         "food_clothing_secure": rng.random(n) < 0.99,
         "military_family": rng.random(n) < 0.01,
@@ -196,12 +196,12 @@ def exclusions(rng: np.random.Generator, n: int, poor: np.ndarray) -> dict[str, 
 
 def causes(rng: np.random.Generator, n: int, hh: np.ndarray, m: dict, cond: dict, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(primary cause, secondary causes joined by 、) consistent with members and conditions."""
-    labouring = np.isin(m["labour"], ("普通劳动力", "技能劳动力"))
-    student_hi = np.isin(m["school_status"], ("高中一年级", "高中二年级", "高中三年级", "中职一年级", "中职二年级",
+    labouring = isin(m["labour"], ("普通劳动力", "技能劳动力"))
+    student_hi = isin(m["school_status"], ("高中一年级", "高中二年级", "高中三年级", "中职一年级", "中职二年级",
                                                "中职三年级", "高职一年级", "高职二年级", "高职三年级", "大专及以上"))
     u = rng.random((n, 2))
     ok = np.stack([
-        group_any(hh, np.isin(m["health"], ("患有大病", "长期慢性病")), n),
+        group_any(hh, isin(m["health"], ("患有大病", "长期慢性病")), n),
         group_any(hh, m["health"] == "残疾", n),
         group_any(hh, student_hi, n),
         u[:, 0] < 0.04,
@@ -216,11 +216,13 @@ def causes(rng: np.random.Generator, n: int, hh: np.ndarray, m: dict, cond: dict
     ], axis=1)
     key = np.where(ok, np.log(CAUSE_WEIGHTS) + rng.gumbel(size=(n, len(CAUSE_ORDER))), -np.inf)
     order = np.argsort(-key, axis=1, kind="stable")
-    cause = np.asarray(CAUSE_ORDER, dtype=object)
-    primary = cause[order[:, 0]]
+    other = CAUSE_ORDER.index("其他")
+    primary = text(CAUSE_ORDER, order[:, 0])
     second_ok = np.take_along_axis(ok, order[:, 1:3], axis=1)
     want = rng.random(n)
-    s1 = np.where(second_ok[:, 0] & (want < 0.6) & (cause[order[:, 1]] != "其他"), cause[order[:, 1]], "")
-    s2 = np.where(second_ok[:, 1] & (want < 0.2) & (cause[order[:, 2]] != "其他") & (s1 != ""), cause[order[:, 2]], "")
-    secondary = np.where(s2 != "", np.strings.add(np.strings.add(s1.astype(str), "、"), s2.astype(str)), s1.astype(str))
-    return primary, np.where(secondary == "", None, secondary).astype(object)
+    s1 = second_ok[:, 0] & (want < 0.6) & (order[:, 1] != other)
+    s2 = second_ok[:, 1] & (want < 0.2) & (order[:, 2] != other) & s1
+    c1 = text(CAUSE_ORDER, order[:, 1])
+    secondary = join(c1, text(["", "、"], s2.astype(np.int64)), text(CAUSE_ORDER + [""], np.where(s2, order[:, 2], len(CAUSE_ORDER))),
+                     missing=~s1)
+    return primary, secondary

@@ -30,18 +30,31 @@ def build_ids(address: np.ndarray, birth_ymd: np.ndarray, seq: np.ndarray) -> np
     ``address``: int array of 6-digit codes; ``birth_ymd``: int array YYYYMMDD;
     ``seq``: int array 0–999 (parity already set for the sex). Returns a numpy ``U18`` array.
     """
+    return _ascii(address, birth_ymd, seq).view("S18").ravel().astype("U18")
+
+
+def build_id_array(address: np.ndarray, birth_ymd: np.ndarray, seq: np.ndarray):
+    """The same IDs as a pyarrow string array built from one byte buffer (fast for millions)."""
+    from fupin_cli.samples.rand import fixed
+
+    return fixed(_ascii(address, birth_ymd, seq))
+
+
+def _ascii(address: np.ndarray, birth_ymd: np.ndarray, seq: np.ndarray) -> np.ndarray:
     n = len(address)
     digits = np.empty((n, 18), dtype=np.uint8)
+    total = np.zeros(n, dtype=np.int64)
     parts = ((address, 6, 0), (birth_ymd, 8, 6), (seq, 3, 14))
     for value, width, start in parts:
-        v = np.asarray(value, dtype=np.int64).copy()
-        for k in range(width - 1, -1, -1):
-            digits[:, start + k] = v % 10
-            v //= 10
-    total = (digits[:, :17].astype(np.int64) * WEIGHTS).sum(axis=1)
+        v = np.asarray(value, dtype=np.int64)
+        lo = int(v.min()) if n else 0
+        # digits and weighted digit sums of every value in [lo, max]: a table lookup per row
+        table = np.arange(lo, (int(v.max()) if n else 0) + 1, dtype=np.int64)[:, None] // 10 ** np.arange(width - 1, -1, -1) % 10
+        digits[:, start:start + width] = table.astype(np.uint8)[v - lo]
+        total += (table @ WEIGHTS[start:start + width])[v - lo]
     ascii_ = digits + ord("0")
     ascii_[:, 17] = CHECK_CHARS[total % 11]
-    return np.ascontiguousarray(ascii_).view("S18").ravel().astype("U18")
+    return np.ascontiguousarray(ascii_)
 
 
 def sequence_for_sex(raw: np.ndarray, male: np.ndarray) -> np.ndarray:

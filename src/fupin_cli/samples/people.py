@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 
 from fupin_cli.samples import ids, names
-from fupin_cli.samples.rand import group_positions, labels, pick
+from fupin_cli.samples.rand import as_str, group_positions, join, pick, text
 
 HEAD, SPOUSE, FATHER, MOTHER, CHILD, ADULT_CHILD, INLAW, GRAND = range(8)
 
 SIZE_PROBS = [0.12, 0.20, 0.20, 0.22, 0.14, 0.07, 0.03, 0.02]  # sizes 1..8, mean ≈ 3.5
 HEALTH = ["健康", "长期慢性病", "患有大病", "残疾"]
+RELATIONS = ["户主", "配偶", "之子", "之女", "之儿媳", "之女婿", "之孙子", "之孙女", "之外孙子", "之外孙女",
+             "之父", "之母", "之公公", "之婆婆", "之岳父", "之岳母"]
+R = {r: i for i, r in enumerate(RELATIONS)}
 
 
 def compose(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -117,20 +120,23 @@ def make_members(rng: np.random.Generator, h: dict[str, np.ndarray], year: int, 
     spill = birth.astype("datetime64[Y]").astype(np.int64) + 1970 != birth_year
     birth = np.where(spill, birth - np.timedelta64(1, "D"), birth)
 
-    # --- relations ----------------------------------------------------------------------
-    relation = np.full(m, "之子", dtype=object)
-    relation[role == HEAD] = "户主"
-    relation[role == SPOUSE] = "配偶"
+    # --- relations (codes into RELATIONS) -------------------------------------------------
+    rel = np.full(m, R["之子"], dtype=np.int64)
+    rel[role == HEAD] = R["户主"]
+    rel[role == SPOUSE] = R["配偶"]
     female_head_married = (~head_male) & h["has_spouse"][hh]
     in_law_parents = female_head_married & (u[:, 4] < 0.5)
     wife_parents = head_male & (u[:, 4] < 0.1)
-    relation[role == FATHER] = np.where(in_law_parents, "之公公", np.where(wife_parents, "之岳父", "之父"))[role == FATHER]
-    relation[role == MOTHER] = np.where(in_law_parents, "之婆婆", np.where(wife_parents, "之岳母", "之母"))[role == MOTHER]
+    sel = role == FATHER
+    rel[sel] = np.where(in_law_parents, R["之公公"], np.where(wife_parents, R["之岳父"], R["之父"]))[sel]
+    sel = role == MOTHER
+    rel[sel] = np.where(in_law_parents, R["之婆婆"], np.where(wife_parents, R["之岳母"], R["之母"]))[sel]
     kid = (role == CHILD) | (role == ADULT_CHILD)
-    relation[kid] = np.where(male, "之子", "之女")[kid]
-    relation[role == INLAW] = np.where(dil, "之儿媳", "之女婿")[role == INLAW]
-    grand_rel = np.where(dil, np.where(male, "之孙子", "之孙女"), np.where(male, "之外孙子", "之外孙女"))
-    relation[role == GRAND] = grand_rel[role == GRAND]
+    rel[kid] = np.where(male, R["之子"], R["之女"])[kid]
+    sel = role == INLAW
+    rel[sel] = np.where(dil, R["之儿媳"], R["之女婿"])[sel]
+    grand_rel = np.where(dil, np.where(male, R["之孙子"], R["之孙女"]), np.where(male, R["之外孙子"], R["之外孙女"]))
+    rel[role == GRAND] = grand_rel[role == GRAND]
 
     # --- names --------------------------------------------------------------------------
     sur_p = np.asarray(names.SURNAME_WEIGHTS) / sum(names.SURNAME_WEIGHTS)
@@ -146,17 +152,16 @@ def make_members(rng: np.random.Generator, h: dict[str, np.ndarray], year: int, 
     sur_idx = own_sur.copy()
     sur_idx = np.where(head_rows, head_sur[hh], sur_idx)
     sur_idx = np.where((role == SPOUSE) & ~head_male, fam, sur_idx)
-    sur_idx = np.where(np.isin(relation, ("之父",)), head_sur[hh], sur_idx)
-    sur_idx = np.where(np.isin(relation, ("之公公",)), fam, sur_idx)
+    sur_idx = np.where(rel == R["之父"], head_sur[hh], sur_idx)
+    sur_idx = np.where(rel == R["之公公"], fam, sur_idx)
     sur_idx = np.where((role == CHILD) | (role == ADULT_CHILD) | ((role == GRAND) & dil), fam, sur_idx)
     sur_idx = np.where(((role == GRAND) | (role == INLAW)) & ~dil, inlaw_sur_h[hh], sur_idx)
-    surname = np.asarray(names.SURNAMES)[sur_idx]
-    mc, fc = np.asarray(names.MALE_CHARS), np.asarray(names.FEMALE_CHARS)
-    g1 = np.where(male, mc[rng.integers(0, len(mc), m)], fc[rng.integers(0, len(fc), m)])
-    g2 = np.where(male, mc[rng.integers(0, len(mc), m)], fc[rng.integers(0, len(fc), m)])
+    n_mc = len(names.MALE_CHARS)
+    pool = names.MALE_CHARS + names.FEMALE_CHARS  # female characters after the male ones
+    g1 = np.where(male, rng.integers(0, n_mc, m), n_mc + rng.integers(0, len(names.FEMALE_CHARS), m))
+    g2 = np.where(male, rng.integers(0, n_mc, m), n_mc + rng.integers(0, len(names.FEMALE_CHARS), m))
     two = u[:, 5] < 0.65
-    given = np.where(two, np.strings.add(g1, g2), g1)
-    name = np.strings.add(surname, given)
+    name = join(text(names.SURNAMES, sur_idx), text(pool, g1), text(pool + [""], np.where(two, g2, len(pool))))
 
     # --- ID numbers ---------------------------------------------------------------------
     born_here = u[:, 6] < 0.9
@@ -165,13 +170,18 @@ def make_members(rng: np.random.Generator, h: dict[str, np.ndarray], year: int, 
     bd = pd.DatetimeIndex(birth)
     ymd = bd.year.to_numpy() * 10000 + bd.month.to_numpy() * 100 + bd.day.to_numpy()
     seq = ids.sequence_for_sex(rng.integers(0, 1000, m), male)
-    id_number = ids.build_ids(address, ymd, seq)
+    base = (address.astype(np.int64) * 10**8 + ymd) * 1000
+    dup = _duplicated(base + seq)  # the first 17 digits: unique ⇔ ID unique
     for _ in range(50):  # re-draw the sequence of duplicated numbers until all are unique
-        dup = pd.Series(id_number).duplicated().to_numpy()
         if not dup.any():
             break
         seq[dup] = ids.sequence_for_sex(rng.integers(0, 1000, int(dup.sum())), male[dup])
-        id_number[dup] = ids.build_ids(address[dup], ymd[dup], seq[dup])
+        key = base + seq
+        # the other keys are distinct already: a repeat involves a re-drawn key
+        cand = np.flatnonzero(pd.Series(key, copy=False).isin(pd.unique(key[dup])).to_numpy())
+        dup = np.zeros(m, dtype=bool)
+        dup[cand[_duplicated(key[cand])]] = True
+    id_number = as_str(ids.build_id_array(address, ymd, seq))
 
     # --- health (age dependent) ---------------------------------------------------------
     p_dis = np.where(age >= 60, 0.06, 0.03)
@@ -181,10 +191,15 @@ def make_members(rng: np.random.Generator, h: dict[str, np.ndarray], year: int, 
 
     return {
         "hh": hh, "pos": pos, "role": role, "male": male, "age": age, "birth": birth,
-        "relation": relation, "name": name.astype(object), "id_number": id_number.astype(object),
-        "address": address, "health": labels(HEALTH, health),
+        "relation": text(RELATIONS, rel), "rel_code": rel, "name": name, "id_number": id_number,
+        "address": address, "health": text(HEALTH, health), "_health_code": health,
         "u_status": rng.random((m, 8)),  # persistent draws for age-dependent statuses (chains)
     }
+
+
+def _duplicated(key: np.ndarray) -> np.ndarray:
+    """Later occurrences of a repeated int64 key (the first one stays); hashing, no sort."""
+    return pd.Series(key, copy=False).duplicated().to_numpy()
 
 
 SCHOOL_HIGH = ["高中一年级", "高中二年级", "高中三年级"]
@@ -194,66 +209,76 @@ LABOURING = ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力"
 WORK_PLACES = ["乡(镇)内务工", "乡(镇)外县内务工", "县外省内务工", "省外务工"]
 
 
-def statuses(age: np.ndarray, health: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
-    """Education, school status, labour and work consistent with age and health.
+SCHOOL = ["非在校生", "学前教育", "小学", "七年级", "八年级", "九年级", *SCHOOL_HIGH, *SCHOOL_VOC, "大专及以上"]
+EDUCATION = ["文盲或半文盲", "小学", "初中", "高中", "大专及以上", "学龄前儿童"]
+LABOUR = ["普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"]
+WORK = [*WORK_PLACES, "其他"]
+
+
+def statuses(age: np.ndarray, health, u: np.ndarray) -> dict[str, np.ndarray]:
+    """Education, school status, labour and work consistent with age and health (labels or codes into HEALTH).
 
     ``u`` is an (m, 8) array of persistent uniforms, so a chain recomputes a member's
-    statuses each year from the new age without re-drawing who they are.
+    statuses each year from the new age without re-drawing who they are.  Labels are
+    built from small integer codes (pandas ``str`` arrays); ``_labour_code`` and
+    ``_school_code`` index :data:`LABOUR` and :data:`SCHOOL`.
     """
     m = len(age)
-    school = np.full(m, "非在校生", dtype=object)
-    edu = np.full(m, "初中", dtype=object)
+    sc = np.zeros(m, dtype=np.int64)  # SCHOOL codes (0 非在校生)
+    ed = np.full(m, 2, dtype=np.int64)  # EDUCATION codes (2 初中)
     dropout = np.zeros(m, dtype=bool)
     # adults' education by cohort
     p_adult = np.where(
         (age >= 60)[:, None], [0.45, 0.40, 0.12, 0.03, 0.0],
         np.where((age >= 40)[:, None], [0.12, 0.40, 0.38, 0.08, 0.02], [0.02, 0.15, 0.50, 0.22, 0.11]),
     )
-    edu[:] = labels(["文盲或半文盲", "小学", "初中", "高中", "大专及以上"], pick(u[:, 0], p_adult))
-    edu[age <= 5] = "学龄前儿童"
+    ed[:] = pick(u[:, 0], p_adult)
+    ed[age <= 5] = 5
     pre = (age >= 3) & (age <= 5) & (u[:, 1] < 0.7)
-    school[pre] = "学前教育"
+    sc[pre] = 1
     prim = (age >= 6) & (age <= 11)
-    school[prim], edu[prim] = "小学", "小学"
+    sc[prim], ed[prim] = 2, 1
     for a, grade in JUNIOR.items():
-        school[age == a], edu[age == a] = grade, "初中"
+        sc[age == a], ed[age == a] = SCHOOL.index(grade), 2
     senior = (age >= 15) & (age <= 17)
     grade = np.clip(age - 15, 0, 2)
     hi = senior & (u[:, 1] < 0.55)
     voc = senior & (u[:, 1] >= 0.55) & (u[:, 1] < 0.8)
-    school[hi] = np.asarray(SCHOOL_HIGH, dtype=object)[grade[hi]]
-    school[voc] = np.asarray(SCHOOL_VOC, dtype=object)[grade[voc]]
-    edu[hi | voc] = "高中"
-    edu[senior & ~(hi | voc)] = "初中"
+    sc[hi] = 6 + grade[hi]
+    sc[voc] = 9 + grade[voc]
+    ed[hi | voc] = 3
+    ed[senior & ~(hi | voc)] = 2
     college = (age >= 18) & (age <= 22) & (u[:, 1] < 0.25)
-    school[college], edu[college] = "大专及以上", "大专及以上"
+    sc[college], ed[college] = 12, 4
     # a few compulsory-age children out of school (辍学)
     drop = (age >= 10) & (age <= 15) & (u[:, 2] < 0.004)
-    school[drop], dropout[drop] = "非在校生", True
-    edu[drop & (age <= 12)] = "小学"
-    student = school != "非在校生"
+    sc[drop], dropout[drop] = 0, True
+    ed[drop & (age <= 12)] = 1
+    student = sc != 0
 
     # labour (劳动技能)
-    healthy, chronic = health == "健康", health == "长期慢性病"
-    ill, disabled = health == "患有大病", health == "残疾"
+    if isinstance(health, np.ndarray) and health.dtype.kind == "i":
+        hcode = health  # codes into HEALTH
+    else:
+        hcode = np.asarray(pd.Categorical(np.asarray(health, dtype=object), categories=HEALTH).codes)
+    healthy, chronic, ill, disabled = hcode == 0, hcode == 1, hcode == 2, hcode == 3
     working_age = (age >= 16) & (age <= 64) & ~student
     p_work = _labour_probs(healthy, chronic, ill, disabled)
-    lab_labels = ["普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"]
-    labour = np.full(m, "无劳动力", dtype=object)
-    labour[working_age] = labels(lab_labels, pick(u[working_age, 3], p_work[working_age]))
+    lab = np.full(m, 4, dtype=np.int64)  # 无劳动力
+    lab[working_age] = pick(u[working_age, 3], p_work[working_age])
     old = (age >= 65) & ~student
     p_old = np.where(healthy[:, None], [0.3, 0.0, 0.5, 0.0, 0.2], [0.0, 0.0, 0.1, 0.45, 0.45])
-    labour[old] = labels(lab_labels, pick(u[old, 3], p_old[old]))
+    lab[old] = pick(u[old, 3], p_old[old])
 
     # work (务工状况 / 务工时间)
-    can_work = np.isin(labour, LABOURING) & (age <= 60)
+    can_work = (lab <= 2) & (age <= 60)
     migrant = can_work & (u[:, 4] < np.where(healthy, 0.5, 0.2))
-    work = np.full(m, None, dtype=object)
-    work[can_work] = "其他"
-    work[migrant] = labels(WORK_PLACES, pick(u[migrant, 5], [0.15, 0.2, 0.3, 0.35]))
+    wk = np.full(m, 4, dtype=np.int64)  # 其他
+    wk[migrant] = pick(u[migrant, 5], [0.15, 0.2, 0.3, 0.35])
     months = np.where(migrant, 3 + (u[:, 6] * 10).astype(np.int64), 0).astype(float)
-    return {"education": edu, "school_status": school, "dropout": dropout, "labour": labour,
-            "work_status": work, "work_months": months}
+    return {"education": text(EDUCATION, ed), "school_status": text(SCHOOL, sc), "dropout": dropout,
+            "labour": text(LABOUR, lab), "work_status": text(WORK, wk, missing=~can_work), "work_months": months,
+            "_labour_code": lab, "_school_code": sc}
 
 
 def _labour_probs(healthy, chronic, ill, disabled) -> np.ndarray:

@@ -12,6 +12,9 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -57,3 +60,63 @@ def group_sum(owner: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
 
 def group_any(owner: np.ndarray, mask: np.ndarray, n_groups: int) -> np.ndarray:
     return np.bincount(owner, weights=np.asarray(mask, dtype=float), minlength=n_groups) > 0
+
+
+# --------------------------------------------------------------------------------------
+# String columns built with pyarrow (no Python string objects per row)
+# --------------------------------------------------------------------------------------
+def text(values: Sequence[str], idx: np.ndarray, missing: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """``values[idx]`` as a pandas ``str`` array (pyarrow ``take`` on the small dictionary).
+
+    ``missing`` (bool mask) gives NA cells.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    ind = pa.array(idx, mask=None if missing is None else np.asarray(missing, dtype=bool))
+    return as_str(pc.take(pa.array(list(values), pa.string()), ind))
+
+
+def const(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    return text([value], np.zeros(n, dtype=np.int64))
+
+
+def digits(values: np.ndarray, width: int) -> pa.Array:
+    """Zero-padded fixed-width decimal strings of non-negative int64 values (pyarrow string array)."""
+    v = np.asarray(values, dtype=np.int64).copy()
+    n = len(v)
+    buf = np.empty((n, width), dtype=np.uint8)
+    for k in range(width - 1, -1, -1):
+        buf[:, k] = v % 10 + 48
+        v //= 10
+    return fixed(buf)
+
+
+def fixed(ascii_: np.ndarray) -> pa.Array:
+    """An (n, width) uint8 array of ASCII characters as a pyarrow string array (one buffer, no copies per row)."""
+    n, width = ascii_.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(ascii_).tobytes()))
+
+
+def join(*parts, missing: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """Element-wise concatenation of string arrays / scalars (pandas ``str`` array)."""
+    arrays = [p if isinstance(p, str) else (p if isinstance(p, (pa.Array, pa.ChunkedArray)) else _arrow(p)).cast(pa.string())
+              for p in parts]
+    out = pc.binary_join_element_wise(*arrays, "")
+    if missing is not None:
+        out = pc.if_else(pa.array(np.asarray(missing, dtype=bool)), pa.scalar(None, pa.string()), out)
+    return as_str(out)
+
+
+def _arrow(a) -> pa.Array:
+    if isinstance(a, pd.api.extensions.ExtensionArray | pd.Series):
+        return pa.array(a)
+    return pa.array(np.asarray(a, dtype=object), pa.string())
+
+
+def as_str(a: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    return pd.array(a, dtype="str")
+
+
+def isin(values, choices: Sequence[str]) -> np.ndarray:
+    """Vectorised membership for str / object arrays (NA → False)."""
+    return pd.Series(values, copy=False).isin(list(choices)).to_numpy(dtype=bool)

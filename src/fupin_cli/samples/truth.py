@@ -58,6 +58,15 @@ class Truth:
     def counts(self) -> dict[str, int]:
         """Summary numbers tests and reports assert on."""
         h = self.households
+        if "monitoring_status" in h.columns:  # 2021+ monitoring sample
+            out = {"households": int(len(h)), "below_line": int(h["below_line"].sum()),
+                   "faults": int(len(self.faults))}
+            for col, key in (("monitoring_status", "status"), ("expected_category", "category"),
+                             ("elimination_method", "method")):
+                for name, k in h[col].value_counts().sort_index().items():
+                    if name:
+                        out[f"{key}:{name}"] = int(k)
+            return out
         out = {
             "households": int(len(h)),
             "below_line": int(h["below_line"].sum()),
