@@ -51,6 +51,8 @@ PERSON_FIELDS = ("household_id", "member_id", "name", "head_name", "id_number", 
 MEMBER_ONLY_FIELDS = frozenset(MEMBER_FIELD_NAMES) - {"seq", "name", "id_number", "sex", "birth_date", "ethnicity", "politics"}
 _TOTAL_SPACED = "|".join(r"\s*".join(w) for w in TOTAL_ROW_WORDS)  # 合计, 合 计 …
 _NUMERIC_SEQ = re.compile(r"^\d+(\.0+)?$")
+# household text fields held as categoricals while member rows are grouped (not the keys and IDs)
+COMPACT_FIELDS = frozenset(HOUSEHOLD_FIELD_NAMES) - {"household_id", "head_name", *ID_FIELDS}
 
 
 @dataclass
@@ -97,7 +99,7 @@ def build_table(grid: Grid, header: Header) -> Table:
         raise AssertionError("a lean Parquet grid needs the header on row 1")
     raw = {} if grid.lean else {c.index: grid.cells[c.index] for c in header.columns}
     if not grid.lean:
-        grid.cells = grid.cells.iloc[:0]  # only the columns in use stay, each dropped once typed
+        grid.cells = _no_rows(grid.cells)  # only the columns in use stay, each dropped once typed
 
     def column(c: Column) -> tuple[pd.Series | None, pd.Series | None]:
         """(typed values, None) for a typed Parquet column whose kind fits, else (None, folded text)."""
@@ -166,6 +168,8 @@ def build_table(grid: Grid, header: Header) -> Table:
             num_rows[rel[(rel >= 0) & (rel < n)]] = True
         where = Where(grid.file, grid.sheet, c.letter, c.header, rows, hids)
         values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows)
+        if c.field in COMPACT_FIELDS:
+            values[c.index] = _compact(values[c.index])
         del s
     if seq_text is not None:
         total |= seq_text & nobody
@@ -252,7 +256,8 @@ def households_from_rows(table: Table) -> tuple[pd.DataFrame, list[pd.DataFrame]
     if dropped:
         names = "、".join(table.header.fields[c].header for c in dropped if c in table.header.fields)
         notes.append(_info(table, "read.member_columns_ignored", f"每行一户的表中成员列未读取: {names}"))
-    return frame[_order(keep, table.passthrough)].reset_index(drop=True), notes
+    frame = frame[_order(keep, table.passthrough)].reset_index(drop=True)
+    return frame.apply(_expand) if len(frame.columns) else frame, notes
 
 
 def _order(cols: list[str], passthrough: list[str]) -> list[str]:
@@ -289,27 +294,75 @@ def household_keys(table: Table) -> tuple[pd.Series, list[pd.DataFrame]]:
 
 
 def split_members(table: Table, hid: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame, str, list[pd.DataFrame]]:
-    """Member rows → (households, members, layout, notes)."""
+    """Member rows → (households, members, layout, notes).
+
+    Household columns are reduced to one value per household (the first non-blank, in sheet
+    order) one at a time and dropped from the member-level frame as soon as they are done.
+    """
+    written = table.frame["household_id"].notna().to_numpy()  # 户编号 on the row itself
     frame = table.frame.assign(household_id=hid)
+    table.frame = _no_rows(frame)  # the member-level rows now live in ``frame`` only
     hh_cols = [c for c in HOUSEHOLD_FIELD_NAMES if c in frame.columns and c != "household_id"]
     mem_cols = [c for c in MEMBER_FIELD_NAMES if c in frame.columns]
-    notes = _conflicts(table, frame, hh_cols)
-    grouped = frame[["household_id", *hh_cols, *PROVENANCE_COLUMNS]].dropna(subset=["household_id"])
-    households = grouped.groupby("household_id", sort=False, dropna=True).first().reset_index()
-    first_row = grouped.groupby("household_id", sort=False)[SOURCE_ROW].min()
-    households[SOURCE_ROW] = pd.array(households["household_id"].map(first_row), dtype="Int64")
-    households = households[_order(["household_id", *hh_cols, *PROVENANCE_COLUMNS], [])]
     members = frame[["household_id", *mem_cols, *table.passthrough, *PROVENANCE_COLUMNS]].reset_index(drop=True)
+    notes = _conflicts(table, frame, hh_cols)
+    codes, keys = hid.array.factorize(use_na_sentinel=True)  # households in order of first appearance
+    codes = np.asarray(codes)
+    grouped = codes >= 0
+    columns: dict[str, object] = {"household_id": pd.Series(keys)}
+    blank_rest = np.ones(len(frame), dtype=bool)  # no household value on the row
+    for c in [*hh_cols, SOURCE_FILE, SOURCE_SHEET]:
+        col = frame[c]
+        present = col.notna().to_numpy()
+        if c in hh_cols:
+            blank_rest &= ~present
+        columns[c] = _expand(_first_per_group(col, codes, len(keys), present & grouped))
+        if c in hh_cols:
+            frame = frame.drop(columns=c)
+        del col
+    columns[SOURCE_ROW] = _first_per_group(frame[SOURCE_ROW], codes, len(keys), grouped)  # rows ascend: the least
+    households = pd.DataFrame(columns)
+    households = households[_order(["household_id", *hh_cols, *PROVENANCE_COLUMNS], [])]
     hh_merged = table.merged_fields & set(["household_id", *hh_cols])
     if hh_merged:
         layout = "member-merged"
     else:
-        cont = frame["household_id"].duplicated().to_numpy() | ~table.frame["household_id"].notna().to_numpy()
-        others = [c for c in hh_cols]
-        blank_cont = cont & (frame[others].isna().all(axis=1).to_numpy() if others else True)
+        cont = frame["household_id"].duplicated().to_numpy() | ~written
+        blank_cont = cont & (blank_rest if hh_cols else True)
         layout = "member-head-only" if cont.any() and blank_cont.sum() * 2 > cont.sum() else "member"
+    del frame
     households, head_notes = _heads(households, members, table)
     return households, members, layout, notes + head_notes
+
+
+def _compact(s: pd.Series) -> pd.Series:
+    """Repetitive text of a household field as a categorical while rows are grouped (a member-level
+    sheet repeats it on every member row); :func:`_expand` turns it back into ``str`` for the Roster."""
+    if s.dtype != STR or len(s) < 1000:
+        return s
+    codes, uniques = s.array.factorize(use_na_sentinel=True)
+    if len(uniques) * 4 > len(s):
+        return s
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(uniques))), index=s.index)
+
+
+def _expand(s: pd.Series) -> pd.Series:
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s
+    return pd.Series(s.cat.categories.array.take(s.cat.codes.to_numpy(), allow_fill=True), index=s.index)
+
+
+def _no_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without rows and without references to its buffers (an Arrow slice would keep them)."""
+    return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns}, columns=df.columns)
+
+
+def _first_per_group(col: pd.Series, codes: np.ndarray, groups: int, use: np.ndarray) -> pd.Series:
+    """The first value of ``col`` over the rows in ``use``, per group code (missing: NA)."""
+    idx = np.flatnonzero(use)
+    first = np.full(groups, -1, dtype=np.int64)
+    first[codes[idx][::-1]] = idx[::-1]  # later assignments win: the earliest row of each group
+    return pd.Series(pd.api.extensions.take(col.array, first, allow_fill=True))
 
 
 def _conflicts(table: Table, frame: pd.DataFrame, cols: list[str]) -> list[pd.DataFrame]:
