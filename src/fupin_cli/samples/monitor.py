@@ -62,7 +62,7 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
     if n_households < MIN_HOUSEHOLDS:
         raise UsageError(f"monitoring samples need at least {MIN_HOUSEHOLDS} households (got {n_households})",
                          "use --households 40 or more")
-    state = build_state(n_households, seed, year, county, poor_share=0.1, line=line)
+    state = build_state(n_households, seed, year, county, poor_share=max(0.1, 6 / n_households), line=line)
     h, m = state.households, state.members
     n = len(h)
     rng = stream(seed, "monitoring")
@@ -78,7 +78,12 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
 
     # --- plan ---------------------------------------------------------------------------
     plan = np.full(n, "none", dtype=object)
-    monitored = (below & (u[:, 0] < 0.35)) | (~below & (u[:, 0] < 0.04))
+    # new monitoring objects first (one 边缘易致贫户 and one 脱贫不稳定户 at least), then the 监测户
+    new_c = below & data_risk
+    marginal = _at_least_one(new_c & (u[:, 6] >= 0.8), new_c, -u[:, 6])  # 一般农户
+    unstable = _at_least_one(new_c & ~marginal & (u[:, 6] < 0.2), new_c & ~marginal, u[:, 6])  # 脱贫户
+    fresh = ~marginal & ~unstable
+    monitored = fresh & ((below & (u[:, 0] < 0.5)) | (~below & (u[:, 0] < 0.04)))
     elim_c = monitored & ~below
     natural = _at_least_one(elim_c & ~data_risk & any_labour & safe & (u[:, 1] < 0.3),
                             ~below & ~data_risk & any_labour & safe, u[:, 1])
@@ -88,16 +93,13 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
                              ~below & data_risk & any_labour & safe & ~monitored, u[:, 2])
     monitored |= assisted
     cont = monitored & ~natural & ~assisted
-    cont = _at_least_one(cont, below & ~monitored, u[:, 3])
+    cont = _at_least_one(cont, below & ~monitored & fresh, u[:, 3])
     monitored |= cont
-    free = ~monitored
+    free = ~monitored & fresh
     before = _at_least_one(free & (u[:, 4] < 0.01), free & ~below, u[:, 4])
     free &= ~before
     sudden = _at_least_one(free & ~below & (u[:, 5] < 0.02), free & ~below, u[:, 5])
     free &= ~sudden
-    new_c = free & below & data_risk
-    marginal = _at_least_one(new_c & (u[:, 6] >= 0.6), new_c, -u[:, 6])  # new 边缘易致贫户 (一般农户)
-    unstable = _at_least_one(new_c & ~marginal & (u[:, 6] < 0.6), new_c & ~marginal, u[:, 6])  # new 脱贫不稳定户
     plan[marginal], plan[unstable] = "new_marginal", "new_unstable"
     plan[monitored] = "continuing"
     plan[assisted], plan[natural] = "eliminate_assisted", "eliminate_natural"
