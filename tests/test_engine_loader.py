@@ -248,3 +248,22 @@ def test_unknown_pack_name_suggests():
 def test_shipped_packs_load(name):
     pack = load_pack(name)
     assert pack.rules and pack.parameters
+
+
+def test_loaded_pack_is_cached_until_a_file_changes(tmp_path):
+    import shutil
+    import time
+
+    from fupin_cli.engine import load_pack
+
+    src = Path(__file__).resolve().parent / "data" / "packs" / "mini"
+    dst = tmp_path / "mini"
+    shutil.copytree(src, dst)
+    first = load_pack(dst)
+    assert load_pack(dst) is first
+    rules = next(p for p in dst.glob("*.yaml") if "rules:" in p.read_text(encoding="utf-8"))
+    time.sleep(0.01)
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
+    second = load_pack(dst)
+    assert second is not first
+    assert second.sha256 != first.sha256

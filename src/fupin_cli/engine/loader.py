@@ -8,6 +8,8 @@ unknown fields/parameters, duplicate ids, parameter problems) is collected as
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import difflib
 import hashlib
@@ -547,9 +549,38 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
 # ---------------------------------------------------------------------------------------
 # compiling: parameters, derived fields, rule conditions
 # ---------------------------------------------------------------------------------------
+# In-process cache of loaded packs: parsing YAML with positions (ruamel round-trip) is ~95% of
+# a load and takes about a second for national-2014; a process that loads the same pack again
+# (the test suite, a library user running several years) gets the same immutable Pack back as
+# long as no YAML file of the pack or its bases changed (checked by path, size and mtime).
+_CACHE: dict[Path, tuple[tuple, "Pack"]] = {}
+
+
+def _fingerprint(files: list[Path]) -> tuple:
+    folders = sorted({f.parent for f in files})
+    stamp = []
+    for d in folders:
+        for f in sorted(d.glob("*.yaml")):
+            st = f.stat()
+            stamp.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
 def load_pack(ref: str | os.PathLike) -> Pack:
     """Load a pack by shipped name or folder path; :class:`RuleError` listing every problem."""
     path = find_pack(ref)
+    cached = _CACHE.get(path)
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            if _fingerprint(cached[1].files) == cached[0]:
+                return cached[1]
+    pack = _load_pack_uncached(path)
+    with contextlib.suppress(OSError):
+        _CACHE[path] = (_fingerprint(pack.files), pack)
+    return pack
+
+
+def _load_pack_uncached(path: Path) -> Pack:
     problems = Problems()
     raw = _load_raw(path, problems, ())
     pack = None
