@@ -217,7 +217,8 @@ def identify(
     findings = concat_findings([findings, evaluation_findings(ev, roster)])
     decisions = identification(ev)
     step("decide")
-    households = register_households(roster, ev, decisions, year, pack)
+    codes = ev.household_codes() if hasattr(ev, "household_codes") else None
+    households = register_households(roster, ev, decisions, year, pack, codes=codes)
     # data errors (--allow-errors) → 待核实 with the findings as the reason
     reasons = error_reasons(roster, findings)
     has_err = reasons.notna().to_numpy()
@@ -232,7 +233,7 @@ def identify(
         moved = (status != households["status"].astype(object)).to_numpy()
         if moved.any():
             _to_pending(households, moved, why[moved].astype(str))
-    members = register_members(roster, households)
+    members = register_members(roster, households, codes=codes)
     excluded = excluded_mask(ev).reindex(households.index, fill_value=False)
     counts = closing_counts(roster, households, findings, excluded)
     prov = provenance(roster, pack, ev, year, region, version=version, run_time=run_time, options=options)
@@ -301,8 +302,10 @@ def _positions(keys, value_set) -> "np.ndarray":
     return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: int, pack: Any) -> pd.DataFrame:
-    """Roster columns (schema order, then passthrough, then 原表行号) + decision columns."""
+def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: int, pack: Any, codes: Any = None) -> pd.DataFrame:
+    """Roster columns (schema order, then passthrough, then 原表行号) + decision columns.
+
+    ``codes`` (the evaluation's ``HouseholdCodes``) saves hashing the 户编号 again."""
     hh = roster.households
     known = [c for c in HOUSEHOLD_FIELD_NAMES if c in hh.columns]
     passthrough = [c for c in hh.columns if c not in known and not str(c).startswith("_")]
@@ -316,7 +319,7 @@ def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: 
     out["status"] = out["status"].astype(object)
     for name, values in estimate_columns(ev).items():  # 测算 (estimate rules), e.g. relocation subsidy
         out[name] = values.reindex(hh.index)
-    out["member_count"] = _member_count(roster).reindex(hh.index).astype("Int64")
+    out["member_count"] = _member_count(roster, codes).reindex(hh.index).astype("Int64")
     out["assessment_year"] = pd.array([year] * len(out), dtype="Int64")
     out["pack"] = pack_label(pack)
     if SOURCE_ROW in hh.columns:
@@ -338,10 +341,12 @@ def estimate_columns(ev: Any) -> dict[str, pd.Series]:
     return out
 
 
-def _member_count(roster: Roster) -> pd.Series:
+def _member_count(roster: Roster, codes: Any = None) -> pd.Series:
     hh = roster.households
     if roster.members.empty or "household_id" not in roster.members.columns:
         return pd.Series(pd.NA, index=hh.index, dtype="Int64")
+    if codes is not None:
+        return pd.Series(codes.member_counts(), index=hh.index).astype("Int64")
     import numpy as np
     import pyarrow.compute as pc
 
@@ -353,8 +358,10 @@ def _member_count(roster: Roster) -> pd.Series:
     return pd.Series(np.where(own >= 0, counts[np.clip(own, 0, None)], 0), index=hh.index).astype("Int64")
 
 
-def register_members(roster: Roster, households: pd.DataFrame) -> pd.DataFrame:
-    """Members (schema order, passthrough) with their household's area and decision columns."""
+def register_members(roster: Roster, households: pd.DataFrame, codes: Any = None) -> pd.DataFrame:
+    """Members (schema order, passthrough) with their household's area and decision columns.
+
+    ``codes`` (the evaluation's ``HouseholdCodes`` over the same rows) saves hashing the 户编号 again."""
     m = roster.members
     area_cols = [c for c in ("township", "village", "head_name") if c in households.columns]
     if m.empty:
@@ -364,7 +371,10 @@ def register_members(roster: Roster, households: pd.DataFrame) -> pd.DataFrame:
     passthrough = [c for c in m.columns if c not in known and c != "household_id" and not str(c).startswith("_")]
     out = m[["household_id", *known, *passthrough]]  # a new frame; copy-on-write keeps the roster unchanged
     # each member's household row (first row of its 户编号), −1 when the household is unknown
-    pos = _positions(_arrow_ids(out["household_id"]), _arrow_ids(households["household_id"]))
+    if codes is not None and len(codes.member_bucket) == len(out) and len(codes.household_bucket) == len(households):
+        pos = codes.household_row_of_members()
+    else:
+        pos = _positions(_arrow_ids(out["household_id"]), _arrow_ids(households["household_id"]))
 
     def household_values(c: str):
         col = households[c]

@@ -127,6 +127,8 @@ class FrameEvaluator:
         self.params = params  # name → python value
         self.columns: dict[str, Any] = dict(extra or {})
         self.memo: dict[ir.Node, Any] = {}
+        self.codes: Any = None  # derive.HouseholdCodes when this frame's members were aggregated
+        self.dictionaries: dict[str, Any] = {}  # text column → (codes, distinct values) or None
 
     # -- inputs --------------------------------------------------------------------------
     def column(self, name: str) -> Any:
@@ -140,6 +142,29 @@ class FrameEvaluator:
 
     def set_column(self, name: str, value: Any) -> None:
         self.columns[name] = value
+        self.dictionaries.pop(name, None)
+
+    def text_codes(self, node: ir.Node) -> tuple[np.ndarray, list] | None:
+        """(codes, distinct values) of a low-cardinality text column named by ``node``, encoded once.
+
+        Code −1 = missing.  Comparisons, ``in`` and ``contains`` on such a column are decided once
+        per distinct value and spread to the rows by code (the column's repeated labels are
+        hashed once, not once per condition).  None for other nodes and for mostly distinct columns.
+        """
+        if not isinstance(node, ir.Name) or self.n <= 64:
+            return None
+        name = node.name
+        if name not in self.dictionaries:
+            value = self.eval(node)
+            self.dictionaries[name] = _dictionary(value) if isinstance(value, pd.Series) else None
+        return self.dictionaries[name]
+
+    def _coded_bool(self, coded: tuple[np.ndarray, list], decide) -> BooleanArray:
+        """Per-row result of ``decide(distinct value) -> bool``; unknown where the value is missing."""
+        codes, uniques = coded
+        table = np.array([bool(decide(u)) for u in uniques] + [False], dtype=bool)
+        missing = codes < 0
+        return bool_array(table[np.where(missing, len(uniques), codes)], missing)
 
     # -- evaluation ----------------------------------------------------------------------
     def eval(self, node: ir.Node) -> Any:
@@ -190,9 +215,19 @@ class FrameEvaluator:
         if isinstance(n, ir.Arith):
             return self._arith(n.op, self.eval(n.left), self.eval(n.right))
         if isinstance(n, ir.Compare):
+            if n.op in ("==", "!=") and isinstance(n.right, ir.Str):
+                coded = self.text_codes(n.left)
+                if coded is not None:  # text == 'label': decided per distinct value
+                    same = self._coded_bool(coded, lambda u: u == n.right.value)
+                    return ~same if n.op == "!=" else same
             return self._compare(n.op, self.eval(n.left), self.eval(n.right))
         if isinstance(n, ir.In):
-            return self._in(self.eval(n.operand), self.eval(n.options), n.negate)
+            coded = self.text_codes(n.operand)
+            options = self.eval(n.options)
+            if coded is not None and all(isinstance(o, str) for o in options):
+                inside = self._coded_bool(coded, lambda u: u in options)
+                return bool_array(~inside.to_numpy(dtype=bool, na_value=True), inside.isna()) if n.negate else inside
+            return self._in(self.eval(n.operand), options, n.negate)
         if isinstance(n, ir.Between):
             x = self.eval(n.operand)
             return self.as_bool(self._compare("<=", self.eval(n.low), x)) & self.as_bool(self._compare("<=", x, self.eval(n.high)))
@@ -303,6 +338,12 @@ class FrameEvaluator:
             s = args[0] if isinstance(args[0], pd.Series) else pd.Series([args[0]] * self.n, dtype="str")
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
             pattern = contains_pattern(args[1], field)
+            coded = self.text_codes(n.args[0])
+            if coded is not None:  # regex once per distinct value
+                codes, uniques = coded
+                hit = _regex_match(pd.Series(uniques, dtype="str"), pattern) if uniques else np.zeros(0, dtype=bool)
+                missing = codes < 0
+                return bool_array(np.r_[hit, False][np.where(missing, len(uniques), codes)], missing)
             mask = s.isna().to_numpy()
             if self.n <= 64:  # tiny frames (scenarios, explain): same regex, less overhead
                 rx = re.compile(pattern)
@@ -358,6 +399,26 @@ def _regex_match(s: pd.Series, pattern: str) -> np.ndarray:
         arr = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string())
     res = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
     return np.asarray(res.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _dictionary(s: pd.Series) -> tuple[np.ndarray, list] | None:
+    """(codes, distinct values) of a text Series, None when most values are distinct."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    encoded = pc.dictionary_encode(arr)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if len(chunks) != 1:
+        encoded = pa.chunked_array(chunks).unify_dictionaries().combine_chunks() if chunks else None
+    else:
+        encoded = chunks[0]
+    if encoded is None or len(encoded.dictionary) > max(1000, len(s) // 20):
+        return None
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, encoded.dictionary.to_pylist()
 
 
 def _is_scalar(v: Any) -> bool:

@@ -115,6 +115,18 @@ class HouseholdCodes:
             out[self.household_bucket < 0] = empty
         return out
 
+    def member_counts(self) -> np.ndarray:
+        """Members per household row (0 for households without members or without an id)."""
+        return self.per_household(np.bincount(self.member_bucket[self.valid], minlength=self.n_buckets), 0).astype(np.int64)
+
+    def household_row_of_members(self) -> np.ndarray:
+        """Position of each member's household (its first row with that 户编号), −1 when unknown."""
+        first = np.full(self.n_buckets, -1, dtype=np.intp)
+        buckets, rows = np.unique(self.household_bucket, return_index=True)
+        keep = buckets >= 0
+        first[buckets[keep]] = rows[keep]
+        return np.where(self.valid, first[np.clip(self.member_bucket, 0, None)], -1) if self.n_buckets else np.full(len(self.member_bucket), -1, dtype=np.intp)
+
     def bincount(self, select: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         sel = select & self.valid
         codes = self.member_bucket[sel]
@@ -188,5 +200,6 @@ def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year:
             hh.set_column(model.id, aggregate(model, nodes, mem, codes))
         else:
             hh.set_column(model.id, hh.eval(nodes["expr"]))
+    hh.codes = codes  # reused by the register (member counts, members' household rows)
     _ = member_scope  # (member names are type-checked at load time)
     return hh, mem

@@ -70,6 +70,14 @@ class Evaluation:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         return self._builder().rule_text_arrow(self.pack.conditions.get(rule_id), rows)
 
+    def household_codes(self):
+        """Members → household rows (``derive.HouseholdCodes``), built once and shared."""
+        from fupin_cli.engine.derive import HouseholdCodes
+
+        if self._hh.codes is None:
+            self._hh.codes = HouseholdCodes(self.households, self.members)
+        return self._hh.codes
+
     def _builder(self) -> DetailBuilder:
         if self._detail_builder is None:
             self._detail_builder = DetailBuilder(self._hh, household_types(self.pack), self.label, self.params)
@@ -149,6 +157,7 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None) -> Evalua
             num = hh.eval_num(pack.values[r.id])
             s = to_series(num, _NUM, index)
             estimates[r.id] = s.where(results[r.id].fillna(False).to_numpy(dtype=bool))
+    mem.memo.clear()  # member-level intermediates (millions of rows) are recomputed if ever needed again
     return Evaluation(
         pack=pack, year=year, region=region, households=out_households, members=members,
         results=pd.DataFrame(results, index=index),
