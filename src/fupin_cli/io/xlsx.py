@@ -14,15 +14,18 @@ Parquet/CSV instead and say so.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.utility
 
 from fupin_cli.errors import UsageError
 from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, atomic_output
@@ -110,8 +113,13 @@ class XlsxBook:
         autofilter: bool = True,
         start_row: int = 0,
         title: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ):
-        """Write a frame as a styled table; returns the xlsxwriter worksheet."""
+        """Write a frame as a styled table; returns the xlsxwriter worksheet.
+
+        ``progress(rows_written, total_rows)`` is called after each chunk of ``CHUNK_ROWS`` rows
+        (commands advance a progress bar with it).
+        """
         if len(df) > EXCEL_MAX_DATA_ROWS:
             raise UsageError(
                 f"sheet {name}: {len(df):,} rows exceed Excel's limit of {EXCEL_MAX_DATA_ROWS:,} data rows",
@@ -140,10 +148,17 @@ class XlsxBook:
         ws.write_row(row, 0, cols, self.header_format)
         header_row = row
         row += 1
-        for chunk in _chunks(df, kinds):
-            for values in chunk:
-                ws.write_row(row, 0, values)
-                row += 1
+        if self.constant_memory:
+            row = _RowWriter(ws, self.wb).write(df, kinds, row, progress)
+        else:
+            total, done = len(df), 0
+            for chunk in _chunks(df, kinds):
+                for values in chunk:
+                    ws.write_row(row, 0, values)
+                    row += 1
+                    done += 1
+                if progress is not None:
+                    progress(done, total)
         if freeze:
             ws.freeze_panes(header_row + 1, 0)
         if autofilter and cols:
@@ -296,3 +311,209 @@ def _chunks(df: pd.DataFrame, kinds: list[str]):
         part = df.iloc[start : start + CHUNK_ROWS]
         columns = [_to_cells(part.iloc[:, j], kinds[j]) for j in range(part.shape[1])]
         yield zip(*columns) if columns else iter([() for _ in range(len(part))])
+
+
+# -- fast constant-memory rows ------------------------------------------------------------
+# XlsxWriter spends ~90% of a large write in its per-cell Python path (type dispatch, the row
+# table, one XML element per call).  In constant-memory mode a finished row is only XML text
+# in a temporary file, so _RowWriter writes whole 20k-row chunks of that text itself: each
+# column is factorised, the XML of each distinct value is made once (the plain case by a
+# template taken from XlsxWriter's own output; anything needing escapes by XlsxWriter itself),
+# and rows are joined with pyarrow.  The XML is the one XlsxWriter writes for the same cells.
+# The table's last row stays in XlsxWriter's row table, as before, so a caller may still add
+# cells to it.
+
+_PLAIN_TEXT = re.compile(r'[&<>"_\x00-\x1f\x7f-\x9f\ufffe\uffff]|^\s|\s$')
+_STR, _NUM, _DATE = 0, 1, 2
+
+
+class _Column:
+    """One column chunk: ``codes`` into ``uniques`` (-1 = blank) and what each unique is."""
+
+    __slots__ = ("codes", "uniques", "types")
+
+    def __init__(self, codes: np.ndarray, uniques: list, types: list[int] | int):
+        self.codes = codes
+        self.uniques = uniques
+        self.types = types
+
+    def type_of(self, k: int) -> int:
+        return self.types if isinstance(self.types, int) else self.types[k]
+
+
+def _column(s: pd.Series, kind: str) -> _Column:
+    """A chunk of one column as factorised cell values, the same values ``_to_cells`` gives."""
+    if kind == "bool":
+        arr = s.astype("boolean")
+        na = arr.isna().to_numpy()
+        codes = np.where(na, -1, np.where(arr.fillna(False).to_numpy(dtype=bool), 0, 1))
+        return _Column(codes.astype(np.intp), ["是", "否"], _STR)
+    if kind == "date":
+        codes, uniques = pd.factorize(pd.to_datetime(s, errors="coerce"))
+        return _Column(codes, [v.to_pydatetime() for v in uniques], _DATE)
+    if kind in ("text", "general") and not (kind == "general" and pd.api.types.is_numeric_dtype(s)):
+        if pd.api.types.is_string_dtype(s) and s.dtype != object:
+            codes, uniques = pd.factorize(s)
+            values, types = list(uniques), _STR
+        else:  # object or numeric-as-text: each value as _to_cells makes it (str, int, float or blank)
+            cells = _to_cells(s, kind)
+            codes, uniques = pd.factorize(np.array(cells, dtype=object))
+            values = list(uniques)
+            types = [_STR if isinstance(v, str) else _NUM for v in values]
+            nan = [k for k, v in enumerate(values) if not isinstance(v, str) and v != v]
+            if nan:
+                codes = np.where(np.isin(codes, nan), -1, codes)
+        empty = [k for k, v in enumerate(values) if isinstance(v, str) and v == ""]
+        if empty:  # "" is a blank cell, as write_row makes it
+            codes = np.where(codes == empty[0], -1, codes)
+        return _Column(codes, values, types)
+    arr = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+    codes, uniques = pd.factorize(arr)
+    negative_zero = (arr == 0) & np.signbit(arr)
+    if negative_zero.any():  # factorize merges -0.0 with 0.0; XlsxWriter writes "-0" and "0"
+        uniques = np.append(np.where(uniques == 0, 0.0, uniques), -0.0)
+        codes = np.where(negative_zero, len(uniques) - 1, codes)
+    finite = np.isfinite(uniques)
+    if not finite.all():  # ±inf: blank (XlsxWriter would refuse the whole write)
+        codes = np.where(np.isin(codes, np.flatnonzero(~finite)), -1, codes)
+    return _Column(codes, uniques.tolist(), _NUM)
+
+
+class _RowWriter:
+    def __init__(self, ws, wb):
+        self.ws = ws
+        self.wb = wb
+        self.templates: dict[tuple[int, int], tuple[str, str]] = {}  # (col, type) → (before, after)
+
+    def _capture(self, fn) -> str:
+        ws = self.ws
+        saved, ws.fh = ws.fh, io.StringIO()
+        try:
+            fn()
+            return ws.fh.getvalue()
+        finally:
+            ws.fh = saved
+
+    def _cell_xml(self, col: int, value: Any, kind: int) -> str:
+        """XlsxWriter's own XML for one cell (format taken from the column), without '<c r="A1'."""
+        from xlsxwriter.utility import _utf16_len, _utf16_truncate
+        from xlsxwriter.worksheet import CellDatetimeTuple, CellNumberTuple, CellStringTuple
+
+        ws = self.ws
+        if kind == _STR:
+            if len(value) > ws.xls_strmax // 2 and _utf16_len(value) > ws.xls_strmax:
+                value = _utf16_truncate(value, ws.xls_strmax)
+            cell = CellStringTuple(value, None)
+        elif kind == _NUM:
+            cell = CellNumberTuple(value, None)
+        else:
+            cell = CellDatetimeTuple(ws._convert_date_time(value), ws.default_date_format)
+        xml = self._capture(lambda: ws._write_cell(0, col, cell))
+        head = f'<c r="{xlsxwriter.utility.xl_col_to_name(col)}1'
+        assert xml.startswith(head)
+        return xml[len(head):]
+
+    def _template(self, col: int, kind: int) -> tuple[str, str]:
+        key = (col, kind)
+        if key not in self.templates:
+            probe = {_STR: "x", _NUM: 7.0, _DATE: dt.datetime(2000, 1, 1)}[kind]
+            xml = self._cell_xml(col, probe, kind)
+            mark = {_STR: "<t>x</t>", _NUM: "<v>7</v>", _DATE: "<v>36526</v>"}[kind]
+            i = xml.index(mark)
+            self.templates[key] = (xml[: i + 3], xml[i + len(mark) - 4 :])
+        return self.templates[key]
+
+    def _fragments(self, col: int, c: _Column) -> list[str]:
+        """The XML after '<c r="A<row>' of each distinct value of a column chunk."""
+        frags = []
+        for k, v in enumerate(c.uniques):
+            kind = c.type_of(k)
+            if kind == _STR and (len(v) > 8000 or _PLAIN_TEXT.search(v)):
+                frags.append(self._cell_xml(col, v, kind))
+                continue
+            before, after = self._template(col, kind)
+            if kind == _STR:
+                frags.append(f"{before}{v}{after}")
+            elif kind == _NUM:
+                frags.append(f"{before}{v:.16G}{after}")
+            else:
+                frags.append(f"{before}{self.ws._convert_date_time(v):.16G}{after}")
+        return frags
+
+    def write(self, df: pd.DataFrame, kinds: list[str], row: int, progress) -> int:
+        """Write the frame's rows from ``row``; return the row after the last one."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ws, n, ncols = self.ws, len(df), df.shape[1]
+        names = [xlsxwriter.utility.xl_col_to_name(j) for j in range(ncols)]
+        row_xml = self._capture(lambda: ws._write_row(0, None))
+        assert 'r="1"' in row_xml, row_xml
+        row_open, row_close = row_xml.split('r="1"', 1)
+        for start in range(0, n, CHUNK_ROWS):
+            part = df.iloc[start : start + CHUNK_ROWS]
+            m = len(part)
+            columns = [_column(part.iloc[:, j], kinds[j]) for j in range(ncols)]
+            filled = np.zeros(m, dtype=bool)
+            for c in columns:
+                filled |= c.codes >= 0
+            if not filled.any():
+                row += m
+                continue
+            ws._write_single_row(row)  # flush the row still held (the header), as the next write would
+            used = [j for j, c in enumerate(columns) if (c.codes >= 0).any()]
+            rows = np.flatnonzero(filled)
+            self._dimensions(row + int(rows[0]), row + int(rows[-1]), used[0], used[-1])
+            # formats get their index in the order XlsxWriter would meet them: by first cell
+            for _, j in sorted((int(np.argmax(columns[j].codes >= 0)), j) for j in used):
+                c = columns[j]
+                self._template(j, c.type_of(int(c.codes[c.codes >= 0][0])))
+            last_chunk = start + m >= n
+            direct = m - 1 if last_chunk else m  # the table's last row stays in XlsxWriter's table
+            numbers = pa.array([str(i) for i in range(row + 1, row + direct + 1)], pa.string())
+            if direct:
+                cells = []
+                for j in used:
+                    c = columns[j]
+                    frags = pa.array(self._fragments(j, c), pa.string())
+                    codes = c.codes[:direct]
+                    taken = frags.take(pa.array(codes, mask=codes < 0))
+                    cells.append(pc.binary_join_element_wise(f'<c r="{names[j]}', numbers, taken, "").fill_null(""))
+                body = pc.binary_join_element_wise(*cells, "") if len(cells) > 1 else cells[0]
+                keep = pa.array(filled[:direct])
+                xml = pc.binary_join_element_wise(row_open + 'r="', numbers.filter(keep), '"' + row_close,
+                                                  body.filter(keep), "</row>", "")
+                ws.fh.write("".join(xml.to_pylist()))
+            if last_chunk:
+                self._keep_last_row(columns, m - 1, row + m - 1)
+            ws.previous_row = row + m - 1
+            row += m
+            if progress is not None:
+                progress(start + m, n)
+        return row
+
+    def _dimensions(self, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
+        ws = self.ws
+        ws.dim_rowmin = first_row if ws.dim_rowmin is None else min(ws.dim_rowmin, first_row)
+        ws.dim_rowmax = last_row if ws.dim_rowmax is None else max(ws.dim_rowmax, last_row)
+        ws.dim_colmin = first_col if ws.dim_colmin is None else min(ws.dim_colmin, first_col)
+        ws.dim_colmax = last_col if ws.dim_colmax is None else max(ws.dim_colmax, last_col)
+
+    def _keep_last_row(self, columns: list[_Column], i: int, row: int) -> None:
+        from xlsxwriter.utility import _utf16_len, _utf16_truncate
+        from xlsxwriter.worksheet import CellDatetimeTuple, CellNumberTuple, CellStringTuple
+
+        ws = self.ws
+        for j, c in enumerate(columns):
+            k = int(c.codes[i])
+            if k < 0:
+                continue
+            v, kind = c.uniques[k], c.type_of(k)
+            if kind == _STR:
+                if len(v) > ws.xls_strmax // 2 and _utf16_len(v) > ws.xls_strmax:
+                    v = _utf16_truncate(v, ws.xls_strmax)
+                ws.table[row][j] = CellStringTuple(v, None)
+            elif kind == _NUM:
+                ws.table[row][j] = CellNumberTuple(v, None)
+            else:
+                ws.table[row][j] = CellDatetimeTuple(ws._convert_date_time(v), ws.default_date_format)
