@@ -210,6 +210,41 @@ def timed(cmd: list[str]) -> dict:
     return {"wall_s": round(wall, 1), "peak_rss_mb": round(int(m.group(1)) / 1024) if m else None}
 
 
+def phases(roster: Path, out: Path, year: int, pack_name: str, allow_errors: bool) -> dict:
+    """In-process phase times and RSS of the same identify run (where the time goes)."""
+    import resource
+
+    from fupin_cli.core.identify import identify
+    from fupin_cli.engine import load_pack
+    from fupin_cli.io.read import read_roster
+    from fupin_cli.io.register import write_register
+
+    def rss() -> float:
+        text = Path("/proc/self/status").read_text()
+        return round(int(text.split("VmRSS:")[1].split()[0]) / 2**20, 2)
+
+    def peak() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+
+    rows, last = [], [time.perf_counter(), "read"]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        rows.append({"phase": last[1], "seconds": round(now - last[0], 1), "rss_gb": rss(), "peak_gb": peak()})
+        last[:] = [now, name]
+
+    pack = load_pack(pack_name)
+    data = read_roster(roster)
+    step("validate")
+    names = {"evaluate": "evaluate + decide (engine)", "decide": "register, summaries, causes (core)"}
+    result = identify(data, pack, year, allow_errors=allow_errors,
+                      progress=lambda name: step(names.get(name, name)) if name != "validate" else None)
+    step("write Parquet")
+    write_register(result, out, force=True)
+    step("end")
+    return {"phases": rows}
+
+
 def prepare(n: int, year: int, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     roster = folder / f"roster-{year}.parquet"
@@ -241,6 +276,7 @@ def main() -> None:
     ap.add_argument("--allow-errors", action="store_true", help="pass --allow-errors to fupin identify")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     ap.add_argument("--skip-fupin", action="store_true", help="only run the DuckDB side (for iterating on the SQL)")
+    ap.add_argument("--phases", action="store_true", help="instead: in-process phase times of fupin identify")
     ap.add_argument("--duckdb-worker", nargs=2, metavar=("ROSTER", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duckdb_worker:
@@ -254,6 +290,9 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     out_fupin, out_duck = folder / "fupin-out.parquet", folder / "duckdb-out.parquet"
     print(f"roster: {roster} ({roster.stat().st_size / 2**20:.0f} MB)", file=sys.stderr)
+    if args.phases:
+        print(json.dumps(phases(roster, folder / "phases-out.parquet", args.year, args.pack, args.allow_errors), indent=2))
+        return
 
     duck_cmd = [PY, __file__, "--duckdb-worker", str(roster), str(out_duck), "--year", str(args.year), "--pack", args.pack]
     if args.threads:
