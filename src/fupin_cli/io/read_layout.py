@@ -171,6 +171,7 @@ def build_table(grid: Grid, header: Header) -> Table:
         if c.field in COMPACT_FIELDS:
             values[c.index] = _compact(values[c.index])
         del s
+        pa.default_memory_pool().release_unused()  # hand the column's scratch memory back
     if seq_text is not None:
         total |= seq_text & nobody
     repeated = (hits >= max(2, (len(named) + 1) // 2)) & ~total

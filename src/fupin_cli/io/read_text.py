@@ -78,16 +78,53 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
     head = text[: 1 << 16].splitlines()[:_SAMPLE_LINES]
     sep = _delimiter(head)
     width = max((len(r) for r in csv.reader(head, delimiter=sep)), default=1)
-    # the C parser reads UTF-8 bytes far faster than a StringIO (which it re-encodes in chunks)
-    utf8 = data if used in ("utf-8", "utf-8-sig") else text.encode("utf-8")
-    try:
-        cells = _parse(utf8, sep, width)
-    except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
-        width = max((len(r) for r in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
-        cells = _parse(utf8, sep, width)
+    # the parsers read UTF-8 bytes far faster than text; the decoded text is dropped first
+    if used in ("utf-8", "utf-8-sig"):
+        utf8 = data
+        del text
+    else:
+        utf8 = text.encode("utf-8")
+        del text, data
+    cells = _parse_arrow(utf8, sep, width)
+    if cells is None:  # ragged rows (e.g. a title line): pandas pads them with blanks
+        try:
+            cells = _parse(utf8, sep, width)
+        except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
+            lines = io.TextIOWrapper(io.BytesIO(utf8), encoding="utf-8-sig", newline="")
+            width = max((len(r) for r in csv.reader(lines, delimiter=sep)), default=1)
+            cells = _parse(utf8, sep, width)
+    del utf8
     if not cells.notna().to_numpy().any():
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
     return Grid(path.name, "", cells), used
+
+
+def _parse_arrow(utf8: bytes, sep: str, width: int) -> pd.DataFrame | None:
+    """All fields as text with pyarrow's CSV reader (multi-threaded, Arrow strings straight away);
+    None when a line has another number of fields than ``width`` (pandas then pads them).
+
+    Blank fields and blank lines → null (rows kept, so numbering holds), as in :func:`_parse`.
+    """
+    import pyarrow.csv as pcsv
+
+    buf = pa.py_buffer(utf8)
+    if utf8.startswith(codecs.BOM_UTF8):
+        buf = buf.slice(len(codecs.BOM_UTF8))
+    names = [str(j) for j in range(width)]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(buf),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
+                                            newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
+                                                strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid:
+        return None
+    columns = [table.column(j) for j in range(width)]
+    del table
+    return frame_from_arrow(columns)
 
 
 def _parse(utf8: bytes, sep: str, width: int) -> pd.DataFrame:
