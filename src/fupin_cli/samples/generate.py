@@ -66,8 +66,13 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
     Years 2021–2025 give a 防止返贫监测 county (:mod:`fupin_cli.samples.monitor`) whose truth
     is what ``rules/monitoring-2021`` should conclude.
     """
-    if year >= 2021:
-        from fupin_cli.samples.monitor import generate_monitor_roster
+    from fupin_cli.samples.monitor import MONITORING_LINES, generate_monitor_roster
+
+    if year not in H.POVERTY_LINES and year not in MONITORING_LINES:
+        raise UsageError(f"no poverty line for year {year} in the sample generator",
+                         f"use {min(H.POVERTY_LINES)}–{max(H.POVERTY_LINES)} (建档立卡) or "
+                         f"{min(MONITORING_LINES)}–{max(MONITORING_LINES)} (防止返贫监测)")
+    if year in MONITORING_LINES:
 
         if messy:
             raise UsageError(f"messy samples are only made for 2010–2020 rosters (got --year {year})",
