@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from fupin_cli import __version__
-from fupin_cli.cli.common import state
+from fupin_cli.cli.common import err, escape, state
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (wrong flag, missing or wrong file, bad value) as one stderr line, exit 2.
+
+    Typer would print the usage, a hint and a boxed panel; a county office's log and a script's
+    stderr get one line instead: ``错误: <what> (see `fupin identify --help`)``.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            err.print("[bold red]已中断[/] (aborted)")
+            sys.exit(1)
+        except Exception as e:  # click's ClickException, without importing click
+            if not hasattr(e, "format_message") or not hasattr(e, "exit_code"):
+                raise
+            ctx = getattr(e, "ctx", None)
+            if type(e).__name__ == "NoArgsIsHelpError":  # Typer has printed the help already
+                sys.exit(e.exit_code)
+            message = " ".join(e.format_message().split())
+            where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            err.print(f"[bold red]错误:[/] {escape(message)}{where}")
+            sys.exit(e.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 app = typer.Typer(
     name="fupin",
+    cls=OneLineErrors,
     help="fupin (扶贫): household poverty identification and tracking from county rosters (精准扶贫 建档立卡).",
     no_args_is_help=True,
     add_completion=False,

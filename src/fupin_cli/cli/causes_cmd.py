@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import ForceOpt, JsonOpt, OutputOpt, QuietOpt, escape, guard, out, print_json
+from fupin_cli.cli.common import ForceOpt, JsonOpt, OutputOpt, QuietOpt, guard, input_argument, out
+from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, run_time
 
-RegisterArg = Annotated[Path, typer.Argument(help="Register written by `fupin identify` (.xlsx, .csv or .parquet).",
-                                             exists=True, dir_okay=False, readable=True)]
+RegisterArg = input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")
 
 
 def register(app: typer.Typer) -> None:
@@ -27,16 +26,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard():
             from fupin_cli import __version__
-            from fupin_cli.cli.identify_cmd import run_time
             from fupin_cli.core.causes import area_name, causes_report
             from fupin_cli.errors import InputError
             from fupin_cli.io.causes_report import write_causes
             from fupin_cli.io.register import read_register
-            from fupin_cli.io.write import check_output, sha256_file
+            from fupin_cli.io.write import sha256_file
 
             area = area_name(by)
             if output is not None:
-                check_output(output, force, allowed=(".xlsx",))
+                prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register_path])
             reg = read_register(register_path)
             if "primary_cause" not in reg.households.columns:
                 raise InputError(f"{register_path.name}: no 主要致贫原因 column",
@@ -52,11 +50,8 @@ def register(app: typer.Typer) -> None:
             outputs = []
             if output is not None:
                 outputs.append(str(write_causes(report, output, prov, force=force)))
-            if json_:
-                print_json({**report.to_json(), "outputs": outputs, "provenance": prov})
-                return
-            if not quiet:
-                render(report, outputs)
+            finish(json_, quiet, payload=lambda: {**report.to_json(), "outputs": outputs, "provenance": prov},
+                   render=lambda: render(report, outputs))
 
 
 def render(report, outputs: list[str]) -> None:
@@ -74,5 +69,4 @@ def render(report, outputs: list[str]) -> None:
     title = f"贫困户致贫原因 ({report.households:,} 户 {report.people:,} 人)"
     out.print(frame_table(pd.DataFrame(shown), title=title, max_rows=None, labels=labels,
                           justify_right=["household_share", "people_share"]))
-    for path in outputs:
-        out.print(f"输出 output: {escape(path)}")
+    print_outputs(outputs)

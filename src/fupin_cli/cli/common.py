@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
@@ -55,6 +56,20 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress displ
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of output column labels.")]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: auto-detect the roster sheet(s)).")]
 InputArg = Annotated[Path, typer.Argument(help="Roster file: .xlsx, .xls, .csv or .parquet.", exists=True, dir_okay=False, readable=True)]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")]
+AllowErrorsOpt = Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors: the households concerned become 待核实 with the error as the reason.")]
+PublicityStartOpt = Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD); blank lines when omitted.", formats=["%Y-%m-%d"])]
+PhoneOpt = Annotated[str, typer.Option("--phone", help="监督电话 printed on the 公示 list.")]
+
+
+def input_option(flag: str, help: str):
+    """An optional input file given by ``flag`` (exists, not a folder, readable)."""
+    return Annotated[Path | None, typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)]
+
+
+def input_argument(help: str):
+    """A required input file argument (exists, not a folder, readable)."""
+    return Annotated[Path, typer.Argument(help=help, exists=True, dir_okay=False, readable=True)]
 
 
 @contextlib.contextmanager

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    err, escape, guard, out, print_json,
+    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
+    RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
 )
-from fupin_cli.errors import UsageError
+from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
-SourceArg = Annotated[Path, typer.Argument(
-    help="A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.",
-    exists=True, dir_okay=False, readable=True)]
-TableOpt = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+SourceArg = input_argument(
+    "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
+RosterOpt = input_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status.")
+PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.")
+SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
 
 
 def default_output(year: int) -> Path:
@@ -33,20 +33,17 @@ def register(app: typer.Typer) -> None:
     def exit_command(
         source: SourceArg,
         year: YearOpt,
-        roster: Annotated[Path | None, typer.Option("--roster", help="This year's roster: the exit rules run on its data; SOURCE gives the registry status.",
-                                                    exists=True, dir_okay=False, readable=True)] = None,
+        roster: RosterOpt = None,
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
-        population: Annotated[Path | None, typer.Option("--population", help="Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.",
-                                                        exists=True, dir_okay=False, readable=True)] = None,
-        sample_check: Annotated[Path | None, typer.Option("--sample-check", help="Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.",
-                                                          exists=True, dir_okay=False, readable=True)] = None,
+        population: PopulationOpt = None,
+        sample_check: SampleCheckOpt = None,
         output: OutputOpt = None,
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the printable 脱贫名单 for 公示 (.xlsx), one sheet per village.", dir_okay=False)] = None,
-        publicity_start: Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD).", formats=["%Y-%m-%d"])] = None,
-        phone: Annotated[str, typer.Option("--phone", help="监督电话 printed on the 脱贫名单.")] = "",
+        publicity_start: PublicityStartOpt = None,
+        phone: PhoneOpt = "",
         sheet: SheetOpt = None,
-        encoding: Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")] = None,
+        encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -54,20 +51,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard():
             from fupin_cli import __version__
-            from fupin_cli.cli.identify_cmd import progress, run_time
             from fupin_cli.core.exit import run_exit
             from fupin_cli.core.identify import provenance as build_provenance
-            from fupin_cli.engine import load_pack
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
-            from fupin_cli.io.write import check_output, sha256_file
+            from fupin_cli.io.write import sha256_file
 
-            target = output or default_output(year)
-            check_output(target, force, allowed=(".xlsx", ".csv", ".parquet"))
-            if publicity is not None:
-                check_output(publicity, force, allowed=(".xlsx",))
-                if publicity.resolve() == target.resolve():
-                    raise UsageError("--publicity and --output name the same file", "give the 脱贫名单 its own file name")
+            inputs = [p for p in (source, roster, population, sample_check) if p is not None]
+            target = prepare_outputs(output or default_output(year), force, publicity=publicity,
+                                     publicity_what="脱贫名单", inputs=inputs)
             with progress(quiet or json_) as step:
+                step("pack")
+                the_pack = load_pack_checked(pack, region)
                 step("read")
                 src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding)
                 this_year = None
@@ -77,7 +71,6 @@ def register(app: typer.Typer) -> None:
                     this_year = read_roster(roster, sheet=sheet, encoding=encoding)
                 pop = read_population(population) if population else None
                 sample = read_sample_check(sample_check) if sample_check else None
-                the_pack = load_pack(pack)
                 step("evaluate")
                 assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
                                           population=pop, sample=sample, source_name=f"SOURCE {source.name}")
@@ -85,8 +78,8 @@ def register(app: typer.Typer) -> None:
                 for name, path in (("population", population), ("sample_check", sample_check)):
                     if path is not None:
                         options[name] = f"{path.name} (sha256 {sha256_file(path)})"
-                inputs = SimpleNamespace(sources=[*src.sources, *(this_year.sources if this_year is not None else [])])
-                prov = build_provenance(inputs, the_pack, ev, year, region, version=__version__, run_time=run_time(),
+                sources = SimpleNamespace(sources=[*src.sources, *(this_year.sources if this_year is not None else [])])
+                prov = build_provenance(sources, the_pack, ev, year, region, version=__version__, run_time=run_time(),
                                         command="exit", options=options)
                 step("write")
                 members = (this_year.members if this_year is not None else src.members)
@@ -96,13 +89,8 @@ def register(app: typer.Typer) -> None:
 
                     start = publicity_start.date() if publicity_start else None
                     outputs.append(str(write_exit_publicity(assessment, members, publicity, start=start, phone=phone, force=force)))
-            if json_:
-                print_json({**assessment.summary(), "outputs": outputs, "provenance": prov})
-                return
-            for note in assessment.notes:
-                err.print(f"[yellow]注意:[/] {escape(note)}")
-            if not quiet:
-                render(assessment, outputs)
+            finish(json_, quiet, payload=lambda: {**assessment.summary(), "outputs": outputs, "provenance": prov},
+                   warnings=assessment.notes, render=lambda: render(assessment, outputs))
 
 
 def render(assessment, outputs: list[str]) -> None:
@@ -131,5 +119,4 @@ def render(assessment, outputs: list[str]) -> None:
         if n:
             t.add_row(f"  未达标: {escape(cond)}", f"{n:,}")
     out.print(t)
-    for path in outputs:
-        out.print(f"输出 output: {escape(path)}")
+    print_outputs(outputs)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, escape, guard, out, print_json
+from fupin_cli.cli.common import (
+    EncodingOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, out, print_json,
+)
+from fupin_cli.cli.run import load_pack_checked
 
-SourceArg = Annotated[Path, typer.Argument(help="Roster (.xlsx, .xls, .csv, .parquet) or a register written by identify.",
-                                           exists=True, dir_okay=False, readable=True)]
+SourceArg = input_argument("Roster (.xlsx, .xls, .csv, .parquet) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
@@ -27,21 +28,21 @@ def register(app: typer.Typer) -> None:
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
         sheet: SheetOpt = None,
+        encoding: EncodingOpt = None,
         json_: JsonOpt = False,
     ) -> None:
         with guard():
             from fupin_cli import __version__
             from fupin_cli.core.identify import find_household, pack_info
-            from fupin_cli.engine import load_pack
             from fupin_cli.engine.explain import explain
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
 
-            src = read_source(source, sheet=sheet)
+            the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
+            src = read_source(source, sheet=sheet, encoding=encoding)
             roster = Roster(src.households, src.members, src.sources)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
-            the_pack = load_pack(pack)
             tree = explain(roster, the_pack, year, region, hid)
             if json_:
                 print_json({

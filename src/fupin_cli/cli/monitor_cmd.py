@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    err, escape, guard, out, print_json,
+    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    escape, guard, input_argument, out,
 )
+from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
-SourceArg = Annotated[Path, typer.Argument(
-    help="Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, .parquet.",
-    exists=True, dir_okay=False, readable=True)]
+SourceArg = input_argument(
+    "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, .parquet.")
 
 
 def default_output(year: int) -> Path:
@@ -34,7 +33,7 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         output: OutputOpt = None,
         sheet: SheetOpt = None,
-        encoding: Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")] = None,
+        encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -42,19 +41,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard():
             from fupin_cli import __version__
-            from fupin_cli.cli.identify_cmd import progress, run_time
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.monitor import run_monitor
-            from fupin_cli.engine import load_pack
             from fupin_cli.io.annual import read_source, write_monitor
-            from fupin_cli.io.write import check_output
 
-            target = output or default_output(year)
-            check_output(target, force, allowed=(".xlsx", ".csv", ".parquet"))
+            target = prepare_outputs(output or default_output(year), force, inputs=[source])
             with progress(quiet or json_) as step:
+                step("pack")
+                the_pack = load_pack_checked(pack, region)
                 step("read")
                 src = read_source(source, sheet=sheet, encoding=encoding)
-                the_pack = load_pack(pack)
                 step("evaluate")
                 result, ev = run_monitor(src.households, src.members, the_pack, year, region)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
@@ -63,13 +59,8 @@ def register(app: typer.Typer) -> None:
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]
-            if json_:
-                print_json({**result.summary(), "outputs": outputs, "provenance": prov})
-                return
-            for note in result.notes:
-                err.print(f"[yellow]注意:[/] {escape(note)}")
-            if not quiet:
-                render(result, outputs)
+            finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "provenance": prov},
+                   warnings=result.notes, render=lambda: render(result, outputs))
 
 
 def render(result, outputs: list[str]) -> None:
@@ -90,5 +81,4 @@ def render(result, outputs: list[str]) -> None:
     for risk, n in s["risk_types"].items():
         t.add_row(f"风险: {escape(risk)}", f"{n:,}", "")
     out.print(t)
-    for path in outputs:
-        out.print(f"输出 output: {escape(path)}")
+    print_outputs(outputs)

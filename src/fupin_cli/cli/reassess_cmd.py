@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    err, escape, guard, out, print_json,
+    AllowErrorsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
+    YearOpt, guard, input_argument, out,
 )
-from fupin_cli.errors import UsageError
+from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
-PreviousArg = Annotated[Path, typer.Argument(help="Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.",
-                                             exists=True, dir_okay=False, readable=True)]
-CurrentArg = Annotated[Path, typer.Argument(help="This year's roster: .xlsx, .xls, .csv or .parquet.",
-                                            exists=True, dir_okay=False, readable=True)]
+PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
+CurrentArg = input_argument("This year's roster: .xlsx, .xls, .csv or .parquet.")
 
 
 def default_output(year: int) -> Path:
@@ -37,9 +34,9 @@ def register(app: typer.Typer) -> None:
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
         output: OutputOpt = None,
-        allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors in CURRENT: those households become 待核实.")] = False,
+        allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
-        encoding: Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")] = None,
+        encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -47,39 +44,30 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard():
             from fupin_cli import __version__
-            from fupin_cli.cli.identify_cmd import progress, run_time
             from fupin_cli.core.reassess import check_years, run_reassess
-            from fupin_cli.engine import load_pack
             from fupin_cli.io.annual import read_previous_register, write_reassess
             from fupin_cli.io.read import read_roster
-            from fupin_cli.io.write import check_output, sha256_file
+            from fupin_cli.io.write import sha256_file
 
-            target = output or default_output(year)
-            check_output(target, force, allowed=(".xlsx", ".csv", ".parquet"))
-            if target.resolve() in (previous.resolve(), current.resolve()):
-                raise UsageError(f"output {target.name} is one of the inputs", "give the new register its own file name")
+            target = prepare_outputs(output or default_output(year), force, inputs=[previous, current])
             with progress(quiet or json_) as step:
+                step("pack")
+                the_pack = load_pack_checked(pack, region)
                 step("read")
                 prev = read_previous_register(previous)
                 roster = read_roster(current, sheet=sheet, encoding=encoding)
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
-                the_pack = load_pack(pack)
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
                            "lang": lang.value}
                 result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
                                             run_time=run_time(), options=options, progress=step)
                 step("write")
-                written = write_reassess(result, view, target, lang=lang.value, force=force)
+                written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows)
             outputs = [str(p) for p in written.outputs]
-            if json_:
-                print_json({**result.summary(), "outputs": outputs, "warnings": written.warnings,
-                            "provenance": view.provenance})
-                return
-            for w in [*written.warnings, *result.notes]:
-                err.print(f"[yellow]注意:[/] {escape(w)}")
-            if not quiet:
-                render(result, outputs)
+            finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "warnings": written.warnings,
+                                                  "provenance": view.provenance},
+                   warnings=[*written.warnings, *result.notes], render=lambda: render(result, outputs))
 
 
 def render(result, outputs: list[str]) -> None:
@@ -97,5 +85,4 @@ def render(result, outputs: list[str]) -> None:
     t.add_row("成员证件号码匹配 matched by member ID", f"{m['成员证件号码']:,}", "")
     t.add_row("分户 split households", f"{m['分户']:,}", "")
     out.print(t)
-    for path in outputs:
-        out.print(f"输出 output: {escape(path)}")
+    print_outputs(outputs)

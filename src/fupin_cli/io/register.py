@@ -281,7 +281,7 @@ COVERAGE_LABELS = {"issue": "问题", "township": "乡镇", "village": "行政�
 
 
 def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", force: bool = False,
-                   extra_sheets: Any = None) -> WriteOutcome:
+                   extra_sheets: Any = None, progress: Any = None) -> WriteOutcome:
     """Write ``result`` (an :class:`fupin_cli.core.identify.IdentifyResult`) by the file extension.
 
     ``extra_sheets(book)``, when given, adds sheets to the workbook before 说明 (used by reassess)."""
@@ -303,7 +303,8 @@ def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", fo
         outcome.outputs.append(write_parquet(labelled(df, lang), side, force))
         outcome.warnings.append(f"{sheet_name(key, lang)}: {len(df):,} rows exceed Excel's {EXCEL_MAX_DATA_ROWS:,}; "
                                 f"written to {side.name} instead")
-    _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings, extra_sheets=extra_sheets)
+    _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings, extra_sheets=extra_sheets,
+                         progress=progress)
     outcome.outputs.insert(0, p)
     return outcome
 
@@ -316,7 +317,7 @@ def _table(book, key: str, df: pd.DataFrame, lang: str, **kw):
 
 
 def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set[str], notes: list[str],
-                        extra_sheets: Any = None) -> None:
+                        extra_sheets: Any = None, progress: Any = None) -> None:
     from fupin_cli.core.causes import LABELS as CAUSE_LABELS
     from fupin_cli.core.quota import LABELS as QUOTA_LABELS
     from fupin_cli.core.summary import LABELS as SUMMARY_LABELS
@@ -325,7 +326,7 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
     with XlsxBook(p, force=force) as book:
         for key, df in (("households", result.households), ("members", result.members)):
             if key not in skip:
-                _table(book, key, df, lang)
+                _table(book, key, df, lang, progress=progress)  # progress(rows, total) per 20k-row chunk
         book.add_table(sheet_name("summary", lang), _report_frame(result.summary, SUMMARY_LABELS, lang),
                        percent_columns=[SUMMARY_LABELS["incidence"] if lang == "zh" else "incidence"])
         by_cause = result.causes.by_cause

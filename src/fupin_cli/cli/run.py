@@ -1,0 +1,110 @@
+"""The scaffolding every report command shares: outputs checked first, pack and region loaded
+before the (long) read, a progress display on stderr, then JSON *or* warnings + summary.
+
+    target = prepare_outputs(output or default, force, publicity=publicity, publicity_what="公示名单")
+    with progress(quiet or json_) as step:
+        step("pack"); the_pack = load_pack_checked(pack, region)
+        step("read"); ...
+        step("write"); write(..., progress=step.rows)
+    finish(json_, quiet, payload=lambda: {...}, warnings=[...], render=lambda: render(result, outputs))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from fupin_cli.cli.common import err, escape, out, print_json
+from fupin_cli.errors import UsageError
+
+TABLE_FORMATS = (".xlsx", ".csv", ".parquet")
+STEPS = {"pack": "加载规则包", "read": "读取花名册", "validate": "校验数据", "evaluate": "评估规则",
+         "decide": "生成识别结果", "write": "写出文件"}
+
+
+def run_time() -> str:
+    """Now, local time, ISO 8601; ``SOURCE_DATE_EPOCH`` pins it (reproducible outputs)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class Step:
+    """``step(name)`` names the stage; ``step.rows(done, total)`` advances the bar of a long write."""
+
+    def __init__(self, p, task):
+        self._p = p
+        self._task = task
+        self._name = ""
+
+    def __call__(self, name: str) -> None:
+        self._name = STEPS.get(name, name)
+        self._p.update(self._task, description=self._name, total=None, completed=0)
+
+    def rows(self, done: int, total: int) -> None:
+        self._p.update(self._task, description=f"{self._name} {done:,}/{total:,} 行", total=total, completed=done)
+
+
+@contextlib.contextmanager
+def progress(quiet: bool) -> Iterator[Step]:
+    """A transient spinner/bar on stderr; silent when quiet, with --json, or when stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    disable = quiet or not err.is_terminal
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                  transient=True, disable=disable) as p:
+        yield Step(p, p.add_task("", total=None))
+
+
+def prepare_outputs(target: Path, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
+                    publicity: Path | None = None, publicity_what: str = "公示名单",
+                    inputs: Iterable[Path] = ()) -> Path:
+    """Check every output before any work: type, existing file, folder, and no clash with an input."""
+    from fupin_cli.io.write import check_output
+
+    check_output(target, force, allowed=allowed)
+    if publicity is not None:
+        check_output(publicity, force, allowed=(".xlsx",))
+        if publicity.resolve() == target.resolve():
+            raise UsageError("--publicity and --output name the same file", f"give the {publicity_what} its own file name")
+    for path in inputs:
+        if target.resolve() == path.resolve():
+            raise UsageError(f"output {target.name} is one of the inputs", "give the output its own file name")
+    return target
+
+
+def load_pack_checked(pack: str, region: str | None):
+    """Load a rule pack and check the region before reading any roster (RuleError, exit 3)."""
+    from fupin_cli.engine import load_pack
+    from fupin_cli.engine.params import region_chain
+
+    the_pack = load_pack(pack)
+    region_chain(the_pack, region or the_pack.meta.region)
+    return the_pack
+
+
+def print_outputs(outputs: Iterable[str | Path]) -> None:
+    """The closing ``输出 output: PATH`` lines (outside any table: a path is never truncated)."""
+    for path in outputs:
+        out.print(f"输出 output: {escape(str(path))}")
+
+
+def warn(messages: Iterable[str]) -> None:
+    for m in messages:
+        err.print(f"[yellow]注意:[/] {escape(m)}")
+
+
+def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], warnings: Iterable[str] = (),
+           render: Callable[[], None] | None = None) -> None:
+    """Warnings to stderr; then ``--json``: the payload alone on stdout, or else the summary unless quiet."""
+    warn(warnings)
+    if json_:
+        print_json(payload())
+        return
+    if not quiet and render is not None:
+        render()
