@@ -185,10 +185,10 @@ def _columns(grid: Grid, names: list[tuple[str, str, str | None]], rows: list[in
 
 def _has_data(grid: Grid, j: int, start: int) -> bool:
     """Whether grid column ``j`` has a value below grid row ``start`` (a lean grid reads the column)."""
-    if grid.lean and start == 1:
+    if grid.lean and start >= grid.source_start:
         from fupin_cli.io.read_text import typed_as_text
 
-        text = typed_as_text(grid.column_source(j))  # type: ignore[misc]
+        text = typed_as_text(grid.column_source(j).slice(start - grid.source_start))  # type: ignore[misc]
         return text.null_count < len(text)
     return bool(grid.cells.iloc[start:, j].notna().any()) if grid.height else False
 

@@ -34,11 +34,12 @@ class Grid:
     merges: list[Merge] = field(default_factory=list)
     # absolute 0-based column indexes → absolute 0-based row indexes of cells stored as numbers
     numeric_cells: Callable[[Sequence[int]], dict[int, np.ndarray]] = no_numeric_cells
-    # Parquet (lean): ``cells`` holds only the names row and the first data rows (enough to find
-    # the header); ``column_source(j)`` fetches column j's values (grid rows 1..), typed as stored,
-    # one column at a time, and ``n_rows`` is the full height (names row included)
+    # lean grids (Parquet, CSV): ``cells`` holds only the first rows (enough to find the header);
+    # ``column_source(j)`` gives column j's values from grid row ``source_start`` on (Parquet:
+    # typed as stored, read from the file when asked), and ``n_rows`` is the full height
     column_source: Callable[[int], pa.Array] | None = None
     n_rows: int | None = None
+    source_start: int = 1  # the grid row of a column source's first value (CSV: 0, Parquet: 1)
 
     @property
     def height(self) -> int:

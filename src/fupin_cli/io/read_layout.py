@@ -95,8 +95,8 @@ def build_table(grid: Grid, header: Header) -> Table:
     n = max(grid.height - start, 0)
     rows = np.asarray(grid.excel_row(np.arange(start, start + n)), dtype=np.int64)
     sources = merge_sources(grid, start, n) if grid.merges else {}
-    if grid.lean and start != 1:
-        raise AssertionError("a lean Parquet grid needs the header on row 1")
+    if grid.lean and start < grid.source_start:
+        raise AssertionError("the header of a lean grid lies above its column source")
     raw = {} if grid.lean else {c.index: grid.cells[c.index] for c in header.columns}
     if not grid.lean:
         grid.cells = _no_rows(grid.cells)  # only the columns in use stay, each dropped once typed
@@ -104,7 +104,7 @@ def build_table(grid: Grid, header: Header) -> Table:
     def column(c: Column) -> tuple[pd.Series | None, pd.Series | None]:
         """(typed values, None) for a typed Parquet column whose kind fits, else (None, folded text)."""
         if grid.lean:
-            arr = grid.column_source(c.index)  # type: ignore[misc]
+            arr = grid.column_source(c.index).slice(start - grid.source_start)  # type: ignore[misc]
             if c.field is not None:
                 values = typed_values(arr, FIELDS[c.field].kind)
                 if values is not None:

@@ -85,23 +85,39 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
     else:
         utf8 = text.encode("utf-8")
         del text, data
-    cells = _parse_arrow(utf8, sep, width)
-    if cells is None:  # ragged rows (e.g. a title line): pandas pads them with blanks
-        try:
-            cells = _parse(utf8, sep, width)
-        except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
-            lines = io.TextIOWrapper(io.BytesIO(utf8), encoding="utf-8-sig", newline="")
-            width = max((len(r) for r in csv.reader(lines, delimiter=sep)), default=1)
-            cells = _parse(utf8, sep, width)
+    table = _parse_arrow(utf8, sep, width)
+    if table is not None:
+        del utf8
+        if all(table.column(j).null_count == table.num_rows for j in range(width)):
+            raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
+        return _lean_csv_grid(path.name, table), used
+    try:  # ragged rows (e.g. a title line): pandas pads them with blanks
+        cells = _parse(utf8, sep, width)
+    except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
+        lines = io.TextIOWrapper(io.BytesIO(utf8), encoding="utf-8-sig", newline="")
+        width = max((len(r) for r in csv.reader(lines, delimiter=sep)), default=1)
+        cells = _parse(utf8, sep, width)
     del utf8
     if not cells.notna().to_numpy().any():
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
     return Grid(path.name, "", cells), used
 
 
-def _parse_arrow(utf8: bytes, sep: str, width: int) -> pd.DataFrame | None:
-    """All fields as text with pyarrow's CSV reader (multi-threaded, Arrow strings straight away);
-    None when a line has another number of fields than ``width`` (pandas then pads them).
+def _lean_csv_grid(name: str, table: pa.Table) -> Grid:
+    """A lean grid over dictionary-encoded CSV columns: the first rows as text for the header,
+    each column decoded to text only when the table builder asks for it."""
+    head = [table.column(j).slice(0, HEAD_ROWS + 1).cast(pa.large_string()) for j in range(table.num_columns)]
+
+    def column_source(j: int) -> pa.Array:
+        return table.column(j).cast(pa.large_string()).combine_chunks()
+
+    return Grid(name, "", frame_from_arrow(head), column_source=column_source, n_rows=table.num_rows, source_start=0)
+
+
+def _parse_arrow(utf8: bytes, sep: str, width: int) -> pa.Table | None:
+    """All fields as dictionary-encoded text with pyarrow's CSV reader (a county's villages,
+    codes and 是/否 cost an index per cell); None when a line has another number of fields than
+    ``width`` (pandas then pads them).
 
     Blank fields and blank lines → null (rows kept, so numbering holds), as in :func:`_parse`.
     """
@@ -117,14 +133,13 @@ def _parse_arrow(utf8: bytes, sep: str, width: int) -> pd.DataFrame | None:
             read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
                                             newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
+                                                null_values=[""],
                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid:
         return None
-    columns = [table.column(j) for j in range(width)]
-    del table
-    return frame_from_arrow(columns)
+    return table
 
 
 def _parse(utf8: bytes, sep: str, width: int) -> pd.DataFrame:
