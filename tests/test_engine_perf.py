@@ -49,6 +49,18 @@ def test_join_sparse_order_and_dedupe():
     assert out.to_pylist() == ["a", "", "b；x", "c；c；a", ""]
     assert join_sparse(rows, texts, 5, "；", dedupe=True).to_pylist() == ["a", "", "b；x", "c；a", ""]
     assert join_sparse([], [], 2).to_pylist() == ["", ""]
+    for dedupe in (False, True):  # texts joined as combinations of distinct texts: same result
+        assert join_sparse(rows, texts, 5, "；", dedupe, repeated=True).to_pylist() == join_sparse(rows, texts, 5, "；", dedupe).to_pylist()
+
+
+def test_join_sparse_repeated_equals_plain_on_random_rows():
+    rng = np.random.default_rng(3)
+    words = np.array(["因病", "因残；因学", "缺水", "因病；缺水", ""], dtype=object)
+    rows = [np.sort(rng.choice(500, size=int(rng.integers(1, 400)), replace=False)) for _ in range(6)]
+    texts = [words[rng.integers(0, len(words), len(r))] for r in rows]
+    for dedupe in (False, True):
+        plain = join_sparse(rows, texts, 500, "；", dedupe).to_pylist()
+        assert join_sparse(rows, texts, 500, "；", dedupe, repeated=True).to_pylist() == plain
 
 
 @pytest.fixture(scope="module")

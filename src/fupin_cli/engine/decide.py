@@ -60,7 +60,7 @@ def _any(cols: list[pd.Series], n: int) -> BooleanArray:
     return out
 
 
-def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False) -> pa.Array:
+def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
     """Join per-row texts of several pieces (object or Arrow arrays, "" = nothing) with ``sep``.
 
     Only rows with text are touched: pieces are gathered sparsely and joined per row.
@@ -76,20 +76,30 @@ def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False) -> pa.Array
         if len(idx):
             rows.append(idx)
             texts.append(part)
-    return join_sparse(rows, texts, n, sep, dedupe)
+    return join_sparse(rows, texts, n, sep, dedupe, repeated)
 
 
-def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, dedupe: bool = False) -> pa.Array:
-    """Join texts given as (row positions, texts) pairs, in the order given, per row (Arrow text array)."""
+def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
+    """Join texts given as (row positions, texts) pairs, in the order given, per row (Arrow text array).
+
+    When the texts repeat (``repeated``: measures, cause names, messages), rows are joined as integer
+    combinations of distinct texts and each distinct combination is written once; otherwise
+    the texts are joined with C++ string kernels, one pass per position within a row."""
     if not rows:
         return text_const("", n)
     idx = np.concatenate(rows)
-    order = np.argsort(idx, kind="stable")
-    idx = idx[order]
-    txt = pa.concat_arrays([text_of(t) for t in texts]).take(pa.array(order))
+    txt = pa.concat_arrays([text_of(t) for t in texts])
+    if repeated:
+        encoded = pc.dictionary_encode(txt)
+        ids = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _join_coded(idx, ids, encoded.dictionary.to_pylist(), n, sep, dedupe)
+    order = None if bool(np.all(idx[1:] > idx[:-1])) else np.argsort(idx, kind="stable")
+    if order is not None:
+        idx = idx[order]
+        txt = txt.take(pa.array(order))
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # first text of each row
     sizes = np.diff(np.r_[starts, len(idx)])
-    acc = txt.take(pa.array(starts))
+    acc = txt if len(starts) == len(idx) else txt.take(pa.array(starts))
     for k in range(1, int(sizes.max())):  # append the k-th text of the rows that have one (C++ joins)
         grp = sizes > k
         add = txt.take(pa.array(starts[grp] + k))
@@ -99,9 +109,37 @@ def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, ded
         multi = sizes > 1
         unique = [sep.join(dict.fromkeys(t.split(sep))) for t in acc.filter(pa.array(multi)).to_pylist()]
         acc = pc.replace_with_mask(acc, pa.array(multi), pa.array(unique, TEXT))
+    if len(starts) == n:  # every row has text, in order
+        return acc
     index = np.full(n, len(starts), dtype=np.int64)  # rows without text → ""
     index[idx[starts]] = np.arange(len(starts))
     return pa.concat_arrays([acc, pa.array([""], TEXT)]).take(pa.array(index))
+
+
+def _join_coded(idx: np.ndarray, ids: np.ndarray, words: list[str], n: int, sep: str, dedupe: bool) -> pa.Array:
+    """:func:`join_sparse` over text ids: each row's sequence of ids becomes a combination id."""
+    order = np.argsort(idx, kind="stable")
+    idx, ids = idx[order], ids[order]
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    sizes = np.diff(np.r_[starts, len(idx)])
+    combos: list[tuple[int, ...]] = [(w,) for w in range(len(words))]  # combination id → text ids
+    combo = ids[starts].copy()
+    for k in range(1, int(sizes.max())):
+        grp = sizes > k
+        key = combo[grp] * len(words) + ids[starts[grp] + k]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        base = len(combos)
+        combos.extend(combos[int(u) // len(words)] + (int(u) % len(words),) for u in uniq)
+        combo[grp] = base + inverse.ravel()
+    used, position = np.unique(combo, return_inverse=True)
+    texts = []
+    for c in used.tolist():
+        parts = [words[w] for w in combos[c]]
+        text = sep.join(parts)
+        texts.append(sep.join(dict.fromkeys(text.split(sep))) if dedupe and len(parts) > 1 else text)
+    index = np.full(n, len(texts), dtype=np.int64)  # rows without text → ""
+    index[idx[starts]] = position.ravel()
+    return pa.array(texts + [""], TEXT).take(pa.array(index))
 
 
 def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> pa.Array:
@@ -272,7 +310,7 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
             break
         idx = sel.argmax(axis=1)
         pieces.append(np.where(has, names[idx], "").astype(object))
-    secondary = join(pieces, n, "、")
+    secondary = join(pieces, n, "、", repeated=True)
     return _categorical(primary.astype(np.int64), labels), secondary, involved
 
 
@@ -287,7 +325,7 @@ def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarr
             idx = np.flatnonzero(mask)
             rows.append(idx)
             texts.append(text_const("；".join(r.measures), len(idx)))
-    return join_sparse(rows, texts, n, "；", dedupe=True)
+    return join_sparse(rows, texts, n, "；", dedupe=True, repeated=True)
 
 
 def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
@@ -303,7 +341,7 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
             idx = np.flatnonzero(mask)
             rows.append(idx)
             texts.append(text_const(r.message, len(idx)))
-    return join_sparse(rows, texts, n)
+    return join_sparse(rows, texts, n, repeated=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,7 +418,7 @@ def monitoring(ev: Evaluation) -> pd.DataFrame:
     basis = _rule_texts(ev.detail_texts, rules, [first == i for i in range(len(rules))], n)
     risks = ev.rules_of("risk")
     risk_pieces = [np.where(_truth(res[r.id])[0], r.risk_type, "").astype(object) for r in risks]
-    risk_types = join(risk_pieces, n, "、", dedupe=True)
+    risk_types = join(risk_pieces, n, "、", dedupe=True, repeated=True)
     elim = ev.rules_of("elimination")
     if elim:
         elim_result, elim_unmet = _all_must_hold(res, elim, ev.detail_texts, n, ELIMINATED, NOT_ELIMINATED)
