@@ -71,6 +71,10 @@ def _delimiter(lines: list[str]) -> str:
 
 
 def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
+    if encoding is None:
+        lean = _utf8_csv_grid(path)  # the common case, without the file's bytes in memory
+        if lean is not None:
+            return lean
     data = path.read_bytes()
     if not data.strip():
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
@@ -103,6 +107,26 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
     return Grid(path.name, "", cells), used
 
 
+def _utf8_csv_grid(path: Path) -> tuple[Grid, str] | None:
+    """A UTF-8 CSV parsed by pyarrow straight from the file; None when the file needs the
+    general path (another encoding, invalid UTF-8, UTF-16, ragged rows, blank head)."""
+    with open(path, "rb") as f:
+        head_bytes = f.read(1 << 16)
+    if not head_bytes.strip() or b"\x00" in head_bytes or head_bytes.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        head_text = codecs.getincrementaldecoder("utf-8-sig")().decode(head_bytes)  # a cut last character waits
+    except UnicodeDecodeError:
+        return None
+    head = head_text.splitlines()[:_SAMPLE_LINES]
+    sep = _delimiter(head)
+    width = max((len(r) for r in csv.reader(head, delimiter=sep)), default=1)
+    table = _parse_arrow(path, sep, width)  # invalid UTF-8 later in the file: None too
+    if table is None or all(table.column(j).null_count == table.num_rows for j in range(width)):
+        return None
+    return _lean_csv_grid(path.name, table), "utf-8-sig" if head_bytes.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
 def _lean_csv_grid(name: str, table: pa.Table) -> Grid:
     """A lean grid over dictionary-encoded CSV columns: the first rows as text for the header,
     each column decoded to text only when the table builder asks for it."""
@@ -114,7 +138,7 @@ def _lean_csv_grid(name: str, table: pa.Table) -> Grid:
     return Grid(name, "", frame_from_arrow(head), column_source=column_source, n_rows=table.num_rows, source_start=0)
 
 
-def _parse_arrow(utf8: bytes, sep: str, width: int) -> pa.Table | None:
+def _parse_arrow(utf8: bytes | Path, sep: str, width: int) -> pa.Table | None:
     """All fields as dictionary-encoded text with pyarrow's CSV reader (a county's villages,
     codes and 是/否 cost an index per cell); None when a line has another number of fields than
     ``width`` (pandas then pads them).
@@ -123,13 +147,15 @@ def _parse_arrow(utf8: bytes, sep: str, width: int) -> pa.Table | None:
     """
     import pyarrow.csv as pcsv
 
-    buf = pa.py_buffer(utf8)
-    if utf8.startswith(codecs.BOM_UTF8):
-        buf = buf.slice(len(codecs.BOM_UTF8))
+    if isinstance(utf8, Path):
+        source = pa.OSFile(str(utf8))  # a leading UTF-8 BOM is skipped by the reader
+    else:
+        buf = pa.py_buffer(utf8)
+        source = pa.BufferReader(buf.slice(len(codecs.BOM_UTF8)) if utf8.startswith(codecs.BOM_UTF8) else buf)
     names = [str(j) for j in range(width)]
     try:
         table = pcsv.read_csv(
-            pa.BufferReader(buf),
+            source,
             read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
                                             newlines_in_values=True, ignore_empty_lines=False),
