@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/bench_reader.py                 # generate /tmp/fupin_bench_reader.xlsx once, then time
     .venv/bin/python benchmarks/bench_reader.py PATH.xlsx       # time on an existing member-level roster
     .venv/bin/python benchmarks/bench_reader.py --households 20000 --repeat 3
+    /usr/bin/time -v .venv/bin/python benchmarks/bench_reader.py --once ROSTER.parquet   # time + peak of one read
+
+``--once PATH`` (any format, e.g. a 1M-household Parquet or CSV): one ``read_roster`` in this
+process, no baseline run, printing the time and the peak RSS (``ru_maxrss``) of the process.
 
 The generated file: a title row, a header row, then one row per member (100k households,
 ~350k members) with the household fields repeated on every member row; 31 columns, text
@@ -145,7 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--households", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="cProfile one read_roster run")
+    ap.add_argument("--once", action="store_true", help="one read_roster of PATH: time and peak RSS only")
     args = ap.parse_args(argv)
+    if args.once:
+        import resource
+
+        t0 = time.perf_counter()
+        roster = _ours(args.path)
+        took = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"read_roster({args.path.name}): {took:.1f} s, peak RSS {peak:,.0f} MB: {roster.n_households:,} households, "
+              f"{roster.n_members:,} members, {len(roster.notes):,} notes, layout {roster.sources[0].layout}")
+        return 0
     path = args.path or Path(f"/tmp/fupin_bench_reader_{args.households}.xlsx")
     if not path.exists():
         t0 = time.perf_counter()
