@@ -40,6 +40,7 @@ class Grid:
     column_source: Callable[[int], pa.Array] | None = None
     n_rows: int | None = None
     source_start: int = 1  # the grid row of a column source's first value (CSV: 0, Parquet: 1)
+    release_column: Callable[[int], None] = lambda j: None  # the builder is done with column j
 
     @property
     def height(self) -> int:

@@ -105,6 +105,7 @@ def build_table(grid: Grid, header: Header) -> Table:
         """(typed values, None) for a typed Parquet column whose kind fits, else (None, folded text)."""
         if grid.lean:
             arr = grid.column_source(c.index).slice(start - grid.source_start)  # type: ignore[misc]
+            grid.release_column(c.index)
             if c.field is not None:
                 values = typed_values(arr, FIELDS[c.field].kind)
                 if values is not None:

@@ -131,11 +131,18 @@ def _lean_csv_grid(name: str, table: pa.Table) -> Grid:
     """A lean grid over dictionary-encoded CSV columns: the first rows as text for the header,
     each column decoded to text only when the table builder asks for it."""
     head = [table.column(j).slice(0, HEAD_ROWS + 1).cast(pa.large_string()) for j in range(table.num_columns)]
+    columns: list[pa.ChunkedArray | None] = [table.column(j) for j in range(table.num_columns)]
+    n_rows = table.num_rows
+    del table
 
     def column_source(j: int) -> pa.Array:
-        return table.column(j).cast(pa.large_string()).combine_chunks()
+        return columns[j].cast(pa.large_string()).combine_chunks()  # type: ignore[union-attr]
 
-    return Grid(name, "", frame_from_arrow(head), column_source=column_source, n_rows=table.num_rows, source_start=0)
+    def release_column(j: int) -> None:
+        columns[j] = None
+
+    return Grid(name, "", frame_from_arrow(head), column_source=column_source, n_rows=n_rows, source_start=0,
+                release_column=release_column)
 
 
 def _parse_arrow(utf8: bytes | Path, sep: str, width: int) -> pa.Table | None:
