@@ -36,7 +36,7 @@ COMMANDS = {
 }
 INPUTS = {"identify": "r.xlsx", "explain": "r.xlsx", "causes": "reg.xlsx", "exit": "reg.xlsx", "reassess": "r16.xlsx",
           "monitor": "monitor.xlsx", "validate": "r.xlsx"}
-ARG_NAME = {"causes": "register_path", "explain": "source", "exit": "source", "monitor": "source", "reassess": "current"}
+ARG_NAME = {"causes": "register", "explain": "source", "exit": "source", "monitor": "source", "reassess": "current"}
 
 
 @pytest.fixture(scope="module")

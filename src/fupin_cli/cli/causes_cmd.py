@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         "致贫原因: poor households and people by primary cause, shares, secondary-cause co-occurrence, "
         "cross-tab by township or village and by 贫困户属性; -o writes a workbook with native charts."))
     def causes_command(
-        register_path: RegisterArg,
+        register: RegisterArg,
         by: Annotated[str, typer.Option("--by", help="Area of the cross-tab: 乡镇 (township) or 行政村 (village).")] = "乡镇",
         output: OutputOpt = None,
         force: ForceOpt = False,
@@ -34,15 +34,15 @@ def register(app: typer.Typer) -> None:
 
             area = area_name(by)
             if output is not None:
-                prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register_path])
-            reg = read_register(register_path)
+                prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register])
+            reg = read_register(register)
             if "primary_cause" not in reg.households.columns:
-                raise InputError(f"{register_path.name}: no 主要致贫原因 column",
+                raise InputError(f"{register.name}: no 主要致贫原因 column",
                                  "give a register written by `fupin identify` (sheet 登记册)")
             report = causes_report(reg.households, by=area)
             prov = {
                 "tool": "fupin", "version": __version__, "command": "causes",
-                "inputs": [{"name": register_path.name, "sha256": sha256_file(register_path)}],
+                "inputs": [{"name": register.name, "sha256": sha256_file(register)}],
                 "run_time": run_time(), "options": {"by": area},
                 "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
                           if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
