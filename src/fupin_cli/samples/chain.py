@@ -29,7 +29,7 @@ from fupin_cli.roster import Roster
 from fupin_cli.samples import households as H
 from fupin_cli.samples import names, people
 from fupin_cli.samples.generate import State, _person_names, build_state, poverty_line, to_roster, truth_for
-from fupin_cli.samples.rand import stream
+from fupin_cli.samples.rand import at_least_one, stream
 from fupin_cli.samples.truth import Truth
 
 IN_REGISTRY = ("贫困户", "返贫")
@@ -77,17 +77,17 @@ def advance(prev: State, prev_truth: Truth, year: int) -> tuple[State, Truth]:
     never = ~in_reg & ~exited
 
     plan = np.full(n, "grow", dtype=object)
-    vanish = _at_least_one(in_reg & (u[:, 0] < 0.02), in_reg, u[:, 0])
+    vanish = at_least_one(in_reg & (u[:, 0] < 0.02), in_reg, u[:, 0])
     qt_c = in_reg & ~vanish & ~excluded
-    qingtui = _at_least_one(qt_c & (u[:, 1] < 0.03), qt_c, u[:, 1])
+    qingtui = at_least_one(qt_c & (u[:, 1] < 0.03), qt_c, u[:, 1])
     ex_c = in_reg & ~vanish & ~qingtui
-    exit_ = _at_least_one(ex_c & (u[:, 2] < 0.35), ex_c, u[:, 2])
+    exit_ = at_least_one(ex_c & (u[:, 2] < 0.35), ex_c, u[:, 2])
     stay = in_reg & ~vanish & ~qingtui & ~exit_
     unmet = stay & (u[:, 3] < 0.1)
     ret_c = exited & ~excluded
-    ret = _at_least_one(ret_c & (u[:, 4] < 0.08), ret_c, u[:, 4])
+    ret = at_least_one(ret_c & (u[:, 4] < 0.08), ret_c, u[:, 4])
     new_c = never & ~excluded
-    new = _at_least_one(new_c & (u[:, 5] < 0.015), new_c, u[:, 5])
+    new = at_least_one(new_c & (u[:, 5] < 0.015), new_c, u[:, 5])
     for mask, name in ((stay, "stay"), (unmet, "unmet"), (exit_, "exit"), (qingtui, "qingtui"), (ret, "return"),
                        (new, "new"), (vanish, "vanish")):
         plan[mask] = name
@@ -218,16 +218,6 @@ def expected_transitions(truth: Truth, prev_truth: Truth, h: pd.DataFrame, vanis
     truth.households = th
 
 
-def _at_least_one(chosen: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``chosen``, or the candidate with the smallest draw when none was chosen."""
-    if chosen.any() or not candidates.any():
-        return chosen
-    out = chosen.copy()
-    c = np.flatnonzero(candidates)
-    out[c[np.argmin(u[c])]] = True
-    return out
-
-
 def _set_income(h: pd.DataFrame, target_pc: np.ndarray) -> pd.DataFrame:
     size = h["household_size"].to_numpy(dtype=float)
     raw = {k: h[k].to_numpy(dtype=float) for k in MONEY_PARTS}
@@ -347,4 +337,3 @@ def _split(h: pd.DataFrame, m: pd.DataFrame, i: int, line: float, rng: np.random
     for c in both.columns:
         h.at[i, c] = both.at[0, c]
     return pd.concat([h, both.iloc[[1]]], ignore_index=True), m
-

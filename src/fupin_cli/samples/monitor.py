@@ -28,7 +28,7 @@ from fupin_cli.roster import Roster
 from fupin_cli.samples import households as H
 from fupin_cli.samples import names
 from fupin_cli.samples.generate import COMPULSORY_AGES, _flag, build_state, member_positions, to_roster
-from fupin_cli.samples.rand import group_any, group_sum, stream, text
+from fupin_cli.samples.rand import at_least_one, group_any, group_sum, stream, text
 from fupin_cli.samples.truth import Truth, empty_faults
 
 # rules/monitoring-2021 parameters.yaml, national values (a later year keeps the last value)
@@ -80,25 +80,25 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
     plan = np.full(n, "none", dtype=object)
     # new monitoring objects first (one 边缘易致贫户 and one 脱贫不稳定户 at least), then the 监测户
     new_c = below & data_risk
-    marginal = _at_least_one(new_c & (u[:, 6] >= 0.8), new_c, -u[:, 6])  # 一般农户
-    unstable = _at_least_one(new_c & ~marginal & (u[:, 6] < 0.2), new_c & ~marginal, u[:, 6])  # 脱贫户
+    marginal = at_least_one(new_c & (u[:, 6] >= 0.8), new_c, -u[:, 6])  # 一般农户
+    unstable = at_least_one(new_c & ~marginal & (u[:, 6] < 0.2), new_c & ~marginal, u[:, 6])  # 脱贫户
     fresh = ~marginal & ~unstable
     monitored = fresh & ((below & (u[:, 0] < 0.5)) | (~below & (u[:, 0] < 0.04)))
     elim_c = monitored & ~below
-    natural = _at_least_one(elim_c & ~data_risk & any_labour & safe & (u[:, 1] < 0.3),
+    natural = at_least_one(elim_c & ~data_risk & any_labour & safe & (u[:, 1] < 0.3),
                             ~below & ~data_risk & any_labour & safe, u[:, 1])
     monitored |= natural
     elim_c = monitored & ~below & ~natural
-    assisted = _at_least_one(elim_c & data_risk & any_labour & safe & (u[:, 2] < 0.7),
+    assisted = at_least_one(elim_c & data_risk & any_labour & safe & (u[:, 2] < 0.7),
                              ~below & data_risk & any_labour & safe & ~monitored, u[:, 2])
     monitored |= assisted
     cont = monitored & ~natural & ~assisted
-    cont = _at_least_one(cont, below & ~monitored & fresh, u[:, 3])
+    cont = at_least_one(cont, below & ~monitored & fresh, u[:, 3])
     monitored |= cont
     free = ~monitored & fresh
-    before = _at_least_one(free & (u[:, 4] < 0.01), free & ~below, u[:, 4])
+    before = at_least_one(free & (u[:, 4] < 0.01), free & ~below, u[:, 4])
     free &= ~before
-    sudden = _at_least_one(free & ~below & (u[:, 5] < 0.02), free & ~below, u[:, 5])
+    sudden = at_least_one(free & ~below & (u[:, 5] < 0.02), free & ~below, u[:, 5])
     free &= ~sudden
     plan[marginal], plan[unstable] = "new_marginal", "new_unstable"
     plan[monitored] = "continuing"
@@ -296,12 +296,3 @@ def _out_of_school(m: pd.DataFrame, year: int) -> np.ndarray:
 
 def _guarantees_ok(h, m, hpos, n, year) -> np.ndarray:
     return ~group_any(hpos, _out_of_school(m, year), n)
-
-
-def _at_least_one(chosen: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
-    if chosen.any() or not candidates.any():
-        return chosen
-    out = chosen.copy()
-    c = np.flatnonzero(candidates)
-    out[c[np.argmin(u[c])]] = True
-    return out

@@ -36,6 +36,20 @@ def pick(u: np.ndarray, probs: np.ndarray | Sequence[float]) -> np.ndarray:
     return np.minimum(idx, p.shape[1] - 1)
 
 
+
+def at_least_one(chosen: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``chosen``, or the candidate with the smallest draw ``u`` when none was chosen.
+
+    Keeps every planned case present in small samples (e.g. one 返贫 household in 40).
+    """
+    if chosen.any() or not candidates.any():
+        return chosen
+    out = chosen.copy()
+    c = np.flatnonzero(candidates)
+    out[c[np.argmin(u[c])]] = True
+    return out
+
+
 def labels(values: Sequence[str], idx: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)[idx]
 
