@@ -61,14 +61,13 @@ def _area(df: pd.DataFrame, name: str) -> pd.Series:
     return s.where(s.notna() & (s.astype(str).str.strip() != ""), UNKNOWN_AREA).astype(str)
 
 
-def _base(households: pd.DataFrame) -> pd.DataFrame:
+def _counts(households: pd.DataFrame) -> pd.DataFrame:
+    """Per-household 0/1 and people counts that the summaries add up (no area columns)."""
     status = households["status"].astype(object) if "status" in households.columns else pd.Series(None, index=households.index)
     people = household_people(households).astype("int64")
     poor = (status == STATUS_POOR).to_numpy()
     return pd.DataFrame(
         {
-            "township": _area(households, "township"),
-            "village": _area(households, "village"),
             "households": 1,
             "people": people,
             "poor_households": poor.astype("int64"),
@@ -78,6 +77,14 @@ def _base(households: pd.DataFrame) -> pd.DataFrame:
         },
         index=households.index,
     )
+
+
+def _base(households: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_counts` with the township and village each household is summed under."""
+    counts = _counts(households)
+    counts.insert(0, "village", _area(households, "village"))
+    counts.insert(0, "township", _area(households, "township"))
+    return counts
 
 
 _SUMS = ["households", "people", "poor_households", "poor_people", "pending_households", "not_poor_households"]
@@ -112,7 +119,7 @@ def area_summary(households: pd.DataFrame) -> pd.DataFrame:
 
 def totals(households: pd.DataFrame) -> dict[str, int | float | None]:
     """County totals as plain numbers (for the JSON summary and the terminal)."""
-    base = _base(households)
+    base = _counts(households)
     sums = {k: int(v) for k, v in base[_SUMS].sum().items()}
     sums["incidence"] = round(sums["poor_people"] / sums["people"], 6) if sums["people"] else None
     return sums
