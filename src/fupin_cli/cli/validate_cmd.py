@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from fupin_cli.cli.common import (
-    ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
+    EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -21,7 +21,6 @@ YearOpt = Annotated[int | None, typer.Option(
 CheckPackOpt = Annotated[str | None, typer.Option(
     "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
 NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")]
 MaxRowsOpt = Annotated[int, typer.Option("--max-rows", "-n", help="Findings listed in the terminal (0: summary only).", min=0)]
 
 
