@@ -36,6 +36,24 @@ class SourceInfo:
 
 
 @dataclass
+class UnmatchedColumn:
+    """A source column the reader could not map to a field, with the fields it likely holds.
+
+    Filled by the reader (issue 8 item 1); read by the engine to decide whether a rule whose
+    input field is absent should stop the run (a likely column exists: we failed to read it)
+    or go on with the rule marked "not evaluated" (no column could hold it).
+    """
+
+    header: str  # header text as written in the source
+    source: str = ""  # file name
+    sheet: str = ""
+    letter: str = ""  # Excel column letter (csv/parquet: the spreadsheet letter of its position)
+    # (canonical field name, similarity 0..1), best first; only candidates above the reader's
+    # "likely" cutoff are listed
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
 class Roster:
     households: pd.DataFrame
     members: pd.DataFrame
@@ -45,6 +63,8 @@ class Roster:
     notes: pd.DataFrame = field(default_factory=empty_findings)
     # canonical field → header text as written in the source (for findings' ``column``)
     source_headers: dict[str, str] = field(default_factory=dict)
+    # source columns not mapped to any field, with their likely fields (see UnmatchedColumn)
+    unmatched: list[UnmatchedColumn] = field(default_factory=list)
 
     @property
     def n_households(self) -> int:
