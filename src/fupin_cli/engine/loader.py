@@ -26,10 +26,10 @@ from ruamel.yaml.error import MarkedYAMLError
 from fupin_cli import schema
 from fupin_cli.engine import ir, typecheck as tc
 from fupin_cli.engine.expr import ExprError, caret, did_you_mean, parse
-from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, PackMeta, Parameter, Rule
+from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, MeasuresSpec, PackMeta, Parameter, Rule
 from fupin_cli.errors import RuleError
 
-TOP_KEYS = ("pack", "parameters", "derived", "rules")
+TOP_KEYS = ("pack", "parameters", "derived", "rules", "measures")
 RULES_PATH_ENV = "FUPIN_RULES_PATH"
 _RULE_ADAPTER: TypeAdapter = TypeAdapter(Rule)
 _DERIVED_ADAPTER: TypeAdapter = TypeAdapter(Derived)
@@ -154,6 +154,19 @@ class Pack:
     sha256: str
     files: list[Path]
     chain: list[str]  # pack names, base first
+    # ``measures:`` (fupin measures): income field, line parameter, dated MPI specs; None when the pack has none
+    measures: MeasuresSpec | None = None
+    mpi_ir: dict[str, ir.Node] = field(default_factory=dict)  # "<spec id>.<indicator id>" → typed `deprived`
+
+    def mpi_spec(self, year: int):
+        """The MPI specification in force in ``year`` (RuleError when there is none)."""
+        specs = [s for s in (self.measures.mpi if self.measures else []) if s.active(year)]
+        if not specs:
+            have = ", ".join(f"{s.id} ({s.from_}–{s.until or ''})" for s in (self.measures.mpi if self.measures else []))
+            raise RuleError(f"rule pack {self.name} has no MPI specification (measures.mpi) for {year}"
+                            + (f"; it has {have}" if have else ""),
+                            hint="add one under measures.mpi (from/until) in the pack's measures.yaml; see docs/measures.md")
+        return specs[0]
 
     @property
     def name(self) -> str:
@@ -254,6 +267,7 @@ class _Raw:
     rules: list[tuple[Any, Origin]] = field(default_factory=list)
     chain: list[str] = field(default_factory=list)
     all_files: list[tuple[str, Path]] = field(default_factory=list)  # (pack name, file) for hashing
+    measures: tuple[MeasuresSpec, Origin] | None = None
 
 
 def plain(node: Any) -> Any:
@@ -342,11 +356,37 @@ def _allowed_keys(model, loc: list) -> list[str]:
         fields = model.model_fields
     except AttributeError:
         return []
-    if len(loc) >= 2 and loc[0] == "values":  # Parameter.values.N.<key>
+    fields = _nested_fields(model, loc) or fields
+    if len(loc) >= 2 and loc[0] == "values" and model is Parameter:  # Parameter.values.N.<key>
         from fupin_cli.engine.model import ParamEntry
 
         fields = ParamEntry.model_fields
     return [f.alias or name for name, f in fields.items()]
+
+
+def _nested_fields(model, loc: list) -> dict | None:
+    """Fields of the (sub)model ``loc`` leads to, for nested sections such as measures.mpi.0.dimensions."""
+    import typing
+
+    from pydantic import BaseModel
+
+    current = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        f = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
+        if f is None:
+            return None
+        ann = f.annotation
+        while typing.get_origin(ann) in (list, typing.Union) or str(typing.get_origin(ann)) == "types.UnionType":
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = args[0] if args else ann
+            if not typing.get_origin(ann):
+                break
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        current = ann
+    return current.model_fields if current is not model else None
 
 
 def _read_folder(path: Path, problems: Problems) -> _Raw:
@@ -382,6 +422,8 @@ def _read_folder(path: Path, problems: Problems) -> _Raw:
                     except ValidationError as e:
                         _model_problems(e, origin, problems, lambda _n: PackMeta, False)
         _read_parameters(data, f, lines, raw, problems, root)
+        if "measures" in data:
+            _read_measures(data, f, lines, raw, problems, root)
         for section, target in (("derived", raw.derived), ("rules", raw.rules)):
             items = data.get(section)
             if items is None:
@@ -414,6 +456,20 @@ def _validate_item(section: str, item: dict, origin: Origin, target: list, probl
             from fupin_cli.engine.model import DerivedExpr
 
             _model_problems(e, origin, problems, lambda n: DerivedAgg if ("over" in n or "agg" in n) else DerivedExpr, True)
+
+
+def _read_measures(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
+    origin = Origin(f, data["measures"], "measures", lines)
+    if raw.measures is not None:
+        problems.add(root, ["measures"], f"'measures:' appears twice (first in {raw.measures[1].where()})")
+        return
+    if not isinstance(data["measures"], dict):
+        problems.add(root, ["measures"], "'measures:' must be a mapping (income, line, mpi)", value=True)
+        return
+    try:
+        raw.measures = (MeasuresSpec.model_validate(plain(data["measures"])), origin)
+    except ValidationError as e:
+        _model_problems(e, origin, problems, lambda _n: MeasuresSpec, False)
 
 
 def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
@@ -488,6 +544,7 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
     out = _Raw(path=child.path, files=child.files, meta=child.meta, meta_origin=child.meta_origin)
     out.chain = base.chain + child.chain
     out.all_files = base.all_files + child.all_files
+    out.measures = child.measures or base.measures  # a child's measures: section replaces its base's whole
     meta = child.meta
     # pack metadata: regions and sources inherit from the base
     if meta is not None and base.meta is not None:
@@ -696,11 +753,60 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
         problems.add(defaults[1][1], ["default"], f"more than one attribute rule has default: true (also {defaults[0][0].id!r})", value=True)
     for pname, pdef in raw.parameters.items():
         origins[f"param:{pname}"] = pdef.origin
+    mpi_ir = _compile_measures(raw, hscope, problems)
     return Pack(
         meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
         conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
         sha256=_pack_hash(raw.all_files), files=[f for _, f in raw.all_files], chain=raw.chain,
+        measures=raw.measures[0] if raw.measures else None, mpi_ir=mpi_ir,
     )
+
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+def _compile_measures(raw: _Raw, hscope: tc.Scope, problems: Problems) -> dict[str, ir.Node]:
+    """Check ``measures:`` (income field, line parameter, MPI specs) and type-check every indicator."""
+    if raw.measures is None:
+        return {}
+    spec, origin = raw.measures
+    out: dict[str, ir.Node] = {}
+    ty = hscope.fields.get(spec.income)
+    if ty is None:
+        problems.add(origin, ["income"], f"unknown field {spec.income!r}{did_you_mean(spec.income, hscope.fields)}", value=True)
+    elif ty.kind != "num":
+        problems.add(origin, ["income"], f"field {spec.income!r} is {ty}, not a number", value=True)
+    line = raw.parameters.get(spec.line)
+    if line is None:
+        problems.add(origin, ["line"], f"unknown parameter {spec.line!r}{did_you_mean(spec.line, raw.parameters)}", value=True)
+    elif line.type.kind != "num":
+        problems.add(origin, ["line"], f"parameter {spec.line!r} is {line.type}, not a number", value=True)
+    seen: dict[str, int] = {}
+    for i, mpi in enumerate(spec.mpi):
+        if mpi.id in seen:
+            problems.add(origin, ["mpi", i, "id"], f"duplicate MPI id {mpi.id!r} (also mpi.{seen[mpi.id]})", value=True)
+        seen.setdefault(mpi.id, i)
+        if mpi.until is not None and mpi.until < mpi.from_:
+            problems.add(origin, ["mpi", i, "until"], f"until ({mpi.until}) is before from ({mpi.from_})", value=True)
+        for j, other in enumerate(spec.mpi[:i]):
+            lo, hi = max(mpi.from_, other.from_), min(mpi.until or 2100, other.until or 2100)
+            if lo <= hi:
+                problems.add(origin, ["mpi", i, "from"], f"MPI {mpi.id!r} overlaps {other.id!r} (mpi.{j}) in {lo}–{hi}: "
+                             "one specification per year", value=True)
+        total = sum(ind.weight for _, ind in mpi.indicators)
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            problems.add(origin, ["mpi", i, "dimensions"], f"indicator weights of MPI {mpi.id!r} sum to {total:.6g}, not 1")
+        ids: set[str] = set()
+        for d, dim in enumerate(mpi.dimensions):
+            for n, ind in enumerate(dim.indicators):
+                parts = ["mpi", i, "dimensions", d, "indicators", n]
+                if ind.id in ids:
+                    problems.add(origin, [*parts, "id"], f"duplicate indicator id {ind.id!r} in MPI {mpi.id!r}", value=True)
+                ids.add(ind.id)
+                node = _expr(ind.deprived, hscope, "bool", origin, [*parts, "deprived"], problems)
+                if node is not None:
+                    out[f"{mpi.id}.{ind.id}"] = node
+    return out
 
 
 def _expr(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: list, problems: Problems) -> ir.Node | None:

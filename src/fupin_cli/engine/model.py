@@ -265,3 +265,90 @@ AnyRule = Union[
     HouseholdExitRule, VillageExitRule, CountyExitRule, MonitoringRule, RiskRule, EliminationRule,
     EstimateRule, CheckRule,
 ]
+
+
+# ---------------------------------------------------------------------------------------
+# measures: (fupin measures — FGT against the year's line, Alkire–Foster MPI; docs/measures.md)
+# ---------------------------------------------------------------------------------------
+_FRACTION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def fraction(v: Any) -> Any:
+    """``1/6`` (text) → 0.1666…; numbers pass through (pydantic then checks the range)."""
+    if isinstance(v, str):
+        m = _FRACTION.match(v)
+        if m:
+            den = float(m.group(2))
+            if den == 0:
+                raise ValueError(f"{v!r}: division by zero")
+            return float(m.group(1)) / den
+        try:
+            return float(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a number or a fraction such as 1/6") from None
+    return v
+
+
+class MpiIndicator(_Strict):
+    id: str
+    label: str
+    weight: float = Field(gt=0, le=1)
+    deprived: str  # a household condition: true = deprived in this indicator
+    description: str = ""
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight(cls, v: Any) -> Any:
+        return fraction(v)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not FIELD_ID.match(v):
+            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
+        return v
+
+    @field_validator("deprived", mode="before")
+    @classmethod
+    def _deprived_text(cls, v: Any) -> Any:
+        return ("true" if v else "false") if isinstance(v, bool) else v
+
+
+class MpiDimension(_Strict):
+    id: str
+    label: str
+    indicators: list[MpiIndicator] = Field(min_length=1)
+
+
+class MpiSpec(_Strict):
+    """One dated Alkire–Foster specification: dimensions → indicators (weights sum to 1) and the cutoff k."""
+
+    id: str
+    label: str
+    from_: int = Field(alias="from", ge=1949, le=2100)
+    until: int | None = Field(None, ge=1949, le=2100)
+    k: float = Field(gt=0, le=1)
+    source: str | None = None
+    verified: bool = True
+    description: str = ""
+    dimensions: list[MpiDimension] = Field(min_length=1)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _k(cls, v: Any) -> Any:
+        return fraction(v)
+
+    def active(self, year: int) -> bool:
+        return self.from_ <= year and (self.until is None or year <= self.until)
+
+    @property
+    def indicators(self) -> list[tuple[MpiDimension, MpiIndicator]]:
+        return [(d, i) for d in self.dimensions for i in d.indicators]
+
+
+class MeasuresSpec(_Strict):
+    """``measures:`` of a pack: which field is per-capita income, which parameter is the line, the MPI specs."""
+
+    income: str = "income_pc"
+    line: str = "poverty_line"
+    mpi: list[MpiSpec] = Field(default_factory=list)
