@@ -91,6 +91,16 @@ class Evaluation:
         data = {rid: builder.rule_text(self.pack.conditions.get(rid), rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.members.index[rows], columns=rule_ids, dtype=object)
 
+    def household_condition(self, node: ir.Node) -> pd.Series:
+        """A typed household condition outside the pack's rules (e.g. an MPI indicator) as a boolean
+        Series (NA = unknown); parameters it needs are resolved for the year and recorded in ``params``."""
+        wanted = ir.params(node) - set(self.params)
+        if wanted:
+            extra = resolve_many(self.pack, wanted, self.year, self.region)
+            self.params.update(extra)
+            self._hh.params.update({k: v.value for k, v in extra.items()})
+        return to_series(self._hh.eval_bool(node), _BOOL, self.households.index)
+
     def provenance(self) -> dict:
         return {
             **self.pack.provenance(),
