@@ -43,6 +43,7 @@ NEAR_LINE = 1.5  # near-line band: z ≤ y < 1.5 z
 CURVE_POINTS = 41  # poverty-incidence curve: lines 0, 0.05 z, …, 2 z
 SCORE_EPS = 1e-9  # c_h ≥ k with floating-point weights (1/6 · 2 ≥ 1/3)
 MIN_INDICATORS = 2
+NOT_REGISTERED = "(非贫困户)"  # group of households without a 主要致贫原因 / 贫困户属性 because they are not registered
 
 BY_ALIASES = {
     "乡镇": "township", "township": "township", "乡(镇)": "township", "town": "township",
@@ -283,10 +284,14 @@ def measures(households: pd.DataFrame, members: pd.DataFrame | None, ev: Any, *,
             score += i.used_weight * d
     table["c"] = score
     table["mp"] = (score >= mpi.k - SCORE_EPS) if mpi_computed else False
+    reg = registered(households)
     for b in bys:
         for k in BY_KEYS[b]:
             if k not in table.columns:
-                table[k] = _key_column(households, k)[keep]
+                col = _key_column(households, k)
+                if k in ("primary_cause", "attribute"):  # decided for registered households only
+                    col = np.where(~reg & (col == UNKNOWN_AREA), NOT_REGISTERED, col)
+                table[k] = col[keep]
     evaluated = [i for i in inds if i.evaluated]
     overall = _aggregate(table, [], z, evaluated, mpi_computed)
     groups = {b: _aggregate(table, BY_KEYS[b], z, evaluated, mpi_computed) for b in bys}
@@ -338,7 +343,7 @@ def _sql_sums(z: float, evaluated: list[Indicator], mpi: bool) -> list[str]:
         f"sum(CASE WHEN y < {zs} THEN n ELSE 0 END) / sum(n) AS fgt0",
         f"sum(n * greatest(0, ({zs} - y) / {zs})) / sum(n) AS fgt1",
         f"sum(n * pow(greatest(0, ({zs} - y) / {zs}), 2)) / sum(n) AS fgt2",
-        f"sum(n * greatest(0, {zs} - y)) AS gap_yuan",
+        f"round(sum(n * greatest(0, {zs} - y)), 2) AS gap_yuan",
         f"sum(CASE WHEN y >= {zs} AND y < {NEAR_LINE} * {zs} THEN n ELSE 0 END) / sum(n) AS near_line_share",
     ]
     if mpi:

@@ -1,0 +1,173 @@
+"""`fupin measures`: FGT, poverty gap, near-line share, targeting, Alkire–Foster MPI (docs/measures.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+
+import typer
+
+from fupin_cli.cli.common import (
+    AllowErrorsOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    escape, guard, out,
+)
+from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+
+SourcesArg = Annotated[list[Path], typer.Argument(
+    help="Roster(s) (the pack is evaluated as identify does) or register(s) written by identify / reassess.",
+    exists=True, dir_okay=False, readable=True)]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("measures", help=(
+        "贫困测度: person-weighted FGT P0/P1/P2 against the year's line, the poverty gap in yuan, the near-line "
+        "share (1–1.5× the line), line sensitivity, registry vs income headcount (inclusion / exclusion errors), "
+        "and the Alkire–Foster MPI (H, A, M0, contributions) defined in the pack; decomposed by --by groups. "
+        "-o writes .xlsx (sheets with native charts), .csv or .parquet."))
+    def measures_command(
+        sources: SourcesArg,
+        year: YearOpt,
+        by: Annotated[list[str] | None, typer.Option("--by", help="Decompose by 乡镇, 行政村, 主要致贫原因 or 贫困户属性 (repeatable).")] = None,
+        pack: PackOpt = "national-2014",
+        region: RegionOpt = None,
+        output: OutputOpt = None,
+        sample: Annotated[bool, typer.Option("--sample", help="The input is a sample: add 95% bootstrap intervals (households resampled).")] = False,
+        replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates with --sample.", min=20, max=100000)] = 500,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
+        allow_errors: AllowErrorsOpt = False,
+        sheet: SheetOpt = None,
+        encoding: EncodingOpt = None,
+        force: ForceOpt = False,
+        json_: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
+        with guard():
+            from fupin_cli import __version__
+            from fupin_cli.core.identify import provenance as build_provenance
+            from fupin_cli.core.measures import by_name, measures
+            from fupin_cli.io.measures_report import write_measures
+
+            groups = [by_name(b) for b in (by or [])]
+            if output is not None:
+                prepare_outputs(output, force, allowed=(".xlsx", ".csv", ".parquet"), inputs=sources)
+            with progress(quiet or json_) as step:
+                step("pack")
+                the_pack = load_pack_checked(pack, region)
+                the_pack.mpi_spec(year)  # no MPI for the year: a pack error before the (long) read
+                step("read")
+                data = read_sources(sources, the_pack, year, region, sheet=sheet, encoding=encoding,
+                                    allow_errors=allow_errors, version=__version__, step=step)
+                step("measures")
+                result = measures(data.households, data.members, data.evaluation, by=groups, sample=sample,
+                                  replicates=replicates, seed=seed, present=data.present)
+                options = {"by": [b for b in (by or [])], "sample": sample, "kinds": data.kinds}
+                if sample:
+                    options.update(replicates=replicates, seed=seed)
+                prov = build_provenance(SimpleNamespace(sources=data.sources), the_pack, data.evaluation, year, region,
+                                        version=__version__, run_time=run_time(), command="measures", options=options)
+                prov["notes"] = [*data.notes, *result.notes]
+                outputs = []
+                if output is not None:
+                    step("write")
+                    outputs.append(str(write_measures(result, output, prov, force=force)))
+            warnings = [*data.notes, *result.notes]
+            finish(json_, quiet, payload=lambda: {**result.to_json(), "outputs": outputs, "provenance": prov,
+                                                  "warnings": warnings},
+                   warnings=warnings, render=lambda: render(result, outputs))
+
+
+def read_sources(paths: list[Path], pack, year: int, region: str | None, *, sheet, encoding, allow_errors: bool,
+                 version: str, step) -> SimpleNamespace:
+    """Read every SOURCE (all rosters or all registers), evaluate the pack; households carry the registry status."""
+    import pandas as pd
+
+    from fupin_cli.core.identify import identify
+    from fupin_cli.core.measures import present_fields
+    from fupin_cli.engine import evaluate
+    from fupin_cli.errors import UsageError
+    from fupin_cli.io.annual import is_register_file, read_source
+    from fupin_cli.io.read import read_roster
+    from fupin_cli.roster import Roster
+
+    kinds = ["register" if is_register_file(p) else "roster" for p in paths]
+    if len(set(kinds)) > 1:
+        raise UsageError("SOURCE mixes rosters and registers",
+                         "give only rosters (the pack is evaluated) or only registers written by identify / reassess")
+    notes: list[str] = []
+    if kinds[0] == "roster":
+        rosters = [read_roster(p, sheet=sheet, encoding=encoding) for p in paths]
+        roster = rosters[0] if len(rosters) == 1 else Roster(
+            pd.concat([r.households for r in rosters], ignore_index=True),
+            pd.concat([r.members for r in rosters], ignore_index=True),
+            sources=[s for r in rosters for s in r.sources])
+        res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(),
+                       progress=step)
+        notes += res.notes
+        return SimpleNamespace(households=res.households, members=roster.members, evaluation=res.evaluation,
+                               sources=roster.sources, kinds="roster", notes=notes,
+                               present=present_fields(roster.households, roster.members))
+    srcs = [read_source(p) for p in paths]
+    households = pd.concat([s.households for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].households
+    members = pd.concat([s.members for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].members
+    step("evaluate")
+    ev = evaluate(SimpleNamespace(households=households, members=members), pack, year=year, region=region)
+    return SimpleNamespace(households=households, members=members, evaluation=ev,
+                           sources=[i for s in srcs for i in s.sources], kinds="register", notes=notes,
+                           present=present_fields(households, members))
+
+
+def render(result, outputs: list[str]) -> None:
+    from rich.table import Table
+
+    o = result.overall.iloc[0]
+    pct = lambda v: "-" if v is None or v != v else f"{v:.2%}"  # noqa: E731
+    t = Table(title=f"{result.year}年 贫困测度 (measures), 标准 z = {result.line:,.0f} 元", header_style="bold")
+    t.add_column("指标")
+    t.add_column("数值", justify="right")
+    ci = (result.ci or {}).get("overall", {})
+
+    def fmt(key: str, v) -> str:
+        return f"{v:,.0f}" if key == "gap_yuan" else f"{v:.4f}" if key == "M0" else pct(v)
+
+    def with_ci(key: str, text: str) -> str:
+        lo, hi = ci.get(key, [None, None])
+        return text if lo is None else f"{text}  [{fmt(key, lo)}, {fmt(key, hi)}]"
+
+    rows = [
+        ("人数 people (可用收入)", f"{int(o['people']):,}"),
+        ("建档立卡贫困人口 registered", f"{int(o['registered_people']):,}"),
+        ("收入贫困人口 income poor", f"{int(o['income_poor_people']):,}"),
+        ("错评 inclusion error (人)", f"{int(o['inclusion_people']):,}"),
+        ("漏评 exclusion error (人)", f"{int(o['exclusion_people']):,}"),
+        ("P0 贫困发生率", with_ci("fgt0", pct(o["fgt0"]))),
+        ("P1 贫困深度", with_ci("fgt1", pct(o["fgt1"]))),
+        ("P2 贫困强度", with_ci("fgt2", pct(o["fgt2"]))),
+        ("贫困缺口 gap (元)", with_ci("gap_yuan", f"{o['gap_yuan']:,.0f}")),
+        ("临界人口占比 near-line", with_ci("near_line_share", pct(o["near_line_share"]))),
+    ]
+    if result.mpi_computed:
+        rows += [("MPI H", with_ci("H", pct(o["H"]))), ("MPI A", with_ci("A", pct(o["A"]))),
+                 ("MPI M0", with_ci("M0", f"{o['M0']:.4f}"))]
+    else:
+        rows.append(("MPI", "未计算 not computed"))
+    for k, v in rows:
+        t.add_row(k, v)
+    out.print(t)
+    un = int(result.unusable["households"].sum())
+    if un:
+        out.print(f"收入不可用、未计入的户 households left out: {un:,}")
+    for by, df in result.groups.items():
+        from fupin_cli.core.measures import BY_KEYS, BY_LABELS
+
+        g = Table(title=f"按{BY_LABELS[by]}", header_style="bold")
+        keys = BY_KEYS[by]
+        for k in keys:
+            g.add_column(BY_LABELS.get(k, k))
+        for c in ("人数", "P0", "P1", "缺口(元)", "M0"):
+            g.add_column(c, justify="right")
+        for _, row in df.iterrows():
+            g.add_row(*[escape(str(row[k])) for k in keys], f"{int(row['people']):,}", pct(row["fgt0"]), pct(row["fgt1"]),
+                      f"{row['gap_yuan']:,.0f}", "-" if row["M0"] != row["M0"] else f"{row['M0']:.4f}")
+        out.print(g)
+    print_outputs(outputs)
