@@ -123,6 +123,21 @@ def mask(value: object) -> str:
     return s[:6] + "*" * (len(s) - 10) + s[-4:]
 
 
+def mask_account(value: object) -> str:
+    """A bank account or card number: first 4 + ``*`` + last 4 characters (``6228***********0123``).
+
+    Spaces and dashes are dropped first; values of 8 characters or fewer show only the last 2.
+    """
+    if value is None:
+        return ""
+    s = "".join(ch for ch in str(value) if ch not in " -\t")
+    if not s:
+        return ""
+    if len(s) <= 8:
+        return "*" * max(len(s) - 2, 1) + s[-2:] if len(s) > 2 else "*" * len(s)
+    return s[:4] + "*" * (len(s) - 8) + s[-4:]
+
+
 def mask_text(text: str) -> str:
     """Mask every 15- or 18-character ID-like number inside free text."""
     return _ID_LIKE.sub(lambda m: mask(m.group(0)), text)

@@ -152,6 +152,24 @@ HOUSEHOLD_FIELDS: list[Field] = [
       description="纳入监测至评估时的月数（风险消除要求原则上不少于6个月）"),
 ]
 
+# Payment lists (资金发放名单, `fupin funds`): one row per payment.  Household-level so that a
+# roster carrying such a column keeps it; 姓名 / 身份证号 / 银行卡号 / 户主姓名 of a payment list
+# map to name / id_number / bank_account / head_name and are used when the payee columns are absent.
+HOUSEHOLD_FIELDS += [
+    F("payee_name", "收款人", "household", "str", "收款人", "收款人姓名", "领款人", "领款人姓名", "领取人", "领取人姓名", "payee", "payee_name"),
+    F("payee_id_number", "收款人证件号码", "household", "str", "收款人证件号码", "收款人身份证号", "收款人身份证号码", "领款人身份证号",
+      "领款人身份证号码", "领取人身份证号", "payee_id", "payee_id_number"),
+    F("payee_account", "收款账号", "household", "str", "收款账号", "收款人账号", "收款卡号", "账号", "卡号", "银行账户", "一卡通账号",
+      "惠农一卡通账号", "社保卡号", "payee_account", "account"),
+    F("fund_item", "资金项目", "household", "str", "资金项目", "补助项目", "项目名称", "项目", "补贴项目", "扶持项目", "资金名称",
+      "补助类别", "fund_item", "item"),
+    F("amount", "金额", "household", "money", "金额", "补助金额", "发放金额", "补贴金额", "到户金额", "实发金额", "兑付金额", "amount"),
+    F("payment_date", "发放日期", "household", "date", "发放日期", "支付日期", "拨付日期", "发放时间", "兑付日期", "到账日期",
+      "payment_date"),
+    F("payment_period", "所属期", "household", "str", "所属期", "所属期间", "发放期", "补助期", "发放批次", "批次", "补助年度",
+      "payment_period", "period"),
+]
+
 # --------------------------------------------------------------------------------------
 # Member fields (人)
 # --------------------------------------------------------------------------------------

@@ -26,10 +26,10 @@ from ruamel.yaml.error import MarkedYAMLError
 from fupin_cli import schema
 from fupin_cli.engine import ir, typecheck as tc
 from fupin_cli.engine.expr import ExprError, caret, did_you_mean, parse
-from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, MeasuresSpec, PackMeta, Parameter, Rule
+from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule
 from fupin_cli.errors import RuleError
 
-TOP_KEYS = ("pack", "parameters", "derived", "rules", "measures")
+TOP_KEYS = ("pack", "parameters", "derived", "rules", "measures", "funds")
 RULES_PATH_ENV = "FUPIN_RULES_PATH"
 _RULE_ADAPTER: TypeAdapter = TypeAdapter(Rule)
 _DERIVED_ADAPTER: TypeAdapter = TypeAdapter(Derived)
@@ -157,6 +157,7 @@ class Pack:
     # ``measures:`` (fupin measures): income field, line parameter, dated MPI specs; None when the pack has none
     measures: MeasuresSpec | None = None
     mpi_ir: dict[str, ir.Node] = field(default_factory=dict)  # "<spec id>.<indicator id>" → typed `deprived`
+    funds: FundsSpec | None = None  # ``funds:`` (fupin funds): items, statuses, standards; None when the pack has none
 
     def mpi_spec(self, year: int):
         """The MPI specification in force in ``year`` (RuleError when there is none)."""
@@ -268,6 +269,7 @@ class _Raw:
     chain: list[str] = field(default_factory=list)
     all_files: list[tuple[str, Path]] = field(default_factory=list)  # (pack name, file) for hashing
     measures: tuple[MeasuresSpec, Origin] | None = None
+    funds: tuple[FundsSpec, Origin] | None = None  # after a merge the Origin is a dict: item id → (Origin, index)
 
 
 def plain(node: Any) -> Any:
@@ -422,8 +424,9 @@ def _read_folder(path: Path, problems: Problems) -> _Raw:
                     except ValidationError as e:
                         _model_problems(e, origin, problems, lambda _n: PackMeta, False)
         _read_parameters(data, f, lines, raw, problems, root)
-        if "measures" in data:
-            _read_measures(data, f, lines, raw, problems, root)
+        for key, model in (("measures", MeasuresSpec), ("funds", FundsSpec)):
+            if key in data:
+                _read_section(key, model, data, f, lines, raw, problems, root)
         for section, target in (("derived", raw.derived), ("rules", raw.rules)):
             items = data.get(section)
             if items is None:
@@ -458,18 +461,19 @@ def _validate_item(section: str, item: dict, origin: Origin, target: list, probl
             _model_problems(e, origin, problems, lambda n: DerivedAgg if ("over" in n or "agg" in n) else DerivedExpr, True)
 
 
-def _read_measures(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
-    origin = Origin(f, data["measures"], "measures", lines)
-    if raw.measures is not None:
-        problems.add(root, ["measures"], f"'measures:' appears twice (first in {raw.measures[1].where()})")
+def _read_section(key: str, model, data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
+    """A once-per-pack mapping section (``measures:``, ``funds:``) validated by its model."""
+    origin = Origin(f, data[key], key, lines)
+    if getattr(raw, key) is not None:
+        problems.add(root, [key], f"'{key}:' appears twice (first in {getattr(raw, key)[1].where()})")
         return
-    if not isinstance(data["measures"], dict):
-        problems.add(root, ["measures"], "'measures:' must be a mapping (income, line, mpi)", value=True)
+    if not isinstance(data[key], dict):
+        problems.add(root, [key], f"'{key}:' must be a mapping ({', '.join(model.model_fields)})", value=True)
         return
     try:
-        raw.measures = (MeasuresSpec.model_validate(plain(data["measures"])), origin)
+        setattr(raw, key, (model.model_validate(plain(data[key])), origin))
     except ValidationError as e:
-        _model_problems(e, origin, problems, lambda _n: MeasuresSpec, False)
+        _model_problems(e, origin, problems, lambda _n: model, False)
 
 
 def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
@@ -545,6 +549,7 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
     out.chain = base.chain + child.chain
     out.all_files = base.all_files + child.all_files
     out.measures = child.measures or base.measures  # a child's measures: section replaces its base's whole
+    out.funds = _merge_funds(base.funds, child.funds)
     meta = child.meta
     # pack metadata: regions and sources inherit from the base
     if meta is not None and base.meta is not None:
@@ -754,12 +759,63 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
     for pname, pdef in raw.parameters.items():
         origins[f"param:{pname}"] = pdef.origin
     mpi_ir = _compile_measures(raw, hscope, problems)
+    _check_funds(raw, meta, problems)
     return Pack(
         meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
         conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
         sha256=_pack_hash(raw.all_files), files=[f for _, f in raw.all_files], chain=raw.chain,
         measures=raw.measures[0] if raw.measures else None, mpi_ir=mpi_ir,
+        funds=raw.funds[0] if raw.funds else None,
     )
+
+
+def _item_origins(funds) -> dict:
+    spec, origin = funds
+    return dict(origin) if isinstance(origin, dict) else {item.id: (origin, i) for i, item in enumerate(spec.items)}
+
+
+def _merge_funds(base, child):
+    """A child's fund items replace the base's items of the same id and add new ones."""
+    if base is None or child is None:
+        return child or base
+    items = {i.id: i for i in base[0].items}
+    items.update({i.id: i for i in child[0].items})
+    return (FundsSpec(items=list(items.values())), {**_item_origins(base), **_item_origins(child)})
+
+
+def _check_funds(raw: _Raw, meta: PackMeta, problems: Problems) -> None:
+    """Statuses are registry statuses; standards and caps name numeric parameters; labels are unique."""
+    if raw.funds is None:
+        return
+    spec = raw.funds[0]
+    where = _item_origins(raw.funds)
+    statuses = (*schema.REGISTRY_STATUSES, *schema.STATUSES)
+    names: dict[str, str] = {}
+    for item in spec.items:
+        origin, i = where[item.id]
+        for j, st in enumerate(item.statuses):
+            if st not in statuses:
+                problems.add(origin, ["items", i, "statuses", j], f"unknown status {st!r}{did_you_mean(st, statuses)}; "
+                             f"allowed: {'、'.join(dict.fromkeys(statuses))}", value=True)
+        refs = [(["standards", k, "param"], s.param) for k, s in enumerate(item.standards)]
+        refs += [(["cap"], item.cap)] if item.cap else []
+        for parts, pname in refs:
+            pdef = raw.parameters.get(pname)
+            if pdef is None:
+                problems.add(origin, ["items", i, *parts], f"unknown parameter {pname!r}{did_you_mean(pname, raw.parameters)}", value=True)
+            elif pdef.type.kind != "num":
+                problems.add(origin, ["items", i, *parts], f"parameter {pname!r} is {pdef.type}, not an amount", value=True)
+        for k, s in enumerate(item.standards):
+            for j, st in enumerate(s.statuses):
+                if st not in statuses:
+                    problems.add(origin, ["items", i, "standards", k, "statuses", j], f"unknown status {st!r}", value=True)
+        for name in (item.label, *item.aliases):
+            key = schema.normalise_header(name)
+            if key in names and names[key] != item.id:
+                problems.add(origin, ["items", i], f"item name {name!r} also names item {names[key]!r}")
+            names[key] = item.id
+        if item.source and meta.sources and _SOURCE_KEY.match(item.source) and item.source not in meta.sources:
+            problems.add(origin, ["items", i, "source"], f"unknown source key {item.source!r}{did_you_mean(item.source, meta.sources)}", value=True)
 
 
 WEIGHT_TOLERANCE = 1e-6

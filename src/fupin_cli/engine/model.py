@@ -352,3 +352,44 @@ class MeasuresSpec(_Strict):
     income: str = "income_pc"
     line: str = "poverty_line"
     mpi: list[MpiSpec] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# funds: (fupin funds — which households an item may go to, its standard and cap; docs/funds.md)
+# ---------------------------------------------------------------------------------------
+class FundStandard(_Strict):
+    """The standard amount of an item: a (dated, regional) parameter, per household or per person.
+
+    ``statuses`` limits it to households of those registry statuses (first matching standard wins)."""
+
+    param: str
+    per: Literal["household", "person"] = "household"
+    statuses: list[str] = Field(default_factory=list)
+
+
+class FundItem(_Strict):
+    id: str
+    label: str
+    aliases: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(min_length=1)  # registry statuses the item may go to
+    standards: list[FundStandard] = Field(default_factory=list)  # none: the amount is not checked
+    cap: str | None = None  # parameter: the most one household may get for the item in one period
+    period: Literal["year", "once"] = "year"  # the same household paid twice in one period is a finding
+    from_: int | None = Field(None, alias="from", ge=1949, le=2100)
+    until: int | None = Field(None, ge=1949, le=2100)
+    source: str | None = None
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not FIELD_ID.match(v):
+            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
+        return v
+
+    def active(self, year: int) -> bool:
+        return (self.from_ is None or self.from_ <= year) and (self.until is None or year <= self.until)
+
+
+class FundsSpec(_Strict):
+    items: list[FundItem] = Field(min_length=1)
