@@ -72,6 +72,7 @@ def _register() -> None:
         causes_cmd,
         exit_cmd,
         explain_cmd,
+        funds_cmd,
         identify_cmd,
         measures_cmd,
         monitor_cmd,
@@ -81,7 +82,7 @@ def _register() -> None:
         validate_cmd,
     )
 
-    for module in (validate_cmd, identify_cmd, explain_cmd, causes_cmd, exit_cmd, reassess_cmd, monitor_cmd, measures_cmd):
+    for module in (validate_cmd, identify_cmd, explain_cmd, causes_cmd, exit_cmd, reassess_cmd, monitor_cmd, measures_cmd, funds_cmd):
         module.register(app)
     app.add_typer(rules_cmd.app, name="rules", help="Check, show and test rule packs (规则包).")
     app.add_typer(samples_cmd.app, name="samples", help="Generate synthetic county rosters for demos, tests and benchmarks.")

@@ -122,3 +122,49 @@ def chain(
                 err.print(f"已写入 {p}: {roster.n_households:,} 户 {roster.n_members:,} 人 ({moves})")
         if json_out:
             print_json(summary)
+
+
+@app.command("payments")
+def payments(
+    register: Annotated[Path, typer.Argument(help="A register written by identify or reassess (e.g. of the sample chain).",
+                                             exists=True, dir_okay=False, readable=True)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output payment list (.xlsx).", dir_okay=False)],
+    year: Annotated[int, typer.Option("--year", "-y", help="Year of the payments.", min=2000, max=2100)] = 2015,
+    pack: Annotated[str, typer.Option("--pack", "-p", help="Rule pack whose fund items and standards are used.")] = "chongqing",
+    anomalies: Annotated[bool, typer.Option("--anomalies", help="Plant one anomaly of every kind `fupin funds` finds (rows in the truth).")] = False,
+    seed: SeedOpt = 1,
+    truth: TruthOpt = False,
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a synthetic payment list (资金发放名单) for a register: clean, or with planted anomalies."""
+    with guard():
+        from fupin_cli.cli.run import load_pack_checked
+        from fupin_cli.errors import RuleError
+        from fupin_cli.io.funds_report import write_payments
+        from fupin_cli.io.register import read_register
+        from fupin_cli.io.write import check_output, write_json
+        from fupin_cli.samples.payments import generate_payments
+
+        truth_path = output.with_name(output.name + ".truth.json")
+        check_output(output, force, allowed=(".xlsx",))
+        if truth:
+            check_output(truth_path, force)
+        the_pack = load_pack_checked(pack, None)
+        if the_pack.funds is None:
+            raise RuleError(f"rule pack {the_pack.name} has no funds: section", hint="use national-2014 or chongqing")
+        reg = read_register(register)
+        frame, t = generate_payments(reg.households, reg.members, the_pack, year, seed=seed, anomalies=anomalies)
+        county = reg.households["county"].dropna().astype(str).iloc[0] if "county" in reg.households and reg.households["county"].notna().any() else ""
+        write_payments(frame, output, title=f"{county}{year}年扶贫资金到户发放名单", force=force)
+        if truth:
+            write_json(t.to_json(), truth_path, force=force)
+        summary = {"output": str(output), "payments": len(frame), "year": year, "pack": the_pack.name, "seed": seed,
+                   "anomalies": [a["check"] for a in t.anomalies], "not_planted": t.not_planted,
+                   "truth": str(truth_path) if truth else None}
+        if json_out:
+            print_json(summary)
+        elif not quiet:
+            err.print(f"已写入 {output}: {len(frame):,} 笔发放" + (f", 埋设 {len(t.anomalies)} 个问题" if anomalies else "")
+                      + (f"; 未埋设: {', '.join(t.not_planted)}" if t.not_planted else "") + (f"; truth: {truth_path}" if truth else ""))
