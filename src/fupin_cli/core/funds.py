@@ -274,7 +274,11 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
 
     # payee vs head / members
     pid = p["payee_id"]
-    has_pid = matched & pid.notna().to_numpy()
+    register_ids = bool(mid["id"].notna().any() or info["head_id"].notna().any())
+    if not register_ids:
+        notes.append("the register has no ID numbers (no 成员 sheet, no 户主证件号码): payees matched by 户编号 only; "
+                     "payee-is-head and payee-is-member checks not evaluated")
+    has_pid = matched & pid.notna().to_numpy() & register_ids
     head_id = m.map(info["head_id"])
     is_head = (pid == head_id).fillna(False).to_numpy()
     is_member = np.array([(h, i) in member_keys for h, i in zip(m, pid)], dtype=bool) if len(p) else np.zeros(0, bool)
