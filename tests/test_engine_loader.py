@@ -81,7 +81,7 @@ EXPECTED = {
     "no_pack_section": f"{BROKEN}/no_pack_section: no 'pack:' section (name, version) in any *.yaml file of the pack",
     "bad_rule_id": f"{BROKEN}/bad_rule_id/rules.yaml:2:9: rules.0.id: id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')",
     "derived_missing_of": f"{BROKEN}/derived_missing_of/derived.yaml:5:10: derived.0.agg: agg: sum needs 'of:' (the member value to aggregate, e.g. of: age)",
-    "unknown_top_key": f"{BROKEN}/unknown_top_key/rules.yaml:1:1: rule: unknown top-level key 'rule' (did you mean 'rules'?) (allowed: pack, parameters, derived, rules, measures)",
+    "unknown_top_key": f"{BROKEN}/unknown_top_key/rules.yaml:1:1: rule: unknown top-level key 'rule' (did you mean 'rules'?) (allowed: pack, parameters, derived, rules, measures, funds)",
     "malicious_expression": (
         f"{BROKEN}/malicious_expression/rules.yaml:5:11: rules.0.when: names with '__' are not allowed: '__import__'\n"
         "    __import__('os').system('echo pwned')\n"
