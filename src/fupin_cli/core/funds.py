@@ -183,7 +183,8 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     id_to_hh = pd.concat([mid.dropna(subset=["id"]).set_index("id")["household_id"],
                           info["head_id"].dropna().reset_index().set_index("head_id")["household_id"]])
     id_to_hh = id_to_hh[~id_to_hh.index.duplicated()]
-    member_keys = set(zip(mid["household_id"], mid["id"])) | set(zip(info.index, info["head_id"]))
+    member_keys = pd.MultiIndex.from_arrays([pd.concat([mid["household_id"], info.index.to_series()]).astype(object).to_numpy(),
+                                             pd.concat([mid["id"], info["head_id"]]).astype(object).to_numpy()])
 
     known = p["given_household"].where(p["given_household"].isin(info.index))
     by_id = p["payee_id"].map(id_to_hh)
@@ -200,8 +201,7 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     p["item_id"] = norm.map(lambda k: index[k].id if k in index else None).astype(object)
     items = {i.id: i for i in pack.funds.items}
     p["item"] = p["item_id"].map(lambda k: items[k].label if isinstance(k, str) else None).where(p["item_id"].notna(), p["item_text"]).fillna("(未填项目)")
-    active = p.apply(lambda r: isinstance(r["item_id"], str) and items[r["item_id"]].active(int(r["pay_year"])), axis=1) if len(p) else pd.Series(dtype=bool)
-    active = active.astype(bool)
+    active = _per_pair(p, "item_id", "pay_year", lambda k, y: items[k].active(int(y)), False)
 
     found: list[pd.DataFrame] = []
     who = _who(p)
@@ -223,9 +223,9 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     checkable = matched & active.to_numpy()
 
     # status and leaving the register
-    allowed = p.apply(lambda r: (r["status"] in items[r["item_id"]].statuses) if isinstance(r["item_id"], str) else True, axis=1) if len(p) else pd.Series(dtype=bool)
+    allowed = _per_pair(p, "item_id", "status", lambda k, st: st in items[k].statuses, True)
     left = p["status"].isin(LEFT).to_numpy()
-    bad_status = checkable & ~allowed.astype(bool).to_numpy() & ~left
+    bad_status = checkable & ~allowed.to_numpy() & ~left
     found.append(_finding(p, bad_status, "funds.status", "error",
                           "户 " + m.fillna("").astype(str) + " 建档立卡状态为“" + p["status"].fillna("未填").astype(str) + "”，资金项目“"
                           + p["item"].astype(str) + "”只能发放给 " + p["item_id"].map(lambda k: "、".join(items[k].statuses) if isinstance(k, str) else ""),
@@ -281,7 +281,7 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     has_pid = matched & pid.notna().to_numpy() & register_ids
     head_id = m.map(info["head_id"])
     is_head = (pid == head_id).fillna(False).to_numpy()
-    is_member = np.array([(h, i) in member_keys for h, i in zip(m, pid)], dtype=bool) if len(p) else np.zeros(0, bool)
+    is_member = pd.MultiIndex.from_arrays([m.astype(object), pid.astype(object)]).isin(member_keys) if len(p) else np.zeros(0, bool)
     found.append(_finding(p, has_pid & ~is_head & is_member, "funds.payee_not_head", "warning",
                           "收款人 " + who + " 是户 " + m.fillna("").astype(str) + " 的成员，但不是户主（户主：" + p["head_name"].fillna("未填").astype(str) + "）",
                           "到户资金一般发放给户主；核实代领手续", "收款人证件号码"))
@@ -320,6 +320,21 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     totals = _totals(p)
     budget_frame = compare_budget(totals, budget) if budget is not None else None
     return FundsResult(payments=p, findings=findings, totals=totals, budget=budget_frame, notes=notes)
+
+
+def _per_pair(p: pd.DataFrame, key: str, other: str, decide, default: bool) -> pd.Series:
+    """``decide(item id, value)`` once per distinct (item, value) pair, spread to the payments; ``default``
+    where the payment has no known item."""
+    pairs = p[[key, other]].astype(object)
+    known = pairs[key].map(lambda k: isinstance(k, str))
+    out = pd.Series(default, index=p.index, dtype=bool)
+    if known.any():
+        sub = pairs[known].fillna("\0")  # a missing value is one more distinct value
+        uniq = sub.drop_duplicates()
+        values = np.array([bool(decide(k, None if v == "\0" else v)) for k, v in zip(uniq[key], uniq[other])], dtype=bool)
+        pos = pd.MultiIndex.from_frame(uniq).get_indexer(pd.MultiIndex.from_frame(sub))
+        out[known.to_numpy()] = values[pos]
+    return out
 
 
 def _limits(p: pd.DataFrame, items: dict, pack, year: int, region, resolve) -> tuple[np.ndarray, np.ndarray]:
