@@ -320,7 +320,7 @@ def test_cli_workbook_has_a_sheet_per_view_with_charts(tmp_path, register_file):
                             "--sample", "--replicates", "50", "-o", str(out), "-q"])
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["总体", "按乡镇", "按主要致贫原因", "多维贫困", "标准敏感性", "收入不可用", "说明"]
+    assert wb.sheetnames == ["总体", "按乡镇", "按主要致贫原因", "多维贫困", "标准敏感性", "项目台账", "收入不可用", "说明"]
     assert wb["总体"]["C1"].value == "95%下限"
     for name in ("按乡镇", "按主要致贫原因", "多维贫困", "标准敏感性"):
         assert len(wb[name]._charts) == 1, name
@@ -348,3 +348,25 @@ def test_cli_errors_are_one_line(register_file):
     assert r.exit_code == 3 and "no MPI specification" in r.output
     r = runner.invoke(app, ["measures", str(register_file), str(SAMPLE), "--year", "2015"])
     assert r.exit_code == 2 and "mixes rosters and registers" in r.output
+
+
+# ---- programme ledgers (项目台账) ------------------------------------------------------------------
+def test_programme_ledger_relocation_share_and_estimates():
+    r = small_roster()
+    r.households["relocated"] = pd.array([True, False, False, False, True, False, False], dtype="boolean")
+    m = run_measures(r, pack="chongqing")
+    reloc = m.programmes["relocation"]
+    assert (reloc["relocated_households"], reloc["relocated_people"], reloc["poor_people"]) == (2, 9, 4)
+    assert reloc["poor_share_of_relocated_people"] == pytest.approx(4 / 9)
+    assert reloc["relocated_share_of_poor_people"] == pytest.approx(4 / 11)  # registered: H1, H2, H3, H6
+    est = m.programmes["estimates"].set_index("rule")
+    # no 原贫困户属性 in this roster: both relocated households get the ordinary 8,000 per person
+    assert est.loc["est_relocation_subsidy_ordinary", "total"] == pytest.approx(8000 * 9)
+    assert est.loc["est_relocation_subsidy_poor", "households"] == 0
+    assert pd.isna(est.loc["est_microcredit_term", "total"])  # years do not add up
+    assert m.to_json()["programmes"]["relocation"] == reloc
+
+
+def test_programme_ledger_says_when_relocation_cannot_be_checked():
+    m = run_measures(small_roster())
+    assert m.programmes["relocation"] is None

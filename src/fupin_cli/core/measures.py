@@ -157,6 +157,7 @@ class MeasuresResult:
     unusable_households: pd.DataFrame  # household_id, township, village, reason
     ci: dict[str, Any] | None = None  # {"overall": {m: [lo, hi]}, "groups": {by: [{group, m: [lo, hi]}]}}
     notes: list[str] = field(default_factory=list)
+    programmes: dict[str, Any] = field(default_factory=dict)  # {"estimates": frame, "relocation": dict | None}
 
     def mpi_dict(self, row: pd.Series) -> dict[str, Any] | None:
         if not self.mpi_computed:
@@ -196,6 +197,8 @@ class MeasuresResult:
             "sensitivity": records(self.sensitivity),
             "unusable": records(self.unusable),
             "ci": self.ci,
+            "programmes": {"estimates": records(self.programmes["estimates"]) if "estimates" in self.programmes else [],
+                           "relocation": self.programmes.get("relocation")},
         }
 
 
@@ -310,7 +313,38 @@ def measures(households: pd.DataFrame, members: pd.DataFrame | None, ev: Any, *,
     return MeasuresResult(
         year=year, line=z, line_param=line_pv.to_dict(), overall=overall, groups=groups, indicators=inds,
         mpi_spec=spec_info, mpi_computed=mpi_computed, sensitivity=sens, curve=curve, unusable=unusable,
-        unusable_households=unusable_hh, ci=ci, notes=notes)
+        unusable_households=unusable_hh, ci=ci, notes=notes, programmes=programmes(ev, households, n, present))
+
+
+# ---- programme ledgers ------------------------------------------------------------------------
+def programmes(ev: Any, households: pd.DataFrame, n: np.ndarray, present: set[str]) -> dict[str, Any]:
+    """项目台账 from the pack's estimate rules active in the year (e.g. 重庆 高山生态扶贫搬迁补助, 扶贫小额信贷
+    额度 and 贴息: households, people, total) and the relocation check of the seed (防止搬富不搬穷: the share
+    of registered poor among the relocated households), where the source has a 是否易地扶贫搬迁户 column."""
+    people = np.nan_to_num(n, nan=0.0)
+    rows = []
+    values = getattr(ev, "values", None)
+    for rule_id in ([] if values is None else list(values.columns)):
+        v = values[rule_id].to_numpy(dtype="float64", na_value=np.nan)
+        has = ~np.isnan(v)
+        rule = ev.rule(rule_id)
+        money = (rule.unit or "").startswith("元")  # amounts add up; a term in years does not
+        rows.append({"rule": rule_id, "label": rule.label, "unit": rule.unit or "", "households": int(has.sum()),
+                     "people": int(people[has].sum()), "total": round(float(v[has].sum()), 2) if money else None})
+    estimates = pd.DataFrame(rows, columns=["rule", "label", "unit", "households", "people", "total"])
+    relocation = None
+    if "relocated" in present and "relocated" in households.columns:
+        moved = households["relocated"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        reg = registered(households)
+        relocation = {
+            "relocated_households": int(moved.sum()), "relocated_people": int(people[moved].sum()),
+            "poor_households": int((moved & reg).sum()), "poor_people": int(people[moved & reg].sum()),
+            "poor_share_of_relocated_people": (round(float(people[moved & reg].sum() / people[moved].sum()), 10)
+                                               if people[moved].sum() else None),
+            "relocated_share_of_poor_people": (round(float(people[moved & reg].sum() / people[reg].sum()), 10)
+                                               if people[reg].sum() else None),
+        }
+    return {"estimates": estimates, "relocation": relocation}
 
 
 def _rescale(inds: list[Indicator], dimensions: list[str]) -> None:

@@ -4,7 +4,9 @@
 ``--by`` (group rows that add up to the county, with a column chart of P0 and M0), 多维贫困 (the
 MPI's indicators: weights, evaluated or not, uncensored and censored headcounts, contributions,
 with a bar chart), 标准敏感性 (FGT at 0.8×, 1×, 1.2×, 1.5× the line, and the poverty-incidence
-curve as a native line chart), 收入不可用 (households left out and why), 说明 (provenance).
+curve as a native line chart), 项目台账 (the pack's estimates summed: relocation subsidies, microcredit
+limits and interest; the share of registered poor among the relocated), 收入不可用 (households left out
+and why), 说明 (provenance).
 .csv / .parquet: one long table, a row for the county and one per group of every view.
 """
 
@@ -129,6 +131,7 @@ def _write_xlsx(result: MeasuresResult, p: Path, provenance: dict[str, Any], for
                                n_rows=len(ind), title="各指标对 M0 的贡献率", anchor=(len(ind) + 3, 0),
                                size=(640, 60 + 30 * len(ind)))
         _sensitivity_sheet(book, result)
+        _programmes_sheet(book, result)
         unusable = result.unusable.rename(columns={"reason": "原因", "households": "户数", "people": "人数"})
         ws = book.add_table("收入不可用", unusable, autofilter=False)
         if len(result.unusable_households):
@@ -137,6 +140,38 @@ def _write_xlsx(result: MeasuresResult, p: Path, provenance: dict[str, Any], for
             _below(book, ws, lst, start=len(unusable) + 3)
         book.add_key_values("说明", provenance_rows(provenance))
     return p
+
+
+PROGRAMME_LABELS = {"rule": "规则", "label": "测算项目", "unit": "单位", "households": "户数", "people": "人数", "total": "合计"}
+RELOCATION_LABELS = {
+    "relocated_households": "搬迁户数", "relocated_people": "搬迁人数", "poor_households": "其中建档立卡贫困户数",
+    "poor_people": "其中建档立卡贫困人口", "poor_share_of_relocated_people": "搬迁人口中贫困人口占比（防止搬富不搬穷）",
+    "relocated_share_of_poor_people": "贫困人口中搬迁人口占比",
+}
+
+
+def _programmes_sheet(book, result: MeasuresResult) -> None:
+    """项目台账: the pack's estimates summed over the county, and the relocation check."""
+    prog = result.programmes or {}
+    est = prog.get("estimates")
+    frame = est.rename(columns=PROGRAMME_LABELS) if est is not None and len(est) else pd.DataFrame(
+        {"测算项目": ["（规则包在本年度没有测算规则）"]})
+    ws = book.add_table("项目台账", frame, money_columns=["合计"], autofilter=False, freeze=False)
+    rows = [("易地扶贫搬迁", "")]
+    reloc = prog.get("relocation")
+    if reloc is None:
+        rows.append(("说明", "源表没有“是否易地扶贫搬迁户”列：未核对搬迁对象"))
+    else:
+        rows += [(RELOCATION_LABELS[k], "" if v is None else v) for k, v in reloc.items()]
+    start = len(frame) + 3
+    for i, (k, v) in enumerate(rows):
+        ws.write_string(start + i, 0, k, book.header_format if i == 0 else None)
+        if isinstance(v, float):
+            ws.write_number(start + i, 1, v, book.fmt(num_format="0.00%"))
+        elif isinstance(v, int):
+            ws.write_number(start + i, 1, v)
+        else:
+            ws.write_string(start + i, 1, str(v))
 
 
 def _below(book, ws, df: pd.DataFrame, start: int) -> None:
