@@ -321,7 +321,7 @@ def test_cli_workbook_has_a_sheet_per_view_with_charts(tmp_path, register_file):
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["总体", "按乡镇", "按主要致贫原因", "多维贫困", "标准敏感性", "项目台账", "收入不可用", "说明"]
-    assert wb["总体"]["C1"].value == "95%下限"
+    assert [c.value for c in wb["总体"][1]] == ["指标", "数值", "比率", "比率95%下限", "比率95%上限", "95%下限（元）", "95%上限（元）"]
     for name in ("按乡镇", "按主要致贫原因", "多维贫困", "标准敏感性"):
         assert len(wb[name]._charts) == 1, name
     about = {row[0].value: row[1].value for row in wb["说明"].iter_rows(min_row=2)}

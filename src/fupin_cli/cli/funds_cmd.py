@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
                 step("read")
                 reg = read_register(register_file)
                 pay, sources, reader_notes = read_payments(payments, sheet=sheet, encoding=encoding)
-                step("funds")
+                step("核对资金发放")
                 result = check_funds(pay, reg.households, reg.members, the_pack, year, region, budget=the_budget)
                 from fupin_cli.core.identify import pack_info
 

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                 step("read")
                 data = read_sources(sources, the_pack, year, region, sheet=sheet, encoding=encoding,
                                     allow_errors=allow_errors, version=__version__, step=step)
-                step("measures")
+                step("计算贫困测度")
                 result = measures(data.households, data.members, data.evaluation, by=groups, sample=sample,
                                   replicates=replicates, seed=seed, present=data.present)
                 options = {"by": [b for b in (by or [])], "sample": sample, "kinds": data.kinds}

@@ -61,20 +61,27 @@ def write_measures(result: MeasuresResult, path: str | os.PathLike, provenance: 
     return _write_xlsx(result, p, provenance, force)
 
 
+RATES = {"fgt0", "fgt1", "fgt2", "near_line_share", "H", "A", "M0"}
+
+
 def _overall_frame(result: MeasuresResult) -> pd.DataFrame:
+    """指标 with 数值 (people, households, yuan) or 比率 (shares, formatted as %), and 95% intervals with --sample."""
     o = result.overall.iloc[0]
     ci = (result.ci or {}).get("overall", {})
     rows = []
     for key, label in OVERALL_ROWS:
         if key in ("H", "A", "M0") and not result.mpi_computed:
             continue
-        row = {"指标": label, "数值": None if pd.isna(o[key]) else float(o[key])}
+        v = None if pd.isna(o[key]) else float(o[key])
+        row = {"指标": label, "数值": None if key in RATES else v, "比率": v if key in RATES else None}
         if result.ci is not None:
             lo, hi = ci.get(key, [None, None])
-            row["95%下限"], row["95%上限"] = lo, hi
+            rate = key in RATES
+            row.update({"比率95%下限": lo if rate else None, "比率95%上限": hi if rate else None,
+                        "95%下限（元）": None if rate else lo, "95%上限（元）": None if rate else hi})
         rows.append(row)
     rows.append({"指标": f"扶贫标准 z（{result.line_param.get('label')}，{result.line_param.get('year')}，"
-                       f"{result.line_param.get('region')}）", "数值": result.line})
+                       f"{result.line_param.get('region')}）", "数值": result.line, "比率": None})
     return pd.DataFrame(rows)
 
 
@@ -112,7 +119,8 @@ def _write_xlsx(result: MeasuresResult, p: Path, provenance: dict[str, Any], for
 
     pct_labels = [LABELS[c] for c in PERCENT]
     with XlsxBook(p, force=force) as book:
-        book.add_table("总体", _overall_frame(result), autofilter=False)
+        book.add_table("总体", _overall_frame(result), autofilter=False, percent_columns=["比率", "比率95%下限", "比率95%上限"],
+                       money_columns=["95%下限（元）", "95%上限（元）"])
         for by in result.groups:
             name = f"按{BY_LABELS[by]}"
             frame = _group_frame(result, by)
