@@ -221,3 +221,15 @@ def test_cli_errors(register, tmp_path):
     assert r.exit_code == 4 and "金额" in r.output
     r = runner.invoke(app, ["funds", str(SAMPLE), "--register", str(SAMPLE), "--year", "2015"])
     assert r.exit_code == 4
+
+
+def test_payment_in_the_year_the_household_left_is_a_warning(register_with_leaver, tmp_path):
+    path, members = register_with_leaver
+    reg, mem, frame, truth = plant(path, members)
+    row = next(a["row"] for a in truth.anomalies if a["check"] == "funds.after_exit")
+    frame.loc[row - 3, "发放日期"] = pd.Timestamp(2015, 12, 1)
+    frame.loc[row - 3, "所属期"] = "2015-清退后"
+    payments, _, _ = read_payments([write_list(frame, tmp_path / "same-year.xlsx")])
+    f = check_funds(payments, reg.households, mem, load_pack("chongqing"), 2015).findings
+    hit = f[(f["check"] == "funds.after_exit") & (f["row"] == row)]
+    assert list(hit["severity"]) == ["warning"] and "同年发放" in hit["message"].iloc[0]
