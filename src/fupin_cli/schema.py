@@ -152,9 +152,10 @@ HOUSEHOLD_FIELDS: list[Field] = [
       description="纳入监测至评估时的月数（风险消除要求原则上不少于6个月）"),
 ]
 
-# Payment lists (资金发放名单, `fupin funds`): one row per payment.  Household-level so that a
+# `fupin funds` inputs.  Payment lists (资金发放名单): one row per payment.  Household-level so that a
 # roster carrying such a column keeps it; 姓名 / 身份证号 / 银行卡号 / 户主姓名 of a payment list
 # map to name / id_number / bank_account / head_name and are used when the payee columns are absent.
+# 帮扶 dates (--assist): 驻村工作队 in and out of a village, a 帮扶责任人's pairing with a household.
 HOUSEHOLD_FIELDS += [
     F("payee_name", "收款人", "household", "str", "收款人", "收款人姓名", "领款人", "领款人姓名", "领取人", "领取人姓名", "payee", "payee_name"),
     F("payee_id_number", "收款人证件号码", "household", "str", "收款人证件号码", "收款人身份证号", "收款人身份证号码", "领款人身份证号",
@@ -168,6 +169,10 @@ HOUSEHOLD_FIELDS += [
       "payment_date"),
     F("payment_period", "所属期", "household", "str", "所属期", "所属期间", "发放期", "补助期", "发放批次", "批次", "补助年度",
       "payment_period", "period"),
+    F("task_force_start", "驻村开始时间", "household", "date", "驻村开始时间", "驻村开始日期", "驻村时间", "进驻时间", "task_force_start"),
+    F("task_force_end", "驻村结束时间", "household", "date", "驻村结束时间", "驻村结束日期", "撤离时间", "task_force_end"),
+    F("assist_start", "开始帮扶时间", "household", "date", "开始帮扶时间", "帮扶开始时间", "结对帮扶时间", "assist_start"),
+    F("assist_end", "结束帮扶时间", "household", "date", "结束帮扶时间", "帮扶结束时间", "脱钩时间", "assist_end"),
 ]
 
 # --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ PaymentsArg = Annotated[list[Path], typer.Argument(
     exists=True, dir_okay=False, readable=True)]
 RegisterOpt = Annotated[Path, typer.Option("--register", help="The register (written by identify or reassess) the payments are checked against.",
                                            exists=True, dir_okay=False, readable=True)]
+AssistOpt = input_option("--assist", "帮扶 table (.xlsx/.csv): 户编号 + 帮扶责任人 + 开始/结束帮扶时间 per household, 行政村 (乡镇) + 驻村工作队 + 驻村开始/结束时间 per village.")
 BudgetOpt = input_option("--budget", "Budget table (.xlsx/.csv): 资金项目, 预算金额, and 行政村 (乡镇) for village budgets (blank / 全县 = county).")
 
 
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
         "资金监管: payments checked against the register and the pack's fund items — payee not in the register, "
         "household not eligible (status), paid after leaving (清退/自然减少), paid twice for one item and period, "
         "one account for several households, payee not the head or not a member, amount above the standard or cap; "
-        "totals by village and item (against --budget); --publicity writes the 公告公示 of fund use per village "
+        "totals by village and item (against --budget); --assist checks 驻村帮扶 (a task force in every village with poor "
+        "households, 一驻三年, 不脱贫不脱钩); --publicity writes the 公告公示 of fund use per village "
         "(ID and account numbers masked). Exit 1 when there are error findings."))
     def funds_command(
         payments: PaymentsArg,
@@ -40,6 +42,7 @@ def register(app: typer.Typer) -> None:
         publicity_start: PublicityStartOpt = None,
         phone: PhoneOpt = "",
         budget: BudgetOpt = None,
+        assist: AssistOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         force: ForceOpt = False,
@@ -55,7 +58,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.register import read_register, read_table
             from fupin_cli.io.write import sha256_file
 
-            inputs = [*payments, register_file, *([budget] if budget else [])]
+            inputs = [*payments, register_file, *([budget] if budget else []), *([assist] if assist else [])]
             if output is not None:
                 prepare_outputs(output, force, allowed=(".xlsx", ".csv", ".parquet"), publicity=publicity,
                                 publicity_what="公告公示", inputs=inputs)
@@ -73,13 +76,19 @@ def register(app: typer.Typer) -> None:
                 pay, sources, reader_notes = read_payments(payments, sheet=sheet, encoding=encoding)
                 step("核对资金发放")
                 result = check_funds(pay, reg.households, reg.members, the_pack, year, region, budget=the_budget)
+                if assist is not None:
+                    from fupin_cli.core.funds import assistance_ledger
+
+                    result.add_assistance(*assistance_ledger(reg.households, read_table(assist), the_pack, year, region,
+                                                             source=assist.name))
                 from fupin_cli.core.identify import pack_info
 
                 prov = {
                     "tool": "fupin", "version": __version__, "command": "funds", "pack": pack_info(the_pack),
                     "inputs": [*({"name": s.name, "sha256": s.sha256} for s in sources),
                                {"name": register_file.name, "sha256": sha256_file(register_file)},
-                               *([{"name": budget.name, "sha256": sha256_file(budget)}] if budget else [])],
+                               *([{"name": budget.name, "sha256": sha256_file(budget)}] if budget else []),
+                               *([{"name": assist.name, "sha256": sha256_file(assist)}] if assist else [])],
                     "year": year, "region": region or the_pack.meta.region, "run_time": run_time(),
                     "options": {"payments": len(payments), "budget": budget.name if budget else None},
                     "notes": list(result.notes),

@@ -59,6 +59,12 @@ class FundsResult:
     totals: pd.DataFrame  # township, village, item, households, payments, amount
     budget: pd.DataFrame | None  # level, township, village, item, budget, paid, remaining, result
     notes: list[str] = field(default_factory=list)
+    assistance: pd.DataFrame | None = None  # 驻村帮扶 per village (with --assist): see assistance_ledger
+
+    def add_assistance(self, villages: pd.DataFrame, findings: pd.DataFrame, notes: list[str]) -> None:
+        self.assistance = villages
+        self.findings = concat_findings([self.findings, findings])
+        self.notes = [*self.notes, *notes]
 
     def counts(self) -> dict[str, Any]:
         by_check = self.findings["check"].value_counts().sort_index()
@@ -73,7 +79,8 @@ class FundsResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"counts": self.counts(), "findings": records(self.findings), "totals": records(self.totals),
-                "budget": None if self.budget is None else records(self.budget)}
+                "budget": None if self.budget is None else records(self.budget),
+                "assistance": None if self.assistance is None else records(self.assistance)}
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -456,3 +463,116 @@ FULL_NUMBER = re.compile(r"\d{12,}")
 def printed_numbers(text: str) -> list[str]:
     """Runs of 12+ digits in a text (a full ID or account number would be one): for the privacy tests."""
     return FULL_NUMBER.findall(text)
+
+
+# ---- 驻村帮扶 (--assist) ---------------------------------------------------------------------
+TENURE_PARAM = "task_force_tenure_years"
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    """Text dates (2015-03-01, 2015/3/1, 2015年3月1日) or Excel serial numbers → datetime (NaT when blank)."""
+    text = s.astype("str").str.strip().str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+    num = pd.to_numeric(text, errors="coerce")
+    serial = pd.to_datetime(num.where(num.between(1000, 80000)), unit="D", origin="1899-12-30", errors="coerce")
+    parsed = pd.to_datetime(text.where(num.isna()), errors="coerce", format="mixed")
+    return parsed.where(parsed.notna(), serial)
+
+
+def assistance_ledger(households: pd.DataFrame, table: pd.DataFrame, pack: Any, year: int, region: str | None = None,
+                      source: str = "assist") -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """驻村帮扶 from a 帮扶 table (rows with 户编号: 帮扶责任人, 开始/结束帮扶时间; rows with 行政村: 驻村工作队,
+    驻村开始/结束时间) and the register, at 31 December of ``year``.
+
+    Returns (villages: every village with registered poor households, its task force, dates, years
+    in the village and result; findings; notes).  Checks: a village with registered poor households
+    and no 驻村工作队 (``funds.no_task_force``); a task force that left before the pack's tenure
+    (``funds.task_force_left_early``, 一驻三年); a registered poor household whose 帮扶 ended
+    (``funds.assist_ended_while_poor``, 不脱贫不脱钩); a registered poor household without a
+    帮扶责任人 (``funds.no_responsible_person``).  A row number is the table's Excel row (header = 1).
+    """
+    from fupin_cli.engine.params import resolve
+    from fupin_cli.schema import field_for_header
+
+    notes: list[str] = []
+    names = {c: field_for_header(c) for c in table.columns}
+    t = table.rename(columns={c: n for c, n in names.items() if n}).loc[:, lambda d: ~d.columns.duplicated()].copy()
+    t["_row"] = np.arange(len(t)) + 2
+    if not ({"household_id", "village"} & set(t.columns)):
+        raise InputError(f"{source}: no 户编号 or 行政村 column",
+                         "rows with 户编号 give 帮扶责任人 and 开始/结束帮扶时间; rows with 行政村 give 驻村工作队 and 驻村开始/结束时间")
+    end_of_year = pd.Timestamp(year, 12, 31)
+    try:
+        tenure = float(resolve(pack, TENURE_PARAM, year, region).value)
+    except RuleError:
+        tenure = None
+        notes.append(f"rule pack {pack.name} has no {TENURE_PARAM} for {year}: task-force tenure (一驻三年) not checked")
+    hh = households.reset_index(drop=True)
+    status = registry_status(hh)
+    poor = status.isin(["贫困户", "返贫"]).to_numpy()
+    hid = _text(hh, "household_id")
+    town, village = _text(hh, "township").fillna(""), _text(hh, "village").fillna(UNKNOWN_AREA)
+    found: list[pd.DataFrame] = []
+
+    def finding(check, severity, rows, hids, messages, hint, column=""):
+        if len(messages):
+            found.append(make_findings(pd.DataFrame({"severity": severity, "check": check, "file": source, "row": rows,
+                                                     "household_id": hids, "message": messages, "hint": hint, "column": column})))
+
+    # households: 帮扶责任人 and its dates (table rows win over the register's columns)
+    rows_h = t[_text(t, "household_id").notna()] if "household_id" in t.columns else t.iloc[0:0]
+    by_hh = rows_h.assign(household_id=_text(rows_h, "household_id")).drop_duplicates("household_id", keep="last").set_index("household_id")
+    person = _text(hh, "responsible_person")
+    if "responsible_person" in by_hh.columns:
+        person = hid.map(_text(by_hh, "responsible_person")).where(lambda s: s.notna(), person)
+    end = hid.map(_dates(by_hh["assist_end"])) if "assist_end" in by_hh.columns else pd.Series(pd.NaT, index=hh.index)
+    arow = hid.map(by_hh["_row"]) if len(by_hh) else pd.Series(pd.NA, index=hh.index)
+    no_person = poor & person.isna().to_numpy()
+    if "responsible_person" in by_hh.columns or "responsible_person" in hh.columns:
+        finding("funds.no_responsible_person", "warning", arow[no_person], hid[no_person],
+                "建档立卡贫困户 " + hid[no_person].astype(str) + "（" + _text(hh, "head_name")[no_person].fillna("").astype(str) + "）没有帮扶责任人",
+                "每个贫困户都应有帮扶责任人（种子文件第十条）", "帮扶责任人")
+    else:
+        notes.append("no 帮扶责任人 column in the register or the table: 帮扶责任人 coverage not checked")
+    ended = poor & (pd.to_datetime(end) <= end_of_year).fillna(False).to_numpy()
+    finding("funds.assist_ended_while_poor", "error", arow[ended], hid[ended],
+            "户 " + hid[ended].astype(str) + " 仍为建档立卡贫困户（" + status[ended].astype(str) + "），帮扶已于 "
+            + pd.to_datetime(end[ended]).dt.strftime("%Y-%m-%d") + " 结束",
+            "不脱贫不脱钩：户脱贫前帮扶责任人不应脱钩", "结束帮扶时间")
+
+    # villages with registered poor households: 驻村工作队 and tenure
+    base = pd.DataFrame({"township": town, "village": village, "poor": poor})
+    v = base.groupby(["township", "village"], sort=False).agg(poor_households=("poor", "sum")).reset_index()
+    v = v[v["poor_households"] > 0].reset_index(drop=True)
+    rows_v = t[_text(t, "village").notna()] if "village" in t.columns else t.iloc[0:0]
+    rows_v = rows_v[_text(rows_v, "household_id").isna()] if "household_id" in rows_v.columns else rows_v
+    rv = pd.DataFrame({"township": _text(rows_v, "township").fillna(""), "village": _text(rows_v, "village"),
+                       "task_force": _text(rows_v, "task_force"), "start": _dates(rows_v["task_force_start"]) if "task_force_start" in rows_v else pd.NaT,
+                       "end": _dates(rows_v["task_force_end"]) if "task_force_end" in rows_v else pd.NaT, "row": rows_v["_row"]})
+    by_town = rv[rv["township"] != ""].drop_duplicates(["township", "village"], keep="last").set_index(["township", "village"])
+    by_name = rv.drop_duplicates("village", keep="last").set_index("village")
+    keys = pd.MultiIndex.from_frame(v[["township", "village"]])
+    for col in ("task_force", "start", "end", "row"):
+        a = pd.Series(by_town[col].reindex(keys).to_numpy(), index=v.index)
+        b = v["village"].map(by_name[col])
+        v[col] = a.where(a.notna(), b)
+    register_tf = pd.DataFrame({"township": town, "village": village, "tf": _text(hh, "task_force")}).dropna(subset=["tf"])
+    if len(register_tf):
+        from_reg = register_tf.drop_duplicates(["township", "village"]).set_index(["township", "village"])["tf"]
+        v["task_force"] = v["task_force"].where(v["task_force"].notna(), pd.Series(from_reg.reindex(keys).to_numpy(), index=v.index))
+    start, stop = pd.to_datetime(v["start"]), pd.to_datetime(v["end"])
+    until = stop.where(stop.notna() & (stop <= end_of_year), end_of_year)
+    v["years"] = ((until - start).dt.days / 365.25).round(2)
+    left = stop.notna() & (stop <= end_of_year)
+    early = left & v["years"].notna() & (v["years"] < (tenure if tenure is not None else -1))
+    none = v["task_force"].isna()
+    v["result"] = np.select([none.to_numpy(), early.to_numpy(), left.to_numpy(), v["start"].isna().to_numpy()],
+                            ["无驻村工作队", f"驻村不满{tenure:g}年即撤离" if tenure else "已撤离", "已撤离", "在驻（无进驻日期）"], "在驻")
+    finding("funds.no_task_force", "error", pd.Series(pd.NA, index=v.index)[none], "",
+            v.loc[none, "township"] + v.loc[none, "village"] + " 有 " + v.loc[none, "poor_households"].astype(str) + " 户建档立卡贫困户，没有驻村工作队",
+            "每个贫困村都应有驻村工作队（种子文件第十条）", "驻村工作队")
+    finding("funds.task_force_left_early", "warning", v.loc[early, "row"], "",
+            v.loc[early, "village"] + " 驻村工作队 " + v.loc[early, "task_force"].astype(str) + " 驻村 " + v.loc[early, "years"].astype(str)
+            + " 年即撤离（" + stop[early].dt.strftime("%Y-%m-%d") + "），不满 " + (f"{tenure:g}" if tenure else "") + " 年",
+            "一驻三年不变：驻村工作队任期内不应撤离", "驻村结束时间")
+    v = v.assign(start=start.dt.strftime("%Y-%m-%d"), end=stop.dt.strftime("%Y-%m-%d"))
+    return v.drop(columns=["row"]), concat_findings(found), notes

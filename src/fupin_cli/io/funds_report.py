@@ -4,7 +4,7 @@ synthetic payment lists of ``fupin samples payments``.
 Findings workbook (-o findings.xlsx): 疑点 (every finding with file, sheet, Excel row, 户编号,
 message, hint), 发放明细 (every payment with its matched household, status, item, amount and
 standard; ID and account numbers masked), 按村按项目 (households, payments and amount per village
-and item, with a column chart), 预算对比 (with ``--budget``), 说明 (provenance).  ``.csv`` /
+and item, with a column chart), 预算对比 (with ``--budget``), 驻村帮扶 (with ``--assist``), 说明 (provenance).  ``.csv`` /
 ``.parquet`` hold the 疑点 table only.
 
 公告公示 (--publicity): one A4 landscape sheet per village: title, totals line, fund use by item
@@ -29,6 +29,8 @@ from fupin_cli.io.register import provenance_rows
 
 _LONG_NUMBER = re.compile(r"\d{9,}")
 TOTAL_LABELS = {"township": "乡镇", "village": "行政村", "item": "资金项目", "households": "户数", "payments": "笔数", "amount": "金额（元）"}
+ASSIST_LABELS = {"township": "乡镇", "village": "行政村", "poor_households": "建档立卡贫困户数", "task_force": "驻村工作队",
+                 "start": "驻村开始时间", "end": "驻村结束时间", "years": "驻村年数", "result": "结果"}
 BUDGET_LABELS = {"level": "层级", "township": "乡镇", "village": "行政村", "item": "资金项目", "budget": "预算（元）",
                  "paid": "已发放（元）", "remaining": "结余（元）", "result": "结果"}
 
@@ -78,6 +80,8 @@ def write_findings(result: Any, path: str | os.PathLike, provenance: dict[str, A
         if result.budget is not None:
             book.add_table("预算对比", result.budget.rename(columns=BUDGET_LABELS),
                            money_columns=["预算（元）", "已发放（元）", "结余（元）"])
+        if result.assistance is not None:
+            book.add_table("驻村帮扶", result.assistance.rename(columns=ASSIST_LABELS))
         book.add_key_values("说明", provenance_rows(provenance))
     return p
 
