@@ -321,7 +321,8 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
                           "同一户同一期的累计金额不应超过规则包的上限", "金额"))
     unchecked = p.loc[checkable & np.isnan(limit) & np.isnan(cap), "item"].value_counts()
     for item, n in unchecked.items():
-        notes.append(f"资金项目“{item}”: {n:,} payments, amount not checked (the pack gives no standard or cap for it)")
+        notes.append(f"资金项目“{item}”: {n:,} payments, amount not checked (the pack gives no standard or cap for it in "
+                     "force, or its standard is per person and the household size is unknown)")
 
     findings = concat_findings(found)
     totals = _totals(p)
@@ -360,12 +361,17 @@ def _limits(p: pd.DataFrame, items: dict, pack, year: int, region, resolve) -> t
         return cache[(name, y)]
 
     keys = p[["item_id", "status", "pay_year", "people"]].astype(object)
-    for (item_id, status, y, people), idx in keys.groupby(["item_id", "status", "pay_year", "people"], dropna=True).groups.items():
+    keys["status"] = keys["status"].fillna("")
+    keys["people"] = pd.to_numeric(keys["people"], errors="coerce").fillna(-1)  # -1: size unknown
+    keys = keys[keys["item_id"].map(lambda k: isinstance(k, str))]
+    for (item_id, status, y, people), idx in keys.groupby(["item_id", "status", "pay_year", "people"]).groups.items():
         item = items[item_id]
         rows = p.index.get_indexer(idx)
         for s in item.standards:
             if not s.statuses or status in s.statuses:
                 v = value(s.param, int(y))
+                if s.per == "person" and people < 0:
+                    break  # per-person standard, household size unknown: not checked (see the notes)
                 n = float(people) if s.per == "person" else 1.0
                 limit[rows] = v * n
                 basis[rows] = f"（{v:,.0f} 元/人 × {int(n)} 人）" if s.per == "person" else f"（{v:,.0f} 元/户）"
