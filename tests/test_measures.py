@@ -5,11 +5,9 @@ absent indicators, the bootstrap, and the CLI (--json equals the library result)
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner

@@ -28,7 +28,6 @@ Checks (``check`` ids):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ import pandas as pd
 
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people, records
 from fupin_cli.errors import InputError, RuleError
-from fupin_cli.findings import FINDING_COLUMNS, concat_findings, count_by_severity, empty_findings, make_findings
+from fupin_cli.findings import concat_findings, count_by_severity, empty_findings, make_findings
 from fupin_cli.idnumber import mask, mask_account
 from fupin_cli.schema import REGISTRY_GONE, REGISTRY_REMOVED, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET, normalise_header
 
@@ -461,14 +460,6 @@ def publicity_frames(result: FundsResult) -> list[tuple[str, str, pd.DataFrame, 
         })
         out.append((str(town), str(village), summary.reset_index(drop=True), detail))
     return out
-
-
-FULL_NUMBER = re.compile(r"\d{12,}")
-
-
-def printed_numbers(text: str) -> list[str]:
-    """Runs of 12+ digits in a text (a full ID or account number would be one): for the privacy tests."""
-    return FULL_NUMBER.findall(text)
 
 
 # ---- 驻村帮扶 (--assist) ---------------------------------------------------------------------
