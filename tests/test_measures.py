@@ -368,3 +368,15 @@ def test_programme_ledger_relocation_share_and_estimates():
 def test_programme_ledger_says_when_relocation_cannot_be_checked():
     m = run_measures(small_roster())
     assert m.programmes["relocation"] is None
+
+
+def test_rules_show_lists_the_mpi_and_fund_items():
+    r = runner.invoke(app, ["rules", "show", "chongqing", "--year", "2015", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    mpi = data["measures"]["mpi"][0]
+    assert mpi["k"] == pytest.approx(1 / 3) and len(mpi["indicators"]) == 6
+    assert sum(i["weight"] for i in mpi["indicators"]) == pytest.approx(1)
+    items = {i["id"]: i for i in data["funds"]}
+    assert items["relocation_subsidy"]["standards"][0]["param"] == "relocation_subsidy_poor"
+    assert runner.invoke(app, ["rules", "show", "chongqing", "--year", "2018", "--json"]).exit_code == 0

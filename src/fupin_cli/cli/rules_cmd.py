@@ -98,7 +98,23 @@ def show_data(p, year: int | None, region: str | None) -> dict:
         "rules": rules,
         "derived": derived,
         "parameters": params,
+        "measures": _measures_data(p, year),
+        "funds": [{"id": i.id, "label": i.label, "aliases": i.aliases, "statuses": i.statuses, "period": i.period,
+                   "from": i.from_, "until": i.until, "cap": i.cap,
+                   "standards": [s.model_dump() for s in i.standards]}
+                  for i in (p.funds.items if p.funds else []) if year is None or i.active(year)],
     }
+
+
+def _measures_data(p, year: int | None) -> dict | None:
+    """income field, line parameter and the MPI specification(s) (of the year, or all)."""
+    if p.measures is None:
+        return None
+    specs = [m for m in p.measures.mpi if year is None or m.active(year)]
+    return {"income": p.measures.income, "line": p.measures.line, "mpi": [
+        {"id": m.id, "label": m.label, "from": m.from_, "until": m.until, "k": m.k, "source": m.source, "verified": m.verified,
+         "indicators": [{"dimension": d.label, "id": i.id, "label": i.label, "weight": i.weight, "deprived": i.deprived}
+                        for d, i in m.indicators]} for m in specs]}
 
 
 def _render_show(p, data: dict, year: int | None) -> None:
@@ -136,6 +152,23 @@ def _render_show(p, data: dict, year: int | None) -> None:
     out.print(t)
     if unverified:
         out.print(f"[yellow]{unverified} 个参数取值未经来源核实 (verified: false)[/]")
+    for m in (data["measures"] or {}).get("mpi", []):
+        t = Table(title=f"多维贫困指数 MPI {escape(m['label'])}（{m['from']}–{m['until'] or ''}，k = {m['k']:.4g}）")
+        for col in ("dimension", "id", "label", "weight", "deprived"):
+            t.add_column(col, overflow="fold")
+        for i in m["indicators"]:
+            t.add_row(escape(i["dimension"]), i["id"], escape(i["label"]), f"{i['weight']:.4g}", escape(i["deprived"]))
+        out.print(t)
+    if data["funds"]:
+        t = Table(title="资金项目 fund items")
+        for col in ("id", "label", "statuses", "standards", "cap", "period", "years"):
+            t.add_column(col, overflow="fold")
+        for i in data["funds"]:
+            std = "; ".join(f"{s['param']}/{'人' if s['per'] == 'person' else '户'}" + (f" ({'、'.join(s['statuses'])})" if s["statuses"] else "")
+                            for s in i["standards"]) or "（无标准）"
+            years = "" if i["from"] is None and i["until"] is None else f"{i['from'] or ''}–{i['until'] or ''}"
+            t.add_row(i["id"], escape(i["label"]), escape("、".join(i["statuses"])), escape(std), i["cap"] or "", i["period"], years)
+        out.print(t)
     del info
 
 
