@@ -150,6 +150,23 @@ HOUSEHOLD_FIELDS: list[Field] = [
       description="入户调查认定自身发展动力不足（致贫原因的依据）"),
     F("monitored_months", "已监测月数", "household", "int", "已监测月数", "监测月数", "监测时长", "监测时长(月)", "monitored_months",
       description="纳入监测至评估时的月数（风险消除要求原则上不少于6个月）"),
+    # ---- policy (issue 9): exclusion items and their exceptions, relocation programme ----------
+    F("vehicle_type", "车辆类型", "household", "str", "车辆类型", "机动车类型", "车辆种类", "vehicle_type",
+      description="豁免类型（残疾人代步车、普通农用车等）见参数 vehicle_exempt_types"),
+    F("resettlement_housing", "城镇住房为安置房", "household", "bool", "城镇住房为安置房", "因灾重建", "因灾重建房", "征地拆迁安置",
+      "征地拆迁安置房", "拆迁安置房", "统征拆迁房", "resettlement_housing",
+      description="城镇住房为因灾重建或征地拆迁安置房（不作为城镇房产否决）"),
+    F("major_poverty_cause", "有重大致贫原因", "household", "bool", "有重大致贫原因", "是否有重大致贫原因", "major_poverty_cause"),
+    F("supporter_public_employee", "子女或赡养人为公职人员", "household", "bool", "子女或赡养人为公职人员", "赡养人为公职人员",
+      "子女为公职人员", "赡养人是否公职人员", "supporter_public_employee"),
+    F("individual_business", "个体工商户", "household", "bool", "个体工商户", "是否个体工商户", "有个体工商户", "individual_business"),
+    F("coop_leader", "合作社负责人", "household", "bool", "合作社负责人", "是否合作社负责人", "专业合作社负责人", "coop_leader"),
+    F("luxury_housing", "新建或高档装修住房", "household", "bool", "新建或高档装修住房", "高档装修", "豪华装修", "新建豪华住房", "luxury_housing"),
+    F("commercial_pension", "有商业养老保险", "household", "bool", "有商业养老保险", "商业养老保险", "commercial_pension"),
+    F("luxury_consumption", "高档消费", "household", "bool", "高档消费", "有高档消费", "高档家电", "luxury_consumption"),
+    F("large_machinery", "大型农机或工程机械", "household", "bool", "大型农机或工程机械", "大型农机", "大型农机具", "工程机械", "large_machinery"),
+    F("relocation_programme", "搬迁项目", "household", "str", "搬迁项目", "搬迁类型", "搬迁工程", "relocation_programme",
+      description="高山生态扶贫搬迁（重庆市级）或 易地扶贫搬迁（国家）"),
 ]
 
 # `fupin funds` inputs.  Payment lists (资金发放名单): one row per payment.  Household-level so that a
@@ -204,6 +221,8 @@ MEMBER_FIELDS: list[Field] = [
     F("dropout", "是否辍学", "member", "bool", "是否辍学", "辍学", "失学辍学", "dropout"),
     F("public_employee", "是否国家公职人员", "member", "bool", "是否国家公职人员", "是否财政供养人员", "public_employee"),
     F("village_cadre", "是否村干部", "member", "bool", "是否村干部", "village_cadre"),
+    F("home_schooling", "是否送教上门", "member", "bool", "是否送教上门", "送教上门", "home_schooling",
+      description="残疾儿童送教上门（不计为义务教育失学辍学）"),
     F("training", "培训状况", "member", "str", "培训状况", "training"),
 ]
 

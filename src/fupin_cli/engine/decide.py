@@ -24,6 +24,7 @@ from fupin_cli import schema
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
 from fupin_cli.engine.details import SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
 from fupin_cli.engine.evaluate import Evaluation
+from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, MODE_SUFFIX, param_ref
 from fupin_cli.engine.params import region_chain, resolve_many
 from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
 from fupin_cli.errors import RuleError
@@ -142,18 +143,20 @@ def _join_coded(idx: np.ndarray, ids: np.ndarray, words: list[str], n: int, sep:
     return pa.array(texts + [""], TEXT).take(pa.array(index))
 
 
-def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "") -> pa.Array:
+def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None) -> pa.Array:
     """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；".
 
-    ``detail_texts(rule_id, mask)`` gives the deciding values at the rows of ``mask`` (Arrow text)."""
+    ``detail_texts(rule_id, mask)`` gives the deciding values at the rows of ``mask`` (Arrow text);
+    ``suffix``: rule id → text appended after the values (e.g. "，提交民主评议")."""
     rows, texts = [], []
     for rule, mask in zip(rules, masks):
         if not mask.any():
             continue
         detail = detail_texts(rule.id, mask)
         head = prefix + rule.label
+        tail = (suffix or {}).get(rule.id, "")
         rows.append(np.flatnonzero(mask))
-        texts.append(where(nonempty(detail), concat(head + "（", detail, "）"), head))
+        texts.append(where(nonempty(detail), concat(head + "（", detail, "）" + tail), head + tail))
     return join_sparse(rows, texts, n)
 
 
@@ -198,7 +201,7 @@ def identification(ev: Evaluation) -> pd.DataFrame:
         raise RuleError(f"rule pack {ev.pack.ident} has no criterion rules for {ev.year}", hint="add rules with kind: criterion")
     crit_all = [r for r in criteria if r.mode == "all"]
     crit_any = [r for r in criteria if r.mode == "any"]
-    exclusions = ev.rules_of("exclusion")
+    exclusions, reviews = _exclusions_by_mode(ev)
     all_ok = _all([res[r.id] for r in crit_all], n)
     any_ok = _any([res[r.id] for r in crit_any], n) if crit_any else bool_array(np.ones(n, bool))
     elig_t, elig_f, elig_u = _truth(all_ok & any_ok)
@@ -227,18 +230,8 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     # 识别依据: the criteria that fired
     basis = _rule_texts(details, criteria, [poor & _truth(res[r.id])[0] for r in criteria], n)
 
-    # status rules override (lowest priority number wins)
-    status_rules = _by_priority(ev.rules_of("status"))
-    if status_rules:
-        first = _first_true(res, status_rules, n)
-        code_of = {s: i for i, s in enumerate(schema.STATUSES)}
-        override = first >= 0
-        new_status = np.array([code_of[r.value] for r in status_rules] + [0])[np.where(override, first, len(status_rules))]
-        status = np.where(override, new_status, status)
-        texts = _rule_texts(details, status_rules, [first == i for i in range(len(status_rules))], n)
-        to_poor = override & (status == 0)
-        basis = where(to_poor, join([texts, where(poor, basis, "")], n), where(status == 0, basis, ""))
-        reason = where(override & (status != 0), join([texts, reason], n), where(status == 0, "", reason))
+    status, reason, reviewed = _review_exclusions(ev, reviews, status, reason, excluded, n)
+    status, basis, reason = _status_overrides(ev, status, basis, reason, poor, excluded | reviewed, n)
     is_poor = status == 0
     basis = where(is_poor, basis, "")
     reason = where(is_poor, "", reason)
@@ -260,6 +253,76 @@ def identification(ev: Evaluation) -> pd.DataFrame:
         },
         index=index,
     ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check")})
+
+
+def rule_mode(ev: Evaluation, rule) -> str:
+    """The mode word of an exclusion (``mode``) or of a status rule (``value``), resolved for the
+    run's year and region when written as ``param.NAME`` (a status label is returned as is)."""
+    text = rule.mode if rule.kind == "exclusion" else rule.value
+    name = param_ref(text)
+    if name is None:
+        return text
+    value = ev.params[name].value
+    allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
+    if value not in allowed:
+        raise RuleError(f"parameter {name} = {value!r} ({ev.year}, {ev.params[name].region}) is not a mode of rule {rule.id}",
+                        hint="allowed: " + " | ".join(allowed))
+    return value
+
+
+def _exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
+    """Active exclusion rules split into vetoes (一票否决) and reviews (待核实, 民主评议); ``ignore`` drops a rule."""
+    vetoes, reviews = [], []
+    for r in ev.rules_of("exclusion"):
+        mode = rule_mode(ev, r)
+        (vetoes if mode == "veto" else reviews if mode == "review" else []).append(r)
+    return vetoes, reviews
+
+
+def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason, excluded: np.ndarray, n: int):
+    """Exclusions in ``review`` mode: a household that is poor or 待核实 (and not vetoed) with one
+    of them becomes 待核实, its reason ``标签（数值），提交民主评议`` first.  Returns the new status,
+    reason and the mask of reviewed households."""
+    if not reviews:
+        return status, reason, np.zeros(n, bool)
+    hits = [_truth(ev.results[r.id])[0] & ~excluded & (status != 2) for r in reviews]
+    reviewed = np.logical_or.reduce(hits)
+    if not reviewed.any():
+        return status, reason, reviewed
+    texts = _rule_texts(ev.detail_texts, reviews, hits, n, suffix={r.id: MODE_SUFFIX["review"] for r in reviews})
+    status = np.where(reviewed, 1, status)
+    reason = where(reviewed, join([texts, where(reviewed, reason, "")], n), reason)
+    return status, reason, reviewed
+
+
+def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: np.ndarray, guarded: np.ndarray, n: int):
+    """``status`` rules override the status (lowest priority number wins); a rule with
+    ``unless_excluded`` does not apply where ``guarded`` (an exclusion hit the household); a
+    rule whose value is a mode word (``review``/``poor``/``veto``, possibly from a parameter)
+    gives that mode's status, ``ignore`` turns it off.  Its text comes first in the reason/basis."""
+    rules, values, suffix = [], [], {}
+    for r in _by_priority(ev.rules_of("status")):
+        word = rule_mode(ev, r)
+        value = MODE_STATUS.get(word, word) if word in MODE_STATUS else word
+        if value is None:
+            continue
+        rules.append(r)
+        values.append(value)
+        if word in MODE_SUFFIX:
+            suffix[r.id] = MODE_SUFFIX[word]
+    if not rules:
+        return status, basis, reason
+    conds = [_truth(ev.results[r.id])[0] & (~guarded if r.unless_excluded else True) for r in rules]
+    first = np.select(conds, np.arange(len(rules)), default=-1).astype(np.int64)
+    code_of = {s: i for i, s in enumerate(schema.STATUSES)}
+    override = first >= 0
+    new_status = np.array([code_of[v] for v in values] + [0])[np.where(override, first, len(rules))]
+    status = np.where(override, new_status, status)
+    texts = _rule_texts(ev.detail_texts, rules, [first == i for i in range(len(rules))], n, suffix=suffix)
+    to_poor = override & (status == 0)
+    basis = where(to_poor, join([texts, where(poor, basis, "")], n), where(status == 0, basis, ""))
+    reason = where(override & (status != 0), join([texts, reason], n), where(status == 0, "", reason))
+    return status, basis, reason
 
 
 def _attribute(ev: Evaluation, applies: np.ndarray, n: int) -> pd.Categorical:

@@ -17,7 +17,8 @@ from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
 from fupin_cli.engine.derive import compute_derived, household_types, member_types
 from fupin_cli.engine.details import DetailBuilder
 from fupin_cli.engine.loader import Pack
-from fupin_cli.engine.params import ParamValue, region_chain, resolve_many
+from fupin_cli.engine.model import param_ref
+from fupin_cli.engine.params import ParamValue, check_era, region_chain, resolve_many
 from fupin_cli.engine.typecheck import BOOL as _BOOL, BUILTIN_MEMBER, FLOAT as _NUM
 
 FRAME_KINDS = ("village_exit", "county_exit")
@@ -128,11 +129,19 @@ def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[
                 names |= ir.params(pack.conditions[r.id])
             if r.id in pack.values:
                 names |= ir.params(pack.values[r.id])
+            ref = param_ref(getattr(r, "mode", None) if r.kind == "exclusion" else getattr(r, "value", None) if r.kind == "status" else None)
+            if ref:
+                names.add(ref)
     return names
 
 
-def evaluate(roster, pack: Pack, year: int, region: str | None = None) -> Evaluation:
-    """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members)."""
+def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: bool = True) -> Evaluation:
+    """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
+
+    ``era``: refuse a year outside the pack's years (``pack.valid_from``/``valid_until``);
+    ``validate`` passes False (its checks are data quality, not the pack's policy)."""
+    if era:
+        check_era(pack, year)
     region = region or pack.meta.region
     region_chain(pack, region)  # unknown region → RuleError
     households = roster.households

@@ -26,7 +26,10 @@ from ruamel.yaml.error import MarkedYAMLError
 from fupin_cli import schema
 from fupin_cli.engine import ir, typecheck as tc
 from fupin_cli.engine.expr import ExprError, caret, did_you_mean, parse
-from fupin_cli.engine.model import RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule
+from fupin_cli.engine.model import (
+    EXCLUSION_MODES, MODE_STATUS, RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule,
+    param_ref,
+)
 from fupin_cli.errors import RuleError
 
 TOP_KEYS = ("pack", "parameters", "derived", "rules", "measures", "funds")
@@ -563,6 +566,9 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
             data["max_secondary_causes"] = base.meta.max_secondary_causes
         if "region" not in meta.model_fields_set:
             data["region"] = base.meta.region
+        for key in ("valid_from", "valid_until", "validity_note"):
+            if key not in meta.model_fields_set:
+                data[key] = getattr(base.meta, key)
         out.meta = PackMeta.model_validate(data)
     # parameters: override values by (year, region), add new ones
     out.parameters = {k: ParamDef(v.name, v.model.model_copy(deep=True), v.origin, entry_origins=list(v.entry_origins)) for k, v in base.parameters.items()}
@@ -754,6 +760,7 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
                 values[model.id] = node
         if model.kind == "attribute" and model.default:
             defaults.append((model, origin))
+    _check_mode_params(raw.rules, raw, problems)
     if len(defaults) > 1:
         problems.add(defaults[1][1], ["default"], f"more than one attribute rule has default: true (also {defaults[0][0].id!r})", value=True)
     for pname, pdef in raw.parameters.items():
@@ -897,8 +904,28 @@ def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
             problems.add(origin, [attr], tc.unknown_code_message(table, value), value=True)
         else:
             setattr(model, attr, label)
-    if model.kind == "status" and model.value not in schema.STATUSES:
-        problems.add(origin, ["value"], f"unknown status {model.value!r}{did_you_mean(model.value, schema.STATUSES)}; allowed: {'、'.join(schema.STATUSES)}", value=True)
+    if model.kind == "status" and model.value not in schema.STATUSES and model.value not in MODE_STATUS and not param_ref(model.value):
+        allowed = [*schema.STATUSES, *MODE_STATUS]
+        problems.add(origin, ["value"], f"unknown status {model.value!r}{did_you_mean(model.value, allowed)}; allowed: {'、'.join(allowed)} or param.NAME", value=True)
+    if model.kind == "exclusion" and model.mode not in EXCLUSION_MODES and not param_ref(model.mode):
+        problems.add(origin, ["mode"], f"unknown exclusion mode {model.mode!r}{did_you_mean(model.mode, EXCLUSION_MODES)}; allowed: {' | '.join(EXCLUSION_MODES)} or param.NAME", value=True)
+
+
+def _check_mode_params(rules: list, raw: _Raw, problems: Problems) -> None:
+    """A rule's ``mode: param.NAME`` / ``value: param.NAME`` names a text parameter whose values are mode words."""
+    for model, origin in rules:
+        attr = "mode" if model.kind == "exclusion" else "value" if model.kind == "status" else None
+        name = param_ref(getattr(model, attr)) if attr else None
+        if name is None:
+            continue
+        if name not in raw.parameters:
+            problems.add(origin, [attr], f"unknown parameter {name!r}{did_you_mean(name, raw.parameters)}", value=True)
+            continue
+        allowed = EXCLUSION_MODES if model.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
+        pdef = raw.parameters[name]
+        for entry, eorigin in zip(pdef.model.values, pdef.entry_origins):
+            if entry.value not in allowed:
+                problems.add(eorigin, ["value"], f"parameter {name!r} is the mode of rule {model.id!r}: {entry.value!r} is not one of {' | '.join(allowed)}", value=True)
 
 
 def _check_regions(meta: PackMeta, origin: Origin | None, problems: Problems) -> set[str]:

@@ -33,6 +33,10 @@ class PackMeta(_Strict):
     sources: dict[str, str] = Field(default_factory=dict)
     disable: list[str] = Field(default_factory=list)
     max_secondary_causes: int = Field(2, ge=0, le=11)
+    # the years the pack's policy covers (its era); a run outside them is a RuleError naming the note
+    valid_from: int | None = Field(None, ge=1949, le=2100)
+    valid_until: int | None = Field(None, ge=1949, le=2100)
+    validity_note: str = ""
 
     @field_validator("version", mode="before")
     @classmethod
@@ -142,14 +146,33 @@ class CriterionRule(_RuleBase):
     mode: Literal["all", "any"] = "all"
 
 
+# How a rule acts on the identification status, as written in `mode:` (exclusions) or
+# `value:` (status rules), directly or through a text parameter (`param.NAME`) so that a
+# province or a year can switch it: the word → the status it gives (None: the rule is off).
+MODE_STATUS: dict[str, str | None] = {"veto": "非贫困户", "review": "待核实", "poor": "贫困户", "ignore": None}
+EXCLUSION_MODES = ("veto", "review", "ignore")
+# text appended to a rule's reason when it acts through a mode word
+MODE_SUFFIX: dict[str, str] = {"review": "，提交民主评议", "poor": "，按必须纳入情形识别"}
+
+
+def param_ref(text: str | None) -> str | None:
+    """``'param.NAME'`` → ``'NAME'``; anything else → None."""
+    if isinstance(text, str) and text.startswith("param.") and FIELD_ID.match(text[6:]):
+        return text[6:]
+    return None
+
+
 class ExclusionRule(_RuleBase):
     kind: Literal["exclusion"]
+    # veto: 一票否决 (非贫困户); review: 待核实 for 民主评议; ignore: off; or param.NAME giving one of them
+    mode: str = "veto"
 
 
 class StatusRule(_RuleBase):
     kind: Literal["status"]
-    value: str
+    value: str  # a status (贫困户/待核实/非贫困户), a mode word (review/poor/veto/ignore) or param.NAME
     priority: int = 100
+    unless_excluded: bool = False  # never overrides a household that an exclusion (veto or review) hit
 
 
 class AttributeRule(_RuleBase):

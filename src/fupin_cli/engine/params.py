@@ -106,3 +106,16 @@ def resolve(pack, name: str, year: int, region: str | None = None) -> ParamValue
 
 def resolve_many(pack, names, year: int, region: str | None = None) -> dict[str, ParamValue]:
     return {n: resolve(pack, n, year, region) for n in sorted(names)}
+
+
+def check_era(pack, year: int) -> None:
+    """A year outside the pack's ``valid_from``–``valid_until`` is a :class:`RuleError` saying why."""
+    meta = pack.meta
+    lo, hi = meta.valid_from, meta.valid_until
+    if (lo is not None and year < lo) or (hi is not None and year > hi):
+        span = f"{lo if lo is not None else '…'}–{hi if hi is not None else '…'}"
+        note = f": {meta.validity_note}" if meta.validity_note else ""
+        raise RuleError(
+            f"rule pack {pack.name} covers the years {span}, not {year}{note}",
+            hint="choose a pack for that year (fupin rules show PACK) or give --year within its years",
+        )

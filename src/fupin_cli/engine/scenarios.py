@@ -43,6 +43,7 @@ class Scenario(BaseModel):
     members: list[dict[str, Any]] = Field(default_factory=list)
     village: dict[str, Any] | None = None
     county: dict[str, Any] | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)  # name → value for this scenario's year and region
     expect: dict[str, Any]
 
 
@@ -199,6 +200,28 @@ def _same(key: str, expected: Any, got: Any) -> bool:
 # ---------------------------------------------------------------------------------------
 # running
 # ---------------------------------------------------------------------------------------
+def scenario_pack(pack: Pack, sc: Scenario) -> Pack:
+    """``pack`` with the scenario's ``parameters:`` set for its year and region (a copy; the
+    loaded pack is not changed).  Lets one pack's tests show each setting of a mode parameter."""
+    if not sc.parameters:
+        return pack
+    import dataclasses
+
+    from fupin_cli.engine.model import ParamEntry
+
+    region = sc.region or pack.meta.region
+    params = dict(pack.parameters)
+    for name, value in sc.parameters.items():
+        if name not in params:
+            raise RuleError(f"scenario parameter {name!r} is not a parameter of rule pack {pack.name}{did_you_mean(name, params)}")
+        old = params[name]
+        model = old.model.model_copy(deep=True)
+        model.values = [e for e in model.values if (e.year, e.region or pack.meta.region) != (sc.year, region)]
+        model.values.append(ParamEntry(year=sc.year, region=region, value=value, source="scenario", verified=False))
+        params[name] = dataclasses.replace(old, model=model)
+    return dataclasses.replace(pack, parameters=params)
+
+
 def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcome: "_Outcome | None" = None, pos: int = 0) -> ScenarioResult:
     """Run one scenario (``outcome``/``pos``: its row in an already evaluated batch)."""
     res = ScenarioResult(sc.name, file, line, False)
@@ -206,6 +229,7 @@ def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcom
     want_error = expect.pop("error", None)
     problems: list[str] = []
     try:
+        pack = scenario_pack(pack, sc)
         if sc.village is not None or sc.county is not None:
             got, values = _run_frame(pack, sc, problems)
         else:
@@ -459,7 +483,7 @@ def run_scenarios(pack: Pack | str | Path) -> list[ScenarioResult]:
         elif sc.village is not None or sc.county is not None or "error" in sc.expect:
             results[i] = run_scenario(pack, sc, shown, line)
         else:
-            groups.setdefault((sc.year, sc.region), []).append(i)
+            groups.setdefault((sc.year, sc.region, repr(sorted(sc.parameters.items()))), []).append(i)
     for idxs in groups.values():
         scs = [items[i][0] for i in idxs]
         outcome = None
@@ -467,7 +491,7 @@ def run_scenarios(pack: Pack | str | Path) -> list[ScenarioResult]:
             probs: list[list[str]] = [[] for _ in scs]
             roster = scenarios_roster(scs, probs)  # type: ignore[arg-type]
             if not any(probs):
-                outcome = _Outcome(evaluate_roster(roster, pack, scs[0]))  # type: ignore[arg-type]
+                outcome = _Outcome(evaluate_roster(roster, scenario_pack(pack, scs[0]), scs[0]))  # type: ignore[arg-type]
         except FupinError:
             outcome = None
         for pos, i in enumerate(idxs):
