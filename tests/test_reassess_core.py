@@ -220,3 +220,23 @@ def test_sheets_above_the_excel_limit_go_to_parquet(tmp_path, monkeypatch):
     assert [p.name for p in written.outputs] == ["reg.xlsx", "reg-历年状态.parquet"]
     assert written.warnings == ["历年状态: 8 rows exceed Excel's 7; written to reg-历年状态.parquet instead"]
     assert pd.read_parquet(tmp_path / "reg-历年状态.parquet").columns.tolist()[-2:] == ["2015", "2016"]
+
+
+def test_a_roster_record_of_exit_is_trusted_returned_and_the_conflict_is_a_finding():
+    """Issue 9.8: the roster records H4 as 已脱贫 but last year's register had it 非贫困户.
+    Poor again → 返贫 (not 新识别); the disagreement is named in the reason and in the notes."""
+    roster = roster_2016()
+    roster["exit_status"] = [None, None, None, "已脱贫", "已脱贫", None]
+    dec = decisions(status=["非贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户", "贫困户"],
+                    exit_result=["脱贫", "未脱贫", "脱贫", None, None, None])
+    r = reassess(register_2015(), roster, dec, 2016)
+    hh = r.households.set_index("household_id")
+    assert hh.loc["H4", "transition"] == "返贫"
+    assert hh.loc["H4", "registry_status"] == "返贫"
+    assert "本年花名册记为已脱贫，但上年登记册为非贫困户" in hh.loc["H4", "transition_reason"]
+    # H6: recorded exited, not poor now → stays 已脱贫 in the registry, reason names the conflict
+    assert hh.loc["H6", "registry_status"] == "已脱贫"
+    assert "记录不一致" in hh.loc["H6", "transition_reason"]
+    assert any("H4、H6" in n for n in r.notes)
+    # H8 is new and not recorded as exited: 新识别 as before
+    assert hh.loc["H8", "transition"] == "新识别"

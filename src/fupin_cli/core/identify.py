@@ -415,8 +415,11 @@ def _first_col(df: pd.DataFrame, names: tuple[str, ...], index) -> pd.Series:
 
 
 def excluded_mask(ev: Any) -> pd.Series:
-    """Households where any exclusion (一票否决) rule active in the year fired."""
-    ids = [r.id for r in ev.rules_of("exclusion")]
+    """Households where an exclusion in ``veto`` mode (一票否决) active in the year fired
+    (exclusions in ``review`` mode make a household 待核实 and are not counted here)."""
+    from fupin_cli.engine.decide import exclusions_by_mode
+
+    ids = [r.id for r in exclusions_by_mode(ev)[0]]
     if not ids:
         return pd.Series(False, index=ev.households.index)
     return ev.results[ids].fillna(False).astype(bool).any(axis=1)

@@ -6,7 +6,7 @@ Every household gets one 动态调整类型 (``transition``):
 新识别      not registered poor last year (new, split off (分户), 非贫困户, 清退 or 待核实), poor this year
 继续帮扶    registered poor last year (贫困户 or 返贫), does not meet the exit rule this year
 脱贫        registered poor last year, meets every household exit condition this year
-返贫        exited (已脱贫) before, identified as poor again this year
+返贫        exited (已脱贫) before — in last year's register or recorded so in this year's roster — identified as poor again
 清退        registered poor last year, an exclusion (一票否决) fires this year: 识别不准
 自然减少    in the registry (贫困户 / 返贫 / 已脱贫) last year, absent from this year's roster
 非贫困户    everything else (including exited households that stay out of poverty)
@@ -157,15 +157,33 @@ def check_years(previous: pd.DataFrame, current: pd.DataFrame, year: int, previo
 
 
 # ---- classification ----------------------------------------------------------------------
-def classify(previous_registry: pd.Series, decisions: YearDecisions) -> pd.DataFrame:
+RECORD_CONFLICT = "本年花名册记为已脱贫，但上年登记册为{prev}：记录不一致，请核实"
+
+
+def recorded_exited(current: pd.DataFrame) -> np.ndarray:
+    """Households that this year's roster itself records as 已脱贫 (脱贫状态 / 户类型 / 贫困户属性)."""
+    return (registry_status(current).astype(object) == REGISTRY_EXITED).to_numpy()
+
+
+def record_conflicts(previous_registry: pd.Series, recorded: np.ndarray) -> np.ndarray:
+    """The roster records 已脱贫 but last year's register did not (and the household was not registered poor)."""
+    prev = previous_registry.astype(object)
+    return recorded & ~(prev == REGISTRY_EXITED).to_numpy() & ~prev.isin(REGISTERED_POOR).to_numpy()
+
+
+def classify(previous_registry: pd.Series, decisions: YearDecisions, recorded: np.ndarray | None = None) -> pd.DataFrame:
     """动态调整类型, new 建档立卡状态 and the reason, for each current household (vectorised).
 
     ``previous_registry``: last year's 建档立卡状态 of each current household (None when new).
+    ``recorded``: households this year's roster records as 已脱贫 (:func:`recorded_exited`). The
+    record is trusted: such a household that is poor again is 返贫 even when last year's register
+    did not have it as exited; the disagreement is named in the reason (:data:`RECORD_CONFLICT`).
     """
     ident = decisions.identification
     prev = previous_registry.astype(object)
     registered = prev.isin(REGISTERED_POOR).to_numpy()
-    exited_before = (prev == REGISTRY_EXITED).to_numpy()
+    conflict = record_conflicts(prev, recorded) if recorded is not None else np.zeros(len(prev), bool)
+    exited_before = (prev == REGISTRY_EXITED).to_numpy() | conflict
     excluded = decisions.excluded.fillna(False).astype(bool).to_numpy()
     exit_ok = (decisions.exit["exit_result"].astype(object) == EXIT_DONE).to_numpy()
     poor_now = (ident["status"].astype(object) == STATUS_POOR).to_numpy()
@@ -185,6 +203,9 @@ def classify(previous_registry: pd.Series, decisions: YearDecisions) -> pd.DataF
          text(decisions.exit, "exit_unmet").to_numpy(dtype=object), basis, basis],
         default=not_identified,
     ).astype(object)
+    if conflict.any():
+        note = np.array([RECORD_CONFLICT.format(prev=p if isinstance(p, str) and p else "无记录") for p in prev.to_numpy(dtype=object)], dtype=object)
+        reason = np.where(conflict, np.array([f"{r}；{n}" if isinstance(r, str) and r else n for r, n in zip(reason, note)], dtype=object), reason)
     return pd.DataFrame({"transition": transition, "registry_status": registry, "transition_reason": reason},
                         index=previous_registry.index)
 
@@ -239,7 +260,14 @@ def reassess(
     out = current.copy(deep=False)  # copy-on-write: new columns never touch the caller's frame
     for col in decisions.identification.columns:
         out[col] = decisions.identification[col]
-    cls = classify(was, decisions)
+    recorded = recorded_exited(current)
+    cls = classify(was, decisions, recorded)
+    conflicts = record_conflicts(was, recorded)
+    if conflicts.any():
+        ids = text(current, "household_id").to_numpy(dtype=object)[conflicts]
+        shown = "、".join(str(i) for i in ids[:10]) + ("…" if len(ids) > 10 else "")
+        notes.append(f"{int(conflicts.sum())} household(s) recorded as 已脱贫 in this year's roster but not in "
+                     f"{previous_name} (trusted as exited: 返贫 if poor again): {shown}")
     registered = was.isin(REGISTERED_POOR).to_numpy()
     for col in ("exit_result", "exit_unmet"):
         out[col] = text(decisions.exit, col).where(registered, None)

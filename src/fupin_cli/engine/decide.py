@@ -201,7 +201,7 @@ def identification(ev: Evaluation) -> pd.DataFrame:
         raise RuleError(f"rule pack {ev.pack.ident} has no criterion rules for {ev.year}", hint="add rules with kind: criterion")
     crit_all = [r for r in criteria if r.mode == "all"]
     crit_any = [r for r in criteria if r.mode == "any"]
-    exclusions, reviews = _exclusions_by_mode(ev)
+    exclusions, reviews = exclusions_by_mode(ev)
     all_ok = _all([res[r.id] for r in crit_all], n)
     any_ok = _any([res[r.id] for r in crit_any], n) if crit_any else bool_array(np.ones(n, bool))
     elig_t, elig_f, elig_u = _truth(all_ok & any_ok)
@@ -270,7 +270,7 @@ def rule_mode(ev: Evaluation, rule) -> str:
     return value
 
 
-def _exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
+def exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
     """Active exclusion rules split into vetoes (一票否决) and reviews (待核实, 民主评议); ``ignore`` drops a rule."""
     vetoes, reviews = [], []
     for r in ev.rules_of("exclusion"):
