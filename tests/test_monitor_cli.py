@@ -38,11 +38,11 @@ def roster(tmp_path):
 
 def test_json_equals_the_library(roster, tmp_path):
     out = tmp_path / "m.xlsx"
-    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(out), "--json"])
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "云南", "-o", str(out), "--json"])
     assert res.exit_code == 0, res.stderr
     payload = json.loads(res.stdout)
     data = read_roster(roster)
-    lib, _ = run_monitor(data.households, data.members, load_pack("monitoring-2021"), 2023)
+    lib, _ = run_monitor(data.households, data.members, load_pack("monitoring-2021"), 2023, "云南")
     expected = lib.summary()
     for key in ("monitoring_status", "categories", "new_by_category", "risk_types", "elimination_methods",
                 "not_eliminated_conditions", "notes"):
@@ -61,7 +61,7 @@ def test_json_equals_the_library(roster, tmp_path):
 
 
 def test_terminal_summary_masks_ids(roster, tmp_path):
-    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(tmp_path / "m.xlsx")])
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "云南", "-o", str(tmp_path / "m.xlsx")])
     assert res.exit_code == 0, res.stderr
     assert "防止返贫监测" in res.stdout
     assert not re.search(r"\d{17}[\dX]", res.stdout + res.stderr)
@@ -73,7 +73,7 @@ def test_terminal_summary_masks_ids(roster, tmp_path):
 
 def test_english_csv_output(roster, tmp_path):
     out = tmp_path / "m.csv"
-    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "-o", str(out), "--lang", "en", "-q"])
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "云南", "-o", str(out), "--lang", "en", "-q"])
     assert res.exit_code == 0, res.stderr
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("township,village,household_id,head_name,head_id_masked,people")
@@ -90,3 +90,24 @@ def test_year_before_the_monitoring_pack(roster, tmp_path):
     res = runner.invoke(app, ["monitor", str(roster), "--year", "2019", "-o", str(tmp_path / "m.xlsx")])
     assert res.exit_code == 3
     assert "has no value for year 2019" in res.stderr
+
+
+def test_2023_yunnan_uses_its_provincial_line_and_says_so(roster, tmp_path):
+    """Issue 9.4: 云南 2023 = 8050 [V]; the line, its region and source are in the summary."""
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "云南", "-o", str(tmp_path / "m.xlsx"), "--json"])
+    assert res.exit_code == 0, res.stderr
+    line = json.loads(res.stdout)["monitoring_line"]
+    assert (line["value"], line["year"], line["region"], line["source"], line["verified"]) == (8050, 2023, "云南", "yuanmou-2023", True)
+    res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", "--region", "云南", "-o", str(tmp_path / "m2.xlsx")])
+    assert res.exit_code == 0, res.stderr
+    assert "8,050" in res.stdout and "云南" in res.stdout and "元谋县" in res.stdout
+
+
+def test_2023_without_a_provincial_line_exits_3_naming_parameter_and_region(roster, tmp_path):
+    """No national monitoring line after 2021: a province value is required."""
+    for extra, region in (([], "国家"), (["--region", "四川"], "四川")):
+        res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", *extra, "-o", str(tmp_path / "m.xlsx")])
+        assert res.exit_code == 3, res.stdout + res.stderr
+        assert "monitoring_line" in res.stderr and f"region {region}" in res.stderr
+        assert "Traceback" not in res.stderr
+        assert not (tmp_path / "m.xlsx").exists()

@@ -144,7 +144,7 @@ def test_poor_share_and_truth(county):
               "large_scale_operator", "split_household", "absentee_registration"]].any(axis=1).to_numpy()
     assert (th["excluded"].to_numpy() == excl).all()
     assert 0 < excl.mean() < 0.1
-    assert (th.loc[below & excl, "expected_status"] == "非贫困户").all()
+    assert (th.loc[below & excl, "expected_status"] == "待核实").all()  # exclusions are review (民主评议) by default
     assert (th["expected_status"].eq("贫困户").to_numpy() == (below & ~excl)).all()
     assert (h.loc[h["has_vehicle"], "vehicle_value"] >= 30000).all()
     assert (below & excl).any()  # a few poor-looking households are excluded (识别不准)

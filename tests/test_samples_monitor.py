@@ -39,7 +39,9 @@ def test_truth_agrees_with_national_pack(national, year):
     status = identification(ev)["status"].astype(str).to_numpy()
     assert (status == th["expected_status"].to_numpy()).all()
     exits = household_exit(ev)["exit_result"].astype(str).to_numpy() == "脱贫"
-    expected = (th["income_per_capita"] > th["poverty_line"]).to_numpy() & th["three_guarantees_met"].to_numpy()
+    from fupin_cli.samples.households import EXIT_STANDARDS
+
+    expected = (th["income_per_capita"] > EXIT_STANDARDS[year]).to_numpy() & th["three_guarantees_met"].to_numpy()
     assert (exits == expected).all()
     # water counts from 2019 only: before it, unsafe water alone does not fail the guarantees
     unsafe_water_only = (~roster.households["safe_water"].astype(bool)).to_numpy() & th["three_guarantees_met"].to_numpy()
@@ -54,10 +56,10 @@ def _compare(result, truth):
         assert (values == th[theirs].to_numpy()).all(), mine
 
 
-@pytest.mark.parametrize(("n", "seed", "year"), [(40, 1, 2021), (300, 7, 2022), (600, 4, 2024), (200, 5, 2025)])
+@pytest.mark.parametrize(("n", "seed", "year"), [(40, 1, 2021), (300, 7, 2023), (600, 4, 2024), (200, 5, 2025)])
 def test_monitor_truth_equals_pack(monitoring, n, seed, year):
     roster, truth = generate_monitor_roster(n, seed, year)
-    result, _ = run_monitor(roster.households, roster.members, monitoring, year)
+    result, _ = run_monitor(roster.households, roster.members, monitoring, year, "云南")
     _compare(result, truth)
     c = truth.counts()
     for key in ("status:新纳入监测", "status:继续监测", "status:风险消除", "status:非监测对象",
@@ -102,7 +104,7 @@ def test_committed_monitor_sample_matches_truth(monitoring, tmp_path):
     truth = json.loads((SAMPLE.parent / (SAMPLE.name + ".truth.json")).read_text(encoding="utf-8"))
     assert truth["year"] == 2023 and truth["counts"]["households"] == 80
     roster = read_roster(SAMPLE)
-    result, _ = run_monitor(roster.households, roster.members, monitoring, 2023)
+    result, _ = run_monitor(roster.households, roster.members, monitoring, 2023, "云南")
     expected = {r["household_id"]: r for r in truth["households"]}
     got = result.households.set_index(result.households["household_id"].astype(str))
     assert set(got.index) == set(expected)
@@ -113,7 +115,7 @@ def test_committed_monitor_sample_matches_truth(monitoring, tmp_path):
         assert (g["elimination_method"] if isinstance(g["elimination_method"], str) else "") == row["elimination_method"], hid
     # the command line reaches the same counts
     out = tmp_path / "monitor-2023.xlsx"
-    res = CliRunner().invoke(app, ["monitor", str(SAMPLE), "--year", "2023", "-o", str(out), "--json"])
+    res = CliRunner().invoke(app, ["monitor", str(SAMPLE), "--year", "2023", "--region", "云南", "-o", str(out), "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     counts = truth["counts"]
@@ -125,10 +127,10 @@ def test_committed_monitor_sample_matches_truth(monitoring, tmp_path):
 
 def test_cli_generates_monitor_sample(tmp_path):
     out = tmp_path / "m.parquet"
-    res = CliRunner().invoke(app, ["samples", "generate", "-n", "50", "-s", "3", "--year", "2022", "-o", str(out), "--json"])
+    res = CliRunner().invoke(app, ["samples", "generate", "-n", "50", "-s", "3", "--year", "2023", "-o", str(out), "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    assert summary["counts"]["households"] == 50 and summary["year"] == 2022
+    assert summary["counts"]["households"] == 50 and summary["year"] == 2023
     roster = read_roster(out)
     assert roster.n_households == 50
     assert set(roster.households["household_type"].astype(str)) == {"脱贫户", "一般农户", "监测户"}

@@ -81,4 +81,9 @@ def render(result, outputs: list[str]) -> None:
     for risk, n in s["risk_types"].items():
         t.add_row(f"风险: {escape(risk)}", f"{n:,}", "")
     out.print(t)
+    line = s.get("monitoring_line")
+    if line:
+        mark = "" if line["verified"] else "，未核实 unverified"
+        out.print(escape(f"监测范围 monitoring line: {line['value']:,} 元/人·年（{line['year']}，{line['region']}；"
+                         f"来源 source: {line['citation'] or line['source']}{mark}）"))
     print_outputs(outputs)

@@ -22,7 +22,7 @@ class Layout(str, Enum):
 
 HouseholdsOpt = Annotated[int, typer.Option("--households", "-n", help="Number of households (户数).", min=1, max=5_000_000)]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed gives the same file.", min=0)]
-CountyOpt = Annotated[str, typer.Option("--county", help="Sample county (丰都县, 石柱土家族自治县, 威宁彝族回族苗族自治县, 石泉县, 平乡县).")]
+CountyOpt = Annotated[str | None, typer.Option("--county", help="Sample county (丰都县, 石柱土家族自治县, 威宁彝族回族苗族自治县, 石泉县, 元谋县, 平乡县; default 丰都县, and 元谋县 for 2021+ monitoring years: 云南 has verified monitoring lines).")]
 TruthOpt = Annotated[bool, typer.Option("--truth", help="Also write FILE.truth.json: expected results and planted faults.")]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding (gbk as county offices' Excel expects; utf-8-sig).")]
 
@@ -37,7 +37,7 @@ def generate(
         "`fupin monitor` (户类型, 监测对象类别 …) against the year's monitoring line."))] = 2015,
     messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
     layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
-    county: CountyOpt = "丰都县",
+    county: CountyOpt = None,
     truth: TruthOpt = False,
     encoding: EncodingOpt = "gbk",
     force: ForceOpt = False,
@@ -82,7 +82,7 @@ def chain(
     years: Annotated[str, typer.Option("--years", help="Comma-separated increasing years, e.g. 2015,2016,2017.")] = "2015,2016,2017",
     fmt: Annotated[str, typer.Option("--format", help="File format of each year: xlsx, xls, csv or parquet.")] = "xlsx",
     layout: Annotated[Layout, typer.Option("--layout", help="Sheet layout of each year.")] = Layout.member,
-    county: CountyOpt = "丰都县",
+    county: CountyOpt = None,
     truth: TruthOpt = False,
     encoding: EncodingOpt = "gbk",
     force: ForceOpt = False,
@@ -109,7 +109,7 @@ def chain(
             check_output(p, force)
             if truth:
                 check_output(p.with_name(p.name + ".truth.json"), force)
-        results = generate_chain(households, seed, year_list, county)
+        results = generate_chain(households, seed, year_list, county or "丰都县")
         summary = {"output": str(output), "years": {}, "seed": seed, "households": households}
         for (roster, t), (y, p) in zip(results, paths.items()):
             write_roster(roster, p, layout.value, force=force, encoding=encoding)

@@ -49,6 +49,7 @@ class MonitorResult:
     categories: list[str]  # the pack's categories, in priority order
     elimination: pd.DataFrame  # per elimination condition: continuing households failing it / undecided
     notes: list[str] = field(default_factory=list)
+    line: dict[str, Any] | None = None  # the monitoring line used: value, year, region, source, citation, verified
 
     def status_counts(self) -> pd.DataFrame:
         g = self.households.groupby("monitoring_status", observed=True)["people"].agg(["size", "sum"])
@@ -106,6 +107,7 @@ class MonitorResult:
             "risk_types": {r.risk_type: int(r.households) for r in self.risk_counts().itertuples()},
             "elimination_methods": {m: int((eliminated["elimination_method"] == m).sum()) for m in (BY_ASSISTANCE, NATURALLY)},
             "not_eliminated_conditions": {r.condition: int(r.households) for r in self.elimination.itertuples()},
+            "monitoring_line": self.line,
             "notes": list(self.notes),
         }
 
@@ -177,9 +179,19 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     unknown = [v for v in set(text(households, "monitoring_category").dropna()) if canonical_category(v, categories) is None]
     if unknown:
         notes.append(f"监测对象类别 '{sorted(unknown)[0]}' 不是规则包中的类别（{'、'.join(categories)}），按原文保留")
-    result = MonitorResult(year=year, households=out, categories=categories, elimination=pd.DataFrame(), notes=notes)
+    result = MonitorResult(year=year, households=out, categories=categories, elimination=pd.DataFrame(), notes=notes,
+                           line=line_used(ev))
     result.elimination = elimination_table(ev, out)
     return result, ev
+
+
+def line_used(ev: Any, name: str = "monitoring_line") -> dict[str, Any] | None:
+    """The monitoring line of the run, with the region whose value was used and its source."""
+    p = ev.params.get(name)
+    if p is None:
+        return None
+    return {"parameter": name, "label": p.label, "value": p.value, "year": p.year, "region": p.region,
+            "requested_region": ev.region, "source": p.source, "citation": p.citation, "verified": p.verified}
 
 
 def with_monitored_months(households: pd.DataFrame, year: int) -> tuple[pd.DataFrame, int]:

@@ -282,17 +282,19 @@ def exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
 def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason, excluded: np.ndarray, n: int):
     """Exclusions in ``review`` mode: a household that is poor or 待核实 (and not vetoed) with one
     of them becomes 待核实, its reason ``标签（数值），提交民主评议`` first.  Returns the new status,
-    reason and the mask of reviewed households."""
+    reason and the mask of households that a review exclusion hit (whatever their status)."""
     if not reviews:
         return status, reason, np.zeros(n, bool)
-    hits = [_truth(ev.results[r.id])[0] & ~excluded & (status != 2) for r in reviews]
+    fired = [_truth(ev.results[r.id])[0] for r in reviews]
+    hit = np.logical_or.reduce(fired)  # any review exclusion fired (guards `unless_excluded` status rules)
+    hits = [f & ~excluded & (status != 2) for f in fired]
     reviewed = np.logical_or.reduce(hits)
     if not reviewed.any():
-        return status, reason, reviewed
+        return status, reason, hit
     texts = _rule_texts(ev.detail_texts, reviews, hits, n, suffix={r.id: MODE_SUFFIX["review"] for r in reviews})
     status = np.where(reviewed, 1, status)
     reason = where(reviewed, join([texts, where(reviewed, reason, "")], n), reason)
-    return status, reason, reviewed
+    return status, reason, hit
 
 
 def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: np.ndarray, guarded: np.ndarray, n: int):

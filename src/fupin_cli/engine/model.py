@@ -52,6 +52,7 @@ Scalar = Union[bool, int, float, str]
 
 class ParamEntry(_Strict):
     year: int = Field(ge=1949, le=2100)
+    until: int | None = Field(None, ge=1949, le=2100)  # last year the value is in force (default: until a later value)
     region: str | None = None  # None → the pack's default region
     value: Union[Scalar, list[Scalar]]
     source: str | None = None

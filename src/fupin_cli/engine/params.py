@@ -88,6 +88,8 @@ def resolve(pack, name: str, year: int, region: str | None = None) -> ParamValue
         best = None
         for entry in pdef.model.values:
             if (entry.region or default) == reg and entry.year <= year and (best is None or entry.year > best.year):
+                if entry.until is not None and year > entry.until:
+                    continue  # a value limited in time (e.g. a national reference for one year only)
                 best = entry
         if best is not None:
             src = best.source or pdef.model.source
@@ -97,7 +99,10 @@ def resolve(pack, name: str, year: int, region: str | None = None) -> ParamValue
                 unit=pdef.model.unit, note=best.note,
             )
     years = sorted({e.year for e in pdef.model.values if (e.region or default) in chain})
-    first = f"; its first value is for {years[0]}" if years else ""
+    first = f"; its first value is for {years[0]}" if years and years[0] > year else ""
+    ended = [e for e in pdef.model.values if (e.region or default) in chain and e.until is not None and e.until < year]
+    if ended:
+        first += f"; the {ended[0].region or default} value ends in {ended[0].until}"
     raise RuleError(
         f"parameter {name} ({pdef.label}) has no value for year {year}, region {chain[0]}{first}",
         hint=f"add a value for {year} under parameters.{name}.values in {pdef.origin.where()}",

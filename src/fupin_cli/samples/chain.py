@@ -4,8 +4,10 @@ Transition model (each year after the first; documented in docs/samples.md):
 
 * households in the registry (贫困户 / 返贫 last year):
   ~2 % disappear (自然减少: death or move; at least one per year when there are any),
-  ~3 % get an exclusion flag (清退: a car, a member becomes a public employee, a town flat),
-  ~35 % exit (脱贫: income 105–160 % of this year's line and 两不愁三保障 + 饮水安全 met),
+  ~3 % get an exclusion flag (a car, a member becomes a public employee, a town flat): under
+  national-2014's defaults exclusions are review (待核实, 民主评议), so they stay 继续帮扶 — 清退
+  needs a pack whose exclusions are vetoes,
+  ~35 % exit (脱贫: income 105–160 % of this year's 脱贫标准 and 两不愁三保障 + 饮水安全 met),
   ~10 % of the rest pass the line but still live in an unsafe house (继续帮扶, exit unmet),
   the rest stay below the line (继续帮扶; incomes grow 5–25 % through assistance);
 * households that exited earlier: ~8 % fall back below the line (返贫), others stay above;
@@ -118,7 +120,7 @@ def advance(prev: State, prev_truth: Truth, year: int) -> tuple[State, Truth]:
     target = np.maximum(prev_pc * g, line * 1.02)
     target = np.where(plan == "stay", np.minimum(prev_pc * (1.05 + 0.2 * ut), line * (0.85 + 0.12 * ut)), target)
     target = np.where(plan == "unmet", line * (1.02 + 0.28 * ut), target)
-    target = np.where(plan == "exit", line * (1.05 + 0.55 * ut), target)
+    target = np.where(plan == "exit", H.EXIT_STANDARDS[year] * (1.05 + 0.55 * ut), target)  # exit is against the 脱贫标准
     target = np.where(plan == "qingtui", prev_pc * g, target)
     target = np.where(np.isin(plan, ("return", "new")), line * (0.5 + 0.45 * ut), target)
     _match_wages(h, m)
@@ -188,15 +190,16 @@ def expected_transitions(truth: Truth, prev_truth: Truth, h: pd.DataFrame, vanis
     split_from = h["_split_from"].astype(str).to_numpy()
     before = pd.Series(prev_id).map(prev_status).fillna("非贫困户").to_numpy()
     before = np.where(split_from != "", "非贫困户", before)
-    below, excluded = th["below_line"].to_numpy(), th["excluded"].to_numpy()
-    above = th["income_per_capita"].to_numpy() > truth.poverty_line
+    # national-2014 defaults: exclusions are review (待核实), not vetoes, so nothing is 清退 and an
+    # excluded household is never poor this year; exit is against the exit standard (脱贫标准)
+    poor_now = th["expected_status"].eq("贫困户").to_numpy()
+    above = th["income_per_capita"].to_numpy() > H.EXIT_STANDARDS[truth.year]
     met = th["three_guarantees_met"].to_numpy()
     in_reg = np.isin(before, IN_REGISTRY)
     was_out = before == "已脱贫"
     transition = np.select(
-        [in_reg & excluded, in_reg & above & met, in_reg, was_out & below & ~excluded, was_out,
-         below & ~excluded],
-        ["清退", "脱贫", "继续帮扶", "返贫", "非贫困户", "新识别"], "非贫困户")
+        [in_reg & above & met, in_reg, was_out & poor_now, was_out, poor_now],
+        ["脱贫", "继续帮扶", "返贫", "非贫困户", "新识别"], "非贫困户")
     registry = np.select(
         [transition == "新识别", transition == "继续帮扶", transition == "脱贫", transition == "返贫",
          transition == "清退", was_out],

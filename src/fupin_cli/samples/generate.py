@@ -54,7 +54,7 @@ def check_size(n_households: int) -> None:
         raise UsageError(f"--households must be between 1 and {MAX_HOUSEHOLDS:,} (got {n_households:,})")
 
 
-def generate_roster(n_households: int, seed: int, year: int = 2015, county: str | names.County = names.DEFAULT_COUNTY,
+def generate_roster(n_households: int, seed: int, year: int = 2015, county: str | names.County | None = None,
                     messy: bool = False, *, poor_share: float = 0.11) -> tuple[Roster, Truth]:
     """A synthetic county roster and what the national rules should conclude about it.
 
@@ -66,7 +66,7 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
     Years 2021–2025 give a 防止返贫监测 county (:mod:`fupin_cli.samples.monitor`) whose truth
     is what ``rules/monitoring-2021`` should conclude.
     """
-    from fupin_cli.samples.monitor import MONITORING_LINES, generate_monitor_roster
+    from fupin_cli.samples.monitor import MONITORING_COUNTY, MONITORING_LINES, generate_monitor_roster
 
     if year not in H.POVERTY_LINES and year not in MONITORING_LINES:
         raise UsageError(f"no poverty line for year {year} in the sample generator",
@@ -77,7 +77,8 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
         if messy:
             raise UsageError(f"messy samples are only made for 2010–2020 rosters (got --year {year})",
                              "drop --messy for a 2021+ monitoring sample")
-        return generate_monitor_roster(n_households, seed, year, county)
+        return generate_monitor_roster(n_households, seed, year, county or MONITORING_COUNTY)
+    county = county or names.DEFAULT_COUNTY
     state = build_state(n_households, seed, year, county, poor_share=poor_share)
     truth = truth_for(state)
     if messy:
@@ -303,7 +304,7 @@ def three_guarantees(households: pd.DataFrame, members: pd.DataFrame, year: int 
     """两不愁三保障 (+ 饮水安全 from 2019) as ``rules/national-2014`` exit.yaml tests them.
 
     Only a recorded gap counts (a blank flag is not a gap): 危房 = 是, 不愁吃穿 = 否, a member
-    with 基本医疗保险 = 否, a member marked 辍学 or aged 7–14 on 31 December who is 非在校生,
+    with 基本医疗保险 = 否 (or a 患有大病/长期慢性病 member with 大病保险 = 否), a member marked 辍学 or aged 7–14 on 31 December who is 非在校生,
     and from 2019 饮水困难 = 是 or 饮水安全 = 否.
     """
     if year is None:
@@ -316,6 +317,9 @@ def three_guarantees(households: pd.DataFrame, members: pd.DataFrame, year: int 
         (age >= COMPULSORY_AGES[0]) & (age <= COMPULSORY_AGES[1])
         & members["school_status"].eq("非在校生").fillna(False).to_numpy(dtype=bool))
     uninsured = ~_flag(members, "medical_insurance", True)
+    if "critical_illness_insurance" in members.columns and "health" in members.columns:  # 基本医疗 includes 大病保险
+        sick = members["health"].isin(["患有大病", "长期慢性病"]).fillna(False).to_numpy(dtype=bool)
+        uninsured = uninsured | (sick & ~_flag(members, "critical_illness_insurance", True))
     ok = (~_flag(households, "unsafe_housing", False) & _flag(households, "food_clothing_secure", True)
           & ~group_any(hpos[inside], uninsured[inside], n) & ~group_any(hpos[inside], out_of_school[inside], n))
     if year >= WATER_FROM:
@@ -332,10 +336,19 @@ def exclusion_flags(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     for flag, member_flag in (("has_public_employee", "public_employee"), ("has_village_cadre", "village_cadre")):
         if member_flag in members.columns:
             out[flag] |= group_any(hpos[inside], _flag(members, member_flag, False)[inside], n)
-    value = pd.to_numeric(households["vehicle_value"], errors="coerce").fillna(0).to_numpy(dtype=float) \
-        if "vehicle_value" in households.columns else np.zeros(n)
-    out["has_vehicle"] = value >= VEHICLE_LIMIT
+    value = pd.to_numeric(households["vehicle_value"], errors="coerce").to_numpy(dtype=float) \
+        if "vehicle_value" in households.columns else np.full(n, np.nan)
+    out["has_vehicle"] = np.where(np.isnan(value), out["has_vehicle"], value >= VEHICLE_LIMIT)  # value where given, else the flag
+    if "relocated" in households.columns:  # a relocated household's town flat is no exclusion
+        out["has_town_property"] &= ~_flag(households, "relocated", False)
     return pd.DataFrame(out, index=households.index)
+
+
+def expected_status(below: np.ndarray, excluded: np.ndarray, met: np.ndarray) -> pd.Series:
+    """识别结果 under national-2014's defaults: exclusions in review mode (待核实 below the line) and
+    guarantee_gap_mode review (待核实 at or above the line with a recorded 两不愁三保障 gap, not excluded)."""
+    code = np.select([below & ~excluded, below & excluded, ~below & ~excluded & ~met], [0, 1, 1], 2)
+    return text(["贫困户", "待核实", "非贫困户"], code.astype(np.int64))
 
 
 def truth_for(state: State) -> Truth:
@@ -349,6 +362,7 @@ def truth_for(state: State) -> Truth:
     words = ["、".join(EXCLUSION_ZH[f] for k, f in enumerate(H.EXCLUSION_FIELDS) if c >> k & 1) for c in combos.tolist()]
     excluded = bits > 0
     below = (h["income_per_capita"] < line).to_numpy(dtype=bool)
+    met = three_guarantees(h, state.members, state.year).to_numpy()
     th = pd.DataFrame({
         "household_id": h["household_id"].astype("str"),
         "township": h["township"].astype("str"), "village": h["village"].astype("str"),
@@ -359,9 +373,9 @@ def truth_for(state: State) -> Truth:
         "at_line": h["_at_line"].astype(bool),
         "excluded": excluded,
         "exclusion_reasons": text(words, inv),
-        "expected_status": text(["非贫困户", "贫困户"], (below & ~excluded).astype(np.int64)),
+        "expected_status": expected_status(below, excluded, met),
         "recorded_poor": h["recorded_attribute"].notna().astype(bool),
-        "three_guarantees_met": three_guarantees(h, state.members, state.year).to_numpy(),
+        "three_guarantees_met": met,
         "faults": const("", len(h)),
     })
     return Truth(state.year, state.seed, state.county.county, float(line), False, th.reset_index(drop=True), empty_faults())

@@ -5,8 +5,10 @@ the 2014–2020 registry columns replaced by the post-2021 ones:
 
 * 户类型: 脱贫户 (exited 2014–2020: 脱贫年度, 脱贫状态 已脱贫, 原贫困户属性 …脱贫户), 一般农户, or
   监测户 (already monitored: 监测对象类别, 致贫返贫风险, 风险识别时间, 已监测月数, 帮扶措施数);
-* income is set against the year's **monitoring line** (``MONITORING_LINES``, the pack's national
-  values; 2025 keeps 2024's), about 8 % of households below it, with 上年人均纯收入;
+* the county is in 云南 (``MONITORING_REGION``, default county 元谋县): from 2022 there is no national
+  monitoring line, and 云南 has verified values; income is set against the year's **monitoring line**
+  (``MONITORING_LINES``: 2021 the national 6000, 2023 云南 8050 (2024 keeps it), 2025 云南 8700; 2022
+  has no verified value and is refused), about 8 % of households below it, with 上年人均纯收入;
 * 合规自付支出, 医疗自付支出, 教育支出, 灾害损失, 收入骤减 and 整户无劳动能力 as the pack reads them.
 
 Planned cases (at least one of each from 40 households): new 脱贫不稳定户 / 边缘易致贫户 /
@@ -31,8 +33,10 @@ from fupin_cli.samples.generate import COMPULSORY_AGES, _flag, build_state, memb
 from fupin_cli.samples.rand import at_least_one, group_any, group_sum, stream, text
 from fupin_cli.samples.truth import Truth, empty_faults
 
-# rules/monitoring-2021 parameters.yaml, national values (a later year keeps the last value)
-MONITORING_LINES: dict[int, int] = {2021: 6000, 2022: 6600, 2023: 7100, 2024: 7300, 2025: 7300}
+# rules/monitoring-2021 parameters.yaml: 2021 national, then 云南's own values (a later year keeps the last value)
+MONITORING_REGION = "云南"
+MONITORING_COUNTY = "元谋县"
+MONITORING_LINES: dict[int, int] = {2021: 6000, 2023: 8050, 2024: 8050, 2025: 8700}
 RIGID_EXPENSE_RATIO, INCOME_DROP_SHARE = 1.0, 0.5
 MEDICAL_HIGH, EDUCATION_HIGH, DISASTER_MIN = 5000, 5000, 2000
 MIN_MONTHS, MIN_MEASURES = 6, 1
@@ -56,7 +60,7 @@ def monitoring_line(year: int) -> int:
 
 
 def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
-                            county: str | names.County = names.DEFAULT_COUNTY) -> tuple[Roster, Truth]:
+                            county: str | names.County = MONITORING_COUNTY) -> tuple[Roster, Truth]:
     """A 2021+ county roster for ``fupin monitor`` and the outcome the monitoring pack should reach."""
     line = monitoring_line(year)
     if n_households < MIN_HOUSEHOLDS:
@@ -204,10 +208,16 @@ def expected(h: pd.DataFrame, m: pd.DataFrame, year: int, line: float) -> pd.Dat
               | h["exit_status"].astype("str").isin(["已脱贫", "脱贫", "脱贫户"]).to_numpy())
     compliant = pd.to_numeric(h["compliant_expense"]).fillna(0).to_numpy(dtype=float)
     prev = pd.to_numeric(h["previous_income_per_capita"]).to_numpy(dtype=float)
-    rigid = (compliant > 0) & (compliant > net * RIGID_EXPENSE_RATIO)
+    size = pd.to_numeric(h["household_size"]).to_numpy(dtype=float)
+    base = np.where(np.isnan(prev), net, prev * size)  # 刚性支出 against last year's income when recorded
+    rigid = (compliant > 0) & (compliant > base * RIGID_EXPENSE_RATIO)
     dropped = _flag(h, "income_drop", False) | np.nan_to_num(pc < prev * (1 - INCOME_DROP_SHARE), nan=0).astype(bool)
     severe = rigid | dropped
     risks = _data_risks(h, m, hpos, n) | _recorded_matrix(h)
+    gap = (~_flag(h, "food_clothing_secure", True) | _flag(h, "unsafe_housing", False)
+           | group_any(hpos, _out_of_school(m, year), n)
+           | _flag(h, "water_difficulty", False) | ~_flag(h, "safe_water", True))
+    risks[:, RISKS.index("其他")] |= gap  # existing 住房/饮水/义务教育/吃穿 problems count as a risk (其他)
     has_risk = risks.any(axis=1) | severe
     rule = np.select([exited & (((pc < line) & has_risk) | severe), ~exited & (pc < line) & has_risk, ~exited & severe],
                      [1, 2, 3], 0)
