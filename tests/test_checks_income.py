@@ -137,7 +137,7 @@ def test_labour_shortage_with_two_healthy_labourers():
     m[0]["health"] = "健康"
     f = run(member_rows=m, households=[household(recorded_primary_cause="缺劳力")])
     assert only(f, "cause.labour_shortage_with_labourers") == [
-        ("warning", 3, "原主要致贫原因", "H1", "主要致贫原因为缺劳力，但有 2 名 16–60 岁健康劳动力")]
+        ("warning", 3, "原主要致贫原因", "H1", "主要致贫原因为缺劳力，但有 2 名 16–65 岁健康劳动力")]
     assert only(run(households=[household(recorded_primary_cause="缺劳力")]), "cause.labour_shortage_with_labourers") == []
 
 

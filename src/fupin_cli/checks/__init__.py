@@ -65,10 +65,24 @@ def validate(
     """
     today = dt.date.today()
     ctx = CheckContext(roster, choose_year(roster, year, today).year, ref_date or today)
+    packs = [fn.pack for fn in extra_checks if getattr(fn, "pack", None) is not None]
+    if packs:  # the pack is the source of truth: its thresholds replace the built-in fallbacks
+        ctx.params = pack_thresholds(packs[0], ctx.year, getattr(extra_checks[0], "region", None))
+    builtins = [fn for fn in BUILTIN_CHECKS if not (packs and getattr(fn, "pack_replaces", False))]
     frames: list[pd.DataFrame] = [roster.notes]
-    for check in (*BUILTIN_CHECKS, *extra_checks):
+    for check in (*builtins, *extra_checks):
         frames += _frames(check(ctx))
     return concat_findings(frames)
+
+
+THRESHOLD_PARAMS = ("compulsory_age_min", "compulsory_age_max", "working_age_min", "working_age_max")
+
+
+def pack_thresholds(pack: Any, year: int, region: str | None = None) -> dict[str, Any]:
+    """The pack's values of the thresholds the built-in checks use (those it defines)."""
+    from fupin_cli.engine.params import resolve
+
+    return {n: resolve(pack, n, year, region).value for n in THRESHOLD_PARAMS if n in pack.parameters}
 
 
 def exit_code(findings: pd.DataFrame) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fupin_cli.checks.members import working_ages
 from fupin_cli.checks.context import num, flag as to_flag, WORKING_LABOUR, CheckContext, as_bool, fmt_num
 
-WORKING_AGES = (16, 60)
 
 
 def _status(ctx: CheckContext, flag: str, word: str) -> tuple[pd.Series, pd.Series, str] | None:
@@ -53,7 +53,7 @@ def tekun(ctx: CheckContext) -> list[pd.DataFrame]:
     st, m = _status(ctx, "tekun_household", "特困"), ctx.members
     if st is None or not len(m) or not {"health", "labour"} <= set(m.columns):
         return out
-    lo, hi = WORKING_AGES
+    lo, hi = working_ages(ctx)
     ages = ctx.ages
     labourer = (m["health"].astype("str") == "健康").fillna(False) & m["labour"].astype("str").isin(WORKING_LABOUR).fillna(False)
     labourer &= ages.between(lo, hi)

@@ -6,12 +6,12 @@ import re
 
 import pandas as pd
 
+from fupin_cli.checks.members import working_ages
 from fupin_cli.checks.context import NOT_STUDENT, WORKING_LABOUR, CheckContext
 from fupin_cli.schema import canonical_value
 
 SEPARATORS = r"[、,，;；/|\s]+"
 SHORTAGE_LABOURERS = 2
-WORKING_AGES = (16, 60)
 
 
 def member_causes(ctx: CheckContext) -> list[pd.DataFrame]:
@@ -44,7 +44,7 @@ def member_causes(ctx: CheckContext) -> list[pd.DataFrame]:
                             "主要致贫原因为因学，但没有在校生"))
     if "health" in m.columns and "labour" in m.columns:
         ages = ctx.ages
-        lo, hi = WORKING_AGES
+        lo, hi = working_ages(ctx)
         able = (m["health"].astype("str") == "健康").fillna(False) & m["labour"].astype("str").isin(WORKING_LABOUR).fillna(False)
         able &= ages.between(lo, hi) | ages.isna()
         n_able = ctx.per_household(able, "sum").astype("int64")

@@ -93,6 +93,12 @@ class CheckContext:
     roster: Roster
     year: int
     ref_date: dt.date = field(default_factory=dt.date.today)
+    # thresholds from the rule pack (name → value for the year), e.g. compulsory_age_min; see ``param``
+    params: dict = field(default_factory=dict)
+
+    def param(self, name: str, fallback):
+        """The pack's value of ``name`` for the year; ``fallback`` only when no pack gave one (validate --no-pack)."""
+        return self.params.get(name, fallback)
 
     @property
     def households(self) -> pd.DataFrame:

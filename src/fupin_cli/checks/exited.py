@@ -17,7 +17,7 @@ import pandas as pd
 
 from fupin_cli import idnumber
 from fupin_cli.checks.context import NOT_STUDENT, CheckContext, as_bool, flag
-from fupin_cli.checks.members import COMPULSORY_AGES, FINISHED_COMPULSORY
+from fupin_cli.checks.members import FINISHED_COMPULSORY, compulsory_ages
 from fupin_cli.checks.required import blank
 from fupin_cli.schema import canonical_value
 
@@ -119,7 +119,7 @@ def unsolved_guarantees(ctx: CheckContext) -> list[pd.DataFrame]:
         if "dropout" in m.columns:
             out_of_school |= as_bool(m["dropout"])
         if "school_status" in m.columns:
-            lo, hi = COMPULSORY_AGES
+            lo, hi = compulsory_ages(ctx)
             finished = m["education"].astype("str").isin(FINISHED_COMPULSORY).fillna(False) if "education" in m.columns else False
             out_of_school |= ctx.ages.between(lo, hi) & (m["school_status"].astype("str") == NOT_STUDENT).fillna(False) & ~finished
         n_drop = ctx.per_household(out_of_school, "sum").astype("int64")
@@ -134,6 +134,14 @@ def unsolved_guarantees(ctx: CheckContext) -> list[pd.DataFrame]:
     bad = exited & (frame != "").any(axis=1)
     return [ctx.emit("exit.unsolved_guarantees", hh, bad, field, lambda sub: (
         "脱贫户未解决两不愁三保障：" + frame.loc[sub.index].apply(lambda r: "、".join(t for t in r if t), axis=1)))]
+
+
+unsolved_guarantees.pack_replaces = True  # type: ignore[attr-defined]  # a pack's household_exit rules decide it instead
+
+
+def exited_mask(ctx: CheckContext) -> tuple[pd.Series, str] | None:
+    """Households recorded as exited and the field that says so (None without such a column)."""
+    return _exited(ctx)
 
 
 CHECK_FUNCTIONS = [responsible_person, unsolved_guarantees]

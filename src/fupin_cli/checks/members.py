@@ -18,9 +18,19 @@ SCHOOL_AGES: dict[str, tuple[int | None, int | None]] = {
     **{f"高职{n}年级": (16, None) for n in "一二三"},
     "大专及以上": (16, None),
 }
-COMPULSORY_AGES = (7, 15)
+# fallbacks for `validate --no-pack` only: with a pack, the ages are its parameters
+# (compulsory_age_min/max, working_age_min/max), so validate and exit read the same values
+COMPULSORY_AGES = (7, 14)
 FINISHED_COMPULSORY = ("初中", "高中", "大专及以上")
-WORKING_AGES = (16, 60)
+WORKING_AGES = (16, 65)
+
+
+def compulsory_ages(ctx: CheckContext) -> tuple[int, int]:
+    return ctx.param("compulsory_age_min", COMPULSORY_AGES[0]), ctx.param("compulsory_age_max", COMPULSORY_AGES[1])
+
+
+def working_ages(ctx: CheckContext) -> tuple[int, int]:
+    return ctx.param("working_age_min", WORKING_AGES[0]), ctx.param("working_age_max", WORKING_AGES[1])
 MAX_AGE = 110
 
 
@@ -55,7 +65,7 @@ def age_checks(ctx: CheckContext) -> list[pd.DataFrame]:
     bad = ages.notna() & (ages >= 0) & ((ages < lo) | (ages > hi)).fillna(False)
     out.append(ctx.emit("member.age_school", m, bad, "school_status", lambda sub: (
         ages[sub.index].astype("int64").astype(str) + " 岁，在校生状况为 " + school[sub.index])))
-    c_lo, c_hi = COMPULSORY_AGES
+    c_lo, c_hi = compulsory_ages(ctx)
     finished = _str(m, "education").isin(FINISHED_COMPULSORY).fillna(False) if "education" in m.columns else False
     bad = ages.between(c_lo, c_hi) & (school == NOT_STUDENT).fillna(False) & ~finished
     out.append(ctx.emit("member.compulsory_not_in_school", m, bad, "school_status",
@@ -69,7 +79,7 @@ def labour_checks(ctx: CheckContext) -> list[pd.DataFrame]:
         return []
     ages, labour, health = ctx.ages, _str(m, "labour"), _str(m, "health")
     student = (_str(m, "school_status") != NOT_STUDENT).fillna(False) if "school_status" in m.columns else False
-    lo, hi = WORKING_AGES
+    lo, hi = working_ages(ctx)
     no_labour = (labour == "丧失劳动力") | ((labour == "无劳动力") & ~student)
     bad = ages.between(lo, hi) & (health == "健康").fillna(False) & no_labour.fillna(False)
     return [ctx.emit("member.healthy_no_labour", m, bad, "labour", lambda sub: (

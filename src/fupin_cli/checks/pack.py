@@ -98,12 +98,53 @@ def pack_checks(pack: Any, region: str | None = None, *, include_duplicates: boo
     """A check function running the pack's ``check`` rules (see the module docstring)."""
     from fupin_cli.engine import evaluate
 
-    def run(ctx: CheckContext) -> pd.DataFrame:
-        if not check_rules(pack, ctx.year, include_duplicates=include_duplicates):
-            return no_findings()
-        ev = evaluate(ctx.roster, pack, year=ctx.year, region=region)
-        return evaluation_findings(ev, ctx.roster, include_duplicates=include_duplicates)
+    def run(ctx: CheckContext) -> list[pd.DataFrame]:
+        has_checks = bool(check_rules(pack, ctx.year, include_duplicates=include_duplicates))
+        has_exit = bool(pack.rules_of("household_exit", ctx.year))
+        if not has_checks and not has_exit:
+            return [no_findings()]
+        ev = evaluate(ctx.roster, pack, year=ctx.year, region=region, era=False)
+        out = [evaluation_findings(ev, ctx.roster, include_duplicates=include_duplicates)] if has_checks else []
+        if has_exit:
+            out.append(exited_guarantee_findings(ctx, ev))
+        return out
 
     run.labels = check_labels(pack)  # type: ignore[attr-defined]
     run.pack = pack  # type: ignore[attr-defined]
+    run.region = region  # type: ignore[attr-defined]
     return run
+
+
+def exited_guarantee_findings(ctx: CheckContext, ev: Any) -> pd.DataFrame:
+    """``exit.unsolved_guarantees`` from the pack's own ``household_exit`` rules (not a copy of them):
+    a household recorded as exited for which a non-income exit condition is false.  ``validate`` and
+    ``exit`` therefore agree on every household (same rules, same parameters, same year)."""
+    import numpy as np
+
+    from fupin_cli.checks.exited import exited_mask
+
+    found = exited_mask(ctx)
+    if found is None:
+        return no_findings()
+    exited, field = found
+    rules = [r for r in ev.rules_of("household_exit") if "income_pc" not in _names_deep(ev.pack, ev.pack.conditions.get(r.id))]
+    if not rules or not exited.any():
+        return no_findings()
+    failed = np.stack([ev.results[r.id].fillna(True).to_numpy(dtype=bool) == False for r in rules], axis=1)  # noqa: E712
+    bad = exited.to_numpy(dtype=bool) & failed.any(axis=1)
+    labels = np.array([r.label for r in rules], dtype=object)
+    texts = pd.Series(["、".join(labels[row]) for row in failed], index=ctx.households.index)
+    return ctx.emit("exit.unsolved_guarantees", ctx.households, bad, field,
+                    lambda sub: "脱贫户未解决两不愁三保障：" + texts[sub.index])
+
+
+def _names_deep(pack: Any, node: ir.Node | None, _seen: frozenset = frozenset()) -> set[str]:
+    """Field names a condition uses, looking through derived fields."""
+    if node is None:
+        return set()
+    out = set(ir.names(node))
+    for name in list(out):
+        if name in pack.derived_ir and name not in _seen:
+            for part in pack.derived_ir[name].values():
+                out |= _names_deep(pack, part, _seen | {name})
+    return out
