@@ -186,33 +186,43 @@ def test_poverty_line_sources():
     assert sources[2020] == "cgtn-2021"
 
 
-def test_exit_standard_is_an_optional_unverified_series():
+def test_exit_standard_is_the_6pct_series_used_for_household_exit():
+    """Issue 9.3: 2800 in 2014 raised 6% a year (3335/3535/3747 for 2017–2019, about 4000 in 2020);
+    before 2014 no distinct standard is sourced and it equals the line (the note says so)."""
     p = pack("national-2014")
-    assert {(y, v, ok) for y, _r, v, ok, _s in _values(p, "exit_standard")} == {(2017, 3335, False), (2018, 3535, False), (2019, 3747, False)}
-    used = set().union(*(ir.params(node) for node in p.conditions.values()))
-    assert "poverty_line" in used
-    assert "exit_standard" not in used  # the default rules use the NBS line
+    got = {y: (v, ok) for y, _r, v, ok, _s in _values(p, "exit_standard")}
+    assert {y: v for y, (v, _ok) in got.items() if y >= 2014} == {2014: 2800, 2015: 2968, 2016: 3146, 2017: 3335, 2018: 3535, 2019: 3747, 2020: 4000}
+    assert [y for y, (_v, ok) in got.items() if not ok] == [2015, 2016]  # derived by the rule, no published value
+    lines = {y: v for y, _r, v, _ok, _s in _values(p, "poverty_line")}
+    for entry in p.parameters["exit_standard"].model.values:
+        if entry.year < 2014:
+            assert entry.value == lines[entry.year] and "等于当年 poverty_line" in entry.note
+    assert ir.params(p.conditions["hh_exit_income"]) == {"exit_standard"}
+    assert ir.params(p.conditions["income_below_line"]) == {"poverty_line"}
 
 
 def test_monitoring_line_values_and_marks_match_domain():
-    got = {(y, r, v, ok) for y, r, v, ok, _s in _values(pack("monitoring-2021"), "monitoring_line")}
+    """Issue 9.4: no national line after 2021 (the 2021 value ends there); 云南 2023 8050 [V]."""
+    p = pack("monitoring-2021")
+    got = {(y, r, v, ok) for y, r, v, ok, _s in _values(p, "monitoring_line")}
     assert got == {
         (2021, "国家", 6000, False),
-        (2022, "国家", 6600, False),
-        (2023, "国家", 7100, False),
-        (2024, "国家", 7300, False),
         (2023, "福建", 10560, True),
+        (2023, "云南", 8050, True),
         (2025, "云南", 8700, True),
     }
+    assert [e.until for e in p.parameters["monitoring_line"].model.values if e.region == "国家"] == [2021]
 
 
 def test_chongqing_subsidy_and_credit_values():
     p = pack("chongqing")
-    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "relocation_subsidy_ordinary")] == [(2015, 8000, True)]
-    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "relocation_subsidy_poor")] == [(2015, 10000, True)]
+    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "relocation_subsidy_ordinary")] == [(2013, 8000, True), (2015, 8000, True)]
+    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "relocation_subsidy_poor")] == [(2013, 8000, True), (2015, 10000, True)]
     assert [(y, v) for y, _r, v, _ok, _s in _values(p, "microcredit_max_amount")] == [(2014, 50000)]
     assert [(y, v) for y, _r, v, _ok, _s in _values(p, "microcredit_max_term_years")] == [(2014, 3)]
-    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "microcredit_interest_subsidy_rate")] == [(2015, 0.05, False)]
+    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "microcredit_age_max")] == [(2014, 60, False), (2019, 65, True)]
+    assert [(y, v, ok) for y, _r, v, ok, _s in _values(p, "microcredit_loan_rate")] == [(2014, 0.05, False), (2015, 0.0475, False)]
+    assert [(y, v) for y, _r, v, _ok, _s in _values(p, "microcredit_include_exited")] == [(2014, False), (2019, True)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,14 +286,17 @@ def test_monitoring_categories_and_risk_types():
     assert {r.risk_type for r in p.rules if r.kind == "risk"} == set(schema.RISK_TYPES)
 
 
-def test_shared_derived_fields_are_defined_alike():
-    """monitoring-2021 repeats some national-2014 derived fields: keep them in step."""
-    national = {d.id: d for d in pack("national-2014").derived}
-    monitoring = {d.id: d for d in pack("monitoring-2021").derived}
-    shared = sorted(set(national) & set(monitoring))
-    assert len(shared) >= 10
-    strip = {"label", "description"}
-    assert {k: monitoring[k].model_dump(exclude=strip) for k in shared} == {k: national[k].model_dump(exclude=strip) for k in shared}
+def test_shared_derived_fields_come_from_one_file():
+    """Issue 9.6: monitoring-2021 includes national-2014's derived-base.yaml instead of copying it."""
+    national, monitoring = pack("national-2014"), pack("monitoring-2021")
+    base = national.path / "derived-base.yaml"
+    assert "../national-2014/derived-base.yaml" in monitoring.meta.include
+    assert base in monitoring.files and base in national.files
+    shared = {d.id for d in national.derived} & {d.id for d in monitoring.derived}
+    assert len(shared) >= 15
+    for name in shared:
+        assert monitoring.origins[f"derived:{name}"].file == base == national.origins[f"derived:{name}"].file
+    assert monitoring.origins["param:compulsory_age_min"].file == base
 
 
 # ---------------------------------------------------------------------------------------

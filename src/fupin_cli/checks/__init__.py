@@ -75,7 +75,9 @@ def validate(
     return concat_findings(frames)
 
 
-THRESHOLD_PARAMS = ("compulsory_age_min", "compulsory_age_max", "working_age_min", "working_age_max")
+THRESHOLD_PARAMS = ("compulsory_age_min", "compulsory_age_max", "working_age_min", "working_age_max",
+                    "check_income_pc_max", "check_wage_income_min", "check_dibao_benefit_min", "check_pension_min",
+                    "check_family_planning_min")
 
 
 def pack_thresholds(pack: Any, year: int, region: str | None = None) -> dict[str, Any]:

@@ -12,11 +12,13 @@ COMPONENTS = ("wage_income", "business_income", "property_income", "transfer_inc
 EXPENSE = "business_expense"
 NET_TOLERANCE = 1.0  # yuan
 PC_TOLERANCE, PC_RELATIVE = 1.0, 0.005  # 1 yuan or 0.5 %
-PC_MAX = 100_000
-WAGE_SMALL = 300
+# fallbacks for `validate --no-pack` only; with a pack, its parameters (named beside them) are used
+PC_MAX = 100_000  # check_income_pc_max
+WAGE_SMALL = 300  # check_wage_income_min
 TRANSFER_PARTS = ("dibao_benefit", "tekun_benefit", "pension_benefit", "family_planning_subsidy", "eco_compensation")
 # (field, threshold): 0 < value < threshold is a 疑点
-SMALL_BENEFITS = (("dibao_benefit", 200), ("pension_benefit", 88), ("family_planning_subsidy", 100))
+SMALL_BENEFITS = (("dibao_benefit", 200, "check_dibao_benefit_min"), ("pension_benefit", 88, "check_pension_min"),
+                  ("family_planning_subsidy", 100, "check_family_planning_min"))
 
 
 def _money(hh: pd.DataFrame, name: str) -> pd.Series:
@@ -62,7 +64,8 @@ def per_capita(ctx: CheckContext) -> list[pd.DataFrame]:
         out.append(ctx.emit("income.per_capita_mismatch", hh, bad, "income_per_capita", lambda sub: (
             "人均纯收入 " + fmt_num(pc[sub.index]) + "，纯收入 " + fmt_num(sub["net_income"]) + " ÷ 家庭人口数 "
             + fmt_num(sub["household_size"]) + " = " + fmt_num(calc[sub.index].round(2)))))
-    out.append(ctx.emit("income.per_capita_range", hh, (pc <= 0) | (pc > PC_MAX), "income_per_capita",
+    pc_max = ctx.param("check_income_pc_max", PC_MAX)
+    out.append(ctx.emit("income.per_capita_range", hh, (pc <= 0) | (pc > pc_max), "income_per_capita",
                         lambda sub: "人均纯收入 " + fmt_num(pc[sub.index])))
     return out
 
@@ -75,13 +78,15 @@ def ranges(ctx: CheckContext) -> list[pd.DataFrame]:
                             lambda sub: "生产经营性收入 " + fmt_num(sub["business_income"]) + "，生产经营性支出为 0"))
     if "wage_income" in hh.columns:
         w = _money(hh, "wage_income")
-        out.append(ctx.emit("income.wage_small", hh, (w > 0) & (w < WAGE_SMALL), "wage_income",
-                            lambda sub: "工资性收入 " + fmt_num(sub["wage_income"]) + f" 元（0–{WAGE_SMALL} 元之间）"))
-    for name, limit in SMALL_BENEFITS:
+        small = ctx.param("check_wage_income_min", WAGE_SMALL)
+        out.append(ctx.emit("income.wage_small", hh, (w > 0) & (w < small), "wage_income",
+                            lambda sub: "工资性收入 " + fmt_num(sub["wage_income"]) + f" 元（0–{small:g} 元之间）"))
+    for name, fallback, param in SMALL_BENEFITS:
+        limit = ctx.param(param, fallback)
         if name in hh.columns:
             v = _money(hh, name)
             out.append(ctx.emit("income.small_benefit", hh, (v > 0) & (v < limit), name,
-                                lambda sub, n=name, lim=limit: f"{FIELDS[n].zh} " + fmt_num(sub[n]) + f" 元（低于 {lim} 元）"))
+                                lambda sub, n=name, lim=limit: f"{FIELDS[n].zh} " + fmt_num(sub[n]) + f" 元（低于 {lim:g} 元）"))
     if "eco_compensation" in hh.columns and "grain_for_green" in hh.columns:
         land = num(hh["grain_for_green"]).fillna(0)
         bad = (_money(hh, "eco_compensation") > 0) & (land <= 0)

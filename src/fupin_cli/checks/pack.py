@@ -6,8 +6,9 @@ fired into findings with file, sheet, Excel row, the column (the header of the f
 field the rule's condition uses, looking through derived fields: ``arable_land_pc`` →
 耕地面积) and the deciding values in the message.
 
-Pack rules that repeat a built-in check (same national 疑点, e.g. ``chk_wage_income_small`` =
-``income.wage_small``) are skipped: the built-in check reports them with more detail.
+A pack rule with ``builtin: <check id>`` names the built-in check that implements it (e.g.
+``chk_wage_income_small`` → ``income.wage_small``): it is not evaluated here, and the built-in
+reads its thresholds from the pack's parameters (``validate`` fills ``CheckContext.params``).
 """
 
 from __future__ import annotations
@@ -20,36 +21,17 @@ from fupin_cli import schema
 from fupin_cli.checks.context import CheckContext, no_findings
 from fupin_cli.engine import ir
 
-# pack check rule id → the built-in check that covers it (national-2014 and the packs based on it)
-SAME_AS_BUILTIN: dict[str, str] = {
-    "chk_income_pc_range": "income.per_capita_range",
-    "chk_business_no_expense": "income.business_no_expense",
-    "chk_wage_income_small": "income.wage_small",
-    "chk_dibao_benefit_small": "income.small_benefit",
-    "chk_pension_small": "income.small_benefit",
-    "chk_family_planning_small": "income.small_benefit",
-    "chk_eco_compensation_no_land": "income.eco_no_land",
-    "chk_dibao_household_no_member": "assist.dibao_no_member",
-    "chk_general_household_dibao_member": "assist.member_dibao_not_household",
-    "chk_dibao_and_tekun_benefit": "assist.both_benefits",
-    "chk_tekun_with_labourer": "assist.tekun_labourer",
-    "chk_wage_no_worker": "income.wage_no_worker",
-    "chk_worker_no_wage": "income.worker_no_wage",
-    "chk_member_young_senior_school": "member.age_school",
-    "chk_member_old_primary": "member.age_school",
-    "chk_member_healthy_no_labour": "member.healthy_no_labour",
-    "chk_member_work_months_range": "member.work_months_range",
-    "chk_member_work_place_no_time": "member.work_no_months",
-    "chk_member_no_labour_working": "member.work_no_labour",
-    "chk_member_disabled_no_cert": "required.disability_cert",
-    "chk_member_relation_sex_male": "member.relation_sex",
-    "chk_member_relation_sex_female": "member.relation_sex",
-}
-
-
 def check_rules(pack: Any, year: int | None = None, *, include_duplicates: bool = False) -> list:
-    """The pack's ``check`` rules (active in ``year``), without the built-in duplicates."""
-    return [r for r in pack.rules_of("check", year) if include_duplicates or r.id not in SAME_AS_BUILTIN]
+    """The pack's ``check`` rules (active in ``year``) that run their own condition (not ``builtin:``).
+
+    ``include_duplicates`` is kept for callers of the old API; rules that name a built-in are never
+    evaluated by the pack (the built-in runs them)."""
+    return [r for r in pack.rules_of("check", year) if not getattr(r, "builtin", None)]
+
+
+def builtin_of(pack: Any) -> dict[str, str]:
+    """Rule id → the built-in check it names (``builtin:``)."""
+    return {r.id: r.builtin for r in pack.rules_of("check") if getattr(r, "builtin", None)}
 
 
 def check_labels(pack: Any) -> dict[str, str]:

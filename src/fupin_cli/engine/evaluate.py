@@ -163,8 +163,8 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: b
     member_results: dict[str, pd.Series] = {}
     bool_ty = _BOOL
     for r in pack.rules:
-        if not r.active(year) or r.kind in FRAME_KINDS:
-            continue
+        if not r.active(year) or r.kind in FRAME_KINDS or getattr(r, "builtin", None):
+            continue  # a `builtin:` check rule is run by validate's built-in check, not here
         node = pack.conditions.get(r.id)
         if r.level == "members":
             value = mem.eval_bool(node) if node is not None else True

@@ -510,8 +510,49 @@ def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems:
 # ---------------------------------------------------------------------------------------
 # extends: merging a child over its base
 # ---------------------------------------------------------------------------------------
+def _read_includes(raw: _Raw, problems: Problems) -> None:
+    """``pack.include``: files whose ``derived:`` and ``parameters:`` come before the pack's own."""
+    if raw.meta is None or not raw.meta.include:
+        return
+    inc = _Raw(path=raw.path, files=[])
+    for i, rel in enumerate(raw.meta.include):
+        f = (raw.path / rel).resolve()
+        if not f.is_file():
+            problems.add(raw.meta_origin, ["include", i], f"included file {rel!r} not found (paths are relative to the pack folder {display_path(raw.path)})", value=True)
+            continue
+        data, lines = read_yaml(f, problems)
+        if data is None:
+            continue
+        root = Origin(f, data, "", lines)
+        if not isinstance(data, dict):
+            problems.add(root, [], "an included file must be a mapping with 'derived:' and/or 'parameters:'")
+            continue
+        for key in data:
+            if key not in ("derived", "parameters"):
+                problems.add(root, [key], f"an included file may only hold 'derived:' and 'parameters:', not {key!r}")
+        _read_parameters(data, f, lines, inc, problems, root)
+        items = data.get("derived") or []
+        if not isinstance(items, list):
+            problems.add(root, ["derived"], "'derived:' must be a list of items ('- id: ...')", value=True)
+            items = []
+        for j, item in enumerate(items):
+            origin = Origin(f, item, f"derived.{j}", lines)
+            if not isinstance(item, dict):
+                problems.add(origin, [], "each derived item must be a mapping with an 'id'")
+                continue
+            _validate_item("derived", item, origin, inc.derived, problems)
+        inc.files.append(f)
+    for name, pdef in raw.parameters.items():
+        if name in inc.parameters:
+            problems.add(pdef.origin, [], f"parameter {name!r} is also defined in the included file {inc.parameters[name].origin.where()}")
+    raw.parameters = {**inc.parameters, **{k: v for k, v in raw.parameters.items() if k not in inc.parameters}}
+    raw.derived = inc.derived + raw.derived
+    raw.files = inc.files + raw.files
+
+
 def _load_raw(path: Path, problems: Problems, stack: tuple[Path, ...]) -> _Raw:
     raw = _read_folder(path, problems)
+    _read_includes(raw, problems)
     if raw.meta is not None:  # a value without a region belongs to its own pack's default region
         for pdef in raw.parameters.values():
             for entry in pdef.model.values:
@@ -907,8 +948,28 @@ def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
     if model.kind == "status" and model.value not in schema.STATUSES and model.value not in MODE_STATUS and not param_ref(model.value):
         allowed = [*schema.STATUSES, *MODE_STATUS]
         problems.add(origin, ["value"], f"unknown status {model.value!r}{did_you_mean(model.value, allowed)}; allowed: {'、'.join(allowed)} or param.NAME", value=True)
+    if model.kind == "check":
+        _check_builtin(model, origin, problems)
     if model.kind == "exclusion" and model.mode not in EXCLUSION_MODES and not param_ref(model.mode):
         problems.add(origin, ["mode"], f"unknown exclusion mode {model.mode!r}{did_you_mean(model.mode, EXCLUSION_MODES)}; allowed: {' | '.join(EXCLUSION_MODES)} or param.NAME", value=True)
+
+
+def _check_builtin(model, origin: Origin, problems: Problems) -> None:
+    """A check rule either has its own condition and message, or names the built-in check it uses."""
+    from fupin_cli.checks.catalog import CHECKS
+
+    if model.builtin is None:
+        if model.when is None:
+            problems.add(origin, [], "a check rule needs 'when:' (its condition) or 'builtin:' (the validate check it uses)")
+        if not model.message:
+            problems.add(origin, [], "a check rule needs 'message:' (or 'builtin:')")
+        return
+    if model.builtin not in CHECKS:
+        problems.add(origin, ["builtin"], f"unknown built-in check {model.builtin!r}{did_you_mean(model.builtin, CHECKS)}", value=True)
+    extra = [k for k in ("when", "message", "hint", "severity", "over") if k in model.model_fields_set]
+    if extra:
+        problems.add(origin, [extra[0]], f"a rule with 'builtin: {model.builtin}' is implemented by that check; "
+                     f"'{extra[0]}:' would be ignored — remove it (or remove 'builtin:' to run the rule's own condition)", value=True)
 
 
 def _check_mode_params(rules: list, raw: _Raw, problems: Problems) -> None:

@@ -37,6 +37,9 @@ class PackMeta(_Strict):
     valid_from: int | None = Field(None, ge=1949, le=2100)
     valid_until: int | None = Field(None, ge=1949, le=2100)
     validity_note: str = ""
+    # YAML files (paths relative to the pack folder) whose `derived:` and `parameters:` are read as
+    # this pack's own, before its files: packs share definitions instead of copying them
+    include: list[str] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -252,9 +255,13 @@ class EstimateRule(_RuleBase):
 class CheckRule(_RuleBase):
     kind: Literal["check"]
     severity: Severity = "warning"
-    message: str
+    message: str = ""
     hint: str = ""
     over: Literal["households", "members"] = "households"
+    # the built-in `validate` check (checks/catalog.py id) that implements this 疑点; such a rule has
+    # no `when`/`message` of its own (nothing to edit and have ignored): the built-in reads its
+    # thresholds from the pack's parameters
+    builtin: str | None = None
 
     @property
     def level(self) -> str:
