@@ -130,7 +130,7 @@ def test_population_file_without_population_column(register_2015, tmp_path):
 def test_year_before_the_pack_is_a_rule_error(register_2015, tmp_path):
     res = runner.invoke(app, ["exit", str(register_2015), "--year", "2005", "-o", str(tmp_path / "e.xlsx")])
     assert res.exit_code == 3
-    assert "has no value for year 2005, region 国家" in res.stderr
+    assert "covers the years 2010–2020, not 2005" in res.stderr
 
 
 def test_bad_recognition_answer_names_the_row(register_2015, tmp_path):

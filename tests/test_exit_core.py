@@ -49,11 +49,13 @@ def test_household_meeting_every_condition_exits(pack):
     assert one(pack) == ("脱贫", None)
 
 
-def test_income_exactly_at_the_line_does_not_exit(pack):
-    result, unmet = one(pack, hh=households(income_per_capita=pd.array([2952.0], dtype="Float64")))
+def test_income_exactly_at_the_exit_standard_does_not_exit(pack):
+    """Household exit is against the 脱贫标准 (exit_standard, 2016: 3146), not the NBS line (2952)."""
+    result, unmet = one(pack, hh=households(income_per_capita=pd.array([3146.0], dtype="Float64")))
     assert result == "未脱贫"
-    assert unmet == "人均纯收入稳定超过国家扶贫标准（人均纯收入 2,952.00 ≤ 国家扶贫标准 2,952 (2016, 国家)）"
-    assert one(pack, hh=households(income_per_capita=pd.array([2952.01], dtype="Float64")))[0] == "脱贫"
+    assert unmet == "人均纯收入稳定超过脱贫标准（人均纯收入 3,146.00 ≤ 脱贫标准 3,146 (2016, 国家)）"
+    assert one(pack, hh=households(income_per_capita=pd.array([3146.01], dtype="Float64")))[0] == "脱贫"
+    assert one(pack, hh=households(income_per_capita=pd.array([3000.0], dtype="Float64")))[0] == "未脱贫"  # above 2952
 
 
 @pytest.mark.parametrize("hh_over, mem_over, label", [
@@ -61,7 +63,7 @@ def test_income_exactly_at_the_line_does_not_exit(pack):
     ({"food_clothing_secure": pd.array([False], dtype="boolean")}, {}, "不愁吃、不愁穿"),
     ({}, {"school_status": ["非在校生", "非在校生"]}, "义务教育有保障（无义务教育阶段失学辍学）"),
     ({}, {"dropout": pd.array([False, True], dtype="boolean")}, "义务教育有保障（无义务教育阶段失学辍学）"),
-    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全部成员参加基本医疗保险）"),
+    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全员参加基本医疗保险，患病成员参加大病保险）"),
 ])
 def test_exit_blocked_by_each_single_condition(pack, hh_over, mem_over, label):
     result, unmet = one(pack, hh=households(**hh_over), mem=members(**mem_over))
@@ -81,13 +83,13 @@ def test_safe_water_counts_from_2019_only(pack):
 def test_every_unmet_condition_is_listed(pack):
     hh = households(income_per_capita=pd.array([1000.0], dtype="Float64"), unsafe_housing=pd.array([True], dtype="boolean"))
     _, unmet = one(pack, hh=hh)
-    assert [p.split("（")[0] for p in unmet.split("；")] == ["人均纯收入稳定超过国家扶贫标准", "住房安全有保障"]
+    assert [p.split("（")[0] for p in unmet.split("；")] == ["人均纯收入稳定超过脱贫标准", "住房安全有保障"]
 
 
 def test_missing_income_is_not_an_exit(pack):
     result, unmet = one(pack, hh=households(income_per_capita=pd.array([None], dtype="Float64")))
     assert result == "未脱贫"
-    assert unmet.startswith("待核实：人均纯收入稳定超过国家扶贫标准")
+    assert unmet.startswith("待核实：人均纯收入稳定超过脱贫标准")
 
 
 def test_village_and_county_exit(pack):
@@ -105,8 +107,8 @@ def test_village_and_county_exit(pack):
     assert v.loc["一村", "incidence"] == pytest.approx(0.01)
     assert v.loc["一村", "exit_result"] == "退出"
     assert v.loc["二村", "exit_result"] == "未退出"
-    assert v.loc["二村", "exit_unmet"] == ("贫困发生率低于退出标准（西部3%，其他2%）"
-                                          "（贫困发生率(%) 4.00 ≥ 贫困村退出贫困发生率上限 2 (2014, 国家)）")
+    assert v.loc["二村", "exit_unmet"].startswith("贫困发生率低于退出标准"
+                                                  "（贫困发生率(%) 4.00 ≥ 贫困村退出贫困发生率上限 2 (2014, 国家)")
     c = a.county.iloc[0]
     assert (c["population"], c["poor_population"], c["incidence"]) == (150, 3, 0.02)
     assert c["exit_result"] == "未摘帽"  # 2% is not below 2%
@@ -138,8 +140,8 @@ def test_sample_check_rates_drive_the_county(pack):
     c = a.county.iloc[0]
     assert (c["wrong_exit_rate"], c["missed_rate"], c["recognition_rate"]) == (0.5, 0.0, 0.666667)
     assert c["exit_result"] == "未摘帽"
-    assert "错退率低于2%（错退率(%) 50.00" in c["exit_unmet"]
-    assert "群众认可度高于90%" in c["exit_unmet"]
+    assert "错退率低于上限（按人口）（错退率(%) 50.00" in c["exit_unmet"]
+    assert "群众认可度高于下限" in c["exit_unmet"]
     rates, notes = sample_rates(pd.DataFrame({"household_id": ["C", "Z"], "result": ["错退", "正确"]}), a.households)
     assert notes == ["抽查表中 1 户不在花名册/登记册中，未计入错退率、漏评率",
                      "抽查表中 1 户的核查结论与其建档立卡状态不符（错退须为脱贫户，漏评须为非建档立卡户），未计入"]
@@ -175,3 +177,39 @@ def test_source_without_registry_status_is_refused(pack):
     hh = households().drop(columns=["status"])
     with pytest.raises(UsageError, match=r"SOURCE has no registered poor households \(no 建档立卡状态, 脱贫状态, 户类型 or 识别结果 column\)"):
         run_exit(hh, None, pack, 2016)
+
+
+def test_sample_rates_are_over_people_with_wilson_intervals_and_comprehensive_incidence(pack):
+    """Issue 9.5: 错退率 / 漏评率 over people; 95% Wilson CIs over the sampled households;
+    综合贫困发生率 = (remaining + estimated 漏评 + 错退 people) ÷ population drives the county test."""
+    from fupin_cli.core.exit import wilson
+
+    hh = pd.DataFrame({"village": ["一村"] * 5, "household_id": ["A", "B", "C", "D", "E"],
+                       "household_size": pd.array([4, 1, 5, 1, 89], dtype="Int64"),
+                       "income_per_capita": pd.array([9000.0, 9000.0, 9000.0, 9000.0, 9000.0], dtype="Float64"),
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"]})
+    sample = pd.DataFrame({"household_id": ["A", "B", "C", "D"], "result": ["错退", "正确", "漏评", "正确"]})
+    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    c = a.county.iloc[0]
+    # over people: 错退 4 of 5 exited people (households: 1 of 2); 漏评 5 of 6 not-registered people
+    assert (c["wrong_exit_people"], c["sampled_exited_people"], c["wrong_exit_rate"]) == (4, 5, 0.8)
+    assert (c["missed_people"], c["sampled_not_poor_people"], c["missed_rate"]) == (5, 6, 0.833333)
+    assert (c["wrong_exits"], c["sampled_exited"]) == (1, 2)
+    lo, hi = wilson(1, 2)
+    assert c["wrong_exit_rate_ci"] == f"{lo * 100:.2f}%–{hi * 100:.2f}%" and lo < 0.5 < hi
+    # grossed up: 0.8 × 5 exited people, 0.833333 × 95 people not registered; population 100, 0 remaining
+    assert c["estimated_wrong_exit_people"] == 4.0
+    assert c["estimated_missed_people"] == round(0.833333 * 95, 2)
+    assert c["comprehensive_incidence"] == round((0 + 4.0 + round(0.833333 * 95, 2)) / 100, 6)
+    assert c["incidence"] == 0.0
+    assert "考核贫困发生率" in c["exit_unmet"]  # the county fails on 综合贫困发生率 although the registry says 0%
+
+
+def test_wilson_interval():
+    from fupin_cli.core.exit import wilson
+
+    assert wilson(0, 0) is None
+    lo, hi = wilson(0, 50)
+    assert lo == 0.0 and 0.06 < hi < 0.08  # the rule of three is about 6%; Wilson gives ~7.1%
+    lo, hi = wilson(5, 100)
+    assert 0.02 < lo < 0.03 and 0.11 < hi < 0.12

@@ -44,9 +44,9 @@ def test_categories_and_risks(pack):
         row("S", household_type="一般农户", income_per_capita=30000, net_income=60000, compliant_expense=70000),  # 突发严重困难户
         row("D", household_type="一般农户", income_per_capita=30000, previous_income_per_capita=80000),  # income halved
         row("N", household_type="一般农户", income_per_capita=5000),                                 # below the line, no risk
-        row("R", household_type="一般农户", income_per_capita=7100, risk_types="因病"),              # exactly at the 2023 line
+        row("R", household_type="一般农户", income_per_capita=8050, risk_types="因病"),              # exactly at the 云南 2023 line
     ])
-    r, _ = run_monitor(hh, None, pack, 2023)
+    r, _ = run_monitor(hh, None, pack, 2023, "云南")
     got = dict(zip(r.households["household_id"], r.households["monitoring_category"].astype(object).where(
         r.households["monitoring_category"].notna(), None)))
     assert got == {"U": "脱贫不稳定户", "M": "边缘易致贫户", "S": "突发严重困难户", "D": "突发严重困难户", "N": None, "R": None}
@@ -58,7 +58,7 @@ def test_categories_and_risks(pack):
 
 def test_province_line_from_the_pack(pack):
     hh = frame([row("F", household_type="一般农户", income_per_capita=9000, risk_types="因病")])
-    assert run_monitor(hh, None, pack, 2023)[0].households["monitoring_status"].tolist() == ["非监测对象"]
+    assert run_monitor(hh, None, pack, 2023, "云南")[0].households["monitoring_status"].tolist() == ["非监测对象"]  # 8050
     assert run_monitor(hh, None, pack, 2023, region="福建")[0].households["monitoring_status"].tolist() == ["新纳入监测"]
 
 
@@ -70,12 +70,12 @@ def test_elimination_for_monitored_households(pack):
         row("E2", **ok),                                                   # 自然消除: no risk fires any more
         row("T", **{**ok, "monitored_months": 5}),                        # < 6 months
         row("Z", **{**ok, "measures_count": 0}),                          # no measure
-        row("I", **{**ok, "income_per_capita": 7100}),                    # income at the line
+        row("I", **{**ok, "income_per_capita": 8050}),                    # income at the line
         row("H", **{**ok, "unsafe_housing": True}),                       # 住房
         row("L", **{**ok, "no_labour_household": True}),                  # 整户无劳动力: never eliminated
         row("X", **{**ok, "risk_eliminated": True}, ),                    # eliminated before: re-judged, not monitored
     ])
-    r, _ = run_monitor(hh, None, pack, 2023)
+    r, _ = run_monitor(hh, None, pack, 2023, "云南")
     h = r.households.set_index("household_id")
     assert h["monitoring_status"].to_dict() == {"E1": "风险消除", "E2": "风险消除", "T": "继续监测", "Z": "继续监测",
                                                 "I": "继续监测", "H": "继续监测", "L": "继续监测", "X": "非监测对象"}
@@ -100,7 +100,7 @@ def test_by_village_and_lists(pack):
             head_id_number="110101198001010017"),
         row("B", village="二村", household_type="一般农户", income_per_capita=5000, risk_types="因病"),
     ])
-    r, _ = run_monitor(hh, None, pack, 2023)
+    r, _ = run_monitor(hh, None, pack, 2023, "云南")
     v = r.by_village()
     assert v.columns.tolist() == ["township", "village", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户", "监测对象合计", "风险消除"]
     assert v.iloc[-1].tolist() == ["合计", "", 1, 1, 0, 2, 0]

@@ -109,8 +109,9 @@ def render(assessment, outputs: list[str]) -> None:
         ("花名册中未找到 not found", f"{s['not_found']:,}"),
         ("退出的村 villages exiting", f"{s['villages_exiting']:,} / {len(s['villages']):,}"),
         ("全县贫困发生率 county incidence", pct(c["incidence"])),
-        ("错退率 wrong-exit rate", pct(c["wrong_exit_rate"])),
-        ("漏评率 missed rate", pct(c["missed_rate"])),
+        ("综合贫困发生率 comprehensive incidence", pct(c.get("comprehensive_incidence"))),
+        ("错退率 wrong-exit rate (people)", pct(c["wrong_exit_rate"]) + (f"  [95% CI {c['wrong_exit_rate_ci']}]" if c.get("wrong_exit_rate_ci") else "")),
+        ("漏评率 missed rate (people)", pct(c["missed_rate"]) + (f"  [95% CI {c['missed_rate_ci']}]" if c.get("missed_rate_ci") else "")),
         ("县退出 county exit", c["exit_result"]),
     ]
     for k, v in rows:

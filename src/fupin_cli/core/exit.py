@@ -27,7 +27,8 @@ from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
 
-PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate")  # the engine frames use %
+PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence", "exit_incidence")  # the engine frames use %
+CI_Z = 1.959964  # 95 % two-sided normal quantile for the Wilson interval
 SAMPLE_OK, SAMPLE_WRONG_EXIT, SAMPLE_MISSED = "正确", "错退", "漏评"
 SAMPLE_RESULTS = {  # accepted spellings of a sample-check result → canonical
     SAMPLE_OK: ("正确", "正常", "无问题", "合格", "准确", "ok", "correct"),
@@ -46,6 +47,11 @@ COUNTY_LABELS = {
     **VILLAGE_LABELS, "county": "县", "wrong_exit_rate": "错退率", "missed_rate": "漏评率",
     "recognition_rate": "群众认可度", "sampled_exited": "抽查脱贫户数", "wrong_exits": "错退户数",
     "sampled_not_poor": "抽查非贫困户数", "missed": "漏评户数", "sampled_opinions": "认可度调查户数",
+    "sampled_exited_people": "抽查脱贫人口", "wrong_exit_people": "错退人口", "sampled_not_poor_people": "抽查非贫困人口",
+    "missed_people": "漏评人口", "wrong_exit_rate_ci": "错退率95%置信区间（按户）", "missed_rate_ci": "漏评率95%置信区间（按户）",
+    "recognition_rate_ci": "认可度95%置信区间", "estimated_missed_people": "推算漏评人口",
+    "estimated_wrong_exit_people": "推算错退人口", "comprehensive_incidence": "综合贫困发生率",
+    "exit_incidence": "考核贫困发生率",
 }
 HOUSEHOLD_COLUMNS = ["township", "village", "household_id", "head_name", "head_id_number", "household_size",
                      "income_per_capita", "registry_status", "exit_result", "exit_unmet"]
@@ -178,17 +184,59 @@ def county_frame(villages: pd.DataFrame, sample: dict[str, Any] | None = None) -
     row: dict[str, Any] = {c: int(villages[c].sum()) for c in cols}
     row["incidence"] = round(row["poor_population"] / row["population"], 6) if row["population"] else None
     for key in ("wrong_exit_rate", "missed_rate", "recognition_rate", "sampled_exited", "wrong_exits",
-                "sampled_not_poor", "missed", "sampled_opinions"):
+                "sampled_not_poor", "missed", "sampled_opinions", "sampled_exited_people", "wrong_exit_people",
+                "sampled_not_poor_people", "missed_people", "wrong_exit_rate_ci", "missed_rate_ci", "recognition_rate_ci",
+                "estimated_missed_people", "estimated_wrong_exit_people"):
         row[key] = (sample or {}).get(key)
+        if key.endswith("_ci") and row[key] is not None:  # a cell of the report: "0.52%–3.41%"
+            row[key] = "–".join(f"{v * 100:.2f}%" for v in row[key])
+    row["comprehensive_incidence"] = comprehensive_incidence(row)
+    row["exit_incidence"] = row["comprehensive_incidence"] if row["comprehensive_incidence"] is not None else row["incidence"]
     return pd.DataFrame([row])
+
+
+def comprehensive_incidence(row: dict[str, Any]) -> float | None:
+    """综合贫困发生率 = (剩余贫困人口 + 推算漏评人口 + 推算错退人口) ÷ 乡村人口; None without a sample check."""
+    missed, wrong = row.get("estimated_missed_people"), row.get("estimated_wrong_exit_people")
+    if missed is None or wrong is None or not row.get("population"):
+        return None
+    return round((row["poor_population"] + missed + wrong) / row["population"], 6)
+
+
+def wilson(successes: int, n: int, z: float = CI_Z) -> list[float] | None:
+    """Wilson score interval of a binomial proportion (95 % by default); None when n = 0."""
+    if not n:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
+
+
+def grossed_up(rates: dict[str, Any], assessed: pd.DataFrame) -> dict[str, Any]:
+    """Estimated 漏评 and 错退 people of the county from the sample rates (over people):
+    漏评率 × people not in the registry, 错退率 × people out of poverty (exited this year or before)."""
+    live = assessed[(assessed["registry_status"] != REGISTRY_GONE).to_numpy()]
+    people = live["people"].to_numpy(dtype=float)
+    out_of_poverty = ((live["exit_result"] == EXIT_DONE) | (live["registry_status"] == REGISTRY_EXITED)).to_numpy()
+    registered = live["registry_status"].isin((*REGISTERED_POOR, REGISTRY_EXITED)).to_numpy()
+    out: dict[str, Any] = {}
+    if rates.get("missed_rate") is not None:
+        out["estimated_missed_people"] = round(float(rates["missed_rate"] * people[~registered].sum()), 2)
+    if rates.get("wrong_exit_rate") is not None:
+        out["estimated_wrong_exit_people"] = round(float(rates["wrong_exit_rate"] * people[out_of_poverty].sum()), 2)
+    return out
 
 
 def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
     """错退率, 漏评率 and 群众认可度 of a sample check (抽查).
 
     ``sample``: ``household_id``, ``result`` (正确 / 错退 / 漏评), optional ``recognised`` (bool).
-    错退率 = 错退 ÷ sampled households that are out of poverty (exited this year or before);
-    漏评率 = 漏评 ÷ sampled households not in the registry; 认可度 = share answering yes.
+    错退率 = 错退人口 ÷ people of the sampled households that are out of poverty (exited this year
+    or before); 漏评率 = 漏评人口 ÷ people of the sampled households not in the registry — over
+    **people**, as the 2017 实施办法 defines them (household counts are kept beside them);
+    认可度 = share of households answering yes.  ``*_ci``: 95 % Wilson intervals over the
+    sampled households (the sampling unit).
     """
     notes: list[str] = []
     ids = text(sample, "household_id")
@@ -210,12 +258,20 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
         "sampled_exited": int(is_exited.sum()), "wrong_exits": int((wrong & is_exited).sum()),
         "sampled_not_poor": int(not_poor.sum()), "missed": int((missed & not_poor).sum()),
     }
-    rates["wrong_exit_rate"] = round(rates["wrong_exits"] / rates["sampled_exited"], 6) if rates["sampled_exited"] else None
-    rates["missed_rate"] = round(rates["missed"] / rates["sampled_not_poor"], 6) if rates["sampled_not_poor"] else None
+    people = ids.map(status["people"].groupby(level=0).first()).fillna(0).to_numpy(dtype=float)
+    rates.update({
+        "sampled_exited_people": int(people[is_exited].sum()), "wrong_exit_people": int(people[wrong & is_exited].sum()),
+        "sampled_not_poor_people": int(people[not_poor].sum()), "missed_people": int(people[missed & not_poor].sum()),
+    })
+    rates["wrong_exit_rate"] = round(rates["wrong_exit_people"] / rates["sampled_exited_people"], 6) if rates["sampled_exited_people"] else None
+    rates["missed_rate"] = round(rates["missed_people"] / rates["sampled_not_poor_people"], 6) if rates["sampled_not_poor_people"] else None
+    rates["wrong_exit_rate_ci"] = wilson(rates["wrong_exits"], rates["sampled_exited"])
+    rates["missed_rate_ci"] = wilson(rates["missed"], rates["sampled_not_poor"])
     if "recognised" in sample.columns:
         rec = sample["recognised"].astype("boolean").dropna()
         rates["sampled_opinions"] = int(len(rec))
         rates["recognition_rate"] = round(float(rec.mean()), 6) if len(rec) else None
+        rates["recognition_rate_ci"] = wilson(int(rec.sum()), int(len(rec)))
     return rates, notes
 
 
@@ -334,6 +390,7 @@ def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year:
     rates: dict[str, Any] = {}
     if sample is not None:
         rates, sample_notes = sample_rates(sample, assessed)
+        rates.update(grossed_up(rates, assessed))
         notes += sample_notes
     county = county_frame(villages, rates if sample is not None else None)
     county = _decide_frame(county.assign(villages=len(villages),

@@ -458,13 +458,26 @@ def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | N
     return pd.DataFrame({"exit_result": result, "exit_unmet": _str(unmet)}, index=frame.index).astype("str")
 
 
+def with_exit_incidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """The county frame with ``exit_incidence`` filled: 综合贫困发生率, else 贫困发生率."""
+    given = frame["exit_incidence"] if "exit_incidence" in frame.columns else pd.Series(np.nan, index=frame.index)
+    comp = frame["comprehensive_incidence"] if "comprehensive_incidence" in frame.columns else pd.Series(np.nan, index=frame.index)
+    inc = frame["incidence"] if "incidence" in frame.columns else pd.Series(np.nan, index=frame.index)
+    filled = pd.to_numeric(given, errors="coerce").fillna(pd.to_numeric(comp, errors="coerce")).fillna(pd.to_numeric(inc, errors="coerce"))
+    return frame.assign(exit_incidence=filled.astype("Float64"))
+
+
 def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困村退出 per row of a village frame (columns: typecheck.VILLAGE_FIELDS)."""
     return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
 
 
 def county_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
-    """贫困县摘帽 per row of a county frame (columns: typecheck.COUNTY_FIELDS)."""
+    """贫困县摘帽 per row of a county frame (columns: typecheck.COUNTY_FIELDS).
+
+    ``exit_incidence`` (the incidence the county is assessed on) defaults to 综合贫困发生率 where
+    the frame has it, else the registry ``incidence``."""
+    frame = with_exit_incidence(frame)
     return _frame_exit("county_exit", frame, pack, year, region, COUNTY_FIELDS, COUNTY_DONE, COUNTY_NOT_DONE)
 
 

@@ -351,6 +351,8 @@ def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict, dic
         if key not in fields:
             problems.append(f"{kind.split('_')[0]} field {key!r} is not a known field{did_you_mean(key, fields)}")
     frame = pd.DataFrame([{k: v for k, v in (row or {}).items() if k in fields}])
+    if kind == "county_exit":
+        frame = decide.with_exit_incidence(frame)
     out = decide.village_exit(frame, pack, sc.year, sc.region) if kind == "village_exit" else decide.county_exit(frame, pack, sc.year, sc.region)
     fired = _frame_fired(pack, frame, kind, sc.year, sc.region)
     values = {"exit_result": out["exit_result"].iloc[0], "exit_unmet": out["exit_unmet"].iloc[0]}

@@ -61,6 +61,8 @@ COUNTY_FIELDS: dict[str, tuple[str, Ty]] = {
     "wrong_exit_rate": ("错退率(%)", FLOAT),
     "missed_rate": ("漏评率(%)", FLOAT),
     "recognition_rate": ("群众认可度(%)", FLOAT),
+    "comprehensive_incidence": ("综合贫困发生率(%)", FLOAT),
+    "exit_incidence": ("考核贫困发生率(%)（有抽查时为综合贫困发生率）", FLOAT),
     "villages": ("行政村数", INT),
     "exited_villages": ("已退出贫困村数", INT),
 }

@@ -264,7 +264,7 @@ def write_exit(assessment, members: pd.DataFrame | None, path: str | os.PathLike
         add_report(book, _sheet("村退出", "villages", lang), assessment.villages, lang, extra=VILLAGE_LABELS,
                    percent=("incidence",))
         add_report(book, _sheet("县退出", "county", lang), assessment.county, lang, extra=COUNTY_LABELS,
-                   percent=("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate"))
+                   percent=("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence"))
         if len(assessment.not_found):
             add_report(book, _sheet("未找到", "not_found", lang), assessment.not_found, lang, extra=LIST_LABELS,
                        text=("household_id",))
