@@ -243,7 +243,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str) -> E
                 root.children.append(ExplainNode(schema.label(col), "value", col, str(val)))
     by_kind: dict[str, list] = {}
     for r in pack.rules:
-        if r.active(year) and r.kind not in FRAME_KINDS and r.level == "households":
+        if r.active(year) and r.kind not in FRAME_KINDS and r.level == "households" and not getattr(r, "builtin", None):
             by_kind.setdefault(r.kind, []).append(r)
     for kind, rules in by_kind.items():
         group = ExplainNode(KIND_LABELS.get(kind, kind), "group", kind, "")
