@@ -34,7 +34,7 @@ def generate(
     seed: SeedOpt = 1,
     year: Annotated[int, typer.Option("--year", "-y", help=(
         "Roster year: 2010–2020 sets the poverty line (建档立卡); 2021–2025 makes a 防止返贫监测 roster for "
-        "`fupin monitor` (户类型, 监测对象类别 …) against the year's monitoring line."))] = 2015,
+        "`fupin monitor` (户类型, 监测对象类别 …) in 元谋县 (云南) against its monitoring line (2022 has no verified line)."))] = 2015,
     messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
     layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
     county: CountyOpt = None,

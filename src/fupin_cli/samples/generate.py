@@ -71,7 +71,7 @@ def generate_roster(n_households: int, seed: int, year: int = 2015, county: str 
     if year not in H.POVERTY_LINES and year not in MONITORING_LINES:
         raise UsageError(f"no poverty line for year {year} in the sample generator",
                          f"use {min(H.POVERTY_LINES)}–{max(H.POVERTY_LINES)} (建档立卡) or "
-                         f"{min(MONITORING_LINES)}–{max(MONITORING_LINES)} (防止返贫监测)")
+                         f"{'、'.join(map(str, MONITORING_LINES))} (防止返贫监测, 云南: no verified line for the other years)")
     if year in MONITORING_LINES:
 
         if messy:
