@@ -305,7 +305,7 @@ def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: n
     rules, values, suffix = [], [], {}
     for r in _by_priority(ev.rules_of("status")):
         word = rule_mode(ev, r)
-        value = MODE_STATUS.get(word, word) if word in MODE_STATUS else word
+        value = MODE_STATUS[word] if word in MODE_STATUS else word  # a mode word, or a status label
         if value is None:
             continue
         rules.append(r)
