@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from fupin_cli.io.excel import Column, Header, merge_sources
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_text import typed_as_text, typed_values
-from fupin_cli.io.read_values import ID_FIELDS, Where, fold, mask_id, normalise_column, notes_for
+from fupin_cli.io.read_values import ID_FIELDS, Where, apply_match, fold, mask_id, normalise_column, notes_for
 from fupin_cli.schema import (
     FIELDS,
     HOUSEHOLD_FIELD_NAMES,
@@ -109,7 +109,8 @@ def build_table(grid: Grid, header: Header) -> Table:
             if c.field is not None:
                 values = typed_values(arr, FIELDS[c.field].kind)
                 if values is not None:
-                    return values, None
+                    m = c.match
+                    return (apply_match(values, m.inverted, m.scale) if m else values), None
             text = typed_as_text(arr)
             del arr
             return None, fold(pd.Series(pd.array(text, dtype=STR)))
@@ -168,7 +169,9 @@ def build_table(grid: Grid, header: Header) -> Table:
             rel = abs_rows - grid.row_offset - start
             num_rows[rel[(rel >= 0) & (rel < n)]] = True
         where = Where(grid.file, grid.sheet, c.letter, c.header, rows, hids)
-        values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows)
+        m = c.match
+        values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows,
+                                                               inverted=bool(m and m.inverted), scale=m.scale if m else 1.0)
         if c.field in COMPACT_FIELDS:
             values[c.index] = _compact(values[c.index])
         del s
