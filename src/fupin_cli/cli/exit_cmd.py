@@ -9,14 +9,16 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
-    RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
+    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
+    RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, input_argument, input_option, out, read_rosters,
+    rosters_option,
 )
 from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
 SourceArg = input_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
-RosterOpt = input_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status.")
+RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
+                           "Repeat it, or give a folder or a glob, for a roster in several files.")
 PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
 
@@ -44,6 +46,7 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -56,19 +59,18 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
 
-            inputs = [p for p in (source, roster, population, sample_check) if p is not None]
+            inputs = [p for p in (source, population, sample_check) if p is not None] + list(roster or [])
             target = prepare_outputs(output or default_output(year), force, publicity=publicity,
                                      publicity_what="脱贫名单", inputs=inputs)
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
-                src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding)
+                src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding,
+                                  columns=None if roster else column_map(columns))
                 this_year = None
-                if roster is not None:
-                    from fupin_cli.io.read import read_roster
-
-                    this_year = read_roster(roster, sheet=sheet, encoding=encoding)
+                if roster:
+                    this_year = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 pop = read_population(population) if population else None
                 sample = read_sample_check(sample_check) if sample_check else None
                 step("evaluate")

@@ -7,11 +7,12 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, out, print_json,
+    ColumnsOpt, EncodingOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, out, print_json,
+    rosters_argument,
 )
 from fupin_cli.cli.run import load_pack_checked
 
-SourceArg = input_argument("Roster (.xlsx, .xls, .csv, .parquet) or a register written by identify.")
+SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         json_: JsonOpt = False,
     ) -> None:
         with guard():
@@ -39,7 +41,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.roster import Roster
 
             the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
-            src = read_source(source, sheet=sheet, encoding=encoding)
+            src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
             roster = Roster(src.households, src.members, src.sources)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
@@ -51,7 +53,7 @@ def register(app: typer.Typer) -> None:
                     "region": region or the_pack.meta.region,
                     "pack": pack_info(the_pack),
                     "version": __version__,
-                    "source": source.name,
+                    "source": src.name,
                     "tree": _masked(tree.to_dict()),
                 })
                 return

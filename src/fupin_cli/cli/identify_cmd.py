@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    AllowErrorsOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
     PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
 )
 from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         "(登记册, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单 and 规模控制 report.\n\n"
         "Default output: <roster stem>-register-<year>.xlsx in the current directory."))
     def identify_command(
-        roster: InputArg,
+        roster: RostersArg,
         year: YearOpt,
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -52,13 +53,14 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.io.publicity import PublicityOptions, write_publicity
-            from fupin_cli.io.read import read_roster
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
-            target = prepare_outputs(output or default_output(roster, year), force, publicity=publicity,
-                                     publicity_what="公示名单", inputs=[roster])
+            target = prepare_outputs(output or default_output(roster[0], year), force, publicity=publicity,
+                                     publicity_what="公示名单", inputs=roster)
             options = {"allow_errors": allow_errors, "lang": lang.value}
+            if columns is not None:
+                options["columns"] = str(columns.name)
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)  # a bad pack, region or quota table fails before the (long) read
@@ -67,7 +69,7 @@ def register(app: typer.Typer) -> None:
                     the_quota = parse_quota(read_table(quota), source=quota.name)
                     options["quota"] = f"{quota.name} (sha256 {sha256_file(quota)})"
                 step("read")
-                data = read_roster(roster, sheet=sheet, encoding=encoding)
+                data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    escape, guard, input_argument, out,
+    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    column_map, escape, guard, out, rosters_argument,
 )
 from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
-SourceArg = input_argument(
-    "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, .parquet.")
+SourceArg = rosters_argument(
+    "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, "
+    ".parquet; a roster may be several files, a folder or a glob.")
 
 
 def default_output(year: int) -> Path:
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
         output: OutputOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -45,17 +47,17 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
 
-            target = prepare_outputs(output or default_output(year), force, inputs=[source])
+            target = prepare_outputs(output or default_output(year), force, inputs=source)
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
-                src = read_source(source, sheet=sheet, encoding=encoding)
+                src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
                 step("evaluate")
                 result, ev = run_monitor(src.households, src.members, the_pack, year, region)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
                                         version=__version__, run_time=run_time(), command="monitor",
-                                        options={"source": f"{source.name} ({src.kind})", "lang": lang.value})
+                                        options={"source": f"{src.name} ({src.kind})", "lang": lang.value})
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]

@@ -7,13 +7,13 @@ from pathlib import Path
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
-    YearOpt, guard, input_argument, out,
+    AllowErrorsOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt,
+    SheetOpt, YearOpt, guard, input_argument, out, read_rosters, rosters_argument,
 )
 from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
-CurrentArg = input_argument("This year's roster: .xlsx, .xls, .csv or .parquet.")
+CurrentArg = rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")
 
 
 def default_output(year: int) -> Path:
@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -46,16 +47,15 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess
-            from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import sha256_file
 
-            target = prepare_outputs(output or default_output(year), force, inputs=[previous, current])
+            target = prepare_outputs(output or default_output(year), force, inputs=[previous, *current])
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
                 prev = read_previous_register(previous)
-                roster = read_roster(current, sheet=sheet, encoding=encoding)
+                roster = read_rosters(current, sheet=sheet, encoding=encoding, columns=columns)
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
                            "lang": lang.value}

@@ -175,10 +175,16 @@ def stop_on_errors(findings: pd.DataFrame, source: str, path: str | None = None)
     if counts["error"]:
         hh = findings.loc[findings["severity"] == "error", "household_id"]
         n_hh = hh[hh != ""].nunique()
-        raise DataError(
+        e = DataError(
             f"{source}: {counts['error']} data errors in {n_hh} households; identification stopped",
             f"run `fupin validate {path or source}` to see and fix them, or add --allow-errors to mark those households 待核实",
         )
+        first = findings[findings["severity"] == "error"].head(5)
+        e.problems = [f"  {r.file} {(r.sheet + '!') if r.sheet else ''}{'' if pd.isna(r.row) else r.row}: {r.message}"
+                      for r in first.itertuples()]
+        if counts["error"] > len(first):
+            e.problems.append(f"  … {counts['error'] - len(first)} more")
+        raise e
 
 
 # ---- the pipeline --------------------------------------------------------------------------
