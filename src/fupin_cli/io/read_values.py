@@ -94,6 +94,7 @@ def _fold_array(arr: pa.Array) -> pa.Array:
 
 
 BAD = object()  # a parser's "cannot parse" result
+SCALE_DECIMALS = 6  # a value times its label's unit factor is rounded here (float noise, not 分)
 
 
 def parse_uniques(s: pd.Series, fn) -> tuple[np.ndarray, list, np.ndarray]:
@@ -235,7 +236,7 @@ def apply_match(values: pd.Series, inverted: bool, scale: float) -> pd.Series:
     if inverted and values.dtype == "boolean":
         values = ~values
     if scale != 1.0 and values.dtype in ("Float64", "Int64"):
-        values = values.astype("Float64") * scale
+        values = (values.astype("Float64") * scale).round(SCALE_DECIMALS)
     return values
 
 
@@ -288,7 +289,9 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
         parser = graded_bool(f, inverted) if inverted or f.name in VALUE_GRADES else parse_bool
     codes, parsed, bad = parse_uniques(s, parser)
     if kind in ("int", "float", "money"):
-        per = np.array([np.nan if v is BAD else v for v in parsed], dtype=np.float64) * scale
+        per = np.array([np.nan if v is BAD else v for v in parsed], dtype=np.float64)
+        if scale != 1.0:  # 0.2855 万元 → 2855 元, not 2854.9999999999995
+            per = np.round(per * scale, SCALE_DECIMALS)
         num = _spread(codes, per, np.nan)
         if kind == "int":
             with np.errstate(invalid="ignore"):
