@@ -59,8 +59,6 @@ def register(app: typer.Typer) -> None:
             target = prepare_outputs(output or default_output(roster[0], year), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=roster)
             options = {"allow_errors": allow_errors, "lang": lang.value}
-            if columns is not None:
-                options["columns"] = str(columns.name)
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)  # a bad pack, region or quota table fails before the (long) read

@@ -116,7 +116,8 @@ def provenance(roster: Roster, pack: Any, ev: Any, year: int, region: str | None
         "version": version,
         "command": command,
         "pack": pack_info(pack),
-        "inputs": [{"name": s.name, "sha256": s.sha256, "format": s.format, "sheets": list(s.sheets), "layout": s.layout}
+        "inputs": [{"name": s.name, "sha256": s.sha256, "format": s.format, "sheets": list(s.sheets), "layout": s.layout,
+                    **({"column_map": s.column_map} if getattr(s, "column_map", "") else {})}
                    for s in roster.sources],
         "year": year,
         "region": region if region is not None else (getattr(ev, "region", None) or _pack_region(pack)),
