@@ -172,3 +172,13 @@ def test_identify_stops_with_the_errors_first(tmp_path):
     lines = res.stderr.splitlines()
     assert lines[0].startswith("错误: r.xlsx: ") and "data errors" in lines[0]
     assert "“abc”不是有效的金额" in lines[1]
+
+
+def test_validate_lists_errors_before_notes(tmp_path):
+    rows = [["户编号", "行政村", "户主姓名", "家庭人口数", "人均纯收入"], ["H1", "青山村", "甲", 3, 3000], [None] * 5,
+            ["H2", "青山村", "乙", 2, "abc"]]
+    p = write_xlsx(tmp_path / "r.xlsx", {"花名册": rows})
+    res = runner.invoke(app, ["validate", str(p), "--no-pack"])
+    assert res.exit_code == 1
+    table = res.stdout[res.stdout.index("疑点明细"):]
+    assert table.index("不是有效的金额") < table.index("是空行")

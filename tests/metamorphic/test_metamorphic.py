@@ -119,6 +119,17 @@ def test_fixed_forms(county, tmp_path, form):
     check(county, form, tmp_path)
 
 
+@pytest.mark.parametrize("fmt", ["xlsx"] + (["xls"] if HAS_XLWT else []))
+def test_government_template_layout(county, tmp_path, fmt):
+    """The county template (title rows, two-row merged header, household cells merged down over the
+    member rows, a 合计 row and a signature line) gives the decisions of the plain member sheet."""
+    _, _, reference = county
+    roster, _ = generate_roster(60, seed=7, year=YEAR)
+    p = tmp_path / f"template.{fmt}"
+    write_roster(roster, p, layout="template")
+    assert decisions([p]).equals(reference["member"])
+
+
 def test_units_grades_and_polarity_in_labels(county, tmp_path):
     """人均纯收入(万元) scaled back to 元, D级危房 read as unsafe, 房屋是否安全 read inverted."""
     member, household, reference = county

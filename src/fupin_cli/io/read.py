@@ -225,9 +225,7 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
     info.title = tables[0].header.title
     for t in tables:
         if "household_id" not in t.fields:
-            if len(tables) == 2 and t is tables[1] and not t.is_member_level:
-                continue
-            if t is tables[-1] and len(tables) == 2 and "household_id" in tables[0].fields:
+            if t is not tables[0] and "household_id" in tables[0].fields:  # --member-sheet without 户编号
                 g = t.grid
                 raise InputError(f"{g.file} 工作表“{g.sheet}”: 成员表没有“户编号”列 (no household_id column)",
                                  "在成员表加一列“户编号”, 与户表的户编号对应")
