@@ -113,8 +113,7 @@ class Workbook:
             thread.start()
         try:
             s = self._reader.load_sheet(sheet, header_row=None, dtypes="string", schema_sample_rows=None)
-            self._visible[sheet] = str(getattr(s, "visible", "visible")).lower().endswith("visible") and \
-                "hidden" not in str(getattr(s, "visible", "visible")).lower()
+            self._visible[sheet] = str(getattr(s, "visible", "visible")).lower() == "visible"  # hidden / veryhidden
             batch = s.to_arrow()
             col_offset = s.available_columns()[0].absolute_index if s.width else 0
         except Exception as e:
