@@ -241,8 +241,8 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
         pieces = [(households, members)]
     else:
         pieces = []
-        for t in tables:
-            if t.is_member_level:
+        for t, (member_level, _) in zip(tables, evidence):
+            if member_level:
                 hid, more = household_keys(t)
                 households, members, layout, more2 = split_members(t, hid)
                 more += more2
