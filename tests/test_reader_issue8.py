@@ -155,6 +155,13 @@ def test_column_map_with_a_yes_no_map_value_polarity(tmp_path):
     assert r.households["unsafe_housing"].tolist() == [False, True]
     res = runner.invoke(app, ["validate", str(p), "--columns", str(m), "--json", "--no-pack"])
     assert json.loads(res.stdout)["roster"]["sources"][0]["column_map"].startswith("m.yaml (sha256 ")
+    out = tmp_path / "reg.xlsx"
+    res = runner.invoke(app, ["identify", str(p), "-y", "2015", "--columns", str(m), "-o", str(out), "--json",
+                              "--allow-errors"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["provenance"]["inputs"][0]["column_map"].startswith("m.yaml (sha256 ")
+    notes = pd.read_excel(out, sheet_name="说明", header=None, dtype=str)
+    assert any(str(v).startswith("m.yaml (sha256 ") for v in notes.iloc[:, 1])
 
 
 def test_columns_command_table(tmp_path):
