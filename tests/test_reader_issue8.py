@@ -106,6 +106,8 @@ def test_layout_from_the_rows_not_the_labels(tmp_path):
     assert r.households["tekun_household"].tolist() == [True] * 3
     assert r.households["has_public_employee"].tolist() == [False] * 3
     assert "家庭人口数" in r.sources[0].layout_evidence
+    assert r.source_headers["tekun_household"] == "是否特困供养"
+    assert [c["field"] for c in r.sources[0].columns][-2:] == ["tekun_household", "has_public_employee"]
 
 
 def test_member_phone_is_a_member_column_not_a_conflict(tmp_path):
@@ -160,7 +162,7 @@ def test_column_map_with_a_yes_no_map_value_polarity(tmp_path):
                               "--allow-errors"])
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["provenance"]["inputs"][0]["column_map"].startswith("m.yaml (sha256 ")
-    notes = pd.read_excel(out, sheet_name="说明", header=None, dtype=str)
+    notes = pd.read_excel(out, sheet_name="说明", header=None, dtype=str, engine="openpyxl")
     assert any(str(v).startswith("m.yaml (sha256 ") for v in notes.iloc[:, 1])
 
 

@@ -291,9 +291,12 @@ def households_from_rows(table: Table) -> tuple[pd.DataFrame, list[pd.DataFrame]
     meaning = {m: h for m, h in HOUSEHOLD_MEANING.items() if m in frame.columns and h not in frame.columns}
     if meaning:  # 是否特困供养 on a household row: the household has a member in 特困供养
         frame = frame.rename(columns=meaning)
-        for m, h in meaning.items():
-            table.header.fields[h] = table.header.fields[m]
         desc = "、".join(f"“{table.header.fields[m].header}”作为{FIELDS[h].zh}" for m, h in meaning.items())
+        for m, h in meaning.items():  # the column now holds the household field (fupin columns, source_headers)
+            col = table.header.fields.pop(m)
+            col.field = h
+            table.header.fields[h] = col
+        table.fields = [meaning.get(f, f) for f in table.fields]
         notes.append(_info(table, "read.household_meaning", f"每行一户: 成员级的列按户的含义读取: {desc}"))
     keep = [c for c in frame.columns if c in HOUSEHOLD_FIELD_NAMES or c in table.passthrough or c in PROVENANCE_COLUMNS]
     dropped = [c for c in frame.columns if c not in keep]
