@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
+
+if TYPE_CHECKING:  # pandas is imported by the command when it runs, not by `fupin --help`
+    import pandas as pd
 
 from fupin_cli.cli.common import (
     ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,

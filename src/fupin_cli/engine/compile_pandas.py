@@ -24,9 +24,8 @@ from pandas.arrays import BooleanArray
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
-from fupin_cli.engine.typecheck import LIST_TABLES, Ty
+from fupin_cli.engine.typecheck import Ty, contains_regex
 
-LIST_SEPARATORS = "、,，;；/"
 _CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}
 
 
@@ -108,13 +107,7 @@ def is_missing(v: Any, n: int) -> np.ndarray:
 
 def contains_pattern(text: str, field: str | None) -> str:
     """Regex matching ``text`` as one item of a list-valued text field (all its spellings)."""
-    spellings = [text]
-    table = LIST_TABLES.get(field or "")
-    if table and text in schema.CODE_TABLES[table]:
-        spellings += [s for s in schema.CODE_TABLES[table][text] if not s.isdigit()]
-    alts = "|".join(re.escape(s) for s in sorted(set(spellings), key=len, reverse=True))
-    sep = re.escape(LIST_SEPARATORS)
-    return rf"(?:^|[{sep}\s])(?:{alts})(?:$|[{sep}\s])"
+    return contains_regex(text, field)
 
 
 class FrameEvaluator:

@@ -20,7 +20,8 @@ from fupin_cli.engine.derive import household_types, member_ages, member_types
 from fupin_cli.engine.details import MISSING, SENSITIVE, format_scalar, mask_value
 from fupin_cli.engine.evaluate import FRAME_KINDS, evaluate, field_label, used_params
 from fupin_cli.engine.expr import to_text
-from fupin_cli.engine.interpret import Interpreter, kleene_and, kleene_or, row_values
+from fupin_cli.engine.compile_pandas import convert
+from fupin_cli.engine.interpret import Interpreter, scalar_aggregate, scalar_household  # noqa: F401 (re-exported)
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.params import ParamValue, resolve_many
 from fupin_cli.errors import UsageError
@@ -56,42 +57,32 @@ class ExplainNode:
 
 
 # ---------------------------------------------------------------------------------------
-# scalar derived fields (reference semantics, also used by tests and the benchmark)
+# rows of a frame as scalars (the interpreter's input)
 # ---------------------------------------------------------------------------------------
-def scalar_aggregate(agg: str, where: list, of: list | None) -> Any:
-    """Aggregate per-member values with the documented missing-value rules."""
-    if agg == "count":
-        return None if any(w is None for w in where) else float(sum(1 for w in where if w))
-    if agg == "any":
-        return kleene_or(where) if where else False
-    if agg == "all":
-        return kleene_and(where) if where else True
-    assert of is not None
-    picked = []
-    for w, v in zip(where, of):
-        if w is None or (w and v is None):
-            return None
-        if w:
-            picked.append(v)
-    if agg == "sum":
-        return float(sum(picked)) if picked else 0.0
-    if not picked:
-        return None
-    return min(picked) if agg == "min" else max(picked)
+def row_values(frame: pd.DataFrame, types: dict, names, position: int) -> dict[str, Any]:
+    """The values of ``names`` in row ``position`` of ``frame``, converted as the roster's columns are."""
+    out: dict[str, Any] = {}
+    for name in names:
+        if name not in frame.columns or name not in types:
+            out[name] = None
+            continue
+        col = convert(frame[name].iloc[[position]], types[name])
+        out[name] = scalar_of(col, 0)
+    return out
 
 
-def scalar_household(pack, hh_values: dict, member_rows: list[dict], params: dict[str, Any]) -> tuple[dict, list[Interpreter]]:
-    """Derived fields of one household (updates and returns ``hh_values``) + member interpreters."""
-    interps = [Interpreter(m, params) for m in member_rows]
-    for model in pack.derived:
-        nodes = pack.derived_ir[model.id]
-        if isinstance(model, DerivedAgg):
-            where = [it.eval(nodes["where"]) if "where" in nodes else True for it in interps]
-            of = [it.eval(nodes["of"]) for it in interps] if "of" in nodes else None
-            hh_values[model.id] = scalar_aggregate(model.agg, where, of)
-        else:
-            hh_values[model.id] = Interpreter(hh_values, params).eval(nodes["expr"])
-    return hh_values, interps
+def scalar_of(col: Any, i: int) -> Any:
+    """Element ``i`` of an internal column representation as a Python scalar (None = missing)."""
+    if isinstance(col, pd.Series):
+        v = col.iloc[i]
+        return None if pd.isna(v) else str(v)
+    if isinstance(col, np.ndarray):
+        v = col[i]
+        if col.dtype.kind == "M":
+            return None if np.isnat(v) else v
+        return None if np.isnan(v) else float(v)
+    v = col[i]  # BooleanArray
+    return None if v is pd.NA else bool(v)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,22 +1,25 @@
 """Scalar interpreter of the IR: one household (a dict of values) at a time.
 
-The reference semantics for the vectorised compiler (a hypothesis property checks they
-agree) and the engine of ``fupin explain``.  ``None`` is missing / unknown; numbers are
-floats; dates are ``numpy.datetime64[ns]``; Kleene logic for and/or/not.
+The reference semantics for the vectorised backends (hypothesis properties check that the
+pandas compiler and the SQL compiler agree with it) and the engine of ``fupin explain``.
+``None`` is missing / unknown; numbers are floats; dates are ``numpy.datetime64[ns]``; Kleene
+logic for and/or/not.
+
+It is the independent oracle, so it imports nothing from the compilers (``compile_pandas``,
+``compile_sql``, ``derive``, ``evaluate``): ``contains`` scans the text itself, member
+aggregates are :func:`scalar_aggregate` here.  A test reads this module's imports.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fupin_cli.engine import ir
-from fupin_cli.engine.compile_pandas import bool_array, contains_pattern, convert
-from fupin_cli.engine.typecheck import Ty
+from fupin_cli.engine.model import DerivedAgg
+from fupin_cli.engine.typecheck import ITEM_SEPARATORS, list_item_spellings
 
 
 def _norm(v: Any) -> Any:
@@ -108,7 +111,7 @@ class Interpreter:
             if args[0] is None:
                 return None
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
-            return re.search(contains_pattern(args[1], field), args[0]) is not None
+            return contains_item(args[0], list_item_spellings(args[1], field))
         raise TypeError(f)
 
 
@@ -161,31 +164,49 @@ def kleene_or(values: list) -> Any:
     return False
 
 
-def row_values(frame: pd.DataFrame, types: dict[str, Ty], names, position: int) -> dict[str, Any]:
-    """The values of ``names`` in row ``position`` of ``frame``, converted as the compiler does."""
-    out: dict[str, Any] = {}
-    for name in names:
-        if name not in frame.columns or name not in types:
-            out[name] = None
-            continue
-        col = convert(frame[name].iloc[[position]], types[name])
-        out[name] = scalar_of(col, 0)
-    return out
+def contains_item(text: str, spellings: list[str]) -> bool:
+    """Whether one of ``spellings`` occurs in ``text`` bounded by separators or the ends of the text."""
+    for item in spellings:
+        start = text.find(item)
+        while start >= 0:
+            end = start + len(item)
+            if (start == 0 or text[start - 1] in ITEM_SEPARATORS) and (end == len(text) or text[end] in ITEM_SEPARATORS):
+                return True
+            start = text.find(item, start + 1)
+    return False
 
 
-def scalar_of(col: Any, i: int) -> Any:
-    """Element ``i`` of an internal column representation as a Python scalar (None = missing)."""
-    if isinstance(col, pd.Series):
-        v = col.iloc[i]
-        return None if pd.isna(v) else str(v)
-    if isinstance(col, np.ndarray):
-        v = col[i]
-        if col.dtype.kind == "M":
-            return None if np.isnat(v) else v
-        return None if np.isnan(v) else float(v)
-    v = col[i]  # BooleanArray
-    return None if v is pd.NA else bool(v)
+def scalar_aggregate(agg: str, where: list, of: list | None) -> Any:
+    """Aggregate per-member values with the documented missing-value rules."""
+    if agg == "count":
+        return None if any(w is None for w in where) else float(sum(1 for w in where if w))
+    if agg == "any":
+        return kleene_or(where) if where else False
+    if agg == "all":
+        return kleene_and(where) if where else True
+    assert of is not None
+    picked = []
+    for w, v in zip(where, of):
+        if w is None or (w and v is None):
+            return None
+        if w:
+            picked.append(v)
+    if agg == "sum":
+        return _norm(float(sum(picked))) if picked else 0.0
+    if not picked:
+        return None
+    return min(picked) if agg == "min" else max(picked)
 
 
-def bool_of(col: Any) -> Any:
-    return bool_array(col)
+def scalar_household(pack, hh_values: dict, member_rows: list[dict], params: dict[str, Any]) -> tuple[dict, list[Interpreter]]:
+    """Derived fields of one household (updates and returns ``hh_values``) + member interpreters."""
+    interps = [Interpreter(m, params) for m in member_rows]
+    for model in pack.derived:
+        nodes = pack.derived_ir[model.id]
+        if isinstance(model, DerivedAgg):
+            where = [it.eval(nodes["where"]) if "where" in nodes else True for it in interps]
+            of = [it.eval(nodes["of"]) for it in interps] if "of" in nodes else None
+            hh_values[model.id] = scalar_aggregate(model.agg, where, of)
+        else:
+            hh_values[model.id] = Interpreter(hh_values, params).eval(nodes["expr"])
+    return hh_values, interps

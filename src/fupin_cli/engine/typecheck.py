@@ -33,6 +33,33 @@ STR, BOOL, DATE = Ty("str"), Ty("bool"), Ty("date")
 
 # list-valued text fields (separated by 、,，;；/) and the code table of their items
 LIST_TABLES = {"risk_types": "risk_type", "recorded_secondary_causes": "cause"}
+# What separates the items of such a field for ``contains()``: the list separators and every
+# Unicode whitespace character (exactly the characters ``str.isspace()`` accepts), written out so
+# that every backend (Python, RE2, SQL engines) uses the same set.
+LIST_SEPARATORS = "、,，;；/"
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+ITEM_SEPARATORS = LIST_SEPARATORS + WHITESPACE
+
+
+def list_item_spellings(text: str, field: str | None) -> list[str]:
+    """The spellings ``contains(field, text)`` looks for: the text, and for a list-valued code field
+    the code table's other spellings of the item (``因灾`` → ``因自然灾害``), longest first."""
+    spellings = [text]
+    table = LIST_TABLES.get(field or "")
+    if table and text in schema.CODE_TABLES[table]:
+        spellings += [s for s in schema.CODE_TABLES[table][text] if not s.isdigit()]
+    return sorted(set(spellings), key=lambda s: (-len(s), s))
+
+
+_REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
+
+
+def contains_regex(text: str, field: str | None) -> str:
+    """The regex of ``contains(field, text)`` for the vectorised backends (Python ``re``, RE2, Java):
+    one of the spellings, bounded by a separator or an end of the text.  Only the characters
+    special in all three are escaped, and no class shorthand (``\\s``) is used."""
+    alts = "|".join("".join("\\" + c if c in _REGEX_SPECIAL else c for c in s) for s in list_item_spellings(text, field))
+    return f"(?:^|[{ITEM_SEPARATORS}])(?:{alts})(?:$|[{ITEM_SEPARATORS}])"
 
 # Fields of the village and county frames (``village_exit`` / ``county_exit`` rules).
 VILLAGE_FIELDS: dict[str, tuple[str, Ty]] = {
