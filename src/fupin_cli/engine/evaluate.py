@@ -39,6 +39,8 @@ class Evaluation:
     _mem: FrameEvaluator = field(repr=False, default=None)  # type: ignore[assignment]
     _details: pd.DataFrame | None = field(repr=False, default=None)
     _detail_builder: DetailBuilder | None = field(repr=False, default=None)
+    backend: str = "pandas"  # which backend computed results/values (texts always come from the pandas evaluator)
+    sql_decisions: pd.DataFrame | None = field(repr=False, default=None)  # duckdb: decision columns computed in SQL (no texts)
 
     def rule(self, rule_id: str):
         return self.pack.rule(rule_id)
@@ -135,13 +137,24 @@ def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[
     return names
 
 
-def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: bool = True) -> Evaluation:
+BACKENDS = ("pandas", "duckdb")
+
+
+def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: bool = True, backend: str = "pandas") -> Evaluation:
     """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
 
     ``era``: refuse a year outside the pack's years (``pack.valid_from``/``valid_until``);
-    ``validate`` passes False (its checks are data quality, not the pack's policy)."""
+    ``validate`` passes False (its checks are data quality, not the pack's policy).
+    ``backend="duckdb"`` computes the derived fields and rules as SQL in an in-process DuckDB
+    (``engine/compile_sql.py``); the results are the same."""
     if era:
         check_era(pack, year)
+    if backend == "duckdb":
+        from fupin_cli.engine.compile_sql import evaluate_duckdb
+
+        return evaluate_duckdb(roster, pack, year, region)
+    if backend != "pandas":
+        raise ValueError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
     region = region or pack.meta.region
     region_chain(pack, region)  # unknown region → RuleError
     households = roster.households

@@ -128,7 +128,20 @@ class Call:
     pos: int = field(default=0, compare=False)
 
 
+def _cached_hash(self) -> int:
+    """The dataclass hash, computed once per node (memo tables hash nodes again and again, and the
+    generated hash walks the whole subtree every time)."""
+    try:
+        return self.__dict__["_hash"]
+    except KeyError:
+        h = hash((type(self).__name__, *(getattr(self, f) for f in self.__dataclass_fields__ if self.__dataclass_fields__[f].compare)))
+        object.__setattr__(self, "_hash", h)
+        return h
+
+
 Node = Union[Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call]
+for _cls in (Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call):
+    _cls.__hash__ = _cached_hash  # type: ignore[method-assign]
 LEAVES = (Num, Str, Bool, Date, Name, Param, ListLit)
 CONDITIONS = (Compare, In, Between, IsMissing)  # leaves of the deciding-values text
 

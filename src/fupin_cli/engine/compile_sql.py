@@ -1,0 +1,692 @@
+"""Typed rule IR → SQL, and a pack evaluated inside DuckDB.
+
+Two layers:
+
+* **Compiling** (pure Python, imports no pandas / duckdb): :class:`ExprCompiler` turns one typed
+  IR tree into an SQL expression; :func:`compile_pack` turns a pack (derived fields, rules of a
+  year, identification decisions) into one ``SELECT`` over two relations, ``__households`` (one
+  row per household, canonical columns, ``__row`` = position) and ``__members``.  Everything
+  dialect-specific goes through :class:`Dialect` (DuckDB here; Spark SQL is the second dialect,
+  see ``docs/architecture.md``).
+* **Running** (:func:`evaluate_duckdb`): the roster's needed columns go into an in-process
+  DuckDB as Arrow tables (vectorised conversion, no per-row Python), the query runs, and the
+  result comes back as the same :class:`~fupin_cli.engine.evaluate.Evaluation` the pandas
+  backend returns (rule id → boolean with NA = unknown, derived household values, estimates,
+  member check results), plus the decision columns computed in SQL (``Evaluation.sql_decisions``).
+
+Semantics (the pack language → SQL; ``docs/rule-packs.md`` "Missing values" and
+``docs/architecture.md`` "Rules in SQL" list the whole mapping):
+
+* missing / unknown is SQL ``NULL``; ``and``/``or``/``not`` are SQL's, which are Kleene;
+  comparisons, ``in``, ``between`` and arithmetic with ``NULL`` give ``NULL``;
+  ``is missing`` is ``IS NULL`` (never ``NULL``).
+* numbers are ``DOUBLE``; ``a / b`` is ``NULL`` when ``b = 0``; an arithmetic result that is
+  NaN (only ``inf - inf`` and the like) is ``NULL``, as NaN is missing everywhere else.
+* ``min``/``max`` are ``NULL`` when any argument is (SQL's ``least``/``greatest`` skip NULLs,
+  so they are guarded); ``round`` is numpy's: ``rint(x * 10^d) / 10^d``, half to even.
+* ``contains`` is a regex search with the separators written out (``typecheck.contains_regex``).
+* member aggregates are one ``GROUP BY household_id`` over the members, joined to the
+  households; the documented rules for unknown members are ``bool_or`` guards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fupin_cli import schema
+from fupin_cli.engine import ir
+from fupin_cli.engine.model import DerivedAgg
+from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, contains_regex, field_type
+
+SEP = "；"  # texts joined (as engine.details.SEP)
+OTHER_CAUSE = "其他"
+HOUSEHOLDS, MEMBERS = "__households", "__members"
+ROW, MROW, KEY, NMEM = "__row", "__mrow", "__key", "__n"
+
+
+class SqlError(Exception):
+    """An expression the SQL compiler cannot express (the loader's limits keep packs from this)."""
+
+
+# ---------------------------------------------------------------------------------------
+# dialect
+# ---------------------------------------------------------------------------------------
+class Dialect:
+    """DuckDB SQL.  A Spark SQL dialect overrides: ``ident`` (backticks), ``string`` (backslash is an
+    escape character there), ``regex_search`` (``RLIKE``), ``rint`` (``bround(x, 0)``), ``lambda_``
+    (``x -> …``), the list functions (``filter``, ``slice``, ``array_join``, ``array_contains``,
+    ``size``, ``flatten``, ``split``) and ``list_position`` (0-based lambda index)."""
+
+    name = "duckdb"
+    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
+
+    def ident(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def string(self, text: str) -> str:
+        if "\x00" in text:
+            raise SqlError("text with a NUL character")
+        return "'" + text.replace("'", "''") + "'"
+
+    def number(self, value: float) -> str:
+        value = float(value)
+        if not math.isfinite(value):
+            raise SqlError(f"number {value!r} is not finite")
+        text = repr(value)
+        if "e" not in text:
+            text += "e0"  # an exponent makes a DOUBLE literal (2855.0 alone would be DECIMAL)
+        return f"({text})" if text.startswith("-") else text
+
+    def boolean(self, value: bool) -> str:
+        return "TRUE" if value else "FALSE"
+
+    def timestamp(self, value: dt.date) -> str:
+        return f"TIMESTAMP '{value.isoformat()} 00:00:00'"
+
+    def null(self, kind: str) -> str:
+        return f"CAST(NULL AS {self.SQL_TYPES[kind]})"
+
+    def nan(self) -> str:
+        return "CAST('NaN' AS DOUBLE)"
+
+    def regex_search(self, text: str, pattern: str) -> str:
+        return f"regexp_matches({text}, {self.string(pattern)})"
+
+    def rint(self, x: str) -> str:
+        """Round half to even to a whole number (numpy ``rint``)."""
+        return f"round_even({x}, 0)"
+
+    def year(self, x: str) -> str:
+        return f"CAST(year({x}) AS DOUBLE)"
+
+    # lists (decision columns)
+    def lambda_(self, params: str, body: str) -> str:
+        return f"lambda {params}: {body}"
+
+    def text_list(self, items: list[str]) -> str:
+        """A list of the non-NULL values among ``items`` (SQL text expressions), in order."""
+        if not items:
+            return "CAST([] AS VARCHAR[])"
+        return f"list_filter([{', '.join(items)}], {self.lambda_('x', 'x IS NOT NULL')})"
+
+    def list_item(self, lst: str, i: int) -> str:
+        return f"{lst}[{i}]"  # 1-based, NULL past the end
+
+    def list_slice(self, lst: str, first: int, last: int) -> str:
+        return f"{lst}[{first}:{last}]"  # 1-based, inclusive
+
+    def list_len(self, lst: str) -> str:
+        return f"len({lst})"
+
+    def list_contains(self, lst: str, x: str) -> str:
+        return f"list_contains({lst}, {x})"
+
+    def list_join(self, lst: str, sep: str) -> str:
+        return f"array_to_string({lst}, {self.string(sep)})"
+
+    def split_all(self, lst: str, sep: str) -> str:
+        """Every text of ``lst`` split at ``sep``, flattened."""
+        return f"flatten(list_transform({lst}, {self.lambda_('x', f'string_split(x, {self.string(sep)})')}))"
+
+    def first_occurrences(self, lst: str) -> str:
+        """``lst`` without repeated values, first occurrence kept, order kept."""
+        return f"list_filter({lst}, {self.lambda_('x, i', f'list_position({lst}, x) = i')})"
+
+
+DUCKDB = Dialect()
+
+
+# ---------------------------------------------------------------------------------------
+# expressions
+# ---------------------------------------------------------------------------------------
+_CMP = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class ExprCompiler:
+    """SQL for typed IR over one relation.
+
+    ``columns``: name → SQL of the column, for the names the relation has; a name of ``types``
+    that is absent is missing for every row (a typed NULL).  ``params``: name → resolved value.
+    """
+
+    def __init__(self, types: dict[str, Ty], params: dict[str, Any], columns: dict[str, str], dialect: Dialect = DUCKDB):
+        self.types = types
+        self.params = params
+        self.columns = columns
+        self.d = dialect
+
+    # -- kinds -------------------------------------------------------------------------
+    def kind(self, n: ir.Node) -> str:
+        """num | str | bool | date | list of a (type-checked) node."""
+        if isinstance(n, ir.Num):
+            return "num"
+        if isinstance(n, ir.Str):
+            return "str"
+        if isinstance(n, ir.Date):
+            return "date"
+        if isinstance(n, (ir.Bool, ir.Compare, ir.In, ir.Between, ir.IsMissing, ir.Not, ir.And, ir.Or)):
+            return "bool"
+        if isinstance(n, ir.Name):
+            return self.types[n.name].kind
+        if isinstance(n, ir.Param):
+            return _value_kind(self.params[n.name])
+        if isinstance(n, ir.ListLit):
+            return "list"
+        if isinstance(n, (ir.Neg, ir.Arith)):
+            return "num"
+        if isinstance(n, ir.Call):
+            if n.func in ("abs", "round", "year"):
+                return "num"
+            if n.func == "contains":
+                return "bool"
+            return self.kind(n.args[0])
+        raise SqlError(f"unsupported expression {type(n).__name__}")
+
+    # -- SQL ---------------------------------------------------------------------------
+    def sql(self, n: ir.Node) -> str:
+        d = self.d
+        if isinstance(n, ir.Num):
+            return d.number(n.value)
+        if isinstance(n, ir.Str):
+            return d.string(n.value)
+        if isinstance(n, ir.Bool):
+            return d.boolean(n.value)
+        if isinstance(n, ir.Date):
+            return d.timestamp(n.value)
+        if isinstance(n, ir.Name):
+            if n.name in self.columns:
+                return self.columns[n.name]
+            return d.null(self.types[n.name].kind)
+        if isinstance(n, ir.Param):
+            return self.literal(self.params[n.name])
+        if isinstance(n, ir.Neg):
+            return f"(- {self.sql(n.operand)})"
+        if isinstance(n, ir.Arith):
+            a, b = self.sql(n.left), self.sql(n.right)
+            if n.op == "/":
+                b = f"NULLIF({b}, {d.number(0.0)})"
+            return f"NULLIF(({a} {n.op} {b}), {d.nan()})"
+        if isinstance(n, ir.Compare):
+            return f"({self.sql(n.left)} {_CMP[n.op]} {self.sql(n.right)})"
+        if isinstance(n, ir.In):
+            return self._in(n)
+        if isinstance(n, ir.Between):
+            x = self.sql(n.operand)
+            return f"(({self.sql(n.low)} <= {x}) AND ({x} <= {self.sql(n.high)}))"
+        if isinstance(n, ir.IsMissing):
+            if self.kind(n.operand) == "list":  # a list parameter is never missing
+                return d.boolean(n.negate)
+            return f"({self.sql(n.operand)} IS {'NOT ' if n.negate else ''}NULL)"
+        if isinstance(n, ir.Not):
+            return f"(NOT {self.sql(n.operand)})"
+        if isinstance(n, (ir.And, ir.Or)):
+            word = " AND " if isinstance(n, ir.And) else " OR "
+            return "(" + word.join(self.sql(i) for i in n.items) + ")"
+        if isinstance(n, ir.Call):
+            return self._call(n)
+        raise SqlError(f"unsupported expression {type(n).__name__}")
+
+    def literal(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return self.d.boolean(value)
+        if isinstance(value, (int, float)):
+            return self.d.number(value)
+        if isinstance(value, str):
+            return self.d.string(value)
+        if isinstance(value, dt.date):
+            return self.d.timestamp(value)
+        raise SqlError(f"a {type(value).__name__} value cannot be used here")
+
+    def _in(self, n: ir.In) -> str:
+        x = self.sql(n.operand)
+        kind = self.kind(n.operand)
+        if isinstance(n.options, ir.ListLit):
+            items = [self.sql(i) for i in n.options.items]
+        else:  # a list parameter: the items that can equal a value of this kind (Python equality)
+            items = [self.literal(v) for v in _matching_items(self.params[n.options.name], kind)]
+        if not items:
+            return f"CASE WHEN {x} IS NULL THEN NULL ELSE {self.d.boolean(n.negate)} END"
+        return f"({x} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)}))"
+
+    def _call(self, n: ir.Call) -> str:
+        f, d = n.func, self.d
+        args = [self.sql(a) for a in n.args]
+        if f in ("min", "max"):
+            any_null = " OR ".join(f"{a} IS NULL" for a in args)
+            return f"(CASE WHEN {any_null} THEN NULL ELSE {'least' if f == 'min' else 'greatest'}({', '.join(args)}) END)"
+        if f == "abs":
+            return f"abs({args[0]})"
+        if f == "round":
+            digits = int(n.args[1].value) if len(n.args) == 2 else 0  # type: ignore[union-attr]
+            if digits == 0:
+                return d.rint(args[0])
+            scale = d.number(10.0**digits)
+            return f"({d.rint(f'({args[0]} * {scale})')} / {scale})"
+        if f == "year":
+            return d.year(args[0])
+        if f == "coalesce":
+            return f"COALESCE({', '.join(args)})"
+        if f == "contains":
+            field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
+            return d.regex_search(args[0], contains_regex(n.args[1].value, field))  # type: ignore[union-attr]
+        raise SqlError(f"unknown function {f!r}")
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "num"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dt.date):
+        return "date"
+    return "str"
+
+
+def _matching_items(values: list, kind: str) -> list:
+    """Items of a list parameter that can equal a value of ``kind``, as the interpreter compares
+    (Python ``==``: ``True == 1``, a number never equals text)."""
+    if kind == "num":
+        return [float(v) for v in values if isinstance(v, (int, float))]
+    if kind == "str":
+        return [v for v in values if isinstance(v, str)]
+    if kind == "bool":
+        return list(dict.fromkeys(bool(v) for v in values if isinstance(v, (bool, int, float)) and v in (0, 1)))
+    return []  # dates: parameters hold no dates
+
+
+# ---------------------------------------------------------------------------------------
+# a pack → one query
+# ---------------------------------------------------------------------------------------
+@dataclass
+class CompiledPack:
+    """The SQL of a pack for one year/region and what its result columns are."""
+
+    sql: str  # households: __row, derived..., rule:<id>..., value:<id>..., decisions...
+    member_sql: str | None  # members: __mrow, rule:<id>... (check rules over members)
+    household_inputs: list[str]  # canonical household columns the query reads
+    member_inputs: list[str]  # member columns the query reads (incl. age when used)
+    derived: list[str]
+    rules: list[str]
+    estimates: list[str]
+    member_rules: list[str]
+    decisions: list[str] = field(default_factory=list)
+
+
+def household_types(pack) -> dict[str, Ty]:
+    types = {f.name: field_type(f) for f in schema.HOUSEHOLD_FIELDS}
+    types.update(pack.field_types)
+    return types
+
+
+def member_types() -> dict[str, Ty]:
+    types = {f.name: field_type(f) for f in schema.MEMBER_FIELDS}
+    types["household_id"] = Ty("str")
+    types.update({k: t for k, (_, t) in BUILTIN_MEMBER.items()})
+    return types
+
+
+def rule_column(rule_id: str) -> str:
+    return f"rule:{rule_id}"
+
+
+def value_column(rule_id: str) -> str:
+    return f"value:{rule_id}"
+
+
+def compile_pack(pack, year: int, params: dict[str, Any], household_columns, member_columns, decisions: bool = True,
+                 dialect: Dialect = DUCKDB) -> CompiledPack:
+    """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
+
+    ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
+    the member columns when the caller computed it).  Absent fields are missing for every row."""
+    q = dialect.ident
+    htypes, mtypes = household_types(pack), member_types()
+    derived_ids = {d.id for d in pack.derived}
+    household_columns, member_columns = set(household_columns), set(member_columns)
+    active = [r for r in pack.rules if r.active(year) and r.level in ("households", "members")]
+
+    # which inputs the query reads
+    hnames: set[str] = set()
+    mnames: set[str] = set()
+    for model in pack.derived:
+        for key, node in pack.derived_ir[model.id].items():
+            (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(node))
+    for r in active:
+        for node in (pack.conditions.get(r.id), pack.values.get(r.id)):
+            if node is not None:
+                (mnames if r.level == "members" else hnames).update(ir.names(node))
+    cause_checks = [r for r in active if r.kind == "cause_check"]
+    if cause_checks:
+        hnames.add("recorded_primary_cause")
+    household_inputs = sorted(n for n in hnames - derived_ids if n in household_columns and n in htypes)
+    member_inputs = sorted(n for n in mnames if n in member_columns and n in mtypes and n != "household_id")
+
+    mcols = {n: q(n) for n in member_inputs}
+    mexpr = ExprCompiler(mtypes, params, mcols, dialect)
+
+    # 1. member aggregates: one GROUP BY over the members, joined to the households
+    ctes: list[str] = []
+    aggs = [m for m in pack.derived if isinstance(m, DerivedAgg) and m.id in pack.derived_ir]
+    source = HOUSEHOLDS
+    hcols = {n: q(n) for n in household_inputs}
+    if aggs:
+        items = [f"count(*) AS {q(NMEM)}"] + [f"{_aggregate_sql(m, pack.derived_ir[m.id], mexpr)} AS {q(m.id)}" for m in aggs]
+        ctes.append(f"{q('__agg')} AS (SELECT {q('household_id')} AS {q(KEY)}, {', '.join(items)} "
+                    f"FROM {MEMBERS} WHERE {q('household_id')} IS NOT NULL GROUP BY {q('household_id')})")
+        joined = [f"CASE WHEN a.{q(NMEM)} IS NULL THEN {_empty_sql(m.agg, dialect)} ELSE a.{q(m.id)} END AS {q(m.id)}" for m in aggs]
+        ctes.append(f"{q('__d0')} AS (SELECT h.*, {', '.join(joined)} FROM {HOUSEHOLDS} AS h "
+                    f"LEFT JOIN {q('__agg')} AS a ON h.{q('household_id')} = a.{q(KEY)})")
+        source = q("__d0")
+        for m in aggs:
+            hcols[m.id] = q(m.id)
+
+    # 2. derived formulas, in layers (a layer uses only earlier layers' columns)
+    level: dict[str, int] = {m.id: 0 for m in aggs}
+    layers: dict[int, list] = {}
+    for model in pack.derived:
+        if isinstance(model, DerivedAgg) or model.id not in pack.derived_ir:
+            continue
+        node = pack.derived_ir[model.id]["expr"]
+        lv = 1 + max([level[n] for n in ir.names(node) if n in level] or [0])
+        level[model.id] = lv
+        layers.setdefault(lv, []).append(model)
+    hexpr = ExprCompiler(htypes, params, hcols, dialect)
+    for lv in sorted(layers):
+        items = []
+        for model in layers[lv]:
+            items.append(f"{hexpr.sql(pack.derived_ir[model.id]['expr'])} AS {q(model.id)}")
+        name = q(f"__d{lv}")
+        ctes.append(f"{name} AS (SELECT *, {', '.join(items)} FROM {source})")
+        source = name
+        for model in layers[lv]:
+            hcols[model.id] = q(model.id)
+
+    # 3. household rules (and estimate values)
+    rules, estimates, member_rules = [], [], []
+    items, value_items = [], []
+    for r in active:
+        if r.level == "members":
+            member_rules.append(r.id)
+            continue
+        node = pack.conditions.get(r.id)
+        cond = hexpr.sql(node) if node is not None else dialect.boolean(True)
+        items.append(f"{cond} AS {q(rule_column(r.id))}")
+        rules.append(r.id)
+        if r.kind == "estimate":  # the value where the rule is true (a layer after the rule columns)
+            value_items.append(f"CASE WHEN {q(rule_column(r.id))} THEN {hexpr.sql(pack.values[r.id])} END AS {q(value_column(r.id))}")
+            estimates.append(r.id)
+    ctes.append(f"{q('__rules')} AS (SELECT *{''.join(', ' + i for i in items)} FROM {source})")
+    source = q("__rules")
+    if value_items:
+        ctes.append(f"{q('__values')} AS (SELECT *, {', '.join(value_items)} FROM {source})")
+        source = q("__values")
+
+    # 4. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
+    decision_cols: list[str] = []
+    if decisions and any(r.kind == "criterion" for r in active):
+        for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect):
+            ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in sql)} FROM {source})")
+            source = q(name)
+            decision_cols += [c for c, _ in sql if not c.startswith("__")]
+
+    out = [q(ROW)] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
+    out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols]
+    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(out)} FROM {source} ORDER BY {q(ROW)}"
+
+    member_sql = None
+    if member_rules:
+        items = []
+        for rid in member_rules:
+            node = pack.conditions.get(rid)
+            items.append(f"{mexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(rid))}")
+        member_sql = f"SELECT {q(MROW)}, {', '.join(items)} FROM {MEMBERS} ORDER BY {q(MROW)}"
+    return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
+                        rules, estimates, member_rules, decision_cols)
+
+
+def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
+    """One member aggregate inside ``GROUP BY household_id`` (docs/rule-packs.md "Derived fields")."""
+    w = mexpr.sql(nodes["where"]) if "where" in nodes else None
+    unknown = f"bool_or({w} IS NULL)" if w else None
+    agg = model.agg
+    if agg == "count":
+        cnt = f"CAST(count(*) FILTER (WHERE {w}) AS DOUBLE)" if w else "CAST(count(*) AS DOUBLE)"
+        return f"CASE WHEN {unknown} THEN NULL ELSE {cnt} END" if w else cnt
+    if agg == "any":
+        if not w:
+            return "TRUE"
+        return f"CASE WHEN bool_or({w}) THEN TRUE WHEN {unknown} THEN NULL ELSE FALSE END"
+    if agg == "all":
+        if not w:
+            return "TRUE"
+        return f"CASE WHEN bool_or(NOT {w}) THEN FALSE WHEN {unknown} THEN NULL ELSE TRUE END"
+    v = mexpr.sql(nodes["of"])
+    picked = f" FILTER (WHERE {w})" if w else ""
+    bad = f"bool_or(({w} IS NULL) OR ({w} AND {v} IS NULL))" if w else f"bool_or({v} IS NULL)"
+    if agg == "sum":
+        total = f"NULLIF(COALESCE(sum({v}){picked}, {mexpr.d.number(0.0)}), {mexpr.d.nan()})"
+        return f"CASE WHEN {bad} THEN NULL ELSE {total} END"
+    return f"CASE WHEN {bad} THEN NULL ELSE {agg}({v}){picked} END"
+
+
+def _empty_sql(agg: str, dialect: Dialect) -> str:
+    """An aggregate over no members: count 0, any false, all true, sum 0, min/max missing."""
+    return {"count": dialect.number(0.0), "any": "FALSE", "all": "TRUE", "sum": dialect.number(0.0)}.get(agg, "NULL")
+
+
+def _by_priority(rules: list) -> list:
+    """Lowest priority number first; pack order among equals (as engine.decide)."""
+    return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
+
+
+def cause_order(rules: list) -> list[tuple[str, list]]:
+    """Causes by their best (lowest) priority, pack order among equals, with their rules."""
+    causes: dict[str, tuple[int, list]] = {}
+    for i, r in enumerate(rules):
+        best, rs = causes.get(r.cause, (10**9, []))
+        causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
+    return [(c, causes[c][1]) for c in sorted(causes, key=lambda c: causes[c][0])]
+
+
+def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dialect) -> list[tuple[str, list[tuple[str, str]]]]:
+    """CTE layers computing the identification decisions from the rule columns.
+
+    The same semantics as ``engine.decide.identification`` (its texts excepted): 非贫困户 when an
+    exclusion is true or a criterion false, 贫困户 when every criterion is true and no exclusion,
+    else 待核实; then the first true ``status`` rule by priority; attribute for 贫困户; causes and
+    measures for 贫困户 and 待核实."""
+    q = d.ident
+    col = {r.id: q(rule_column(r.id)) for r in rules}
+    of = lambda kind: [r for r in rules if r.kind == kind]  # noqa: E731
+    crit_all = [col[r.id] for r in of("criterion") if r.mode == "all"]
+    crit_any = [col[r.id] for r in of("criterion") if r.mode == "any"]
+    all_ok = "(" + " AND ".join(crit_all) + ")" if crit_all else "TRUE"
+    any_ok = "(" + " OR ".join(crit_any) + ")" if crit_any else "TRUE"
+    eligible = f"({all_ok} AND {any_ok})"
+    exclusions = [col[r.id] for r in of("exclusion")]
+    excluded = "(" + " OR ".join(exclusions) + ")" if exclusions else "FALSE"
+    poor, pending, not_poor = (d.string(s) for s in (schema.STATUS_POOR, schema.STATUS_PENDING, schema.STATUS_NOT_POOR))
+    base = (f"CASE WHEN {excluded} IS TRUE THEN {not_poor} WHEN {eligible} IS FALSE THEN {not_poor} "
+            f"WHEN {eligible} IS TRUE AND {excluded} IS FALSE THEN {poor} ELSE {pending} END")
+    status_rules = _by_priority(of("status"))
+    status = base if not status_rules else (
+        "CASE " + " ".join(f"WHEN {col[r.id]} THEN {d.string(r.value)}" for r in status_rules) + f" ELSE {base} END")
+    layer1 = [("status", status)]
+
+    applies = f"({q('status')} <> {not_poor})"
+    # attribute: first true rule by priority, else the default rule's value, for 贫困户 only
+    attrs = of("attribute")
+    ordered = _by_priority([r for r in attrs if not r.default])
+    default = next((r.value for r in attrs if r.default), None)
+    attribute = (f"CASE WHEN {q('status')} <> {poor} THEN NULL "
+                 + "".join(f"WHEN {col[r.id]} THEN {d.string(r.value)} " for r in ordered)
+                 + f"ELSE {d.string(default) if default is not None else d.null('str')} END")
+    # causes that fired, in cause order (only where causes apply)
+    causes = cause_order(of("cause"))
+    fired_items = [f"CASE WHEN {applies} AND ({' OR '.join(col[r.id] + ' IS TRUE' for r in rs)}) THEN {d.string(c)} END"
+                   for c, rs in causes]
+    layer2 = [("attribute", attribute), ("__fired", d.text_list(fired_items))]
+
+    fired = q("__fired")
+    k = pack.meta.max_secondary_causes
+    primary = f"CASE WHEN {applies} THEN COALESCE({d.list_item(fired, 1)}, {d.string(OTHER_CAUSE)}) END"
+    secondary = f"CASE WHEN {applies} THEN {d.list_join(d.list_slice(fired, 2, k + 1), '、')} ELSE '' END"
+    names = [c for c, _ in causes]
+
+    def involved(cause: str) -> str | None:
+        if cause in names:
+            return d.list_contains(d.list_slice(fired, 1, k + 1), d.string(cause))
+        if cause == OTHER_CAUSE:
+            return f"({applies} AND {d.list_len(fired)} = 0)"
+        return None
+
+    pieces = []
+    for r in of("measure"):
+        inv = involved(r.cause)
+        if inv is not None:
+            pieces.append(f"CASE WHEN {applies} AND {inv} AND {col[r.id]} IS TRUE THEN {d.string(SEP.join(r.measures))} END")
+    plist = d.text_list(pieces)
+    measures = (f"CASE WHEN {d.list_len(plist)} = 0 THEN '' WHEN {d.list_len(plist)} = 1 THEN {d.list_item(plist, 1)} "
+                f"ELSE {d.list_join(d.first_occurrences(d.split_all(plist, SEP)), SEP)} END")
+    recorded = hcols.get("recorded_primary_cause", d.null("str"))
+    checks = [f"CASE WHEN {recorded} = {d.string(r.cause)} AND {col[r.id]} IS TRUE THEN {d.string(r.message)} END"
+              for r in of("cause_check")]
+    cause_check = d.list_join(d.text_list(checks), SEP)
+    layer3 = [("primary_cause", primary), ("secondary_causes", secondary), ("measures", measures), ("cause_check", cause_check)]
+    return [("__status", layer1), ("__attribute", layer2), ("__causes", layer3)]
+
+
+# ---------------------------------------------------------------------------------------
+# running it in DuckDB
+# ---------------------------------------------------------------------------------------
+def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decisions: bool = True, connection=None):
+    """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
+    as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
+    check; no texts) when the pack has criteria for ``year``."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
+    from fupin_cli.engine.derive import member_ages
+    from fupin_cli.engine.evaluate import Evaluation, used_params
+    from fupin_cli.engine.params import region_chain, resolve_many
+    from fupin_cli.engine.typecheck import BOOL, FLOAT
+
+    region = region or pack.meta.region
+    region_chain(pack, region)
+    households = roster.households
+    members = roster.members if getattr(roster, "members", None) is not None else pd.DataFrame(columns=["household_id"])
+    params = resolve_many(pack, used_params(pack, year), year, region)
+    values = {k: v.value for k, v in params.items()}
+    htypes, mtypes = household_types(pack), member_types()
+    member_cols = set(members.columns)
+    uses_age = any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
+        r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
+    ages = None
+    if uses_age:
+        ages = member_ages(members, year) if len(members) else np.zeros(0)
+        member_cols.add("age")
+    compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions)
+
+    hh_table = pa.table({ROW: pa.array(np.arange(len(households), dtype=np.int64)),
+                         "household_id": _arrow_column(households, "household_id", Ty("str")),
+                         **{n: _arrow_column(households, n, htypes[n]) for n in compiled.household_inputs if n != "household_id"}})
+    mem_data = {MROW: pa.array(np.arange(len(members), dtype=np.int64)), "household_id": _arrow_column(members, "household_id", Ty("str"))}
+    for n in compiled.member_inputs:
+        mem_data[n] = pa.array(ages, type=pa.float64(), from_pandas=True) if n == "age" else _arrow_column(members, n, mtypes[n])
+    mem_table = pa.table(mem_data)
+
+    con = connection if connection is not None else duckdb.connect()
+    try:
+        con.register(HOUSEHOLDS, hh_table)
+        con.register(MEMBERS, mem_table)
+        out = con.sql(compiled.sql).to_arrow_table()
+        mout = con.sql(compiled.member_sql).to_arrow_table() if compiled.member_sql else None
+    finally:
+        con.unregister(HOUSEHOLDS)
+        con.unregister(MEMBERS)
+        if connection is None:
+            con.close()
+
+    index = households.index
+    derived_cols = {d: to_series(_internal(out.column(d), pack.field_types[d]), pack.field_types[d], index) for d in compiled.derived}
+    if derived_cols:
+        keep = households.drop(columns=[c for c in derived_cols if c in households.columns])
+        out_households = pd.concat([keep, pd.DataFrame(derived_cols, index=index)], axis=1)
+    else:
+        out_households = households
+    results = pd.DataFrame({r: to_series(_internal(out.column(rule_column(r)), BOOL), BOOL, index) for r in compiled.rules}, index=index)
+    estimates = pd.DataFrame({r: to_series(_internal(out.column(value_column(r)), FLOAT), FLOAT, index) for r in compiled.estimates}, index=index)
+    member_results = pd.DataFrame(
+        {r: to_series(_internal(mout.column(rule_column(r)), BOOL), BOOL, members.index) for r in compiled.member_rules} if mout is not None else {},
+        index=members.index)
+    sql_decisions = None
+    if compiled.decisions:
+        sql_decisions = pd.DataFrame({c: _text_series(out.column(c), index) for c in compiled.decisions}, index=index)
+        sql_decisions["status"] = pd.Categorical(sql_decisions["status"], categories=list(schema.STATUSES))
+    # the explanation texts (details) are still built by the pandas evaluator, over the derived values
+    hh = FrameEvaluator(out_households, htypes, values)
+    mem = FrameEvaluator(members, mtypes, values)
+    if ages is not None:
+        mem.set_column("age", ages)
+    return Evaluation(pack=pack, year=year, region=region, households=out_households, members=members, results=results,
+                      values=estimates, member_results=member_results, params=params, _hh=hh, _mem=mem,
+                      backend="duckdb", sql_decisions=sql_decisions)
+
+
+def _arrow_column(frame, name: str, ty: Ty):
+    """One roster column as an Arrow array of the SQL type of ``ty`` (vectorised; nulls for missing)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from fupin_cli.engine.compile_pandas import convert, missing_of
+
+    n = len(frame)
+    value = convert(frame[name], ty) if name in frame.columns else missing_of(ty, n)
+    if ty.kind == "num":
+        return pa.array(np.asarray(value, dtype="float64"), type=pa.float64(), from_pandas=True)
+    if ty.kind == "date":
+        return pa.array(np.asarray(value, dtype="datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True)
+    if ty.kind == "bool":
+        return pa.array(value.to_numpy(dtype=bool, na_value=False), type=pa.bool_(), mask=np.asarray(value.isna(), dtype=bool))
+    arr = getattr(value.array, "_pa_array", None)
+    if arr is not None:
+        return arr.cast(pa.string()) if arr.type != pa.large_string() else arr
+    return pa.array(value.to_numpy(dtype=object, na_value=None), type=pa.string()) if isinstance(value, pd.Series) else pa.nulls(n, pa.string())
+
+
+def _internal(column, ty: Ty):
+    """An Arrow result column → the pandas backend's internal representation (for ``to_series``)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fupin_cli.engine.compile_pandas import bool_array
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if ty.kind == "num":
+        return np.asarray(pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False), dtype="float64")
+    if ty.kind == "bool":
+        mask = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        vals = np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+        return bool_array(vals, mask)
+    if ty.kind == "date":
+        return np.asarray(column.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+    return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"))
+
+
+def _text_series(column, index):
+    import pandas as pd
+    import pyarrow as pa
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"), index=index)
