@@ -145,18 +145,68 @@ DUCKDB = Dialect()
 _CMP = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
+@dataclass
+class _S:
+    """SQL of a sub-expression: ``need`` = temp layers it reads; ``atomic`` = a column or a literal
+    (safe to repeat); ``may_nan`` = an arithmetic result that may be NaN (from infinities)."""
+
+    sql: str
+    need: int = 0
+    atomic: bool = False
+    may_nan: bool = False
+
+
+class TempPool:
+    """Sub-expressions that a construct reads more than once, computed as columns of earlier layers.
+
+    SQL has no ``let``: ``NULLIF(x, 0)``, a NULL-guarded ``least(a, b)`` or ``x BETWEEN …`` repeat
+    ``x``, and repeating a nested operand doubles the query at every level (a 20-level expression
+    would be a million nodes).  Such an operand becomes a column ``__t<n>`` computed in layer
+    ``need + 1``; the construct reads the column.  Equal operands share one column."""
+
+    def __init__(self, prefix: str, dialect: Dialect):
+        self.prefix = prefix
+        self.d = dialect
+        self.items: list[tuple[str, str, int]] = []  # (name, sql, layer)
+        self.by_sql: dict[str, tuple[str, int]] = {}
+
+    def bind(self, e: _S) -> _S:
+        if e.atomic:
+            return e
+        if e.sql not in self.by_sql:
+            name = f"{self.prefix}{len(self.items)}"
+            self.items.append((name, e.sql, e.need + 1))
+            self.by_sql[e.sql] = (name, e.need + 1)
+        name, layer = self.by_sql[e.sql]
+        return _S(self.d.ident(name), layer, atomic=True, may_nan=e.may_nan)
+
+    def layers(self, source: str, cte_prefix: str) -> tuple[list[str], str]:
+        """CTEs computing the temps over ``source`` (one per layer) and the last one's name."""
+        ctes = []
+        for layer in range(1, max((lv for _, _, lv in self.items), default=0) + 1):
+            cols = [f"{sql} AS {self.d.ident(name)}" for name, sql, lv in self.items if lv == layer]
+            name = self.d.ident(f"{cte_prefix}{layer}")
+            ctes.append(f"{name} AS (SELECT *, {', '.join(cols)} FROM {source})")
+            source = name
+        return ctes, source
+
+
 class ExprCompiler:
     """SQL for typed IR over one relation.
 
     ``columns``: name → SQL of the column, for the names the relation has; a name of ``types``
     that is absent is missing for every row (a typed NULL).  ``params``: name → resolved value.
+    Operands read more than once go to ``pool`` (see :class:`TempPool`); the caller computes the
+    pool's layers before the relation the expressions are evaluated on.
     """
 
-    def __init__(self, types: dict[str, Ty], params: dict[str, Any], columns: dict[str, str], dialect: Dialect = DUCKDB):
+    def __init__(self, types: dict[str, Ty], params: dict[str, Any], columns: dict[str, str], dialect: Dialect = DUCKDB,
+                 pool: TempPool | None = None):
         self.types = types
         self.params = params
         self.columns = columns
         self.d = dialect
+        self.pool = pool if pool is not None else TempPool("__t", dialect)
 
     # -- kinds -------------------------------------------------------------------------
     def kind(self, n: ir.Node) -> str:
@@ -187,44 +237,68 @@ class ExprCompiler:
 
     # -- SQL ---------------------------------------------------------------------------
     def sql(self, n: ir.Node) -> str:
+        """The SQL of a whole expression (a value, never NaN)."""
+        return self.value(n).sql
+
+    def value(self, n: ir.Node) -> _S:
+        return self._plain(self._sql(n))
+
+    def _plain(self, e: _S) -> _S:
+        """NaN (only ever from infinities) is missing, as everywhere else in the language."""
+        if not e.may_nan:
+            return e
+        e = self.pool.bind(e)
+        return _S(f"NULLIF({e.sql}, {self.d.nan()})", e.need)
+
+    def _once(self, n: ir.Node) -> _S:
+        """A value that the construct reads more than once: a column or a literal."""
+        return self.pool.bind(self.value(n))
+
+    def _sql(self, n: ir.Node) -> _S:
         d = self.d
         if isinstance(n, ir.Num):
-            return d.number(n.value)
+            return _S(d.number(n.value), atomic=True)
         if isinstance(n, ir.Str):
-            return d.string(n.value)
+            return _S(d.string(n.value), atomic=True)
         if isinstance(n, ir.Bool):
-            return d.boolean(n.value)
+            return _S(d.boolean(n.value), atomic=True)
         if isinstance(n, ir.Date):
-            return d.timestamp(n.value)
+            return _S(d.timestamp(n.value), atomic=True)
         if isinstance(n, ir.Name):
             if n.name in self.columns:
-                return self.columns[n.name]
-            return d.null(self.types[n.name].kind)
+                return _S(self.columns[n.name], atomic=True)
+            return _S(d.null(self.types[n.name].kind), atomic=True)
         if isinstance(n, ir.Param):
-            return self.literal(self.params[n.name])
+            return _S(self.literal(self.params[n.name]), atomic=True)
         if isinstance(n, ir.Neg):
-            return f"(- {self.sql(n.operand)})"
+            e = self._sql(n.operand)
+            return _S(f"(- {e.sql})", e.need, may_nan=e.may_nan)
         if isinstance(n, ir.Arith):
-            a, b = self.sql(n.left), self.sql(n.right)
-            if n.op == "/":
-                b = f"NULLIF({b}, {d.number(0.0)})"
-            return f"NULLIF(({a} {n.op} {b}), {d.nan()})"
+            a, b = self._sql(n.left), self._sql(n.right)
+            if n.op == "/":  # x / 0 is missing; NaN flows on (NaN / y is NaN) and is made missing where read
+                b = self.pool.bind(b)
+                b = _S(f"NULLIF({b.sql}, {d.number(0.0)})", b.need)
+            return _S(f"({a.sql} {n.op} {b.sql})", max(a.need, b.need), may_nan=True)
         if isinstance(n, ir.Compare):
-            return f"({self.sql(n.left)} {_CMP[n.op]} {self.sql(n.right)})"
+            a, b = self.value(n.left), self.value(n.right)
+            return _S(f"({a.sql} {_CMP[n.op]} {b.sql})", max(a.need, b.need))
         if isinstance(n, ir.In):
             return self._in(n)
         if isinstance(n, ir.Between):
-            x = self.sql(n.operand)
-            return f"(({self.sql(n.low)} <= {x}) AND ({x} <= {self.sql(n.high)}))"
+            x, lo, hi = self._once(n.operand), self.value(n.low), self.value(n.high)
+            return _S(f"(({lo.sql} <= {x.sql}) AND ({x.sql} <= {hi.sql}))", max(x.need, lo.need, hi.need))
         if isinstance(n, ir.IsMissing):
             if self.kind(n.operand) == "list":  # a list parameter is never missing
-                return d.boolean(n.negate)
-            return f"({self.sql(n.operand)} IS {'NOT ' if n.negate else ''}NULL)"
+                return _S(d.boolean(n.negate), atomic=True)
+            e = self.value(n.operand)
+            return _S(f"({e.sql} IS {'NOT ' if n.negate else ''}NULL)", e.need)
         if isinstance(n, ir.Not):
-            return f"(NOT {self.sql(n.operand)})"
+            e = self._sql(n.operand)
+            return _S(f"(NOT {e.sql})", e.need)
         if isinstance(n, (ir.And, ir.Or)):
             word = " AND " if isinstance(n, ir.And) else " OR "
-            return "(" + word.join(self.sql(i) for i in n.items) + ")"
+            items = [self._sql(i) for i in n.items]
+            return _S("(" + word.join(i.sql for i in items) + ")", max(i.need for i in items))
         if isinstance(n, ir.Call):
             return self._call(n)
         raise SqlError(f"unsupported expression {type(n).__name__}")
@@ -240,38 +314,44 @@ class ExprCompiler:
             return self.d.timestamp(value)
         raise SqlError(f"a {type(value).__name__} value cannot be used here")
 
-    def _in(self, n: ir.In) -> str:
-        x = self.sql(n.operand)
+    def _in(self, n: ir.In) -> _S:
+        x = self.value(n.operand)
         kind = self.kind(n.operand)
         if isinstance(n.options, ir.ListLit):
             items = [self.sql(i) for i in n.options.items]
         else:  # a list parameter: the items that can equal a value of this kind (Python equality)
             items = [self.literal(v) for v in _matching_items(self.params[n.options.name], kind)]
         if not items:
-            return f"CASE WHEN {x} IS NULL THEN NULL ELSE {self.d.boolean(n.negate)} END"
-        return f"({x} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)}))"
+            return _S(f"CASE WHEN {x.sql} IS NULL THEN NULL ELSE {self.d.boolean(n.negate)} END", x.need)
+        return _S(f"({x.sql} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)}))", x.need)
 
-    def _call(self, n: ir.Call) -> str:
+    def _call(self, n: ir.Call) -> _S:
         f, d = n.func, self.d
-        args = [self.sql(a) for a in n.args]
         if f in ("min", "max"):
-            any_null = " OR ".join(f"{a} IS NULL" for a in args)
-            return f"(CASE WHEN {any_null} THEN NULL ELSE {'least' if f == 'min' else 'greatest'}({', '.join(args)}) END)"
+            args = [self._once(a) for a in n.args]
+            any_null = " OR ".join(f"{a.sql} IS NULL" for a in args)
+            fn = "least" if f == "min" else "greatest"
+            return _S(f"(CASE WHEN {any_null} THEN NULL ELSE {fn}({', '.join(a.sql for a in args)}) END)", max(a.need for a in args))
         if f == "abs":
-            return f"abs({args[0]})"
+            e = self._sql(n.args[0])
+            return _S(f"abs({e.sql})", e.need, may_nan=e.may_nan)
         if f == "round":
+            e = self._sql(n.args[0])
             digits = int(n.args[1].value) if len(n.args) == 2 else 0  # type: ignore[union-attr]
             if digits == 0:
-                return d.rint(args[0])
+                return _S(d.rint(e.sql), e.need, may_nan=e.may_nan)
             scale = d.number(10.0**digits)
-            return f"({d.rint(f'({args[0]} * {scale})')} / {scale})"
+            return _S(f"({d.rint(f'({e.sql} * {scale})')} / {scale})", e.need, may_nan=True)
         if f == "year":
-            return d.year(args[0])
+            e = self.value(n.args[0])
+            return _S(d.year(e.sql), e.need)
         if f == "coalesce":
-            return f"COALESCE({', '.join(args)})"
+            args = [self.value(a) for a in n.args]
+            return _S(f"COALESCE({', '.join(a.sql for a in args)})", max(a.need for a in args))
         if f == "contains":
+            e = self.value(n.args[0])
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
-            return d.regex_search(args[0], contains_regex(n.args[1].value, field))  # type: ignore[union-attr]
+            return _S(d.regex_search(e.sql, contains_regex(n.args[1].value, field)), e.need)  # type: ignore[union-attr]
         raise SqlError(f"unknown function {f!r}")
 
 
@@ -367,17 +447,27 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     member_inputs = sorted(n for n in mnames if n in member_columns and n in mtypes and n != "household_id")
 
     mcols = {n: q(n) for n in member_inputs}
-    mexpr = ExprCompiler(mtypes, params, mcols, dialect)
-
-    # 1. member aggregates: one GROUP BY over the members, joined to the households
+    mexpr = ExprCompiler(mtypes, params, mcols, dialect, TempPool("__mt", dialect))
     ctes: list[str] = []
+
+    # 1. member stage: aggregate inputs and member check rules (their shared operands as temp columns)
     aggs = [m for m in pack.derived if isinstance(m, DerivedAgg) and m.id in pack.derived_ir]
+    agg_sql = {m.id: _aggregate_sql(m, pack.derived_ir[m.id], mexpr) for m in aggs}
+    member_rules = [r.id for r in active if r.level == "members"]
+    member_items = []
+    for rid in member_rules:
+        node = pack.conditions.get(rid)
+        member_items.append(f"{mexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(rid))}")
+    member_ctes, member_source = mexpr.pool.layers(MEMBERS, "__m")
+    ctes += member_ctes
+
+    # 2. member aggregates: one GROUP BY over the members, joined to the households
     source = HOUSEHOLDS
     hcols = {n: q(n) for n in household_inputs}
     if aggs:
-        items = [f"count(*) AS {q(NMEM)}"] + [f"{_aggregate_sql(m, pack.derived_ir[m.id], mexpr)} AS {q(m.id)}" for m in aggs]
+        items = [f"count(*) AS {q(NMEM)}"] + [f"{agg_sql[m.id]} AS {q(m.id)}" for m in aggs]
         ctes.append(f"{q('__agg')} AS (SELECT {q('household_id')} AS {q(KEY)}, {', '.join(items)} "
-                    f"FROM {MEMBERS} WHERE {q('household_id')} IS NOT NULL GROUP BY {q('household_id')})")
+                    f"FROM {member_source} WHERE {q('household_id')} IS NOT NULL GROUP BY {q('household_id')})")
         joined = [f"CASE WHEN a.{q(NMEM)} IS NULL THEN {_empty_sql(m.agg, dialect)} ELSE a.{q(m.id)} END AS {q(m.id)}" for m in aggs]
         ctes.append(f"{q('__d0')} AS (SELECT h.*, {', '.join(joined)} FROM {HOUSEHOLDS} AS h "
                     f"LEFT JOIN {q('__agg')} AS a ON h.{q('household_id')} = a.{q(KEY)})")
@@ -385,7 +475,16 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
         for m in aggs:
             hcols[m.id] = q(m.id)
 
-    # 2. derived formulas, in layers (a layer uses only earlier layers' columns)
+    def stage(name: str, items: list[str]) -> None:
+        """One CTE adding ``items`` (after the temp layers they need) over the current source."""
+        nonlocal source
+        temp_ctes, source = hexpr.pool.layers(source, f"{name}_t")
+        ctes.extend(temp_ctes)
+        ctes.append(f"{q(name)} AS (SELECT *{''.join(', ' + i for i in items)} FROM {source})")
+        source = q(name)
+        hexpr.pool = TempPool(f"__t_{name}_", dialect)
+
+    # 3. derived formulas, in layers (a layer uses only earlier layers' columns)
     level: dict[str, int] = {m.id: 0 for m in aggs}
     layers: dict[int, list] = {}
     for model in pack.derived:
@@ -395,38 +494,30 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
         lv = 1 + max([level[n] for n in ir.names(node) if n in level] or [0])
         level[model.id] = lv
         layers.setdefault(lv, []).append(model)
-    hexpr = ExprCompiler(htypes, params, hcols, dialect)
+    hexpr = ExprCompiler(htypes, params, hcols, dialect, TempPool("__t_d1_", dialect))
     for lv in sorted(layers):
-        items = []
-        for model in layers[lv]:
-            items.append(f"{hexpr.sql(pack.derived_ir[model.id]['expr'])} AS {q(model.id)}")
-        name = q(f"__d{lv}")
-        ctes.append(f"{name} AS (SELECT *, {', '.join(items)} FROM {source})")
-        source = name
+        stage(f"__d{lv}", [f"{hexpr.sql(pack.derived_ir[m.id]['expr'])} AS {q(m.id)}" for m in layers[lv]])
         for model in layers[lv]:
             hcols[model.id] = q(model.id)
 
-    # 3. household rules (and estimate values)
-    rules, estimates, member_rules = [], [], []
+    # 4. household rules, then estimate values (where the rule is true)
+    rules, estimates = [], []
     items, value_items = [], []
     for r in active:
         if r.level == "members":
-            member_rules.append(r.id)
             continue
         node = pack.conditions.get(r.id)
-        cond = hexpr.sql(node) if node is not None else dialect.boolean(True)
-        items.append(f"{cond} AS {q(rule_column(r.id))}")
+        items.append(f"{hexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(r.id))}")
         rules.append(r.id)
-        if r.kind == "estimate":  # the value where the rule is true (a layer after the rule columns)
+    stage("__rules", items)
+    for r in active:
+        if r.level != "members" and r.kind == "estimate":
             value_items.append(f"CASE WHEN {q(rule_column(r.id))} THEN {hexpr.sql(pack.values[r.id])} END AS {q(value_column(r.id))}")
             estimates.append(r.id)
-    ctes.append(f"{q('__rules')} AS (SELECT *{''.join(', ' + i for i in items)} FROM {source})")
-    source = q("__rules")
     if value_items:
-        ctes.append(f"{q('__values')} AS (SELECT *, {', '.join(value_items)} FROM {source})")
-        source = q("__values")
+        stage("__values", value_items)
 
-    # 4. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
+    # 5. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
     decision_cols: list[str] = []
     if decisions and any(r.kind == "criterion" for r in active):
         for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect):
@@ -440,18 +531,17 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
 
     member_sql = None
     if member_rules:
-        items = []
-        for rid in member_rules:
-            node = pack.conditions.get(rid)
-            items.append(f"{mexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(rid))}")
-        member_sql = f"SELECT {q(MROW)}, {', '.join(items)} FROM {MEMBERS} ORDER BY {q(MROW)}"
+        with_ = ("WITH " + ",\n".join(member_ctes) + "\n") if member_ctes else ""
+        member_sql = f"{with_}SELECT {q(MROW)}, {', '.join(member_items)} FROM {member_source} ORDER BY {q(MROW)}"
     return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
                         rules, estimates, member_rules, decision_cols)
 
 
 def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
-    """One member aggregate inside ``GROUP BY household_id`` (docs/rule-packs.md "Derived fields")."""
-    w = mexpr.sql(nodes["where"]) if "where" in nodes else None
+    """One member aggregate inside ``GROUP BY household_id`` (docs/rule-packs.md "Derived fields").
+
+    The condition and the value are read several times, so they are temp columns of the members."""
+    w = mexpr.pool.bind(mexpr.value(nodes["where"])).sql if "where" in nodes else None
     unknown = f"bool_or({w} IS NULL)" if w else None
     agg = model.agg
     if agg == "count":
@@ -465,7 +555,7 @@ def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprComp
         if not w:
             return "TRUE"
         return f"CASE WHEN bool_or(NOT {w}) THEN FALSE WHEN {unknown} THEN NULL ELSE TRUE END"
-    v = mexpr.sql(nodes["of"])
+    v = mexpr.pool.bind(mexpr.value(nodes["of"])).sql
     picked = f" FILTER (WHERE {w})" if w else ""
     bad = f"bool_or(({w} IS NULL) OR ({w} AND {v} IS NULL))" if w else f"bool_or({v} IS NULL)"
     if agg == "sum":

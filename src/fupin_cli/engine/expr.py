@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from fupin_cli.engine import ir
 
 MAX_LENGTH = 2000
-MAX_DEPTH = 60
+MAX_DEPTH = 60  # levels of the expression tree, of every kind: brackets, not, unary minus, calls, operator chains
+MAX_NODES = 400  # values, names and operators in one expression
+MAX_NUMBER = 1e15  # literals beyond this (or with more than MAX_NUMBER_TEXT characters) are refused
+MAX_NUMBER_TEXT = 32
 FUNCS = {  # name → (min args, max args)
     "min": (2, 16),
     "max": (2, 16),
@@ -90,6 +93,9 @@ def tokenize(text: str) -> list[Token]:
             assert m
             s = m.group(0)
             is_int = m.group(1) is None and m.group(2) is None
+            if len(s) > MAX_NUMBER_TEXT or not float(s) <= MAX_NUMBER:
+                raise ExprError(f"number {s[:20]}{'…' if len(s) > 20 else ''} is too large (at most {MAX_NUMBER:.0e} and "
+                                f"{MAX_NUMBER_TEXT} characters)", i)
             tokens.append(Token("NUM", s, i, (int(s), is_int) if is_int else (float(s), False)))
             i = m.end()
             if i < n and (text[i].isascii() and (text[i].isalpha() or text[i] == "_")):
@@ -145,7 +151,26 @@ def parse(text: str) -> ir.Node:
         raise ExprError("expression must be text", 0)
     if not text.strip():
         raise ExprError("empty expression", 0)
-    return _Parser(text, tokenize(text)).parse()
+    node = _Parser(text, tokenize(text)).parse()
+    check_size(node)
+    return node
+
+
+def check_size(node: ir.Node) -> None:
+    """Refuse trees the engines cannot evaluate safely: more than :data:`MAX_DEPTH` levels of any
+    kind (a 600-term sum is 600 levels deep) or more than :data:`MAX_NODES` nodes.  Iterative, so a
+    tree of any shape is measured without recursion."""
+    count = 0
+    stack = [(node, 1)]
+    while stack:
+        n, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise ExprError(f"expression nested too deeply (more than {MAX_DEPTH} levels; a long chain of operators "
+                            "counts one level per operator): split it into derived fields", n.pos)
+        if count > MAX_NODES:
+            raise ExprError(f"expression too large (more than {MAX_NODES} values and operators): split it into derived fields", n.pos)
+        stack.extend((c, depth + 1) for c in ir.children(n))
 
 
 class _Parser:

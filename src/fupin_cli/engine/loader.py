@@ -25,7 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from fupin_cli import schema
 from fupin_cli.engine import ir, typecheck as tc
-from fupin_cli.engine.expr import ExprError, caret, did_you_mean, parse
+from fupin_cli.engine.expr import MAX_NUMBER, ExprError, caret, did_you_mean, parse
 from fupin_cli.engine.model import (
     EXCLUSION_MODES, MODE_STATUS, RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule,
     param_ref,
@@ -1004,6 +1004,14 @@ def _check_regions(meta: PackMeta, origin: Origin | None, problems: Problems) ->
     return regions
 
 
+def _fits_float(v: int | float) -> bool:
+    try:
+        float(v)
+        return True
+    except OverflowError:
+        return False
+
+
 def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Problems) -> dict[str, tc.Ty]:
     types: dict[str, tc.Ty] = {}
     for name, pdef in raw.parameters.items():
@@ -1023,6 +1031,10 @@ def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Pr
             src = entry.source or m.source
             if src and meta.sources and _SOURCE_KEY.match(src) and src not in meta.sources:
                 problems.add(origin, ["source"], f"unknown source key {src!r}{did_you_mean(src, meta.sources)} (declare it under pack.sources)", value=True)
+            numbers = [v for v in (entry.value if isinstance(entry.value, list) else [entry.value]) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            bad = next((v for v in numbers if not abs(float(v)) <= MAX_NUMBER), None) if all(_fits_float(v) for v in numbers) else "a very long number"
+            if bad is not None:
+                problems.add(origin, ["value"], f"parameter value {str(bad)[:20]} is not a finite number of at most {MAX_NUMBER:.0e}", value=True)
             t = tc.value_type(entry.value)
             kind = str(t) if t.kind != "list" else f"list of {tc.Ty(t.elem) if t.elem else 'mixed'}"
             kinds.setdefault(kind, origin)
