@@ -545,7 +545,7 @@ def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprComp
     unknown = f"bool_or({w} IS NULL)" if w else None
     agg = model.agg
     if agg == "count":
-        cnt = f"CAST(count(*) FILTER (WHERE {w}) AS DOUBLE)" if w else "CAST(count(*) AS DOUBLE)"
+        cnt = f"CAST(count_if({w}) AS DOUBLE)" if w else "CAST(count(*) AS DOUBLE)"
         return f"CASE WHEN {unknown} THEN NULL ELSE {cnt} END" if w else cnt
     if agg == "any":
         if not w:
@@ -556,12 +556,12 @@ def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprComp
             return "TRUE"
         return f"CASE WHEN bool_or(NOT {w}) THEN FALSE WHEN {unknown} THEN NULL ELSE TRUE END"
     v = mexpr.pool.bind(mexpr.value(nodes["of"])).sql
-    picked = f" FILTER (WHERE {w})" if w else ""
+    picked = f"CASE WHEN {w} THEN {v} END" if w else v  # the value of the members the condition picks
     bad = f"bool_or(({w} IS NULL) OR ({w} AND {v} IS NULL))" if w else f"bool_or({v} IS NULL)"
     if agg == "sum":
-        total = f"NULLIF(COALESCE(sum({v}){picked}, {mexpr.d.number(0.0)}), {mexpr.d.nan()})"
+        total = f"NULLIF(COALESCE(sum({picked}), {mexpr.d.number(0.0)}), {mexpr.d.nan()})"
         return f"CASE WHEN {bad} THEN NULL ELSE {total} END"
-    return f"CASE WHEN {bad} THEN NULL ELSE {agg}({v}){picked} END"
+    return f"CASE WHEN {bad} THEN NULL ELSE {agg}({picked}) END"
 
 
 def _empty_sql(agg: str, dialect: Dialect) -> str:
@@ -640,15 +640,18 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
         inv = involved(r.cause)
         if inv is not None:
             pieces.append(f"CASE WHEN {applies} AND {inv} AND {col[r.id]} IS TRUE THEN {d.string(SEP.join(r.measures))} END")
-    plist = d.text_list(pieces)
-    measures = (f"CASE WHEN {d.list_len(plist)} = 0 THEN '' WHEN {d.list_len(plist)} = 1 THEN {d.list_item(plist, 1)} "
-                f"ELSE {d.list_join(d.first_occurrences(d.split_all(plist, SEP)), SEP)} END")
     recorded = hcols.get("recorded_primary_cause", d.null("str"))
     checks = [f"CASE WHEN {recorded} = {d.string(r.cause)} AND {col[r.id]} IS TRUE THEN {d.string(r.message)} END"
               for r in of("cause_check")]
     cause_check = d.list_join(d.text_list(checks), SEP)
-    layer3 = [("primary_cause", primary), ("secondary_causes", secondary), ("measures", measures), ("cause_check", cause_check)]
-    return [("__status", layer1), ("__attribute", layer2), ("__causes", layer3)]
+    layer3 = [("primary_cause", primary), ("secondary_causes", secondary), ("__measure_list", d.text_list(pieces)), ("cause_check", cause_check)]
+    # measures: one rule's text as it is; several joined with "；", each measure once (first kept)
+    plist = q("__measure_list")
+    layer4 = [("__measure_items", f"CASE WHEN {d.list_len(plist)} > 1 THEN {d.split_all(plist, SEP)} END")]
+    measures = (f"CASE WHEN {d.list_len(plist)} = 0 THEN '' WHEN {d.list_len(plist)} = 1 THEN {d.list_item(plist, 1)} "
+                f"ELSE {d.list_join(d.first_occurrences(q('__measure_items')), SEP)} END")
+    layer5 = [("measures", measures)]
+    return [("__status", layer1), ("__attribute", layer2), ("__causes", layer3), ("__measures", layer4), ("__measures2", layer5)]
 
 
 # ---------------------------------------------------------------------------------------
