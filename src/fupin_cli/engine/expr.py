@@ -81,6 +81,8 @@ _BAD_OPS = {
 def tokenize(text: str) -> list[Token]:
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})", 0)
+    if "\x00" in text:
+        raise ExprError("NUL character in the expression", text.index("\x00"))
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:

@@ -1035,6 +1035,8 @@ def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Pr
             bad = next((v for v in numbers if not abs(float(v)) <= MAX_NUMBER), None) if all(_fits_float(v) for v in numbers) else "a very long number"
             if bad is not None:
                 problems.add(origin, ["value"], f"parameter value {str(bad)[:20]} is not a finite number of at most {MAX_NUMBER:.0e}", value=True)
+            if any(isinstance(v, str) and "\x00" in v for v in (entry.value if isinstance(entry.value, list) else [entry.value])):
+                problems.add(origin, ["value"], "parameter value contains a NUL character", value=True)
             t = tc.value_type(entry.value)
             kind = str(t) if t.kind != "list" else f"list of {tc.Ty(t.elem) if t.elem else 'mixed'}"
             kinds.setdefault(kind, origin)
