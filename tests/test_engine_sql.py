@@ -55,6 +55,14 @@ def test_interpreter_imports_no_compiler_helper():
     assert not bad, f"engine/interpret.py imports {bad}"
 
 
+def test_compiler_layer_imports_no_data_library_at_module_level():
+    tree = ast.parse((ENGINE / "compile_sql.py").read_text(encoding="utf-8"))
+    top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    top |= {n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)}
+    assert not {m.split(".")[0] for m in top} & {"pandas", "numpy", "pyarrow", "duckdb"}
+    assert not {m for m in top if "compile_pandas" in m or "interpret" in m}
+
+
 # ---- one expression on a few rows ------------------------------------------------------
 PARAMS = {"line": INT, "rate": FLOAT, "words": Ty("list", elem="str"), "nums": Ty("list", elem="num"),
           "mixed": Ty("list"), "none": Ty("list"), "place": STR}

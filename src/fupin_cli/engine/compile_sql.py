@@ -2,14 +2,15 @@
 
 Two layers:
 
-* **Compiling** (pure Python, imports no pandas / duckdb): :class:`ExprCompiler` turns one typed
-  IR tree into an SQL expression; :func:`compile_pack` turns a pack (derived fields, rules of a
+* **Compiling** (pure Python; no pandas / pyarrow / duckdb at module level): :class:`ExprCompiler`
+  turns one typed IR tree into an SQL expression; :func:`compile_pack` turns a pack (derived fields, rules of a
   year, identification decisions) into one ``SELECT`` over two relations, ``__households`` (one
   row per household, canonical columns, ``__row`` = position) and ``__members``.  Everything
   dialect-specific goes through :class:`Dialect` (DuckDB here; Spark SQL is the second dialect,
   see ``docs/architecture.md``).
 * **Running** (:func:`evaluate_duckdb`): the roster's needed columns go into an in-process
-  DuckDB as Arrow tables (vectorised conversion, no per-row Python), the query runs, and the
+  DuckDB as Arrow tables (vectorised conversion, no per-row Python), the query runs, the rows
+  are put back in input order (``__row``), and the
   result comes back as the same :class:`~fupin_cli.engine.evaluate.Evaluation` the pandas
   backend returns (rule id → boolean with NA = unknown, derived household values, estimates,
   member check results), plus the decision columns computed in SQL (``Evaluation.sql_decisions``).
