@@ -39,7 +39,7 @@ from typing import Any
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
-from fupin_cli.engine.model import DerivedAgg
+from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, DerivedAgg, param_ref
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, contains_regex, field_type
 
 SEP = "；"  # texts joined (as engine.details.SEP)
@@ -429,7 +429,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     htypes, mtypes = household_types(pack), member_types()
     derived_ids = {d.id for d in pack.derived}
     household_columns, member_columns = set(household_columns), set(member_columns)
-    active = [r for r in pack.rules if r.active(year) and r.level in ("households", "members")]
+    active = [r for r in pack.rules if r.active(year) and r.level in ("households", "members") and not getattr(r, "builtin", None)]
 
     # which inputs the query reads
     hnames: set[str] = set()
@@ -521,7 +521,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     # 5. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
     decision_cols: list[str] = []
     if decisions and any(r.kind == "criterion" for r in active):
-        for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect):
+        for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
             ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in sql)} FROM {source})")
             source = q(name)
             decision_cols += [c for c, _ in sql if not c.startswith("__")]
@@ -585,7 +585,23 @@ def cause_order(rules: list) -> list[tuple[str, list]]:
     return [(c, causes[c][1]) for c in sorted(causes, key=lambda c: causes[c][0])]
 
 
-def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dialect) -> list[tuple[str, list[tuple[str, str]]]]:
+def _rule_mode(rule, params: dict[str, Any], year: int) -> str:
+    """The mode word of an exclusion (``mode``) or a status rule (``value``), ``param.NAME`` resolved
+    (as ``engine.decide.rule_mode``)."""
+    from fupin_cli.errors import RuleError
+
+    text = rule.mode if rule.kind == "exclusion" else rule.value
+    name = param_ref(text)
+    if name is None:
+        return text
+    value = params[name]
+    allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
+    if value not in allowed:
+        raise RuleError(f"parameter {name} = {value!r} ({year}) is not a mode of rule {rule.id}", hint="allowed: " + " | ".join(allowed))
+    return value
+
+
+def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """CTE layers computing the identification decisions from the rule columns.
 
     The same semantics as ``engine.decide.identification`` (its texts excepted): 非贫困户 when an
@@ -600,14 +616,29 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
     all_ok = "(" + " AND ".join(crit_all) + ")" if crit_all else "TRUE"
     any_ok = "(" + " OR ".join(crit_any) + ")" if crit_any else "TRUE"
     eligible = f"({all_ok} AND {any_ok})"
-    exclusions = [col[r.id] for r in of("exclusion")]
-    excluded = "(" + " OR ".join(exclusions) + ")" if exclusions else "FALSE"
+    vetoes, reviews = [], []
+    for r in of("exclusion"):  # 一票否决 (veto), 待核实 + 民主评议 (review), or off (ignore): engine.decide
+        mode = _rule_mode(r, params, year)
+        (vetoes if mode == "veto" else reviews if mode == "review" else []).append(col[r.id])
+    excluded = "(" + " OR ".join(vetoes) + ")" if vetoes else "FALSE"
     poor, pending, not_poor = (d.string(s) for s in (schema.STATUS_POOR, schema.STATUS_PENDING, schema.STATUS_NOT_POOR))
     base = (f"CASE WHEN {excluded} IS TRUE THEN {not_poor} WHEN {eligible} IS FALSE THEN {not_poor} "
             f"WHEN {eligible} IS TRUE AND {excluded} IS FALSE THEN {poor} ELSE {pending} END")
-    status_rules = _by_priority(of("status"))
-    status = base if not status_rules else (
-        "CASE " + " ".join(f"WHEN {col[r.id]} THEN {d.string(r.value)}" for r in status_rules) + f" ELSE {base} END")
+    # a review exclusion that is true: 待核实 for a poor or pending household that no veto excluded
+    review_hit = "(" + " OR ".join(f"{c} IS TRUE" for c in reviews) + ")" if reviews else "FALSE"
+    if reviews:
+        base = f"CASE WHEN {review_hit} AND {excluded} IS NOT TRUE AND ({base}) <> {not_poor} THEN {pending} ELSE {base} END"
+    # status rules by priority; `unless_excluded` ones do not apply where an exclusion (veto or review) hit
+    guarded = f"({excluded} IS TRUE OR {review_hit})"
+    whens = []
+    for r in _by_priority(of("status")):
+        word = _rule_mode(r, params, year)
+        value = MODE_STATUS[word] if word in MODE_STATUS else word
+        if value is None:
+            continue
+        cond = f"{col[r.id]} IS TRUE" + (f" AND NOT {guarded}" if getattr(r, "unless_excluded", False) else "")
+        whens.append(f"WHEN {cond} THEN {d.string(value)}")
+    status = base if not whens else "CASE " + " ".join(whens) + f" ELSE {base} END"
     layer1 = [("status", status)]
 
     applies = f"({q('status')} <> {not_poor})"
