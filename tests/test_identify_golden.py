@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLE = ROOT / "samples" / "roster-clean.xlsx"
 FULL_ROWS = 12  # rows dumped cell by cell (header included); the rest is hashed
-VOLATILE = ("运行时间", "工具 (tool)")
+VOLATILE = ("时间戳", "工具 (tool)")
 
 
 def _value(v):

@@ -12,7 +12,8 @@ code  meaning
       had failing scenarios, ``identify`` stopped on validation errors)
 2     usage error: bad option or argument, output exists without ``--force``
 3     rule pack error: invalid YAML/rule/expression, parameter missing for a year
-4     input file unusable: unreadable, corrupt, encrypted, no header, no such sheet
+4     input file unusable: unreadable, corrupt, encrypted, no header, no such sheet;
+      or an output cannot be written (folder not writable, disk full, locked)
 5     internal error (a bug: please report it; ``--debug`` shows the traceback)
 ====  =====================================================================
 
@@ -70,6 +71,15 @@ class RuleError(FupinError):
     def __init__(self, message: str, hint: str | None = None, problems: list[str] | None = None):
         super().__init__(message, hint)
         self.problems = list(problems or [])
+
+
+class OutputError(FupinError):
+    """An output cannot be written: folder not writable, disk full, another run writing it (exit 4).
+
+    Nothing is left half-written: the temporary file is removed and an existing output is kept.
+    """
+
+    exit_code = EXIT_INPUT
 
 
 class DataError(FupinError):

@@ -33,8 +33,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.write import sha256_file
 
             area = area_name(by)
-            if output is not None:
-                prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register])
+            prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register])
             reg = read_register(register)
             if "primary_cause" not in reg.households.columns:
                 raise InputError(f"{register.name}: no 主要致贫原因 column",
@@ -43,7 +42,7 @@ def register(app: typer.Typer) -> None:
             prov = {
                 "tool": "fupin", "version": __version__, "command": "causes",
                 "inputs": [{"name": register.name, "sha256": sha256_file(register)}],
-                "run_time": run_time(), "options": {"by": area},
+                "run_time": run_time([register]), "options": {"by": area},
                 "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
                           if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
             }

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sys
 import traceback
 from enum import Enum
@@ -132,34 +133,56 @@ def guard() -> Iterator[None]:
     Tracebacks only with ``fupin --debug``. Messages never include full ID numbers
     (errors are built with masked IDs by the core).
     """
+    from fupin_cli.idnumber import mask_text
+
     try:
         yield
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except FupinError as e:
         if state.debug:
-            traceback.print_exc()
-        err.print(f"[bold red]错误:[/] {escape(e.one_line())}")
+            _traceback()
+        err.print(f"[bold red]错误:[/] {escape(mask_text(e.one_line()))}")
         for problem in getattr(e, "problems", [])[:200]:
-            err.print(escape(problem))
+            err.print(escape(mask_text(problem)))
         raise typer.Exit(code=e.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]已中断[/] (interrupted)")
         raise typer.Exit(code=130) from None
     except Exception as e:  # a bug: say so, without locals (they can hold personal data)
         if state.debug:
-            traceback.print_exc()
+            _traceback()
         err.print(
-            f"[bold red]内部错误:[/] {type(e).__name__}: {escape(str(e))[:300]} "
+            f"[bold red]内部错误:[/] {type(e).__name__}: {escape(mask_text(str(e)))[:300]} "
             "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)"
         )
         raise typer.Exit(code=EXIT_INTERNAL) from None
 
 
+def _traceback() -> None:
+    """The current exception's traceback on stderr (``--debug``): ID numbers masked, controls removed."""
+    from fupin_cli.idnumber import mask_text
+
+    sys.stderr.write(printable(mask_text(traceback.format_exc())))
+    sys.stderr.flush()
+
+
+# C0/C1 control characters (ESC starts terminal escape sequences; CR and backspace overwrite what
+# was printed), DEL, and the bidirectional overrides that reorder what a terminal shows.
+# Newline and tab stay.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control and terminal escape characters (anything printed goes through this)."""
+    return _CONTROL.sub("", text)
+
+
 def escape(text: str) -> str:
+    """Text from data or files, made safe to print: control characters removed, rich markup escaped."""
     from rich.markup import escape as _esc
 
-    return _esc(text)
+    return _esc(printable(str(text)))
 
 
 def print_json(payload: Any) -> None:

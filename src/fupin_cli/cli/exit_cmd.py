@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
                     if path is not None:
                         options[name] = f"{path.name} (sha256 {sha256_file(path)})"
                 sources = SimpleNamespace(sources=[*src.sources, *(this_year.sources if this_year is not None else [])])
-                prov = build_provenance(sources, the_pack, ev, year, region, version=__version__, run_time=run_time(),
+                prov = build_provenance(sources, the_pack, ev, year, region, version=__version__, run_time=run_time(inputs),
                                         command="exit", options=options)
                 step("write")
                 members = (this_year.members if this_year is not None else src.members)

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.write import sha256_file
 
             target = prepare_outputs(output or default_output(roster[0], year), force, publicity=publicity,
-                                     publicity_what="公示名单", inputs=roster)
+                                     publicity_what="公示名单", inputs=[*roster, quota, assist])
             options = {"allow_errors": allow_errors, "lang": lang.value}
             with progress(quiet or json_) as step:
                 step("pack")
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"
                 result = identify(data, the_pack, year, region, allow_errors=allow_errors, quota=the_quota,
-                                  version=__version__, run_time=run_time(), options=options, progress=step)
+                                  version=__version__, run_time=run_time([*roster, quota, assist]), options=options, progress=step)
                 step("write")
                 written = write_register(result, target, lang=lang.value, force=force, progress=step.rows)
                 outputs = [str(p) for p in written.outputs]

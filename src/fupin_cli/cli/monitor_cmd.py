@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
                 step("evaluate")
                 result, ev = run_monitor(src.households, src.members, the_pack, year, region)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
-                                        version=__version__, run_time=run_time(), command="monitor",
+                                        version=__version__, run_time=run_time(source), command="monitor",
                                         options={"source": f"{src.name} ({src.kind})", "lang": lang.value})
                 step("write")
                 members = src.members if len(src.members) else None

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                            "lang": lang.value}
                 result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
-                                            run_time=run_time(), options=options, progress=step)
+                                            run_time=run_time([previous, current]), options=options, progress=step)
                 step("write")
                 written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows)
             outputs = [str(p) for p in written.outputs]

@@ -55,7 +55,9 @@ def cell_text(value: object, *, masked: bool = False) -> str:
         text = value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat(sep=" ")
     else:
         text = str(value)
-    return mask(text) if masked else mask_text(text)
+    from fupin_cli.cli.common import printable
+
+    return printable(mask(text) if masked else mask_text(text))
 
 
 def frame_table(
@@ -81,7 +83,7 @@ def frame_table(
     table = Table(title=title, show_header=True, header_style="bold", show_lines=False)
     for col in df.columns:
         numeric = col in justify_right or pd.api.types.is_numeric_dtype(df[col].dtype)
-        table.add_column(str(labels.get(col, col)), justify="right" if numeric else "left",
+        table.add_column(cell_text(labels.get(col, col)), justify="right" if numeric else "left",
                          style=(styles or {}).get(col), overflow="fold", no_wrap=col in no_wrap)
     for row in shown.itertuples(index=False, name=None):
         table.add_row(*(Text(cell_text(v, masked=c in masked)) for c, v in zip(df.columns, row)))

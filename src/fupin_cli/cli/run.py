@@ -26,12 +26,36 @@ STEPS = {"pack": "加载规则包", "read": "读取花名册", "validate": "校�
          "decide": "生成识别结果", "write": "写出文件"}
 
 
-def run_time() -> str:
-    """Now, local time, ISO 8601; ``SOURCE_DATE_EPOCH`` pins it (reproducible outputs)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat(timespec="seconds")
+def run_time(inputs: Iterable[Path | None] = ()) -> str:
+    """The time written into outputs (说明 sheets, JSON provenance), ISO 8601.
+
+    ``SOURCE_DATE_EPOCH`` pins it; otherwise the newest modification time of the inputs, so the
+    same inputs and pack give byte-identical files (a county can diff two runs); the current
+    time only when no input can be looked at.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).isoformat(timespec="seconds")
+    times = []
+    for p in _paths(inputs):
+        with contextlib.suppress(OSError):
+            times.append(p.stat().st_mtime)
+    if times:
+        return dt.datetime.fromtimestamp(int(max(times)), dt.timezone.utc).isoformat(timespec="seconds")
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _paths(items: Iterable[Any]) -> list[Path]:
+    """Input paths from a mix of paths, None (an option not given) and lists (several roster files)."""
+    out: list[Path] = []
+    for p in items:
+        if p is None:
+            continue
+        if isinstance(p, (list, tuple)):
+            out.extend(_paths(p))
+        else:
+            out.append(Path(p))
+    return out
 
 
 class Step:
@@ -61,20 +85,36 @@ def progress(quiet: bool) -> Iterator[Step]:
         yield Step(p, p.add_task("", total=None))
 
 
-def prepare_outputs(target: Path, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
+def prepare_outputs(target: Path | None, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
                     publicity: Path | None = None, publicity_what: str = "公示名单",
-                    inputs: Iterable[Path] = ()) -> Path:
-    """Check every output before any work: type, existing file, folder, and no clash with an input."""
-    from fupin_cli.io.write import check_output
+                    inputs: Iterable[Path | None] = (), others: Iterable[tuple[str, Path | None]] = ()) -> Path | None:
+    """Check every output before any work: type, existing file, writable folder, no clash with an input.
 
-    check_output(target, force, allowed=allowed)
+    The one place outputs meet inputs: every input of the run (roster, register, --quota, --assist,
+    --roster, --population, ...) is declared here (:func:`fupin_cli.io.write.protect_inputs`), and
+    every output — ``target``, ``publicity``, ``others`` and any file a writer adds later (e.g. a
+    side .parquet) — is refused when it is one of them (same resolved path, symlink or hard link),
+    with or without ``--force``.  Stale temporaries of runs that died are removed from the
+    output folders.
+    """
+    from fupin_cli.io.write import check_output, clean_stale_temporaries, protect_inputs, same_file
+
+    ins = _paths(inputs)
+    protect_inputs(ins, reset=True)
+    outs: list[tuple[str, Path, Sequence[str]]] = []
+    if target is not None:
+        outs.append(("--output", target, allowed))
     if publicity is not None:
-        check_output(publicity, force, allowed=(".xlsx",))
-        if publicity.resolve() == target.resolve():
-            raise UsageError("--publicity and --output name the same file", f"give the {publicity_what} its own file name")
-    for path in inputs:
-        if target.resolve() == path.resolve():
-            raise UsageError(f"output {target.name} is one of the inputs", "give the output its own file name")
+        outs.append(("--publicity", publicity, (".xlsx",)))
+    outs.extend((flag, p, TABLE_FORMATS) for flag, p in others if p is not None)
+    for flag, path, kinds in outs:
+        check_output(path, force, allowed=kinds, inputs=ins)
+        clean_stale_temporaries(path.parent if str(path.parent) else Path("."))
+    for i, (flag, path, _) in enumerate(outs):
+        for other_flag, other, _ in outs[i + 1:]:
+            if same_file(path, other):
+                what = publicity_what if "--publicity" in (flag, other_flag) else "each output"
+                raise UsageError(f"{other_flag} and {flag} name the same file", f"give the {what} its own file name")
     return target
 
 

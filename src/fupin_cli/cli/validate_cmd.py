@@ -64,12 +64,12 @@ def register(app: typer.Typer) -> None:
         with guard():
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
-            from fupin_cli.io.write import check_output, write_frame
+            from fupin_cli.cli.run import prepare_outputs
+            from fupin_cli.io.write import write_frame
 
             if no_pack and pack is not None:
                 raise UsageError("--pack and --no-pack cannot be used together", "give one of them")
-            if output is not None:
-                check_output(output, force, allowed=OUTPUT_FORMATS)
+            prepare_outputs(output, force, allowed=OUTPUT_FORMATS, inputs=roster)
             extra, pack_id = [], None
             if not no_pack:
                 from fupin_cli.engine import load_pack

@@ -13,8 +13,10 @@ import contextlib
 import datetime as dt
 import difflib
 import hashlib
+import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +302,80 @@ def _yaml() -> YAML:
     return y
 
 
+MAX_PACK_FILE_BYTES = 2 << 20  # a pack file is a few dozen KB; bigger is a mistake or an attack
+MAX_YAML_DEPTH = 40  # nesting of mappings/sequences (shipped packs: 7)
+MAX_NUMBER = 1e15  # magnitude of any number in a pack (money, ages, shares ...): beyond it, a typo or an attack
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
+def _unsafe_yaml(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message), 0-based, of the first construct a pack may not use, from YAML events
+    (before anything is built): aliases (``*name``: billion laughs, merge keys), tags other than
+    the plain YAML types (``!!python/object`` ...), nesting deeper than :data:`MAX_YAML_DEPTH`."""
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
+    depth = 0
+    try:
+        for ev in YAML(typ="rt").parse(text):
+            mark = ev.start_mark
+            where = (mark.line, mark.column) if mark is not None else (0, 0)
+            if isinstance(ev, AliasEvent):
+                return (*where, f"YAML alias '*{ev.anchor}' is not allowed in a rule pack (write the value out)")
+            if isinstance(ev, NodeEvent):
+                tag = getattr(ev, "tag", None)
+                tag = None if tag is None else str(getattr(tag, "value", tag))
+                if tag is not None and tag not in _PLAIN_TAGS and tag != "!":
+                    return (*where, f"YAML tag '{tag}' is not allowed in a rule pack (only plain values, lists and mappings)")
+            if isinstance(ev, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return (*where, f"YAML nested more than {MAX_YAML_DEPTH} levels deep")
+            elif isinstance(ev, CollectionEndEvent):
+                depth -= 1
+    except MarkedYAMLError:
+        return None  # reported with its position by the load
+    return None
+
+
+def _bad_numbers(data: Any) -> list[tuple[int, int, str]]:
+    """(line, col, message), 0-based, of numbers no pack value may be: inf, NaN, beyond ±1e15."""
+    found: list[tuple[int, int, str]] = []
+    stack = [(data, (0, 0))]
+    while stack:
+        node, pos = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((v, node.lc.value(k) if hasattr(node, "lc") else pos))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                stack.append((v, node.lc.item(i) if hasattr(node, "lc") else pos))
+        elif isinstance(node, bool):
+            continue
+        elif isinstance(node, float) and not math.isfinite(node):
+            found.append((*pos, f"number {node!r} is not allowed: a pack value must be a finite number"))
+        elif isinstance(node, (int, float)) and abs(node) > MAX_NUMBER:
+            digits = len(str(abs(int(node)))) if isinstance(node, int) else None
+            size = f"a {digits}-digit number" if digits else f"{node:g}"
+            found.append((*pos, f"{size} is not allowed: numbers in a pack must be at most {MAX_NUMBER:,.0f} in size"))
+    return sorted(found)
+
+
+def _pack_file_problem(path: Path, folder: Path) -> str | None:
+    """Why a pack file may not be read: a symlink leading out of the pack folder, not a regular file, too big."""
+    try:
+        real = path.resolve(strict=True)
+        st = real.stat()
+    except (OSError, RuntimeError) as e:
+        return f"cannot read file: {getattr(e, 'strerror', None) or e}"
+    if path.is_symlink() and not real.is_relative_to(folder.resolve()):
+        return "is a symlink to a file outside the pack folder; copy the file into the pack instead"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_size > MAX_PACK_FILE_BYTES:
+        return f"is {st.st_size:,} bytes; a pack file may hold at most {MAX_PACK_FILE_BYTES:,}"
+    return None
+
+
 def read_yaml(path: Path, problems: Problems) -> tuple[Any, list[str]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -310,8 +386,13 @@ def read_yaml(path: Path, problems: Problems) -> tuple[Any, list[str]]:
         problems.add_raw(f"{display_path(path)}:1:1: cannot read file: {e.strerror}")
         return None, []
     lines = text.splitlines()
+    unsafe = _unsafe_yaml(text)
+    if unsafe is not None:
+        line, col, what = unsafe
+        problems.add_raw(f"{display_path(path)}:{line + 1}:{col + 1}: {what}")
+        return None, lines
     try:
-        return _yaml().load(text), lines
+        data = _yaml().load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -320,9 +401,16 @@ def read_yaml(path: Path, problems: Problems) -> tuple[Any, list[str]]:
             what = re.sub(r' with value .*$', "", what)
         problems.add_raw(f"{display_path(path)}:{line}:{col}: YAML syntax error: {what}")
         return None, lines
+    except RecursionError:
+        problems.add_raw(f"{display_path(path)}:1:1: YAML nested too deeply")
+        return None, lines
     except Exception as e:  # ruamel can raise others (e.g. on bad unicode escapes)
         problems.add_raw(f"{display_path(path)}:1:1: YAML syntax error: {e}")
         return None, lines
+    bad = _bad_numbers(data)
+    for line, col, what in bad:
+        problems.add_raw(f"{display_path(path)}:{line + 1}:{col + 1}: {what}")
+    return (None if bad else data), lines
 
 
 def _model_problems(e: ValidationError, origin: Origin, problems: Problems, model_for_tag, skip_tag: bool) -> None:
@@ -395,9 +483,16 @@ def _nested_fields(model, loc: list) -> dict | None:
 
 
 def _read_folder(path: Path, problems: Problems) -> _Raw:
-    files = sorted(p for p in path.glob("*.yaml") if p.is_file()) + sorted(p for p in path.glob("*.yml") if p.is_file())
+    entries = sorted(p for p in path.glob("*.yaml") if not p.is_dir()) + sorted(p for p in path.glob("*.yml") if not p.is_dir())
+    files = []
+    for f in entries:
+        why = _pack_file_problem(f, path)
+        if why is None:
+            files.append(f)
+        else:
+            problems.add_raw(f"{display_path(f)}:1:1: {why}")
     raw = _Raw(path=path, files=files)
-    if not files:
+    if not entries:
         problems.add_raw(f"{display_path(path)}: no *.yaml files in the pack folder")
         return raw
     meta_seen: Origin | None = None
@@ -570,12 +665,32 @@ def _load_raw(path: Path, problems: Problems, stack: tuple[Path, ...]) -> _Raw:
     except RuleError as e:
         problems.add(raw.meta_origin, ["extends"], e.message + (f"; {e.hint}" if e.hint else ""), value=True)
         return raw
+    outside = _extends_outside(ext, base_path, path)
+    if outside:
+        problems.add(raw.meta_origin, ["extends"], outside, value=True)
+        return raw
     if base_path in stack or base_path == path:
         problems.add(raw.meta_origin, ["extends"], f"circular 'extends': {' → '.join(p.name for p in (*stack, path, base_path))}", value=True)
         return raw
     base = _load_raw(base_path, problems, (*stack, path))
     _check_duplicates(raw, problems)
     return _merge(base, raw, problems)
+
+
+def _extends_outside(ref: str, base: Path, child: Path) -> str | None:
+    """Why ``extends: ref`` may not be followed: a path (not a shipped pack's name) that leads out
+    of both the working folder and the folder holding the child pack (``..``, absolute) — a
+    pack shared by someone else must not make fupin read files elsewhere on the machine."""
+    text = str(ref)
+    if not ("/" in text or "\\" in text or text.startswith(".")):
+        return None  # a shipped pack's name (rules_dirs), resolved by find_pack
+    home = child.resolve().parent
+    real = base.resolve()
+    inside = real.is_relative_to(home) or real.is_relative_to(Path.cwd().resolve())
+    if not inside:
+        return (f"extends {text!r} points outside the working folder and the folder that holds this pack "
+                f"({display_path(home)}); name a shipped pack, or put the base pack beside this one")
+    return None
 
 
 def _check_duplicates(raw: _Raw, problems: Problems) -> None:
@@ -919,11 +1034,39 @@ def _expr(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: l
 
 def _expr_t(text: str, scope: tc.Scope, want, origin: Origin, parts: list, problems: Problems):
     try:
-        node = parse(text)
+        try:
+            node = parse(text)
+        except (OverflowError, ValueError):  # a number literal no float holds (int → float overflow)
+            m = re.search(r"\d{16,}", text)
+            raise ExprError(f"a number of {len(m.group(0)) if m else 'many'} digits is not allowed: numbers must be "
+                            f"finite and at most {MAX_NUMBER:,.0f} in size", m.start() if m else 0) from None
+        _check_literals(node)
         return tc.check(node, scope, want)
     except ExprError as e:
         problems.add(origin, parts, e.message, col_offset=e.col, expr=text)
         return None, None
+
+
+def _check_literals(node: ir.Node) -> None:
+    """Numbers written in an expression must be finite and at most ±1e15 (``1e999`` is inf, a
+    1,900-digit integer overflows every column type)."""
+    import dataclasses
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ir.Num):
+            v = n.value
+            if abs(v) > MAX_NUMBER or not math.isfinite(v):
+                text = f"a {len(str(abs(int(v))))}-digit number" if isinstance(v, int) else f"{v!r}"
+                raise ExprError(f"{text} is not allowed: numbers must be finite and at most {MAX_NUMBER:,.0f} in size", n.pos)
+        if dataclasses.is_dataclass(n):
+            for f in dataclasses.fields(n):
+                v = getattr(n, f.name)
+                if isinstance(v, (list, tuple)):
+                    stack.extend(x for x in v if dataclasses.is_dataclass(x))
+                elif dataclasses.is_dataclass(v):
+                    stack.append(v)
 
 
 _RULE_VALUE_TABLES = {

@@ -246,7 +246,7 @@ def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append((f"输入文件 {i} SHA-256", src.get("sha256", "")))
         if src.get("column_map"):
             rows.append((f"输入文件 {i} 列映射 (column map)", src["column_map"]))
-    for key, zh in (("year", "年度 (year)"), ("region", "区域 (region)"), ("run_time", "运行时间 (run time)")):
+    for key, zh in (("year", "年度 (year)"), ("region", "区域 (region)"), ("run_time", "时间戳 (timestamp: SOURCE_DATE_EPOCH, else newest input file)")):
         if key in prov:
             rows.append((zh, "" if prov[key] is None else prov[key]))
     for name, p in (prov.get("parameters") or {}).items():
@@ -294,15 +294,15 @@ def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", fo
     hh = result.households
     outcome = WriteOutcome()
     if suffix == ".csv":
-        outcome.outputs.append(write_csv(bools_as_text(labelled(hh, lang)), p, force))
+        outcome.outputs.append(write_csv(bools_as_text(labelled(hh, lang)), p, force, private=True))
         return outcome
     if suffix == ".parquet":
-        outcome.outputs.append(write_parquet(labelled(hh, lang), p, force))
+        outcome.outputs.append(write_parquet(labelled(hh, lang), p, force, private=True))
         return outcome
     big = {k: df for k, df in (("households", hh), ("members", result.members)) if len(df) > EXCEL_MAX_DATA_ROWS}
     for key, df in big.items():
         side = p.with_name(f"{p.stem}-{sheet_name(key, lang)}.parquet")
-        outcome.outputs.append(write_parquet(labelled(df, lang), side, force))
+        outcome.outputs.append(write_parquet(labelled(df, lang), side, force, private=True))
         outcome.warnings.append(f"{sheet_name(key, lang)}: {len(df):,} rows exceed Excel's {EXCEL_MAX_DATA_ROWS:,}; "
                                 f"written to {side.name} instead")
     _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings, extra_sheets=extra_sheets,
@@ -325,7 +325,7 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
     from fupin_cli.core.summary import LABELS as SUMMARY_LABELS
     from fupin_cli.io.xlsx import XlsxBook
 
-    with XlsxBook(p, force=force) as book:
+    with XlsxBook(p, force=force, private=True) as book:  # the register holds full ID numbers
         for key, df in (("households", result.households), ("members", result.members)):
             if key not in skip:
                 _table(book, key, df, lang, progress=progress)  # progress(rows, total) per 20k-row chunk

@@ -386,7 +386,7 @@ def _check_layout(layout: str) -> None:
 def _atomic(path: Path, force: bool) -> Iterator[Path]:
     """The lead's atomic writer (temp file beside ``path``, then ``os.replace``), OS errors as one line."""
     try:
-        with atomic_output(path, force) as tmp:
+        with atomic_output(path, force, private=True) as tmp:  # full (synthetic) ID numbers
             yield tmp
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}", "check the folder exists, is writable and has space") from None

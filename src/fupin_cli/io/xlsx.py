@@ -41,6 +41,15 @@ TEXT_COLUMN_HINTS = ("证件号码", "身份证", "户编号", "人编号", "银
                      "head_id_number", "bank_account", "phone")
 
 
+def workbook_date() -> dt.datetime:
+    """The document date written into every workbook: ``SOURCE_DATE_EPOCH`` when set, else a fixed
+    date (so the same inputs and pack give byte-identical .xlsx)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime(2000, 1, 1)
+
+
 def _is_text_hint(name: str) -> bool:
     return any(h in str(name) for h in TEXT_COLUMN_HINTS)
 
@@ -52,41 +61,65 @@ def _display_width(text: str) -> int:
 class XlsxBook:
     """A workbook written atomically: ``with XlsxBook(path, force) as book: book.add_table(...)``."""
 
-    def __init__(self, path: str | os.PathLike, force: bool = False, *, font: str = DEFAULT_FONT, constant_memory: bool = True):
+    def __init__(self, path: str | os.PathLike, force: bool = False, *, font: str = DEFAULT_FONT, constant_memory: bool = True,
+                 private: bool = False):
         self.path = Path(path)
         self.force = force
         self.font = font
         self.constant_memory = constant_memory
+        self.private = private  # holds full ID numbers: mode at most 0600
         self._ctx = None
         self.wb: xlsxwriter.Workbook | None = None
         self._formats: dict[tuple, Any] = {}
 
     # -- context -------------------------------------------------------------------------
     def __enter__(self) -> "XlsxBook":
-        self._ctx = atomic_output(self.path, self.force)
+        self._ctx = atomic_output(self.path, self.force, private=self.private)
         tmp = self._ctx.__enter__()
-        self.wb = xlsxwriter.Workbook(
-            str(tmp),
-            {
-                "constant_memory": self.constant_memory,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "default_date_format": DATE_FORMAT,
-            },
-        )
-        self.wb.formats[0].set_font_name(self.font)  # default cell format
-        self.wb.set_properties({"creator": "fupin", "comments": "written by fupin"})
-        # fixed creation date: same inputs → same cell content (bytes still differ by zip times)
-        self.wb.set_properties({"created": dt.datetime(2000, 1, 1)})
+        try:
+            self.wb = xlsxwriter.Workbook(
+                str(tmp),
+                {
+                    "constant_memory": self.constant_memory,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                    "default_date_format": DATE_FORMAT,
+                },
+            )
+            self.wb.formats[0].set_font_name(self.font)  # default cell format
+            # fixed document dates (docProps/core.xml): the same inputs give the same bytes; XlsxWriter
+            # already writes fixed zip entry times.  SOURCE_DATE_EPOCH, when set, is the date used.
+            self.wb.set_properties({"creator": "fupin", "comments": "written by fupin", "created": workbook_date()})
+        except BaseException as e:
+            self._ctx.__exit__(type(e), e, e.__traceback__)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if self.wb is not None:
-                self.wb.close()
-        finally:
-            self._ctx.__exit__(exc_type, exc, tb)
+        """Commit only a workbook whose ``close()`` (which writes the zip) completed.
+
+        An error or Ctrl-C in the ``with`` block, or in ``close()`` itself, discards the temporary
+        file and keeps whatever was at the target before (never a half-written workbook)."""
+        ctx, self._ctx = self._ctx, None
+        if exc_type is None:
+            try:
+                if self.wb is not None:
+                    self.wb.close()
+            except BaseException as e:
+                self._discard()
+                if not ctx.__exit__(type(e), e, e.__traceback__):
+                    raise
+                return
+            ctx.__exit__(None, None, None)
+            return
+        self._discard()
+        ctx.__exit__(exc_type, exc, tb)
+
+    def _discard(self) -> None:
+        """Drop an unfinished workbook without writing it (no destructor warning)."""
+        if self.wb is not None:
+            self.wb.fileclosed = True
 
     # -- formats -------------------------------------------------------------------------
     def fmt(self, **props) -> Any:
