@@ -98,9 +98,14 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> tuple[Grid, str]:
     try:  # ragged rows (e.g. a title line): pandas pads them with blanks
         cells = _parse(utf8, sep, width)
     except pd.errors.ParserError:  # a later line has more fields than the sample: measure all
+        from fupin_cli.io.guard import csv_parse_error
+
         lines = io.TextIOWrapper(io.BytesIO(utf8), encoding="utf-8-sig", newline="")
-        width = max((len(r) for r in csv.reader(lines, delimiter=sep)), default=1)
-        cells = _parse(utf8, sep, width)
+        try:
+            width = max((len(r) for r in csv.reader(lines, delimiter=sep)), default=1)
+            cells = _parse(utf8, sep, width)
+        except (pd.errors.ParserError, csv.Error) as e:  # an unterminated quote, a NUL byte ...
+            raise csv_parse_error(path.name, e) from None
     del utf8
     if not cells.notna().to_numpy().any():
         raise InputError(f"{path.name}: 文件是空的 (empty file)", "检查是否选错了文件")
@@ -291,8 +296,14 @@ def _typed_kind(t: pa.DataType) -> str | None:
 def typed_values(arr: pa.Array, kind: str) -> pd.Series | None:
     """A typed Arrow column as the schema kind's pandas values, or None when it does not fit."""
     tk = _typed_kind(arr.type)
+    if tk == "number" and kind in ("float", "money", "int"):
+        from fupin_cli.io.guard import finite_column
+
+        valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        if not finite_column(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), valid):
+            return None  # NaN, inf or huge values: the text path reports each cell
     if tk == "number" and kind in ("float", "money"):
-        vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null → NaN; NaN is missing too
+        vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null → NaN
         nan = np.isnan(vals)
         return pd.Series(pd.arrays.FloatingArray(np.where(nan, 0.0, vals), nan))
     if tk == "number" and kind == "int":

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_cli.findings import FINDING_COLUMNS
+from fupin_cli.io.guard import NOT_A_NUMBER, plausible_number
 from fupin_cli.io.read_grid import STR
 from fupin_cli.schema import CODE_TABLES, FALSE_WORDS, TRUE_WORDS, VALUE_GRADES, VALUE_INDEX, Field, normalise_value
 
@@ -169,15 +170,18 @@ def mask_id(value: object) -> str:
 
 def parse_number(text: str) -> object:
     t = text.lower()
+    if t in NOT_A_NUMBER:  # "nan", "inf": a broken export, reported (not a blank)
+        return BAD
     if t in MISSING_WORDS:
         return np.nan
     scale = 10000.0 if t.endswith(("万", "万元")) else 1.0
     t = _NUM_CLEAN.sub("", t)
     t = _NUM_CLEAN.sub("", t)  # 1,234 元 → strip both
     try:
-        return float(t) * scale
+        value = float(t) * scale
     except ValueError:
         return BAD
+    return value if plausible_number(value) else BAD  # inf, nan, 1e400: reported, never ±1.8e308 or blank
 
 
 def parse_bool(text: str) -> object:

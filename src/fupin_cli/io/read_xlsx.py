@@ -30,6 +30,7 @@ from posixpath import join, normpath
 import numpy as np
 
 from fupin_cli.errors import InputError
+from fupin_cli.io.guard import check_xlsx_zip
 from fupin_cli.io.read_grid import Grid, Merge, column_index, frame_from_arrow
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -90,6 +91,7 @@ class Workbook:
                     if bad:
                         raise corrupt_error(self.name, "xlsx", f"damaged member {bad}")
                     self._sheet_xml = _sheet_xml_paths(zf)
+                    check_xlsx_zip(path, zf, self._sheet_xml)  # bombs and huge used ranges, before calamine
                     self._sst = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in zf.namelist() else None
             except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
                 raise corrupt_error(self.name, "xlsx", str(e) or type(e).__name__) from None

@@ -1,0 +1,189 @@
+"""Guards the readers call before trusting a file or a value (issue 13).
+
+Small functions, kept apart from the readers so the readers can change around them:
+
+* :func:`check_xlsx_zip` — before the Rust reader (calamine) opens an .xlsx: the sizes in the
+  zip's directory (total and per-part compression ratio: zip bombs), each sheet's
+  ``<dimension>`` (a stray value at XFD1048576 makes calamine allocate every cell of the used
+  range: 17 billion cells), and, for sheets whose XML is small enough to read at once, the real
+  used range from the cell references (a ``<dimension>`` can lie) and the real inflated size.
+  Anything over the limits is an :class:`InputError` (exit 4) that says what and how to fix it.
+* :func:`plausible_number` — a number parsed from a cell: ``inf``, ``nan``, ``1e400`` and
+  magnitudes beyond 1e15 are not values (they used to become ±1.8e308 or a silent blank).
+* :func:`finite_column` — the same for a typed (Parquet) number column.
+
+Limits can be raised for a genuinely large workbook with the environment variables
+``FUPIN_MAX_CELLS`` (cells in one sheet's used range) and ``FUPIN_MAX_XLSX_BYTES`` (uncompressed
+size of the whole workbook).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from fupin_cli.errors import InputError
+
+MAX_CELLS = 50_000_000  # 1,048,575 rows × 47 columns; calamine holds the used range densely
+MAX_XLSX_BYTES = 8 << 30  # uncompressed, all parts together
+MAX_RATIO = 200  # uncompressed / compressed of one part: XML compresses 5–30×, a bomb ~1000×
+RATIO_MIN_BYTES = 32 << 20  # below this a high ratio is harmless
+VERIFY_BYTES = 64 << 20  # sheet XML up to this (declared) size is read once to find its real used range
+MAX_NUMBER = 1e15  # any number in a roster (money, counts, areas): beyond it a typo, an overflow or an attack
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?"')
+_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
+
+
+def _limit(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip().replace("_", "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+def max_cells() -> int:
+    return _limit("FUPIN_MAX_CELLS", MAX_CELLS)
+
+
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _letters(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def bomb_error(name: str, detail: str) -> InputError:
+    return InputError(
+        f"{name}: 文件解压后过大, 可能是压缩炸弹 (zip bomb refused: {detail})",
+        "在 Excel 中打开并另存为 .xlsx; 真实的大表请设置 FUPIN_MAX_XLSX_BYTES",
+    )
+
+
+def range_error(name: str, sheet: str, ref: str, cells: int, limit: int) -> InputError:
+    return InputError(
+        f"{name} 工作表“{sheet}”: 已用区域 {ref} 有 {cells:,} 个单元格, 超过上限 {limit:,} "
+        f"(used range too large: a stray value far from the data?)",
+        "在 Excel 中删除数据右侧和下方的空行空列 (Ctrl+End 查看最后一个单元格) 后保存; 确实需要时设置 FUPIN_MAX_CELLS",
+    )
+
+
+def check_xlsx_zip(path: Path, zf: zipfile.ZipFile, sheets: dict[str, str]) -> None:
+    """Refuse an .xlsx whose parts would inflate to too much, or a sheet whose used range is too
+    large, before any Rust code reads it.  ``sheets``: sheet name → path of its XML part."""
+    name = path.name
+    infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    limit = _limit("FUPIN_MAX_XLSX_BYTES", MAX_XLSX_BYTES)
+    if total > limit:
+        raise bomb_error(name, f"{total:,} bytes uncompressed, limit {limit:,}")
+    for i in infos:
+        if i.file_size > RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise bomb_error(name, f"{i.filename} inflates {i.file_size // max(i.compress_size, 1):,}× "
+                                   f"to {i.file_size:,} bytes")
+    cells_limit = max_cells()
+    for sheet, member in sheets.items():
+        try:
+            info = zf.getinfo(member)
+        except KeyError:
+            continue
+        head = _head(path, zf, member)
+        m = _DIMENSION.search(head)
+        if m and m.group(3):
+            c0, r0, c1, r1 = _col(m.group(1) or b"A"), int(m.group(2) or 1), _col(m.group(3)), int(m.group(4))
+            cells = (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
+            if cells > cells_limit:
+                ref = m.group(0).split(b'"')[1].decode()
+                raise range_error(name, sheet, ref, cells, cells_limit)
+        if info.file_size <= VERIFY_BYTES:
+            _verify_sheet(path, zf, member, sheet, info, cells_limit)
+
+
+def _head(path: Path, zf: zipfile.ZipFile, member: str, size: int = 1 << 14) -> bytes:
+    try:
+        with zf.open(member) as f:
+            return f.read(size)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
+        return b""  # the reader reports a corrupt or encrypted part
+
+
+def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info: zipfile.ZipInfo, cells_limit: int) -> None:
+    """Read a (small) sheet part once: its real inflated size (a directory entry can lie) and the
+    real used range from the cell references (so can ``<dimension>``)."""
+    cap = max(4 * info.file_size, 1 << 20)
+    rows = [None, None]
+    cols = [None, None]
+    done = 0
+    carry = b""
+    try:
+        with zf.open(member) as f:
+            while True:
+                block = f.read(1 << 22)
+                if not block:
+                    break
+                done += len(block)
+                if done > cap:
+                    raise bomb_error(path.name, f"{member} inflates beyond the {info.file_size:,} bytes it declares")
+                buf = carry + block
+                cut = buf.rfind(b"<")
+                for c, r in _REF.findall(buf, 0, cut if cut > 0 else len(buf)):
+                    ci, ri = _col(c), int(r)
+                    if rows[0] is None or ri < rows[0]:
+                        rows[0] = ri
+                    if rows[1] is None or ri > rows[1]:
+                        rows[1] = ri
+                    if cols[0] is None or ci < cols[0]:
+                        cols[0] = ci
+                    if cols[1] is None or ci > cols[1]:
+                        cols[1] = ci
+                carry = buf[cut:] if cut > 0 else b""
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
+        return  # corrupt or encrypted: the reader says so
+    if rows[0] is None:
+        return
+    cells = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
+    if cells > cells_limit:
+        ref = f"{_letters(cols[0])}{rows[0]}:{_letters(cols[1])}{rows[1]}"
+        raise range_error(path.name, sheet, ref, cells, cells_limit)
+
+
+NOT_A_NUMBER = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
+def csv_parse_error(name: str, e: Exception) -> InputError:
+    """A CSV the parsers cannot split into fields (an unterminated quote ...), as one line."""
+    text = " ".join(str(e).split())
+    m = re.search(r"row (\d+)", text)
+    where = f"第 {int(m.group(1)) + 1} 行起" if m and "EOF inside string" in text else ""
+    what = "引号没有结束 (unterminated quote)" if "EOF inside string" in text or "unexpected end" in text else f"无法解析 ({text[:100]})"
+    return InputError(f"{name}: {where}{what}", "检查该行的双引号是否成对; 或在 Excel 中打开后另存为“CSV UTF-8”")
+
+
+def plausible_number(value: float) -> bool:
+    """A parsed cell number that can stand for a value: finite and at most ±1e15."""
+    return math.isfinite(value) and abs(value) <= MAX_NUMBER
+
+
+def finite_column(values: np.ndarray, valid: np.ndarray) -> bool:
+    """Every valid (non-null) value of a typed number column is finite and at most ±1e15
+    (a Parquet NaN is a value, not a blank: it must be reported, not taken for missing)."""
+    v = values[valid]
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isfinite(v)) and np.all(np.abs(v) <= MAX_NUMBER))
+
+
+__all__ = ["check_xlsx_zip", "plausible_number", "finite_column", "max_cells", "MAX_CELLS", "MAX_NUMBER"]
