@@ -54,7 +54,17 @@ def make_findings(records: Iterable[Mapping] | pd.DataFrame) -> pd.DataFrame:
     for col in FINDING_COLUMNS:
         if col != "row":
             df[col] = df[col].fillna("").astype(str)
+    for col in ("message", "hint"):  # a value quoted in a message may be an ID typed into a name column
+        df[col] = _masked(df[col])
     return df.reset_index(drop=True)
+
+
+def _masked(s: pd.Series) -> pd.Series:
+    from fupin_cli.idnumber import _ID_LIKE, mask
+
+    if not len(s) or not s.str.contains(_ID_LIKE, regex=True).any():
+        return s
+    return s.str.replace(_ID_LIKE, lambda m: mask(m.group(0)), regex=True)
 
 
 def concat_findings(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine.explain import explain
+            from fupin_cli.idnumber import mask_text
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
 
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
             tree = explain(roster, the_pack, year, region, hid)
             if json_:
                 print_json({
-                    "household_id": hid,
+                    "household_id": mask_text(hid),
                     "year": year,
                     "region": region or the_pack.meta.region,
                     "pack": pack_info(the_pack),

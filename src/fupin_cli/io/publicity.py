@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from fupin_cli.errors import UsageError
+from fupin_cli.idnumber import mask_text
 
 COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12), ("head_id_masked", "证件号码", 24),
            ("household_size", "家庭人口数", 11), ("attribute", "贫困户属性", 18), ("primary_cause", "主要致贫原因", 16)]
@@ -139,7 +140,8 @@ def _village_sheet(book, name: str, town: str, village: str, part: pd.DataFrame,
                 else:
                     ws.write_number(row, j, int(v) if key in INT_KEYS else round(float(v), 2), border)
             else:
-                ws.write_string(row, j, _s(v), text if key == "head_id_masked" else border)
+                # any ID number typed into another column (a name, a note) is masked too: the list is posted publicly
+                ws.write_string(row, j, mask_text(_s(v)), text if key == "head_id_masked" else border)
         row += 1
     row += 1
     for line in (options.period_line(), options.phone_line(),

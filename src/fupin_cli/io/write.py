@@ -325,14 +325,43 @@ def escape_formulas_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def mask_ids_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Every ID-like number inside the text cells (and headers) of a frame masked (returns the frame
+    itself when there is none).  Outputs other than the register (``private=False``) go through this,
+    so a full ID typed into a name or note column never reaches a list, report or findings file."""
+    from fupin_cli.idnumber import _ID_LIKE, mask_text
+
+    out = None
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object:
+            hit = s.map(lambda v: isinstance(v, str) and _ID_LIKE.search(v) is not None).astype(bool)
+        elif pd.api.types.is_string_dtype(s):
+            hit = s.str.contains(_ID_LIKE, regex=True, na=False).astype(bool)
+        else:
+            continue
+        if hit.any():
+            out = df.copy() if out is None else out
+            out[col] = s.astype(object)
+            out.loc[hit, col] = [mask_text(v) for v in s[hit]]
+    if any(isinstance(c, str) and _ID_LIKE.search(c) for c in df.columns):
+        out = (df.copy() if out is None else out)
+        out.columns = [mask_text(c) if isinstance(c, str) else c for c in out.columns]
+    return df if out is None else out
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, *, private: bool = False) -> Path:
     """CSV in UTF-8 with BOM (Excel shows Chinese), ``\\n`` line ends, formula-escaped, deterministic."""
+    if not private:
+        df = mask_ids_frame(df)
     with atomic_output(path, force, private=private) as tmp:
         escape_formulas_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
     return Path(path)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, *, private: bool = False) -> Path:
+    if not private:
+        df = mask_ids_frame(df)
     with atomic_output(path, force, private=private) as tmp:
         df.to_parquet(tmp, index=False)
     return Path(path)

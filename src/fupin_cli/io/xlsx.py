@@ -28,7 +28,7 @@ import xlsxwriter
 import xlsxwriter.utility
 
 from fupin_cli.errors import UsageError
-from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, atomic_output
+from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, atomic_output, mask_ids_frame
 
 DEFAULT_FONT = "宋体"  # SimSun: present on Chinese Windows; LibreOffice substitutes a CJK font
 CHUNK_ROWS = 20_000
@@ -153,6 +153,8 @@ class XlsxBook:
         ``progress(rows_written, total_rows)`` is called after each chunk of ``CHUNK_ROWS`` rows
         (commands advance a progress bar with it).
         """
+        if not self.private:  # only the register may hold full ID numbers
+            df = mask_ids_frame(df)
         if len(df) > EXCEL_MAX_DATA_ROWS:
             raise UsageError(
                 f"sheet {name}: {len(df):,} rows exceed Excel's limit of {EXCEL_MAX_DATA_ROWS:,} data rows",
@@ -204,7 +206,11 @@ class XlsxBook:
         ws.set_column(0, 0, 28)
         ws.set_column(1, 1, 90, self.fmt(text_wrap=True, valign="top"))
         ws.write_row(0, 0, list(headers), self.header_format)
+        from fupin_cli.idnumber import mask_text
+
         for i, (k, v) in enumerate(rows, start=1):
+            if isinstance(v, str) and not self.private:
+                v = mask_text(v)
             ws.write_string(i, 0, str(k))
             if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v)):
                 ws.write_number(i, 1, v)
