@@ -104,6 +104,7 @@ def check_xlsx_zip(path: Path, zf: zipfile.ZipFile, sheets: dict[str, str]) -> N
         if m and m.group(3):
             c0, r0, c1, r1 = _col(m.group(1) or b"A"), int(m.group(2) or 1), _col(m.group(3)), int(m.group(4))
             cells = (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
+            _check_width(name, sheet, abs(c1 - c0) + 1)
             if cells > cells_limit:
                 ref = m.group(0).split(b'"')[1].decode()
                 raise range_error(name, sheet, ref, cells, cells_limit)
@@ -156,9 +157,27 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
     if rows[0] is None:
         return
     cells = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
+    _check_width(path.name, sheet, cols[1] - cols[0] + 1)
     if cells > cells_limit:
         ref = f"{_letters(cols[0])}{rows[0]}:{_letters(cols[1])}{rows[1]}"
         raise range_error(path.name, sheet, ref, cells, cells_limit)
+
+
+MAX_COLUMNS = 1024  # a national roster has ~100 columns; each column costs its own typing pass
+
+
+def check_grid(grid) -> None:
+    """Refuse a sheet with more used columns than a roster can have (16,384 columns of data took
+    minutes: every column is typed on its own), before the header is looked for."""
+    _check_width(grid.file, grid.sheet, grid.width)
+
+
+def _check_width(name: str, sheet: str, width: int) -> None:
+    limit = _limit("FUPIN_MAX_COLUMNS", MAX_COLUMNS)
+    if width > limit:
+        where = f"{name}" + (f" 工作表“{sheet}”" if sheet else "")
+        raise InputError(f"{where}: 有 {width:,} 列, 超过上限 {limit:,} (too many columns)",
+                         "删除数据右侧多余的列后保存; 确实需要时设置 FUPIN_MAX_COLUMNS")
 
 
 NOT_A_NUMBER = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})

@@ -22,6 +22,7 @@ from fupin_cli.findings import concat_findings, make_findings
 from fupin_cli.headers import candidates
 from fupin_cli.io.colmap import ColumnMap
 from fupin_cli.io.excel import Header, find_header
+from fupin_cli.io.guard import check_grid
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_layout import (
     Table,
@@ -131,6 +132,7 @@ def _table(grid: Grid, matcher=None) -> Table:
     if not grid.height:
         where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")
         raise InputError(f"{where} 是空的 (empty sheet)", "用 --sheet 选择有数据的工作表")
+    check_grid(grid)
     return build_table(grid, find_header(grid, matcher))
 
 
@@ -166,6 +168,7 @@ def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None
         try:
             if not grid.height:
                 raise InputError(f"{p.name} 工作表“{name}”是空的 (empty sheet)", "用 --sheet 选择有数据的工作表")
+            check_grid(grid)
             header = find_header(grid, matcher(name))
         except InputError as e:
             if "duplicated header" in e.message:
