@@ -105,6 +105,11 @@ CHECKS: dict[str, CheckInfo] = {
     "read.member_columns_ignored": _c("info", "每行一户的表中成员列未读取", "成员信息请按每人一行填写"),
     "read.head_from_members": _c("info", "户主信息取自户主成员行", "无需修改"),
     "id.stored_as_number": _c("error", "证件号码存成数字（精度已丢失）", "在 Excel 中把该列设为“文本”格式，再按证件原件重新录入"),
+    # ---- io/guard.py: values that cannot be trusted --------------------------------------------
+    "read.formula_error": _c("error", "公式结果是错误值（按空值处理）", "在 Excel 中修正该公式，或改填数值"),
+    "read.formula_no_value": _c("warning", "公式没有计算结果（读作空值）", "在 Excel 中打开，按 F9 重新计算后保存"),
+    "read.formula_zero": _c("warning", "公式结果为 0（请核实）", "核对公式引用的单元格"),
+    "income.implausible": _c("warning", "人均纯收入不足 10 元（不可信）", "核实收入；以万元填写时请写成“0.5万”或换算为元"),
 }
 
 

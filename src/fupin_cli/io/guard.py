@@ -80,9 +80,14 @@ def range_error(name: str, sheet: str, ref: str, cells: int, limit: int) -> Inpu
     )
 
 
-def check_xlsx_zip(path: Path, zf: zipfile.ZipFile, sheets: dict[str, str]) -> None:
+def check_xlsx_zip(path: Path, zf: zipfile.ZipFile, sheets: dict[str, str]) -> dict[str, list[tuple[int, int, str, str]]]:
     """Refuse an .xlsx whose parts would inflate to too much, or a sheet whose used range is too
-    large, before any Rust code reads it.  ``sheets``: sheet name → path of its XML part."""
+    large, before any Rust code reads it.  ``sheets``: sheet name → path of its XML part.
+
+    Returns, per sheet read in full here, its formula cells whose value cannot be trusted:
+    (row 1-based, column 0-based, kind, cached value) with kind ``error`` (an error value such as
+    #DIV/0!), ``no_value`` (never calculated: the reader sees a blank) or ``zero`` (cached 0)."""
+    formulas: dict[str, list[tuple[int, int, str, str]]] = {}
     name = path.name
     infos = zf.infolist()
     total = sum(i.file_size for i in infos)
@@ -109,7 +114,8 @@ def check_xlsx_zip(path: Path, zf: zipfile.ZipFile, sheets: dict[str, str]) -> N
                 ref = m.group(0).split(b'"')[1].decode()
                 raise range_error(name, sheet, ref, cells, cells_limit)
         if info.file_size <= VERIFY_BYTES:
-            _verify_sheet(path, zf, member, sheet, info, cells_limit)
+            formulas[sheet] = _verify_sheet(path, zf, member, sheet, info, cells_limit)
+    return formulas
 
 
 def _head(path: Path, zf: zipfile.ZipFile, member: str, size: int = 1 << 14) -> bytes:
@@ -120,7 +126,8 @@ def _head(path: Path, zf: zipfile.ZipFile, member: str, size: int = 1 << 14) -> 
         return b""  # the reader reports a corrupt or encrypted part
 
 
-def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info: zipfile.ZipInfo, cells_limit: int) -> None:
+def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info: zipfile.ZipInfo,
+                  cells_limit: int) -> list[tuple[int, int, str, str]]:
     """Read a (small) sheet part once: its real inflated size (a directory entry can lie) and the
     real used range from the cell references (so can ``<dimension>``)."""
     cap = max(4 * info.file_size, 1 << 20)
@@ -128,6 +135,7 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
     cols = [None, None]
     done = 0
     carry = b""
+    formulas: list[tuple[int, int, str, str]] = []
     try:
         with zf.open(member) as f:
             while True:
@@ -149,18 +157,108 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
                         cols[0] = ci
                     if cols[1] is None or ci > cols[1]:
                         cols[1] = ci
+                if b"<f" in buf:
+                    formulas.extend(_formula_cells(buf, cut if cut > 0 else len(buf)))
                 carry = buf[cut:] if cut > 0 else b""
     except InputError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
-        return  # corrupt or encrypted: the reader says so
+        return []  # corrupt or encrypted: the reader says so
     if rows[0] is None:
-        return
+        return formulas
     cells = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
     _check_width(path.name, sheet, cols[1] - cols[0] + 1)
     if cells > cells_limit:
         ref = f"{_letters(cols[0])}{rows[0]}:{_letters(cols[1])}{rows[1]}"
         raise range_error(path.name, sheet, ref, cells, cells_limit)
+    return formulas
+
+
+_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*?)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*'
+                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?', re.S)
+_ATTR_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+
+
+def _formula_cells(buf: bytes, end: int) -> list[tuple[int, int, str, str]]:
+    out = []
+    for attrs, value in _FORMULA_CELL.findall(buf, 0, end):
+        ref = _ATTR_REF.search(attrs)
+        if not ref:
+            continue
+        v = value.decode("utf-8", "replace").strip()
+        if b't="e"' in attrs:
+            kind = "error"
+        elif not v and b't="str"' not in attrs:
+            kind = "no_value"
+        elif v in ("0", "0.0") and b't="' not in attrs:
+            kind = "zero"
+        else:
+            continue
+        out.append((int(ref.group(2)), _col(ref.group(1)) - 1, kind, v))
+    return out
+
+
+FORMULA_MESSAGES = {
+    "error": ("error", "read.formula_error", "公式结果是错误值“{v}”, 已按空值处理", "在 Excel 中修正该公式 (查看引用的单元格), 或改填数值"),
+    "no_value": ("warning", "read.formula_no_value", "公式没有计算结果 (文件未经 Excel 计算保存), 读作空值",
+                 "在 Excel 中打开, 按 F9 重新计算后保存"),
+    "zero": ("warning", "read.formula_zero", "公式结果为 0, 请核实 (引用的单元格可能为空)", "核对公式引用的单元格"),
+}
+
+
+def formula_notes(table) -> list:
+    """Findings for the untrusted formula cells (see :func:`check_xlsx_zip`) that fall inside a
+    table's data rows and columns: the cell's Excel address, the column's header."""
+    import pandas as pd
+
+    cells = getattr(table.grid, "formulas", None)
+    if not cells:
+        return []
+    grid, header = table.grid, table.header
+    first = int(grid.excel_row(header.data_start))
+    by_col = {c.index + grid.col_offset: c for c in header.columns}
+    rows = []
+    for row, col, kind, value in cells:
+        c = by_col.get(col)
+        if c is None or row < first:
+            continue
+        severity, check, message, hint = FORMULA_MESSAGES[kind]
+        rows.append({"severity": severity, "check": check, "file": grid.file, "sheet": grid.sheet, "row": row,
+                     "column": c.header, "household_id": "",
+                     "message": f"{grid.sheet + '!' if grid.sheet else ''}{_letters(col + 1)}{row}: {c.header}"
+                                f"{message.format(v=value)}", "hint": hint})
+    return [pd.DataFrame(rows)] if rows else []
+
+
+INCOME_FIELDS = ("income_per_capita", "net_income_per_capita")
+IMPLAUSIBLE_INCOME = 10.0  # yuan a year per person: a value in 万元 typed without its unit, or a typo
+
+
+def implausible_notes(households, file: str) -> list:
+    """A per-capita income above 0 and under 10 yuan a year is not believable (0.5 is 5,000 written
+    in 万元, or a typo): a warning at the row, so nobody is identified on it without a look."""
+    import pandas as pd
+
+    out = []
+    for f in INCOME_FIELDS:
+        if f not in households.columns:
+            continue
+        v = pd.to_numeric(households[f], errors="coerce")
+        bad = ((v > 0) & (v < IMPLAUSIBLE_INCOME)).fillna(False).to_numpy(dtype=bool)
+        if not bad.any():
+            continue
+        part = households[bad]
+        n = len(part)
+        out.append(pd.DataFrame({
+            "severity": "warning", "check": "income.implausible", "file": file,
+            "sheet": part["_sheet"].astype(object).fillna("").tolist() if "_sheet" in part else [""] * n,
+            "row": pd.array(part["_row"].tolist() if "_row" in part else [None] * n, dtype="Int64"),
+            "column": "人均纯收入" if f == "income_per_capita" else f,
+            "household_id": part["household_id"].astype(object).fillna("").astype(str).tolist() if "household_id" in part else [""] * n,
+            "message": [f"人均纯收入 {x:g} 元不可信 (是否以万元填写?)" for x in v[bad]],
+            "hint": "核实收入; 以万元填写时请写成“0.5万”或换算为元",
+        }))
+    return out
 
 
 MAX_COLUMNS = 1024  # a national roster has ~100 columns; each column costs its own typing pass

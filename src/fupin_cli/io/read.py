@@ -22,7 +22,7 @@ from fupin_cli.findings import concat_findings, make_findings
 from fupin_cli.headers import candidates
 from fupin_cli.io.colmap import ColumnMap
 from fupin_cli.io.excel import Header, find_header
-from fupin_cli.io.guard import check_grid
+from fupin_cli.io.guard import check_grid, formula_notes, implausible_notes
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_layout import (
     Table,
@@ -223,6 +223,7 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
     notes: list[pd.DataFrame] = []
     for t in tables:
         notes.extend(t.notes)
+        notes.extend(formula_notes(t))
     info.sheets = [t.grid.sheet for t in tables if t.grid.sheet]
     info.header_rows = [r for t in tables for r in t.header.excel_rows(t.grid)]
     info.title = tables[0].header.title
@@ -268,6 +269,7 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
                 source_headers[c.field] = c.header
     households = concat_frames([h for h, _ in pieces], HOUSEHOLD_FIELD_NAMES)
     members = concat_frames([m for _, m in pieces], ["household_id", *MEMBER_FIELD_NAMES])
+    notes.extend(implausible_notes(households, info.name))
     return Roster(
         households=households,
         members=members,

@@ -91,13 +91,13 @@ class Workbook:
                     if bad:
                         raise corrupt_error(self.name, "xlsx", f"damaged member {bad}")
                     self._sheet_xml = _sheet_xml_paths(zf)
-                    check_xlsx_zip(path, zf, self._sheet_xml)  # bombs and huge used ranges, before calamine
+                    self._formulas = check_xlsx_zip(path, zf, self._sheet_xml)  # bombs, huge ranges: before calamine
                     self._sst = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in zf.namelist() else None
             except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
                 raise corrupt_error(self.name, "xlsx", str(e) or type(e).__name__) from None
         elif kind == "ole2":
             self.fmt = "xls"
-            self._sheet_xml, self._sst = {}, None
+            self._sheet_xml, self._sst, self._formulas = {}, None, {}
         else:
             raise corrupt_error(self.name, fmt, "not an Excel workbook")
         try:
@@ -125,6 +125,7 @@ class Workbook:
                 thread.join()
         cells = frame_from_arrow(batch.columns)
         grid = Grid(self.name, sheet, cells, 0, col_offset)
+        grid.formulas = self._formulas.get(sheet, [])  # untrusted formula cells (io/guard.py)
         if not len(cells):
             return grid
         if scan is not None:
