@@ -290,6 +290,22 @@ def csv_parse_error(name: str, e: Exception) -> InputError:
     return InputError(f"{name}: {where}{what}", "检查该行的双引号是否成对; 或在 Excel 中打开后另存为“CSV UTF-8”")
 
 
+def path_for_reader(path: Path, fmt: str):
+    """(path to give the Rust reader, holder): the file itself when its extension matches its
+    content, else a symlink to it named ``book.xlsx`` / ``book.xls`` in a private temporary folder
+    (calamine chooses its parser by extension; the docs promise an .xlsx named .xls is read).
+    Keep ``holder`` alive while the path is used."""
+    import tempfile
+
+    ok = (".xlsx", ".xlsm") if fmt == "xlsx" else (".xls",)
+    if path.suffix.lower() in ok:
+        return path, None
+    holder = tempfile.TemporaryDirectory(prefix="fupin-read-")
+    alias = Path(holder.name) / f"book.{fmt}"
+    alias.symlink_to(path.resolve())
+    return alias, holder
+
+
 def plausible_number(value: float) -> bool:
     """A parsed cell number that can stand for a value: finite and at most ±1e15."""
     return math.isfinite(value) and abs(value) <= MAX_NUMBER

@@ -30,7 +30,7 @@ from posixpath import join, normpath
 import numpy as np
 
 from fupin_cli.errors import InputError
-from fupin_cli.io.guard import check_xlsx_zip
+from fupin_cli.io.guard import check_xlsx_zip, path_for_reader
 from fupin_cli.io.read_grid import Grid, Merge, column_index, frame_from_arrow
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -100,8 +100,10 @@ class Workbook:
             self._sheet_xml, self._sst, self._formulas = {}, None, {}
         else:
             raise corrupt_error(self.name, fmt, "not an Excel workbook")
+        # calamine picks its parser from the extension: an .xlsx named .xls is opened under its real type
+        self._open, self._alias_dir = path_for_reader(path, self.fmt)
         try:
-            self._reader = fastexcel.read_excel(str(path))
+            self._reader = fastexcel.read_excel(str(self._open))
             self.sheet_names: list[str] = list(self._reader.sheet_names)
             self._visible: dict[str, bool] = {}
         except Exception as e:  # fastexcel/calamine raise their own error types
@@ -133,13 +135,13 @@ class Workbook:
                 raise scan.error
             first = scan.first_row
             if first is None or scan.last_row is None or scan.last_row - first + 1 != s.total_height:
-                first, grid.merges = _calamine_layout(self.path, sheet)  # unusual XML: ask calamine
+                first, grid.merges = _calamine_layout(self._open, sheet)  # unusual XML: ask calamine
             else:
                 grid.merges = scan.merges
             grid.row_offset = first
             grid.numeric_cells = lambda cols: scan.numeric_cells(cols, grid, self._bool_numeric_cells)
         else:
-            grid.row_offset, grid.merges = _calamine_layout(self.path, sheet)
+            grid.row_offset, grid.merges = _calamine_layout(self._open, sheet)
             grid.numeric_cells = lambda cols: self._bool_numeric_cells(grid, cols)
         return grid
 

@@ -84,6 +84,7 @@ def check_output(path: str | os.PathLike, force: bool = False, *, allowed: Seque
                  inputs: Iterable[str | os.PathLike] = ()) -> Path:
     """Validate an output path before any work is done; raise UsageError / OutputError with a fix hint."""
     p = Path(path)
+    _check_not_an_input(p, inputs)
     if allowed is not None and p.suffix.lower() not in allowed:
         raise UsageError(
             f"output {p.name}: unsupported file type '{p.suffix or '(none)'}'",
@@ -91,7 +92,6 @@ def check_output(path: str | os.PathLike, force: bool = False, *, allowed: Seque
         )
     if p.exists() and p.is_dir():
         raise UsageError(f"output {p} is a folder", "give a file name")
-    _check_not_an_input(p, inputs)
     if p.exists() and not p.is_file():
         raise UsageError(f"output {p} is not a regular file (a device, pipe or socket)", "give the name of a file")
     if p.exists() and not force:
@@ -355,8 +355,21 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, *,
     if not private:
         df = mask_ids_frame(df)
     with atomic_output(path, force, private=private) as tmp:
-        escape_formulas_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        _cr_as_newline(escape_formulas_frame(df)).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
     return Path(path)
+
+
+def _cr_as_newline(df: pd.DataFrame) -> pd.DataFrame:
+    """A carriage return inside a text cell becomes a newline: the CSV writer quotes cells with
+    ``\\n`` (the line terminator) but not ones with a bare ``\\r``, which would split the row."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            has = s.map(lambda v: isinstance(v, str) and "\r" in v).astype(bool)
+            if has.any():
+                df[col] = s.astype(object)
+                df.loc[has, col] = [v.replace("\r\n", "\n").replace("\r", "\n") for v in s[has]]
+    return df
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, *, private: bool = False) -> Path:
