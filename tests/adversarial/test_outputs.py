@@ -265,3 +265,16 @@ def test_same_inputs_give_byte_identical_xlsx(work, tmp_path, monkeypatch):
 
 def test_usage_error_types():
     assert issubclass(UsageError, Exception) and OutputError.exit_code == 4
+
+
+def test_cells_over_excels_limit_are_reported_never_cut_silently(tmp_path):
+    from fupin_cli.io.xlsx import XlsxBook
+
+    long = "长" * 40_000
+    with XlsxBook(tmp_path / "a.xlsx") as book:
+        book.add_table("表", pd.DataFrame({"户编号": ["1", "2"], "备注": [long, "短"]}))
+    notices = w.take_notices()
+    assert len(notices) == 1 and "备注" in notices[0] and "32,767" in notices[0] and "1 个单元格" in notices[0]
+    w.write_csv(pd.DataFrame({"备注": [long]}), tmp_path / "a.csv")
+    assert long in (tmp_path / "a.csv").read_text(encoding="utf-8-sig")  # CSV keeps the whole text
+    assert w.take_notices() == []

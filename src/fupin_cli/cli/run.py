@@ -142,6 +142,9 @@ def warn(messages: Iterable[str]) -> None:
 def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], warnings: Iterable[str] = (),
            render: Callable[[], None] | None = None) -> None:
     """Warnings to stderr; then ``--json``: the payload alone on stdout, or else the summary unless quiet."""
+    from fupin_cli.io.write import take_notices
+
+    warnings = [*warnings, *take_notices()]
     warn(warnings)
     if json_:
         print_json(payload())

@@ -84,6 +84,10 @@ def register(app: typer.Typer) -> None:
             if output is not None:
                 table = findings_for_output(findings, lang.value, labels)
                 write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
+            from fupin_cli.cli.run import warn
+            from fupin_cli.io.write import take_notices
+
+            warn(take_notices())
             if json_:
                 print_json(payload)
             elif not quiet:

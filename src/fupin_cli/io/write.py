@@ -51,6 +51,15 @@ _STALE = re.compile(r"^\.(?P<name>.+)\.fupin-(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp")
 _LEGACY_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[A-Za-z]+)?$")  # before 0.2: mkstemp(prefix=".NAME.")
 _LOCK_SUFFIX = ".fupin-lock"
 _PROTECTED: list[Path] = []
+EXCEL_MAX_CELL_CHARS = 32_767
+NOTICES: list[str] = []  # things a writer had to do that the user must hear of (drained by the CLI)
+
+
+def take_notices() -> list[str]:
+    """The writers' notices since the last call (e.g. cells cut at Excel's 32,767 characters)."""
+    out = list(dict.fromkeys(NOTICES))
+    NOTICES.clear()
+    return out
 
 
 # ---- inputs are sacred -------------------------------------------------------------------

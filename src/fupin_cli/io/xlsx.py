@@ -50,6 +50,22 @@ def workbook_date() -> dt.datetime:
     return dt.datetime(2000, 1, 1)
 
 
+def _note_long_cells(sheet: str, df: pd.DataFrame, file: str) -> None:
+    """Excel holds at most 32,767 characters a cell: longer text is cut (XlsxWriter does it) —
+    never silently: a notice names the sheet, the column and how many cells."""
+    from fupin_cli.io.write import EXCEL_MAX_CELL_CHARS, NOTICES
+
+    for col in df.columns:
+        s = df[col]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            continue
+        lengths = s.map(lambda v: len(v) if isinstance(v, str) else 0)
+        n = int((lengths > EXCEL_MAX_CELL_CHARS).sum())
+        if n:
+            NOTICES.append(f"{file} 工作表“{sheet}” 列“{col}”: {n:,} 个单元格超过 Excel 的 32,767 字符上限, 已截断 "
+                           f"(cells cut at Excel's limit; write .csv or .parquet for the full text)")
+
+
 def _is_text_hint(name: str) -> bool:
     return any(h in str(name) for h in TEXT_COLUMN_HINTS)
 
@@ -155,6 +171,7 @@ class XlsxBook:
         """
         if not self.private:  # only the register may hold full ID numbers
             df = mask_ids_frame(df)
+        _note_long_cells(name, df, self.path.name)
         if len(df) > EXCEL_MAX_DATA_ROWS:
             raise UsageError(
                 f"sheet {name}: {len(df):,} rows exceed Excel's limit of {EXCEL_MAX_DATA_ROWS:,} data rows",
