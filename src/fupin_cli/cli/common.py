@@ -134,7 +134,9 @@ def guard() -> Iterator[None]:
     (errors are built with masked IDs by the core).
     """
     from fupin_cli.idnumber import mask_text
+    from fupin_cli.io.write import protect_inputs
 
+    protect_inputs((), reset=True)  # each command declares its own inputs (cli/run.py prepare_outputs)
     try:
         yield
     except (typer.Exit, typer.Abort, SystemExit):
