@@ -28,7 +28,9 @@ def frame():
 
 
 def test_csv_escapes_formulas_and_keeps_ids_as_text(tmp_path, frame):
-    p = w.write_csv(frame, tmp_path / "a.csv")
+    masked = w.write_csv(frame, tmp_path / "m.csv").read_text(encoding="utf-8-sig")
+    assert "110105********002X" in masked and "11010519491231002X" not in masked  # only the register holds full IDs
+    p = w.write_csv(frame, tmp_path / "a.csv", private=True)
     text = p.read_text(encoding="utf-8-sig")
     assert text.splitlines() == [
         "户编号,证件号码,人均纯收入,是否危房,备注,人数",

@@ -66,9 +66,9 @@ _SCIENTIFIC = re.compile(r"^\d+(\.\d+)?E\+?\d+$")
 _DECIMAL = re.compile(r"^\d+\.\d+$")
 _DIGITS = re.compile(r"[0-9]+")
 _BODY = re.compile(r"[0-9]+X?|[0-9]{17}X[0-9]+")  # digits, X last or 18th (残疾证)
-# ID numbers (15, 18), disability certificates (ID + 2 or 4 digits) and bank-card-like runs of 17 or 19
-# digits; 16 digits are left alone (户编号 are 16 digits, and they are not personal data)
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx](?:\d{2}){0,2}|\d{19}|\d{17}|\d{15})(?![0-9A-Za-z])")
+# ID numbers (15, 18), disability certificates (ID + 2 or 4 digits) and 19-digit bank-card numbers;
+# 16 and 17 digits are left alone (户编号 are 16 digits, a mistyped one 17: not personal data)
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx](?:\d{2}){0,2}|\d{19}|\d{15})(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def mask_account(value: object) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every ID-like number inside free text: 15/18-character IDs, 20/22-character disability
-    certificates, 17/19-digit bank-card numbers."""
+    certificates, 19-digit bank-card numbers."""
     return _ID_LIKE.sub(lambda m: mask(m.group(0)), text)
 
 

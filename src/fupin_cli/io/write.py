@@ -85,8 +85,7 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 def _check_not_an_input(p: Path, inputs: Iterable[str | os.PathLike]) -> None:
     for q in [*inputs, *_PROTECTED]:
         if same_file(p, q):
-            raise UsageError(f"output {p} is the input {Path(q).name} (same file)",
-                             "inputs are never overwritten, not even with --force: give the output its own file name")
+            raise UsageError(f"output {p.name} is one of the inputs", "give the output its own file name")
 
 
 def check_output(path: str | os.PathLike, force: bool = False, *, allowed: Sequence[str] | None = None,
