@@ -278,3 +278,19 @@ def test_cells_over_excels_limit_are_reported_never_cut_silently(tmp_path):
     w.write_csv(pd.DataFrame({"备注": [long]}), tmp_path / "a.csv")
     assert long in (tmp_path / "a.csv").read_text(encoding="utf-8-sig")  # CSV keeps the whole text
     assert w.take_notices() == []
+
+
+def test_terminal_escape_codes_in_data_never_reach_the_terminal(tmp_path, adversarial_files):
+    """The finding: names holding ESC sequences (clear screen, set title, bidi override) were printed as they were."""
+    roster = tmp_path / "r.csv"
+    text = (adversarial_files / "good.csv").read_text(encoding="utf-8").replace("张三", "\x1b[2J\x1b]0;pwned\x07张\u202e三\r")
+    roster.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    for args in (["explain", str(roster), "5002300010010001", "--year", "2015"],
+                 ["validate", str(roster), "-n", "100"],
+                 ["explain", str(roster), "\x1b[31m5002300010010001", "--year", "2015"]):
+        res = runner.invoke(app, args)
+        shown = res.stdout + res.stderr
+        assert res.exit_code in (0, 1, 2), res.output
+        for bad in ("\x1b", "\x07", "\u202e", "\r"):
+            assert bad not in shown, (args, repr(bad))

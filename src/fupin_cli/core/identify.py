@@ -481,7 +481,8 @@ def find_household(roster: Roster, household_id: str) -> Any:
     hits = ids.index[(ids.str.strip() == wanted).to_numpy()]
     if len(hits):
         return hits[0]
-    close = difflib.get_close_matches(wanted, pd.unique(ids).tolist(), n=3, cutoff=0.6)
+    known = [h for h in pd.unique(ids.dropna()).tolist() if isinstance(h, str)]  # a blank 户编号 is no candidate
+    close = difflib.get_close_matches(wanted, known, n=3, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}?" if close else "check the 户编号 column of the roster"
     raise UsageError(f"household {wanted} is not in {_source_name(roster)}", hint)
 
