@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
                                {"name": register_file.name, "sha256": sha256_file(register_file)},
                                *([{"name": budget.name, "sha256": sha256_file(budget)}] if budget else []),
                                *([{"name": assist.name, "sha256": sha256_file(assist)}] if assist else [])],
-                    "year": year, "region": region or the_pack.meta.region, "run_time": run_time(),
+                    "year": year, "region": region or the_pack.meta.region, "run_time": run_time(inputs),
                     "options": {"payments": len(payments), "budget": budget.name if budget else None},
                     "notes": list(result.notes),
                 }

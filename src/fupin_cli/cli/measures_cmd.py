@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
                 if sample:
                     options.update(replicates=replicates, seed=seed)
                 prov = build_provenance(SimpleNamespace(sources=data.sources), the_pack, data.evaluation, year, region,
-                                        version=__version__, run_time=run_time(), command="measures", options=options)
+                                        version=__version__, run_time=run_time(sources), command="measures", options=options)
                 prov["notes"] = [*data.notes, *result.notes]
                 outputs = []
                 if output is not None:
@@ -96,7 +96,7 @@ def read_sources(paths: list[Path], pack, year: int, region: str | None, *, shee
     notes: list[str] = []
     if kinds[0] == "roster":
         roster = read_roster(paths, sheet=sheet, encoding=encoding)  # several files: one roster, duplicates noted
-        res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(),
+        res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(paths),
                        progress=step)
         notes += res.notes
         return SimpleNamespace(households=res.households, members=roster.members, evaluation=res.evaluation,
