@@ -212,7 +212,7 @@ def test_mask():
 
 def test_mask_text_masks_ids_inside_text_only():
     text = "户主 11010519491231002X 与 110105491231002，电话 13800138000，卡号 6222020200112233445"
-    assert mask_text(text) == "户主 110105********002X 与 110105*****1002，电话 13800138000，卡号 6222020200112233445"
+    assert mask_text(text) == "户主 110105********002X 与 110105*****1002，电话 13800138000，卡号 622202*********3445"
 
 
 def test_no_message_contains_a_full_number():

@@ -71,7 +71,7 @@ def test_missing_folder_and_bad_suffix_are_usage_errors(tmp_path, frame):
 
 
 def test_xlsx_types_formats_and_no_formulas(tmp_path, frame):
-    p = w.write_frame(frame, tmp_path / "a.xlsx", sheet_name="疑点", money_columns=["人均纯收入"])
+    p = w.write_frame(frame, tmp_path / "a.xlsx", sheet_name="疑点", money_columns=["人均纯收入"], private=True)
     wb = openpyxl.load_workbook(p)
     ws = wb["疑点"]
     rows = list(ws.iter_rows(values_only=True))

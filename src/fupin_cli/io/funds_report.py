@@ -166,7 +166,7 @@ def write_payments(frame: pd.DataFrame, path: str | os.PathLike, *, title: str, 
     from fupin_cli.io.xlsx import XlsxBook
 
     p = check_output(path, force, allowed=(".xlsx",))  # the truth's rows are the workbook's Excel rows
-    with XlsxBook(p, force=force) as book:
+    with XlsxBook(p, force=force, private=True) as book:  # a generated list with full (synthetic) IDs and accounts
         book.add_table("发放名单", frame, title=title, text_columns=["户编号", "收款人身份证号", "收款账号", "所属期"],
                        money_columns=["金额(元)"], freeze=False, autofilter=False)
     return p

@@ -403,17 +403,20 @@ def write_frame(
     text_columns: Sequence[str] = (),
     money_columns: Sequence[str] = (),
     percent_columns: Sequence[str] = (),
+    private: bool = False,
 ) -> Path:
-    """Write one table as .xlsx (styled), .csv or .parquet, chosen by the file extension."""
+    """Write one table as .xlsx (styled), .csv or .parquet, chosen by the file extension.
+
+    ``private``: the table may hold full ID numbers (mode 0600); otherwise they are masked."""
     p = check_output(path, force, allowed=SUPPORTED_TABLE_FORMATS)
     suffix = p.suffix.lower()
     if suffix == ".csv":
-        return write_csv(df, p, force)
+        return write_csv(df, p, force, private=private)
     if suffix == ".parquet":
-        return write_parquet(df, p, force)
+        return write_parquet(df, p, force, private=private)
     from fupin_cli.io.xlsx import XlsxBook
 
-    with XlsxBook(p, force=force) as book:
+    with XlsxBook(p, force=force, private=private) as book:
         book.add_table(
             sheet_name, df, text_columns=text_columns, money_columns=money_columns, percent_columns=percent_columns
         )
