@@ -62,6 +62,9 @@ EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of
 AllowErrorsOpt = Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors: the households concerned become 待核实 with the error as the reason.")]
 PublicityStartOpt = Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD); blank lines when omitted.", formats=["%Y-%m-%d"])]
 PhoneOpt = Annotated[str, typer.Option("--phone", help="监督电话 printed on the 公示 list.")]
+AnnotateOpt = Annotated[Path | None, typer.Option(
+    "--annotate", help="Also write a copy of the roster workbook itself (.xlsx) with the decision columns added on the "
+                       "households' own rows; a folder: one copy per input file, under its own name.")]
 
 
 def input_option(flag: str, help: str):

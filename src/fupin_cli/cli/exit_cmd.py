@@ -9,16 +9,21 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
+    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
     RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 SourceArg = input_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
 RosterOpt = input_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status.")
 PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
+
+
+ANNOTATE_COLUMNS = ["registry_status", "exit_result", "exit_unmet"]  # what --annotate writes into the roster
 
 
 def default_output(year: int) -> Path:
@@ -42,6 +47,7 @@ def register(app: typer.Typer) -> None:
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the printable 脱贫名单 for 公示 (.xlsx), one sheet per village.", dir_okay=False)] = None,
         publicity_start: PublicityStartOpt = None,
         phone: PhoneOpt = "",
+        annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
@@ -57,8 +63,17 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.write import sha256_file
 
             inputs = [p for p in (source, roster, population, sample_check) if p is not None]
+            plan = annotate_plan(annotate, [roster if roster is not None else source])
+            if plan and roster is None:
+                from fupin_cli.io.annual import is_register_file
+
+                if is_register_file(source):
+                    from fupin_cli.errors import UsageError
+
+                    raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
+                                     "give this year's roster with --roster; its copy gets the decisions")
             target = prepare_outputs(output or default_output(year), force, publicity=publicity,
-                                     publicity_what="脱贫名单", inputs=inputs)
+                                     publicity_what="脱贫名单", inputs=inputs, annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -89,8 +104,12 @@ def register(app: typer.Typer) -> None:
 
                     start = publicity_start.date() if publicity_start else None
                     outputs.append(str(write_exit_publicity(assessment, members, publicity, start=start, phone=phone, force=force)))
+                annotated = write_annotated(plan, this_year if this_year is not None else src, assessment.households,
+                                            ANNOTATE_COLUMNS, prov, lang=lang.value, force=force)
+                outputs += [str(p) for p in annotated.outputs]
+            warnings = [*assessment.notes, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**assessment.summary(), "outputs": outputs, "provenance": prov},
-                   warnings=assessment.notes, render=lambda: render(assessment, outputs))
+                   warnings=warnings, render=lambda: render(assessment, outputs))
 
 
 def render(assessment, outputs: list[str]) -> None:

@@ -8,13 +8,19 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
     PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
 AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")
+
+
+# the decision columns --annotate writes into the roster workbook
+ANNOTATE_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason"]
 
 
 def default_output(roster: Path, year: int) -> Path:
@@ -39,6 +45,7 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         quota: QuotaOpt = None,
         assist: AssistOpt = None,
+        annotate: AnnotateOpt = None,
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
@@ -56,8 +63,9 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
+            plan = annotate_plan(annotate, [roster])
             target = prepare_outputs(output or default_output(roster, year), force, publicity=publicity,
-                                     publicity_what="公示名单", inputs=[roster])
+                                     publicity_what="公示名单", inputs=[roster], annotated=plan.values())
             options = {"allow_errors": allow_errors, "lang": lang.value}
             with progress(quiet or json_) as step:
                 step("pack")
@@ -81,7 +89,10 @@ def register(app: typer.Typer) -> None:
                                             days=publicity_days, phone=phone)
                     write_publicity(publicity_list(result.households, result.members), publicity, opts, force=force)
                     outputs.append(str(publicity))
-            warnings = [*result.notes, *written.warnings]
+                annotated = write_annotated(plan, data, result.households, ANNOTATE_COLUMNS, result.provenance,
+                                            lang=lang.value, force=force)
+                outputs += [str(p) for p in annotated.outputs]
+            warnings = [*result.notes, *written.warnings, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**result.to_json(outputs), "warnings": warnings}, warnings=warnings,
                    render=lambda: render_summary(result, outputs))
 

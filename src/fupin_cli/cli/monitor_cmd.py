@@ -8,13 +8,22 @@ from types import SimpleNamespace
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
     escape, guard, input_argument, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 SourceArg = input_argument(
     "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, .parquet.")
+
+
+# what --annotate writes into the roster; the category and risk types the rules decide get their own columns
+# (判定…), so the roster's recorded 监测对象类别 / 致贫返贫风险 are never overwritten
+ANNOTATE_LABELS = {"monitoring_category": "判定监测对象类别", "risk_types": "判定致贫返贫风险"}
+ANNOTATE_COLUMNS = ["monitoring_status", "monitoring_result", "monitoring_category", "risk_types", "elimination_result",
+                    "elimination_method", "elimination_unmet"]
 
 
 def default_output(year: int) -> Path:
@@ -32,6 +41,7 @@ def register(app: typer.Typer) -> None:
         pack: PackOpt = "monitoring-2021",
         region: RegionOpt = None,
         output: OutputOpt = None,
+        annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
@@ -45,7 +55,16 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
 
-            target = prepare_outputs(output or default_output(year), force, inputs=[source])
+            plan = annotate_plan(annotate, [source])
+            if plan:
+                from fupin_cli.io.annual import is_register_file
+
+                if is_register_file(source):
+                    from fupin_cli.errors import UsageError
+
+                    raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
+                                     "give the roster of 脱贫户 and 一般农户 as SOURCE to annotate it")
+            target = prepare_outputs(output or default_output(year), force, inputs=[source], annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -59,8 +78,13 @@ def register(app: typer.Typer) -> None:
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]
+                from fupin_cli.core.monitor import LABELS as MONITOR_LABELS
+
+                annotated = write_annotated(plan, src, result.households, ANNOTATE_COLUMNS, prov, lang=lang.value,
+                                            force=force, labels={**MONITOR_LABELS, **ANNOTATE_LABELS} if lang.value == "zh" else None)
+                outputs += [str(p) for p in annotated.outputs]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "provenance": prov},
-                   warnings=result.notes, render=lambda: render(result, outputs))
+                   warnings=[*result.notes, *annotated.warnings], render=lambda: render(result, outputs))
 
 
 def render(result, outputs: list[str]) -> None:

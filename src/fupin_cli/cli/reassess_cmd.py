@@ -7,13 +7,20 @@ from pathlib import Path
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
+    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
     YearOpt, guard, input_argument, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
 CurrentArg = input_argument("This year's roster: .xlsx, .xls, .csv or .parquet.")
+
+
+# what --annotate writes into this year's roster
+ANNOTATE_COLUMNS = ["transition", "registry_status", "transition_reason", "status", "attribute", "primary_cause",
+                    "secondary_causes", "measures", "basis", "not_identified_reason"]
 
 
 def default_output(year: int) -> Path:
@@ -35,6 +42,7 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         output: OutputOpt = None,
         allow_errors: AllowErrorsOpt = False,
+        annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         lang: LangOpt = Lang.zh,
@@ -49,7 +57,8 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import sha256_file
 
-            target = prepare_outputs(output or default_output(year), force, inputs=[previous, current])
+            plan = annotate_plan(annotate, [current])
+            target = prepare_outputs(output or default_output(year), force, inputs=[previous, current], annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -64,10 +73,12 @@ def register(app: typer.Typer) -> None:
                                             run_time=run_time(), options=options, progress=step)
                 step("write")
                 written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows)
-            outputs = [str(p) for p in written.outputs]
+                annotated = write_annotated(plan, roster, result.households, ANNOTATE_COLUMNS, view.provenance,
+                                            lang=lang.value, force=force)
+            outputs = [str(p) for p in [*written.outputs, *annotated.outputs]]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "warnings": written.warnings,
                                                   "provenance": view.provenance},
-                   warnings=[*written.warnings, *result.notes], render=lambda: render(result, outputs))
+                   warnings=[*written.warnings, *result.notes, *annotated.warnings], render=lambda: render(result, outputs))
 
 
 def render(result, outputs: list[str]) -> None:

@@ -63,18 +63,26 @@ def progress(quiet: bool) -> Iterator[Step]:
 
 def prepare_outputs(target: Path, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
                     publicity: Path | None = None, publicity_what: str = "公示名单",
-                    inputs: Iterable[Path] = ()) -> Path:
-    """Check every output before any work: type, existing file, folder, and no clash with an input."""
+                    inputs: Iterable[Path] = (), annotated: Iterable[Path] = ()) -> Path:
+    """Check every output before any work: type, existing file, folder, and no clash with an input
+    or with another output.  ``annotated``: the ``--annotate`` copies (.xlsx)."""
     from fupin_cli.io.write import check_output
 
+    inputs = list(inputs)
     check_output(target, force, allowed=allowed)
-    if publicity is not None:
-        check_output(publicity, force, allowed=(".xlsx",))
-        if publicity.resolve() == target.resolve():
-            raise UsageError("--publicity and --output name the same file", f"give the {publicity_what} its own file name")
+    named = {target.resolve(): "--output"}
+    extra = [(publicity, "--publicity", publicity_what)] if publicity is not None else []
+    extra += [(p, "--annotate", "annotated copy") for p in annotated]
+    for path, flag, what in extra:
+        check_output(path, force, allowed=(".xlsx",))
+        if path.resolve() in named:
+            raise UsageError(f"{flag} and {named[path.resolve()]} name the same file {path.name}", f"give the {what} its own file name")
+        named[path.resolve()] = flag
     for path in inputs:
-        if target.resolve() == path.resolve():
-            raise UsageError(f"output {target.name} is one of the inputs", "give the output its own file name")
+        for out_path, flag in named.items():
+            if out_path == path.resolve():
+                what = "output" if flag == "--output" else flag
+                raise UsageError(f"{what} {path.name} is one of the inputs", "give the output its own file name")
     return target
 
 
@@ -108,3 +116,26 @@ def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], w
         return
     if not quiet and render is not None:
         render()
+
+
+def annotate_plan(annotate: Path | None, inputs: list[Path]) -> dict[Path, Path]:
+    """``--annotate`` → {input roster: annotated copy} (empty without the option); usage errors before any work."""
+    if annotate is None:
+        return {}
+    from fupin_cli.io.annotate import annotate_targets
+
+    return annotate_targets(annotate, inputs)
+
+
+def write_annotated(plan: dict[Path, Path], roster, decisions, columns: list[str], provenance: dict, *, lang: str,
+                    force: bool, labels: dict[str, str] | None = None):
+    """The ``--annotate`` copies: ``roster`` (households/members with _source/_sheet/_row, sources) + ``decisions``
+    (household_id + ``columns``).  Returns an AnnotateOutcome (outputs, warnings)."""
+    from fupin_cli.io.annotate import AnnotateOutcome, annotate_rosters
+    from fupin_cli.io.register import column_label, provenance_rows
+
+    if not plan:
+        return AnnotateOutcome()
+    names = {c: (labels or {}).get(c) or column_label(c, lang) for c in columns}
+    return annotate_rosters(plan, households=roster.households, members=roster.members, sources=roster.sources,
+                            decisions=decisions, columns=names, about=provenance_rows(provenance), force=force)
