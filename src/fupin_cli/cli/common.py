@@ -35,6 +35,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.std
 
 class State:
     debug: bool = False
+    config: Path | None = None  # `fupin --config PATH` (else fupin.toml in the working folder; cli/config.py)
 
 
 state = State()
@@ -70,6 +71,9 @@ AnnotateOpt = Annotated[Path | None, typer.Option(
 def input_option(flag: str, help: str):
     """An optional input file given by ``flag`` (exists, not a folder, readable)."""
     return Annotated[Path | None, typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)]
+
+
+PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率; default: people in the roster.")
 
 
 def input_argument(help: str):

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
+    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt,
+    PublicityStartOpt, QuietOpt,
     RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
 )
 from fupin_cli.cli.run import (
@@ -19,7 +20,6 @@ from fupin_cli.cli.run import (
 SourceArg = input_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
 RosterOpt = input_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status.")
-PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
 
 
@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         "and why (未达标原因 with values), village exit by 贫困发生率 and the county's 摘帽 indicators.\n\n"
         "Default output: exit-<year>.xlsx in the current directory."))
     def exit_command(
+        ctx: typer.Context,
         source: SourceArg,
         year: YearOpt,
         roster: RosterOpt = None,
@@ -62,6 +63,11 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
 
+            from fupin_cli.cli.config import default_output as in_output_dir, settings
+
+            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone)
+            pack, region, population = cfg.pack, cfg.region, cfg.population
+            publicity_start, phone = cfg.publicity_start, cfg.phone or ""
             inputs = [p for p in (source, roster, population, sample_check) if p is not None]
             plan = annotate_plan(annotate, [roster if roster is not None else source])
             if plan and roster is None:
@@ -72,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
                     raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
                                      "give this year's roster with --roster; its copy gets the decisions")
-            target = prepare_outputs(output or default_output(year), force, publicity=publicity,
+            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, publicity=publicity,
                                      publicity_what="脱贫名单", inputs=inputs, annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
@@ -89,7 +95,7 @@ def register(app: typer.Typer) -> None:
                 step("evaluate")
                 assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
                                           population=pop, sample=sample, source_name=f"SOURCE {source.name}")
-                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value}
+                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()}
                 for name, path in (("population", population), ("sample_check", sample_check)):
                     if path is not None:
                         options[name] = f"{path.name} (sha256 {sha256_file(path)})"

@@ -9,7 +9,7 @@ import typer
 
 from fupin_cli.cli.common import (
     AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
+    PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
@@ -23,9 +23,11 @@ AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 
 ANNOTATE_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason"]
 
 
-def default_output(roster: Path, year: int) -> Path:
-    """``<roster stem>-register-<year>.xlsx`` in the current directory."""
-    return Path.cwd() / f"{roster.stem}-register-{year}.xlsx"
+def default_output(roster: Path, year: int, cfg=None) -> Path:
+    """``<roster stem>-register-<year>.xlsx`` in fupin.toml's output_dir, else the current directory."""
+    from fupin_cli.cli.config import Settings, default_output as in_output_dir
+
+    return in_output_dir(cfg or Settings(), f"{roster.stem}-register-{year}.xlsx")
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +36,7 @@ def register(app: typer.Typer) -> None:
         "(登记册, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单 and 规模控制 report.\n\n"
         "Default output: <roster stem>-register-<year>.xlsx in the current directory."))
     def identify_command(
+        ctx: typer.Context,
         roster: InputArg,
         year: YearOpt,
         pack: PackOpt = "national-2014",
@@ -45,6 +48,7 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         quota: QuotaOpt = None,
         assist: AssistOpt = None,
+        population: PopulationOpt = None,
         annotate: AnnotateOpt = None,
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
@@ -63,10 +67,17 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
+            from fupin_cli.cli.config import settings
+
+            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
+                           publicity_days=publicity_days, phone=phone)
+            pack, region, population = cfg.pack, cfg.region, cfg.population
+            publicity_start, publicity_days, phone = cfg.publicity_start, cfg.publicity_days, cfg.phone or ""
             plan = annotate_plan(annotate, [roster])
-            target = prepare_outputs(output or default_output(roster, year), force, publicity=publicity,
-                                     publicity_what="公示名单", inputs=[roster], annotated=plan.values())
-            options = {"allow_errors": allow_errors, "lang": lang.value}
+            inputs = [roster, *([population] if population else [])]
+            target = prepare_outputs(output or default_output(roster, year, cfg), force, publicity=publicity,
+                                     publicity_what="公示名单", inputs=inputs, annotated=plan.values())
+            options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)  # a bad pack, region or quota table fails before the (long) read
@@ -74,13 +85,20 @@ def register(app: typer.Typer) -> None:
                 if quota is not None:
                     the_quota = parse_quota(read_table(quota), source=quota.name)
                     options["quota"] = f"{quota.name} (sha256 {sha256_file(quota)})"
+                the_population = None
+                if population is not None:
+                    from fupin_cli.io.annual import read_population
+
+                    the_population = read_population(population)
+                    options["population"] = f"{population.name} (sha256 {sha256_file(population)}; {cfg.origins['population']})"
                 step("read")
                 data = read_roster(roster, sheet=sheet, encoding=encoding)
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"
                 result = identify(data, the_pack, year, region, allow_errors=allow_errors, quota=the_quota,
-                                  version=__version__, run_time=run_time(), options=options, progress=step)
+                                  version=__version__, run_time=run_time(), options=options, progress=step,
+                                  population=the_population)
                 step("write")
                 written = write_register(result, target, lang=lang.value, force=force, progress=step.rows)
                 outputs = [str(p) for p in written.outputs]

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         "and check 风险消除 for households already monitored (帮扶消除 / 自然消除, or why not).\n\n"
         "Default output: monitor-<year>.xlsx in the current directory."))
     def monitor_command(
+        ctx: typer.Context,
         source: SourceArg,
         year: YearOpt,
         pack: PackOpt = "monitoring-2021",
@@ -55,6 +56,10 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
 
+            from fupin_cli.cli.config import default_output as in_output_dir, settings
+
+            cfg = settings(ctx, pack=pack, region=region)
+            pack, region = cfg.pack, cfg.region
             plan = annotate_plan(annotate, [source])
             if plan:
                 from fupin_cli.io.annual import is_register_file
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
                     raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
                                      "give the roster of 脱贫户 and 一般农户 as SOURCE to annotate it")
-            target = prepare_outputs(output or default_output(year), force, inputs=[source], annotated=plan.values())
+            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[source], annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -74,7 +79,7 @@ def register(app: typer.Typer) -> None:
                 result, ev = run_monitor(src.households, src.members, the_pack, year, region)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
                                         version=__version__, run_time=run_time(), command="monitor",
-                                        options={"source": f"{source.name} ({src.kind})", "lang": lang.value})
+                                        options={"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()})
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]

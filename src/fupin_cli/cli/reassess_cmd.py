@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         "The register keeps 首次识别年度, 脱贫年度, 返贫年度 and 历年状态, so reassess can be chained year after year.\n\n"
         "Default output: register-<year>.xlsx in the current directory."))
     def reassess_command(
+        ctx: typer.Context,
         previous: PreviousArg,
         current: CurrentArg,
         year: YearOpt,
@@ -57,8 +58,12 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import sha256_file
 
+            from fupin_cli.cli.config import default_output as in_output_dir, settings
+
+            cfg = settings(ctx, pack=pack, region=region)
+            pack, region = cfg.pack, cfg.region
             plan = annotate_plan(annotate, [current])
-            target = prepare_outputs(output or default_output(year), force, inputs=[previous, current], annotated=plan.values())
+            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[previous, current], annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -67,7 +72,7 @@ def register(app: typer.Typer) -> None:
                 roster = read_roster(current, sheet=sheet, encoding=encoding)
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
-                           "lang": lang.value}
+                           "lang": lang.value, **cfg.describe()}
                 result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
                                             run_time=run_time(), options=options, progress=step)
