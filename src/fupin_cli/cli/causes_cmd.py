@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
                 "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
                           if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
             }
+            year = reg.about.get("年度 (year)", "").strip()
+            if year.isdigit():  # the register's year, for the printed titles
+                prov["year"] = int(year)
             outputs = []
             if output is not None:
                 outputs.append(str(write_causes(report, output, prov, force=force)))

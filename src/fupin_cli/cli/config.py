@@ -246,3 +246,11 @@ def default_output(cfg: Settings, name: str) -> Path:
     """A default output file name in ``output_dir`` from the file, else the working folder."""
     folder = cfg.values.get("output_dir") or (cfg.project.output_dir if cfg.project else None)
     return Path(folder or Path.cwd()) / name
+
+
+def print_info(cfg: Settings):
+    """填报单位 and signature names for the printed sheets (io.print_view.PrintInfo)."""
+    from fupin_cli.io.print_view import PrintInfo
+
+    sig = cfg.signatures
+    return PrintInfo(unit=cfg.unit, preparer=sig.preparer, reviewer=sig.reviewer, leader=sig.leader)

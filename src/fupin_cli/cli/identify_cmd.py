@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
-            from fupin_cli.cli.config import settings
+            from fupin_cli.cli.config import print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
                            publicity_days=publicity_days, phone=phone)
@@ -100,7 +100,8 @@ def register(app: typer.Typer) -> None:
                                   version=__version__, run_time=run_time(), options=options, progress=step,
                                   population=the_population)
                 step("write")
-                written = write_register(result, target, lang=lang.value, force=force, progress=step.rows)
+                written = write_register(result, target, lang=lang.value, force=force, progress=step.rows,
+                                         print_info=print_info(cfg))
                 outputs = [str(p) for p in written.outputs]
                 if publicity is not None:
                     opts = PublicityOptions(year=year, start=publicity_start.date() if publicity_start else None,

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import sha256_file
 
-            from fupin_cli.cli.config import default_output as in_output_dir, settings
+            from fupin_cli.cli.config import default_output as in_output_dir, print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region)
             pack, region = cfg.pack, cfg.region
@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
                                             run_time=run_time(), options=options, progress=step)
                 step("write")
-                written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows)
+                written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows,
+                                         print_info=print_info(cfg))
                 annotated = write_annotated(plan, roster, result.households, ANNOTATE_COLUMNS, view.provenance,
                                             lang=lang.value, force=force)
             outputs = [str(p) for p in [*written.outputs, *annotated.outputs]]

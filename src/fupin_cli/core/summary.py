@@ -215,3 +215,64 @@ def coverage(households: pd.DataFrame) -> dict[str, pd.DataFrame | bool]:
         "households_without_responsible_person": missing_rp.reset_index(drop=True),
         "villages_without_task_force": villages,
     }
+
+
+# ---- the printed statistics table (汇总) ----------------------------------------------------
+ATTRIBUTE_ORDER = ("一般贫困户", "低保贫困户", "特困供养贫困户", "低保特困供养贫困户")
+POOR_VILLAGE_COLUMNS = ("是否贫困村", "贫困村", "贫困村标识", "是否建档立卡贫困村")
+
+
+def _poor_village_flags(households: pd.DataFrame) -> pd.Series | None:
+    """(township, village) → 是/否 from a 贫困村 column of the roster, when it has one (else None)."""
+    col = next((c for c in households.columns if str(c).strip() in POOR_VILLAGE_COLUMNS), None)
+    if col is None:
+        return None
+    flag = households[col].astype(object).where(households[col].notna(), None)
+    text = flag.map(lambda v: None if v is None else ("是" if str(v).strip() in ("是", "1", "Y", "y", "√", "True", "true", "贫困村") else
+                                                        "否" if str(v).strip() in ("否", "0", "N", "n", "False", "false", "非贫困村") else str(v)))
+    keys = pd.DataFrame({"township": _area(households, "township"), "village": _area(households, "village"), "flag": text})
+    return keys.dropna(subset=["flag"]).drop_duplicates(["township", "village"]).set_index(["township", "village"])["flag"]
+
+
+def statistics_table(summary: pd.DataFrame, households: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """汇总 as a county office files it: village rows, 小计 per township, 合计; households and people, poor
+    households and people by 贫困户属性, 贫困发生率, and 贫困村 where the roster records it.
+
+    Returns the table (plain columns) and its Chinese labels."""
+    status = households["status"].astype(object) if "status" in households.columns else pd.Series(None, index=households.index)
+    poor = households[(status == STATUS_POOR).to_numpy()]
+    attr = (poor["attribute"].astype(object).where(poor["attribute"].notna(), "(未填)") if "attribute" in poor.columns
+            else pd.Series("(未填)", index=poor.index))
+    seen = list(dict.fromkeys(attr.tolist()))
+    attrs = [a for a in ATTRIBUTE_ORDER if a in seen] + [a for a in seen if a not in ATTRIBUTE_ORDER]
+    base = pd.DataFrame({"township": _area(poor, "township"), "village": _area(poor, "village"), "attribute": attr.to_numpy(),
+                         "people": household_people(poor).astype("int64").to_numpy()})
+    table = summary[[c for c in summary.columns if c != "level"]].copy()
+    labels = {k: LABELS.get(k, k) for k in table.columns}
+    labels.update({"households": "总户数", "people": "总人口", "poor_people": "贫困人口数"})
+    flags = _poor_village_flags(households)
+    is_village = (summary["level"] == "行政村").to_numpy()
+    is_town = (summary["level"] == "乡镇").to_numpy()
+    if flags is not None:
+        key = pd.MultiIndex.from_frame(table[["township", "village"]])
+        table.insert(2, "poor_village", pd.Series(flags.reindex(key).to_numpy(), index=table.index).where(is_village, None))
+        labels["poor_village"] = "贫困村"
+    at = table.columns.get_loc("poor_people") + 1
+    for i, a in enumerate(attrs):
+        part = base[base["attribute"] == a]
+        v = part.groupby(["township", "village"], sort=False).agg(h=("people", "size"), p=("people", "sum"))
+        t = part.groupby("township", sort=False).agg(h=("people", "size"), p=("people", "sum"))
+        hh = pd.Series(0, index=table.index, dtype="int64")
+        pp = pd.Series(0, index=table.index, dtype="int64")
+        vk = pd.MultiIndex.from_frame(table[["township", "village"]])
+        hh[is_village] = v["h"].reindex(vk).fillna(0).astype("int64").to_numpy()[is_village]
+        pp[is_village] = v["p"].reindex(vk).fillna(0).astype("int64").to_numpy()[is_village]
+        hh[is_town] = t["h"].reindex(table["township"]).fillna(0).astype("int64").to_numpy()[is_town]
+        pp[is_town] = t["p"].reindex(table["township"]).fillna(0).astype("int64").to_numpy()[is_town]
+        total = ~(is_village | is_town)
+        hh[total], pp[total] = len(part), int(part["people"].sum())
+        table.insert(at + 2 * i, f"attr_households_{i}", hh)
+        table.insert(at + 2 * i + 1, f"attr_people_{i}", pp)
+        labels[f"attr_households_{i}"] = f"{a}（户）"
+        labels[f"attr_people_{i}"] = f"{a}（人）"
+    return table, labels

@@ -291,7 +291,8 @@ def transition_list(households: pd.DataFrame, members: pd.DataFrame | None, tran
     return out[cols].sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", force: bool = False, progress=None):
+def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", force: bool = False, progress=None,
+                   print_info=None):
     """The new register (written by the register writer) with the reassessment sheets added."""
     from fupin_cli.io.register import write_register
     from fupin_cli.schema import TRANSITIONS
@@ -320,7 +321,8 @@ def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", f
                   extra=LIST_EXTRA, money=("income_per_capita",), text=("household_id", "previous_household_id", "head_id_masked"))
 
     written = write_register(view, path, lang=lang, force=force,
-                             extra_sheets=extra if target.suffix.lower() == ".xlsx" else None, progress=progress)
+                             extra_sheets=extra if target.suffix.lower() == ".xlsx" else None, progress=progress,
+                             print_info=print_info)
     written.outputs.extend(side)
     written.warnings.extend(warnings)
     return written
