@@ -106,8 +106,8 @@ def test_identify_population_gives_incidence_over_registered_people(tmp_path, mo
     base = json.loads(res.stdout)["counts"]
     ws = openpyxl.load_workbook(tmp_path / "a.xlsx")["汇总"]
     rows = [r for r in ws.iter_rows(values_only=True)]
-    head = list(rows[0])
-    villages = [r for r in rows[1:] if r[head.index("层级")] == "行政村"]
+    head = list(rows[2])
+    villages = [r for r in rows[3:] if r[1] and r[1] != "小计" and r[0] != "合计"]
     first = villages[0]
     lines = ["乡镇,行政村,人口数", f"{first[head.index('乡镇')]},{first[head.index('行政村')]},5000", ",不存在村,10"]
     (tmp_path / "pop.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -115,17 +115,17 @@ def test_identify_population_gives_incidence_over_registered_people(tmp_path, mo
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
     counts = payload["counts"]
-    people = base["people"] - first[head.index("人口数")] + 5000
+    people = base["people"] - first[head.index("总人口")] + 5000
     assert counts["people"] == people
     assert counts["incidence"] == pytest.approx(base["poor_people"] / people, abs=1e-6)
     assert any("不存在村" in w for w in payload["warnings"])
     assert any("人口数文件中没有" in w for w in payload["warnings"])
     ws = openpyxl.load_workbook(tmp_path / "b.xlsx")["汇总"]
     rows = list(ws.iter_rows(values_only=True))
-    head = list(rows[0])
+    head = list(rows[2])
     assert "人口数来源" in head
-    village = next(r for r in rows[1:] if r[head.index("行政村")] == first[head.index("行政村")])
-    assert village[head.index("人口数")] == 5000 and village[head.index("人口数来源")] == "人口数文件"
+    village = next(r for r in rows[3:] if r[head.index("行政村")] == first[head.index("行政村")])
+    assert village[head.index("总人口")] == 5000 and village[head.index("人口数来源")] == "人口数文件"
 
 
 def test_init_infers_the_region_and_writes_a_loadable_file(tmp_path, monkeypatch):

@@ -111,8 +111,9 @@ class Settings:
     def describe(self) -> dict[str, str]:
         """For the 说明 sheet / provenance options: value and where it came from (and the file's value it overrode)."""
         out: dict[str, str] = {}
-        if self.path is not None:
-            out["config"] = str(self.path)
+        if self.path is None:  # no project file: the options are the command's own (provenance as before)
+            return out
+        out["config"] = str(self.path)
         for name, value in self.values.items():
             if value is None and self.origins.get(name) == FROM_DEFAULT:
                 continue

@@ -79,7 +79,7 @@ def _signatures(book, ws, row: int, ncol: int, info: PrintInfo) -> None:
 
 
 def _cell(v: Any) -> Any:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
         return None
     if isinstance(v, (list, tuple)):
         return "、".join(map(str, v))
