@@ -136,3 +136,61 @@ def test_libreoffice_renders_the_causes_report_with_unmirrored_charts(books, tmp
         charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 2  # LibreOffice parsed and kept both charts
     assert all("maxMin" not in xml for xml in charts)
+
+
+def test_reassess_and_monitor_publicity(tmp_path):
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    chain = samples / "chain"
+    assert run("identify", chain / "roster-2015.xlsx", "-y", "2015", "-q", "-o", tmp_path / "r15.xlsx").exit_code == 0
+    res = run("reassess", tmp_path / "r15.xlsx", chain / "roster-2016.xlsx", "-y", "2016", "-q", "--json", "-o", tmp_path / "r16.xlsx",
+              "--publicity", tmp_path / "调整公示.xlsx", "--publicity-start", "2016-11-01", "--phone", "023-7000000")
+    assert res.exit_code == 0, res.output
+    import json
+
+    payload = json.loads(res.stdout)
+    assert str(tmp_path / "调整公示.xlsx") in payload["outputs"]
+    reg = openpyxl.load_workbook(tmp_path / "r16.xlsx")["登记册"]
+    head = [c.value for c in reg[1]]
+    listed = {r[head.index("户编号")] for r in reg.iter_rows(min_row=2, values_only=True)
+              if r[head.index("动态调整类型")] in ("新识别", "脱贫", "返贫", "清退")}
+    wb = openpyxl.load_workbook(tmp_path / "调整公示.xlsx")
+    names = set()
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        assert rows[0][0].endswith("年贫困户动态调整公示名单（新识别、脱贫、返贫、清退）")
+        assert rows[2][:5] == ("序号", "户主姓名", "证件号码", "家庭人口数", "调整类型")
+        body = [r for r in rows[3:] if isinstance(r[0], int)]
+        assert all(r[4] in ("新识别", "脱贫", "返贫", "清退") for r in body)
+        assert not any(FULL_ID.search(t) for t in _texts(ws))
+        assert "公示期：2016年11月1日至2016年11月7日（7天）" in _texts(ws) and "监督电话：023-7000000" in _texts(ws)
+        names |= {r[1] for r in body}
+        assert ws.page_setup.orientation == "landscape"
+    assert len(names) == len(listed) > 0  # every changed household, once
+    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-q", "-o", tmp_path / "m.xlsx",
+              "--publicity", tmp_path / "监测公示.xlsx")
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(tmp_path / "监测公示.xlsx")
+    statuses = {r[4] for ws in wb.worksheets for r in ws.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)}
+    assert statuses and statuses <= {"新纳入监测", "风险消除"}
+    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-q", "-o", tmp_path / "m2.xlsx", "--publicity", tmp_path / "m2.xlsx")
+    assert res.exit_code == 2 and "name the same file" in res.stderr
+
+
+def test_large_publicity_is_split_by_township_with_an_index(tmp_path):
+    import pandas as pd
+
+    from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
+
+    rows = [{"township": t, "village": f"{t}{v}村", "household_id": f"{t}{v}{h}", "head_name": f"户主{h}",
+             "head_id_masked": "500230********123X", "household_size": 3, "attribute": "一般贫困户", "primary_cause": "因病"}
+            for t in ("甲镇", "乙镇", "丙镇") for v in "一二" for h in range(2)]
+    written = write_publicity_files(pd.DataFrame(rows), tmp_path / "公示.xlsx", PublicityOptions(2015), max_sheets=4)
+    assert [p.name for p in written] == ["公示.xlsx", "公示-甲镇.xlsx", "公示-乙镇.xlsx", "公示-丙镇.xlsx"]
+    index = list(openpyxl.load_workbook(written[0])["目录"].iter_rows(values_only=True))
+    assert index[1] == ("乡镇", "文件", "村数", "户数", "人数")
+    assert index[2:] == [("甲镇", "公示-甲镇.xlsx", 2, 4, 12), ("乙镇", "公示-乙镇.xlsx", 2, 4, 12), ("丙镇", "公示-丙镇.xlsx", 2, 4, 12)]
+    town = openpyxl.load_workbook(written[1])
+    assert town.sheetnames == ["目录", "甲镇一村", "甲镇二村"]
+    assert [r[:3] for r in town["目录"].iter_rows(min_row=3, values_only=True)] == [("甲镇", "甲镇一村", "甲镇一村"), ("甲镇", "甲镇二村", "甲镇二村")]
+    small = write_publicity_files(pd.DataFrame(rows), tmp_path / "小.xlsx", PublicityOptions(2015))
+    assert small == [tmp_path / "小.xlsx"] and len(openpyxl.load_workbook(small[0]).sheetnames) == 6

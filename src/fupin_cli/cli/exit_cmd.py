@@ -109,7 +109,8 @@ def register(app: typer.Typer) -> None:
                     from fupin_cli.io.annual import write_exit_publicity
 
                     start = publicity_start.date() if publicity_start else None
-                    outputs.append(str(write_exit_publicity(assessment, members, publicity, start=start, phone=phone, force=force)))
+                    outputs += [str(p) for p in write_exit_publicity(assessment, members, publicity, start=start, phone=phone,
+                                                                     force=force)]
                 annotated = write_annotated(plan, this_year if this_year is not None else src, assessment.households,
                                             ANNOTATE_COLUMNS, prov, lang=lang.value, force=force)
                 outputs += [str(p) for p in annotated.outputs]

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
-            from fupin_cli.io.publicity import PublicityOptions, write_publicity
+            from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
             from fupin_cli.io.read import read_roster
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
@@ -106,8 +106,8 @@ def register(app: typer.Typer) -> None:
                 if publicity is not None:
                     opts = PublicityOptions(year=year, start=publicity_start.date() if publicity_start else None,
                                             days=publicity_days, phone=phone)
-                    write_publicity(publicity_list(result.households, result.members), publicity, opts, force=force)
-                    outputs.append(str(publicity))
+                    outputs += [str(p) for p in write_publicity_files(publicity_list(result.households, result.members),
+                                                                      publicity, opts, force=force)]
                 annotated = write_annotated(plan, data, result.households, ANNOTATE_COLUMNS, result.provenance,
                                             lang=lang.value, force=force)
                 outputs += [str(p) for p in annotated.outputs]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
+    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
+    RegionOpt, SheetOpt, YearOpt,
     escape, guard, input_argument, out,
 )
 from fupin_cli.cli.run import (
@@ -42,6 +44,9 @@ def register(app: typer.Typer) -> None:
         pack: PackOpt = "monitoring-2021",
         region: RegionOpt = None,
         output: OutputOpt = None,
+        publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 监测对象 公示 (.xlsx): households newly monitored and those whose risk is eliminated, one printable sheet per village.", dir_okay=False)] = None,
+        publicity_start: PublicityStartOpt = None,
+        phone: PhoneOpt = "",
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
@@ -58,8 +63,8 @@ def register(app: typer.Typer) -> None:
 
             from fupin_cli.cli.config import default_output as in_output_dir, settings
 
-            cfg = settings(ctx, pack=pack, region=region)
-            pack, region = cfg.pack, cfg.region
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
+            pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
             plan = annotate_plan(annotate, [source])
             if plan:
                 from fupin_cli.io.annual import is_register_file
@@ -69,7 +74,8 @@ def register(app: typer.Typer) -> None:
 
                     raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
                                      "give the roster of 脱贫户 and 一般农户 as SOURCE to annotate it")
-            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[source], annotated=plan.values())
+            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[source],
+                                     publicity=publicity, publicity_what="监测对象公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -83,6 +89,12 @@ def register(app: typer.Typer) -> None:
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]
+                if publicity is not None:
+                    from fupin_cli.io.annual import write_monitor_publicity
+
+                    outputs += [str(p) for p in write_monitor_publicity(
+                        result, members, publicity, start=publicity_start.date() if publicity_start else None, phone=phone,
+                        force=force)]
                 from fupin_cli.core.monitor import LABELS as MONITOR_LABELS
 
                 annotated = write_annotated(plan, src, result.households, ANNOTATE_COLUMNS, prov, lang=lang.value,

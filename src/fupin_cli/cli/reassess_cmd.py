@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
+    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
     YearOpt, guard, input_argument, out,
 )
 from fupin_cli.cli.run import (
@@ -42,6 +44,9 @@ def register(app: typer.Typer) -> None:
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
         output: OutputOpt = None,
+        publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 动态调整 公示 (.xlsx): 新识别, 脱贫, 返贫 and 清退 households, one printable sheet per village.", dir_okay=False)] = None,
+        publicity_start: PublicityStartOpt = None,
+        phone: PhoneOpt = "",
         allow_errors: AllowErrorsOpt = False,
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
@@ -60,10 +65,11 @@ def register(app: typer.Typer) -> None:
 
             from fupin_cli.cli.config import default_output as in_output_dir, print_info, settings
 
-            cfg = settings(ctx, pack=pack, region=region)
-            pack, region = cfg.pack, cfg.region
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
+            pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
             plan = annotate_plan(annotate, [current])
-            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[previous, current], annotated=plan.values())
+            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[previous, current],
+                                     publicity=publicity, publicity_what="动态调整公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -79,9 +85,16 @@ def register(app: typer.Typer) -> None:
                 step("write")
                 written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows,
                                          print_info=print_info(cfg))
+                published = []
+                if publicity is not None:
+                    from fupin_cli.io.annual import write_reassess_publicity
+
+                    published = write_reassess_publicity(result, view.members if len(view.members) else None, publicity,
+                                                         start=publicity_start.date() if publicity_start else None,
+                                                         phone=phone, force=force)
                 annotated = write_annotated(plan, roster, result.households, ANNOTATE_COLUMNS, view.provenance,
                                             lang=lang.value, force=force)
-            outputs = [str(p) for p in [*written.outputs, *annotated.outputs]]
+            outputs = [str(p) for p in [*written.outputs, *published, *annotated.outputs]]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "warnings": written.warnings,
                                                   "provenance": view.provenance},
                    warnings=[*written.warnings, *result.notes, *annotated.warnings], render=lambda: render(result, outputs))
