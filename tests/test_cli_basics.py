@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from fupin_cli import __version__
 from fupin_cli.cli.app import app
 
-COMMANDS = ["validate", "identify", "explain", "causes", "exit", "reassess", "monitor", "rules", "samples"]
+COMMANDS = ["init", "validate", "identify", "explain", "causes", "exit", "reassess", "monitor", "rules", "samples"]
 runner = CliRunner()
 
 
