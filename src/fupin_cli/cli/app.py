@@ -37,6 +37,10 @@ class OneLineErrors(TyperGroup):
             message = " ".join(e.format_message().split())
             where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
             err.print(f"[bold red]错误:[/] {escape(message)}{where}")
+            if "--json" in (sys.argv[1:] if args is None else list(args)):
+                from fupin_cli.cli.common import json_error
+
+                json_error(f"{message}{where}", e.exit_code)
             sys.exit(e.exit_code)
         sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.causes import area_name, causes_report
             from fupin_cli.errors import InputError

@@ -81,12 +81,21 @@ def input_argument(help: str):
     return Annotated[Path, typer.Argument(help=help, exists=True, dir_okay=False, readable=True)]
 
 
+def json_error(message: str, exit_code: int, problems: list[str] | None = None) -> None:
+    """With ``--json``, a failing run still prints JSON on stdout: ``{"error": …, "exit_code": …}``."""
+    payload: dict[str, Any] = {"error": message, "exit_code": exit_code}
+    if problems:
+        payload["problems"] = list(problems)[:200]
+    print_json(payload)
+
+
 @contextlib.contextmanager
-def guard() -> Iterator[None]:
+def guard(json_: bool = False) -> Iterator[None]:
     """Turn FupinError into one stderr line + its exit code; anything else into exit 5.
 
     Tracebacks only with ``fupin --debug``. Messages never include full ID numbers
-    (errors are built with masked IDs by the core).
+    (errors are built with masked IDs by the core). ``json_`` (the command's ``--json``): the error is
+    also printed as JSON on stdout (:func:`json_error`), so a script reading stdout always gets JSON.
     """
     try:
         yield
@@ -98,17 +107,22 @@ def guard() -> Iterator[None]:
         err.print(f"[bold red]错误:[/] {escape(e.one_line())}")
         for problem in getattr(e, "problems", [])[:200]:
             err.print(escape(problem))
+        if json_:
+            json_error(e.one_line(), e.exit_code, getattr(e, "problems", None))
         raise typer.Exit(code=e.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]已中断[/] (interrupted)")
+        if json_:
+            json_error("interrupted", 130)
         raise typer.Exit(code=130) from None
     except Exception as e:  # a bug: say so, without locals (they can hold personal data)
         if state.debug:
             traceback.print_exc()
-        err.print(
-            f"[bold red]内部错误:[/] {type(e).__name__}: {escape(str(e))[:300]} "
-            "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)"
-        )
+        message = (f"{type(e).__name__}: {str(e)[:300]} "
+                   "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)")
+        err.print(f"[bold red]内部错误:[/] {escape(message)}")
+        if json_:
+            json_error(f"内部错误: {message}", EXIT_INTERNAL)
         raise typer.Exit(code=EXIT_INTERNAL) from None
 
 

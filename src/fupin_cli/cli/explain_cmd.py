@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         force: ForceOpt = False,
         json_: JsonOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine.explain import explain

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota

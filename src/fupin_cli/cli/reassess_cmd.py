@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess

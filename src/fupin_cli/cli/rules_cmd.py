@@ -42,7 +42,7 @@ def _summary(p) -> dict:
 
 @app.command("show", help="Print a pack: its rules (id, kind, label, years, condition) and parameters (value, year in force, region, source, unverified).")
 def show_command(pack: PackArg, year: ShowYearOpt = None, region: ShowRegionOpt = None, json_: JsonOpt = False) -> None:
-    with guard():
+    with guard(json_):
         from fupin_cli.engine import load_pack
 
         p = load_pack(pack)
@@ -174,7 +174,7 @@ def _render_show(p, data: dict, year: int | None) -> None:
 
 @app.command("test", help="Run the pack's scenario tests (tests/*.yaml): pass/fail per test; exit 1 on any failure.")
 def test_command(pack: PackArg, json_: JsonOpt = False, verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing tests too.")] = False) -> None:
-    with guard():
+    with guard(json_):
         from fupin_cli.engine import load_pack
         from fupin_cli.engine.scenarios import run_scenarios, scenario_files
 

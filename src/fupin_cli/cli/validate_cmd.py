@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         no_pack: NoPackOpt = False,
         region: RegionOpt = None,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
             from fupin_cli.io.read import read_roster

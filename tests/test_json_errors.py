@@ -1,0 +1,38 @@
+"""A failing --json run still prints JSON on stdout: {"error": …, "exit_code": …} (and the one line on stderr)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fupin_cli.cli.app import app
+
+runner = CliRunner()
+CLEAN = Path(__file__).resolve().parents[1] / "samples" / "roster-clean.xlsx"
+
+
+@pytest.mark.parametrize(("args", "code", "starts"), [
+    (["identify", "nope.xlsx", "-y", "2015"], 2, "Invalid value for 'roster'"),
+    (["identify", str(CLEAN), "-y", "2015", "-r", "火星", "-o", "{tmp}/a.xlsx"], 3, "unknown region '火星'"),
+    (["identify", str(CLEAN), "-y", "2015", "--yeer", "1"], 2, "No such option: --yeer"),
+    (["explain", str(CLEAN), "H0", "-y", "2015"], 2, "household H0 is not in"),
+    (["validate", str(CLEAN), "-o", "{tmp}/x.pdf"], 2, "output x.pdf: unsupported file type"),
+    (["exit", str(CLEAN), "-y", "2016", "-p", "{tmp}/nopack", "-o", "{tmp}/e.xlsx"], 3, "rule pack"),
+    (["causes", str(CLEAN), "-o", "{tmp}/c.xlsx"], 4, ""),
+    (["rules", "show", "{tmp}/nopack"], 3, "rule pack"),
+])
+def test_failing_json_run_prints_an_error_object(tmp_path, args, code, starts):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--json"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == code, res.output
+    payload = json.loads(res.stdout)
+    assert payload["exit_code"] == code and payload["error"].startswith(starts)
+    assert res.stderr.startswith("错误:")
+
+
+def test_a_successful_json_run_has_no_error_key(tmp_path):
+    res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "-o", str(tmp_path / "r.xlsx"), "--json"])
+    assert res.exit_code == 0 and "error" not in json.loads(res.stdout)
