@@ -36,3 +36,20 @@ def test_failing_json_run_prints_an_error_object(tmp_path, args, code, starts):
 def test_a_successful_json_run_has_no_error_key(tmp_path):
     res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "-o", str(tmp_path / "r.xlsx"), "--json"])
     assert res.exit_code == 0 and "error" not in json.loads(res.stdout)
+
+
+def test_json_without_output_writes_no_file(tmp_path, monkeypatch):
+    """--json alone prints the summary and writes nothing it was not asked for (no default register)."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["outputs"] == [] and payload["counts"]["households_read"] == 60
+    assert list(tmp_path.iterdir()) == []
+    res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "--json"])  # and the next run does not fail
+    assert res.exit_code == 0
+    monitor = Path(__file__).resolve().parents[1] / "samples" / "monitor-2023.xlsx"
+    res = runner.invoke(app, ["monitor", str(monitor), "-y", "2023", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["outputs"] == [] and list(tmp_path.iterdir()) == []
+    res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "--json", "--publicity", "p.xlsx"])
+    assert json.loads(res.stdout)["outputs"] == [str(Path("p.xlsx"))] and [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]

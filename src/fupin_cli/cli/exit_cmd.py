@@ -14,7 +14,7 @@ from fupin_cli.cli.common import (
     RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
 SourceArg = input_argument(
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
                     raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
                                      "give this year's roster with --roster; its copy gets the decisions")
-            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, publicity=publicity,
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, publicity=publicity,
                                      publicity_what="脱贫名单", inputs=inputs, annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
@@ -104,7 +104,8 @@ def register(app: typer.Typer) -> None:
                                         command="exit", options=options)
                 step("write")
                 members = (this_year.members if this_year is not None else src.members)
-                outputs = [str(p) for p in write_exit(assessment, members, target, provenance=prov, lang=lang.value, force=force)]
+                outputs = [] if target is None else [
+                    str(p) for p in write_exit(assessment, members, target, provenance=prov, lang=lang.value, force=force)]
                 if publicity is not None:
                     from fupin_cli.io.annual import write_exit_publicity
 

@@ -12,7 +12,7 @@ from fupin_cli.cli.common import (
     PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
             publicity_start, publicity_days, phone = cfg.publicity_start, cfg.publicity_days, cfg.phone or ""
             plan = annotate_plan(annotate, [roster])
             inputs = [roster, *([population] if population else [])]
-            target = prepare_outputs(output or default_output(roster, year, cfg), force, publicity=publicity,
+            target = prepare_outputs(main_output(output, default_output(roster, year, cfg), json_), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=inputs, annotated=plan.values())
             options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             with progress(quiet or json_) as step:
@@ -100,8 +100,10 @@ def register(app: typer.Typer) -> None:
                                   version=__version__, run_time=run_time(), options=options, progress=step,
                                   population=the_population)
                 step("write")
-                written = write_register(result, target, lang=lang.value, force=force, progress=step.rows,
-                                         print_info=print_info(cfg))
+                from fupin_cli.io.register import WriteOutcome
+
+                written = WriteOutcome() if target is None else write_register(
+                    result, target, lang=lang.value, force=force, progress=step.rows, print_info=print_info(cfg))
                 outputs = [str(p) for p in written.outputs]
                 if publicity is not None:
                     opts = PublicityOptions(year=year, start=publicity_start.date() if publicity_start else None,

@@ -14,7 +14,7 @@ from fupin_cli.cli.common import (
     escape, guard, input_argument, out,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
 SourceArg = input_argument(
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
                     raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
                                      "give the roster of 脱贫户 and 一般农户 as SOURCE to annotate it")
-            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[source],
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, inputs=[source],
                                      publicity=publicity, publicity_what="监测对象公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
                                         options={"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()})
                 step("write")
                 members = src.members if len(src.members) else None
-                outputs = [str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]
+                outputs = [] if target is None else [
+                    str(p) for p in write_monitor(result, members, target, provenance=prov, lang=lang.value, force=force)]
                 if publicity is not None:
                     from fupin_cli.io.annual import write_monitor_publicity
 

@@ -13,7 +13,7 @@ from fupin_cli.cli.common import (
     YearOpt, guard, input_argument, out,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
             pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
             plan = annotate_plan(annotate, [current])
-            target = prepare_outputs(output or in_output_dir(cfg, default_output(year).name), force, inputs=[previous, current],
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, inputs=[previous, current],
                                      publicity=publicity, publicity_what="动态调整公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
@@ -83,8 +83,10 @@ def register(app: typer.Typer) -> None:
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
                                             run_time=run_time(), options=options, progress=step)
                 step("write")
-                written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows,
-                                         print_info=print_info(cfg))
+                from fupin_cli.io.register import WriteOutcome
+
+                written = WriteOutcome() if target is None else write_reassess(
+                    result, view, target, lang=lang.value, force=force, progress=step.rows, print_info=print_info(cfg))
                 published = []
                 if publicity is not None:
                     from fupin_cli.io.annual import write_reassess_publicity

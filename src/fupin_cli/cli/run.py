@@ -61,16 +61,26 @@ def progress(quiet: bool) -> Iterator[Step]:
         yield Step(p, p.add_task("", total=None))
 
 
-def prepare_outputs(target: Path, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
+def main_output(output: Path | None, default: Path, json_: bool) -> Path | None:
+    """The main output file: ``-o`` when given; else the default name, except with ``--json``, which writes
+    no file it was not asked for (None)."""
+    if output is not None:
+        return output
+    return None if json_ else default
+
+
+def prepare_outputs(target: Path | None, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
                     publicity: Path | None = None, publicity_what: str = "公示名单",
-                    inputs: Iterable[Path] = (), annotated: Iterable[Path] = ()) -> Path:
+                    inputs: Iterable[Path] = (), annotated: Iterable[Path] = ()) -> Path | None:
     """Check every output before any work: type, existing file, folder, and no clash with an input
-    or with another output.  ``annotated``: the ``--annotate`` copies (.xlsx)."""
+    or with another output.  ``annotated``: the ``--annotate`` copies (.xlsx).  ``target`` None: no main output."""
     from fupin_cli.io.write import check_output
 
     inputs = list(inputs)
-    check_output(target, force, allowed=allowed)
-    named = {target.resolve(): "--output"}
+    named: dict[Path, str] = {}
+    if target is not None:
+        check_output(target, force, allowed=allowed)
+        named[target.resolve()] = "--output"
     extra = [(publicity, "--publicity", publicity_what)] if publicity is not None else []
     extra += [(p, "--annotate", "annotated copy") for p in annotated]
     for path, flag, what in extra:
