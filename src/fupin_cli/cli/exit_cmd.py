@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @app.command("exit", help=(
         "脱贫/退出: which registered poor households exit poverty this year (脱贫名单, masked IDs), which remain "
         "and why (未达标原因 with values), village exit by 贫困发生率 and the county's 摘帽 indicators.\n\n"
-        "Default output: exit-<year>.xlsx in the current directory."))
+        "Default output: exit-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def exit_command(
         ctx: typer.Context,
         source: SourceArg,

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @app.command("identify", help=(
         "精准识别 + 建档立卡: identify poor households in a roster and write the register "
         "(登记册, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单 and 规模控制 report.\n\n"
-        "Default output: <roster stem>-register-<year>.xlsx in the current directory."))
+        "Default output: <roster stem>-register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def identify_command(
         ctx: typer.Context,
         roster: InputArg,

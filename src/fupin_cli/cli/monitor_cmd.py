@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
     @app.command("monitor", help=(
         "防止返贫监测 (2021+): identify 监测对象 (脱贫不稳定户, 边缘易致贫户, 突发严重困难户) with their risk types, "
         "and check 风险消除 for households already monitored (帮扶消除 / 自然消除, or why not).\n\n"
-        "Default output: monitor-<year>.xlsx in the current directory."))
+        "Default output: monitor-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def monitor_command(
         ctx: typer.Context,
         source: SourceArg,

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         "Households are matched by 户编号, then by the head's ID number, then by members' ID numbers "
         "(a household that split). Each gets one type: 新识别, 继续帮扶, 脱贫, 返贫, 清退, 自然减少, 非贫困户. "
         "The register keeps 首次识别年度, 脱贫年度, 返贫年度 and 历年状态, so reassess can be chained year after year.\n\n"
-        "Default output: register-<year>.xlsx in the current directory."))
+        "Default output: register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def reassess_command(
         ctx: typer.Context,
         previous: PreviousArg,
