@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import ForceOpt, JsonOpt, OutputOpt, QuietOpt, guard, input_argument, out
+from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, guard, input_argument, out
 from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, run_time
 
 RegisterArg = input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")
@@ -19,7 +20,7 @@ def register(app: typer.Typer) -> None:
     def causes_command(
         register: RegisterArg,
         by: Annotated[str, typer.Option("--by", help="Area of the cross-tab: 乡镇 (township) or 行政村 (village).")] = "乡镇",
-        output: OutputOpt = None,
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Output workbook (.xlsx) with the tables and native charts.", dir_okay=False)] = None,
         force: ForceOpt = False,
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
