@@ -51,3 +51,20 @@ def test_no_arguments_shows_help():
     res = runner.invoke(app, [])
     assert res.exit_code in (0, 2)
     assert "Usage" in res.stdout + res.stderr
+
+
+def test_one_year_range_for_every_command():
+    """Every --year takes the same range, which starts at the first year a shipped pack has values for."""
+    from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN
+    from fupin_cli.engine import load_pack
+
+    firsts = [min(e.year for d in load_pack(n).parameters.values() for e in d.model.values)
+              for n in ("national-2014", "monitoring-2021", "chongqing")]
+    assert YEAR_MIN == min(firsts)
+    for args in (["identify", "x.xlsx"], ["explain", "x.xlsx", "H1"], ["exit", "x.xlsx"], ["reassess", "a", "b"],
+                 ["monitor", "x.xlsx"], ["validate", "x.xlsx"], ["rules", "show", "national-2014"], ["samples", "generate"]):
+        res = runner.invoke(app, [*args, "--year", str(YEAR_MIN - 1)])
+        assert res.exit_code == 2, args
+        assert f"greater than or equal to {YEAR_MIN}" in res.stderr, (args, res.stderr)
+        res = runner.invoke(app, [*args, "--year", str(YEAR_MAX + 1)])
+        assert f"less than or equal to {YEAR_MAX}" in res.stderr, (args, res.stderr)

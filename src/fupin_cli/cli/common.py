@@ -47,9 +47,13 @@ class Lang(str, Enum):
 
 
 # ---- option aliases, defined once -------------------------------------------------------
+# One --year range for every command (2000–2100, a sanity bound below every shipped pack's first year;
+# tests/test_cli_basics.py checks it); the chosen pack's own years (its era) and parameter values are checked
+# next, with exit 3 naming the pack's years or the parameter.
+YEAR_MIN, YEAR_MAX = 2000, 2100
 YearOpt = Annotated[int, typer.Option("--year", "-y", help=(
     "Assessment year = the income year (识别/评估年度): the pack's values of that year apply to that year's income, "
-    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=2000, max=2100)]
+    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=YEAR_MIN, max=YEAR_MAX)]
 RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters (e.g. 重庆); default: the pack's region.")]
 PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.xlsx, .csv or .parquet).", dir_okay=False)]

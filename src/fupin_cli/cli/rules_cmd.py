@@ -7,13 +7,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fupin_cli.cli.common import JsonOpt, err, escape, guard, out, print_json
+from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, JsonOpt, err, escape, guard, out, print_json
 from fupin_cli.errors import EXIT_DATA, RuleError
 
 app = typer.Typer(no_args_is_help=True, help="Check, show and test rule packs (规则包).")
 
 PackArg = Annotated[str, typer.Argument(help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
-ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year.", min=1949, max=2100)]
+ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year.", min=YEAR_MIN, max=YEAR_MAX)]
 ShowRegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameter values (e.g. 重庆); default: the pack's region.")]
 
 

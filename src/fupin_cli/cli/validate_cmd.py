@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
+    YEAR_MAX, YEAR_MIN, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -17,7 +17,7 @@ DEFAULT_PACK = "national-2014"
 
 YearOpt = Annotated[int | None, typer.Option(
     "--year", "-y", help="Year whose 31 December ages are computed on (default: the roster's 年度 column, else the year "
-    "in its title rows, else the current year).", min=1900, max=2100)]
+    "in its title rows, else the current year).", min=YEAR_MIN, max=YEAR_MAX)]
 CheckPackOpt = Annotated[str | None, typer.Option(
     "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
 NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
