@@ -68,3 +68,23 @@ def test_one_year_range_for_every_command():
         assert f"greater than or equal to {YEAR_MIN}" in res.stderr, (args, res.stderr)
         res = runner.invoke(app, [*args, "--year", str(YEAR_MAX + 1)])
         assert f"less than or equal to {YEAR_MAX}" in res.stderr, (args, res.stderr)
+
+
+def test_one_meaning_per_short_flag():
+    """A short flag stands for the same long option in every command that has it."""
+    import typer.main
+
+    seen: dict[str, set[str]] = {}
+    group = typer.main.get_command(app)
+
+    def walk(cmd):
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+        for param in getattr(cmd, "params", []):
+            longs = [o for o in param.opts if o.startswith("--")]
+            for short in (o for o in param.opts if not o.startswith("--")):
+                seen.setdefault(short, set()).update(longs)
+
+    walk(group)
+    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    assert not clashes, clashes

@@ -21,7 +21,7 @@ YearOpt = Annotated[int | None, typer.Option(
 CheckPackOpt = Annotated[str | None, typer.Option(
     "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
 NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
-MaxRowsOpt = Annotated[int, typer.Option("--max-rows", "-n", help="Findings listed in the terminal (0: summary only).", min=0)]
+MaxRowsOpt = Annotated[int, typer.Option("--max-rows", help="Findings listed in the terminal (0: summary only).", min=0)]
 
 
 def findings_for_output(findings: pd.DataFrame, lang: str = "zh", labels: dict[str, str] | None = None) -> pd.DataFrame:
