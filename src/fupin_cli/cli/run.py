@@ -117,12 +117,23 @@ def warn(messages: Iterable[str]) -> None:
         err.print(f"[yellow]注意:[/] {escape(m)}")
 
 
+def envelope(payload: dict[str, Any], warnings: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON every report command prints: its own keys plus ``outputs`` (files written, [] for none),
+    ``warnings`` (what went to stderr as 注意) and ``provenance`` (docs/cli.md "JSON")."""
+    out = dict(payload)
+    out.setdefault("outputs", [])
+    out.setdefault("warnings", list(warnings))
+    out.setdefault("provenance", {})
+    return out
+
+
 def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], warnings: Iterable[str] = (),
            render: Callable[[], None] | None = None) -> None:
     """Warnings to stderr; then ``--json``: the payload alone on stdout, or else the summary unless quiet."""
+    warnings = list(warnings)
     warn(warnings)
     if json_:
-        print_json(payload())
+        print_json(envelope(payload(), warnings))
         return
     if not quiet and render is not None:
         render()
