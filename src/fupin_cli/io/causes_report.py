@@ -1,8 +1,9 @@
 """The 致贫原因 workbook written by ``fupin causes -o causes.xlsx``.
 
-Sheets: 致贫原因 (households and people by primary cause, shares, a 合计 row and a native bar
+Sheets: 致贫原因 (households and people by primary cause, shares, a 合计 row and a native column
 chart of households by cause), 按乡镇 / 按行政村 (area × cause with a stacked column chart),
 次要原因 (primary × secondary co-occurrence), 按属性 (贫困户属性 × cause), 说明 (provenance).
+Every table sits under a title row and prints on A4 landscape with its title and header repeated.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The register (建档立卡登记册) on disk: write it as .xlsx / .csv / .parquet, read any of them back.
 
-Workbook sheets (``--lang en`` names in brackets): 登记册 [households], 成员 [members],
-汇总 [summary], 致贫原因 [causes], 规模控制 [quota] (with ``--quota``), 帮扶覆盖 [coverage]
+Workbook sheets (``--lang en`` names in brackets): 登记册 [households], 登记册(打印) [households (print)],
+成员 [members], 汇总 [summary] (the printed statistics table, io/print_view.py), 致贫原因 [causes], 规模控制 [quota] (with ``--quota``), 帮扶覆盖 [coverage]
 (when the roster records 帮扶责任人 / 驻村工作队), 说明 [about] (provenance).
 CSV (UTF-8 with BOM) and Parquet hold the 登记册 sheet only.
 
