@@ -155,3 +155,12 @@ def test_init_infers_the_region_and_writes_a_loadable_file(tmp_path, monkeypatch
     res = run("identify", CLEAN, "-y", "2015", "-q", "-o", "r.xlsx")  # the file init wrote drives the run
     assert res.exit_code == 0, res.output
     assert about(tmp_path / "r.xlsx")["选项 region"] == "重庆 (fupin.toml:7)"
+
+
+def test_explain_follows_the_file(county):
+    import json as _json
+
+    res = run("explain", CLEAN, "5002300010010004", "-y", "2015", "--json")
+    assert res.exit_code == 0, res.output
+    payload = _json.loads(res.stdout)
+    assert payload["pack"]["name"] == "chongqing" and payload["region"] == "重庆"

@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
         "to each member, parameter year and region. -o writes it to a .txt or .json file. An unknown 户编号 is a usage "
         "error (exit 2) with close matches."))
     def explain_command(
+        ctx: typer.Context,
         source: SourceArg,
         household_id: HouseholdArg,
         year: YearOpt,
@@ -79,6 +80,10 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
 
+            from fupin_cli.cli.config import settings
+
+            cfg = settings(ctx, pack=pack, region=region)  # the same pack and region as the county's identify runs
+            pack, region = cfg.pack, cfg.region
             if output is not None:
                 prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=[source])
             the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
