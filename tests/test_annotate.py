@@ -236,3 +236,13 @@ def test_annotate_on_monitor_reassess_and_exit(tmp_path):
     _check_unchanged(chain / "roster-2017.xlsx", tmp_path / "ea.xlsx")
     res = run("exit", tmp_path / "r16.xlsx", "-y", "2017", "-o", tmp_path / "e2.xlsx", "--annotate", tmp_path / "eb.xlsx")
     assert res.exit_code == 2 and "is a register, not the office's roster" in res.stderr
+
+
+@pytest.mark.parametrize("layout", ["household", "two-sheet"])
+def test_other_sample_layouts_annotated(tmp_path, layout):
+    roster, _ = generate_roster(25, seed=9)
+    src = write_roster(roster, tmp_path / f"{layout}.xlsx", layout=layout).path
+    res = run("identify", src, "-y", "2015", "--allow-errors", "-o", tmp_path / "reg.xlsx", "--annotate", tmp_path / "ann.xlsx", "-q")
+    assert res.exit_code == 0, res.output
+    _check_unchanged(src, tmp_path / "ann.xlsx")
+    assert _check_rows(src, tmp_path / "ann.xlsx", tmp_path / "reg.xlsx") >= 25
