@@ -33,7 +33,8 @@ def default_output(roster: Path, year: int, cfg=None) -> Path:
 def register(app: typer.Typer) -> None:
     @app.command("identify", help=(
         "精准识别 + 建档立卡: identify poor households in a roster and write the register "
-        "(登记册, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单 and 规模控制 report.\n\n"
+        "(登记册 and its print view, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单, a 规模控制 report and an "
+        "annotated copy of the roster workbook (--annotate).\n\n"
         "Default output: <roster stem>-register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def identify_command(
         ctx: typer.Context,
