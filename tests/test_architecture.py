@@ -24,7 +24,7 @@ ALLOWED = {
     "checks": BASE | {"engine"},
     "core": BASE | {"engine", "checks"},
     "io": BASE | {"core"},
-    "samples": BASE | {"io"},
+    "samples": BASE | {"io", "core", "engine"},
     "cli": BASE | {"engine", "checks", "core", "io", "samples"},
 }
 # modules outside io/ that read files, and why (the doc lists the same)
