@@ -218,7 +218,7 @@ def test_annotate_into_a_folder_keeps_the_file_name(books, tmp_path):
 
 def test_annotate_on_monitor_reassess_and_exit(tmp_path):
     samples = Path(__file__).resolve().parents[1] / "samples"
-    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-o", tmp_path / "m.xlsx", "--annotate", tmp_path / "ma.xlsx", "-q")
+    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-r", "云南", "-o", tmp_path / "m.xlsx", "--annotate", tmp_path / "ma.xlsx", "-q")
     assert res.exit_code == 0, res.output
     _check_unchanged(samples / "monitor-2023.xlsx", tmp_path / "ma.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "ma.xlsx").worksheets[0]

@@ -27,6 +27,9 @@ ALLOWED = {
     "samples": BASE | {"io", "core", "engine"},
     "cli": BASE | {"engine", "checks", "core", "io", "samples"},
 }
+# imports that break the contract today, each named (docs/architecture.md "Known breaks"): the test fails on
+# any other break, and on one of these once it is gone (so the list cannot go stale)
+KNOWN_BREAKS = {("engine/loader.py", "fupin_cli.checks.catalog")}
 # modules outside io/ that read files, and why (the doc lists the same)
 FILE_READERS = {"engine/loader.py", "engine/scenarios.py"}
 FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "read_csv", "read_excel",
@@ -71,6 +74,7 @@ def _target(name: str) -> str | None:
 
 def test_imports_flow_one_way():
     broken = []
+    seen: set[tuple[str, str]] = set()
     for _, rel, unit, tree in _modules():
         for line, name in _imports(tree):
             tgt = _target(name)
@@ -83,8 +87,12 @@ def test_imports_flow_one_way():
             else:  # __init__, __main__
                 ok = unit == "__main__" and tgt == "cli"
             if not ok:
+                if (rel.as_posix(), name) in KNOWN_BREAKS:
+                    seen.add((rel.as_posix(), name))
+                    continue
                 broken.append(f"{rel}:{line}: {unit} imports {name}")
     assert not broken, "imports against docs/architecture.md:\n" + "\n".join(broken)
+    assert seen == KNOWN_BREAKS, f"fixed, remove from KNOWN_BREAKS and the doc: {sorted(KNOWN_BREAKS - seen)}"
 
 
 def test_only_cli_imports_typer_and_rich():

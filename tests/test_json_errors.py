@@ -49,7 +49,7 @@ def test_json_without_output_writes_no_file(tmp_path, monkeypatch):
     res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "--json"])  # and the next run does not fail
     assert res.exit_code == 0
     monitor = Path(__file__).resolve().parents[1] / "samples" / "monitor-2023.xlsx"
-    res = runner.invoke(app, ["monitor", str(monitor), "-y", "2023", "--json"])
+    res = runner.invoke(app, ["monitor", str(monitor), "-y", "2023", "-r", "云南", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["outputs"] == [] and list(tmp_path.iterdir()) == []
     res = runner.invoke(app, ["identify", str(CLEAN), "-y", "2015", "--json", "--publicity", "p.xlsx"])
     assert json.loads(res.stdout)["outputs"] == [str(Path("p.xlsx"))] and [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]
@@ -60,7 +60,7 @@ def test_report_commands_share_the_envelope(tmp_path):
     runs = [["identify", str(CLEAN), "-y", "2015", "-o", str(tmp_path / "r.xlsx")],
             ["causes", str(tmp_path / "r.xlsx")],
             ["exit", str(tmp_path / "r.xlsx"), "-y", "2016", "-o", str(tmp_path / "e.xlsx")],
-            ["monitor", str(samples / "monitor-2023.xlsx"), "-y", "2023", "-o", str(tmp_path / "m.xlsx")]]
+            ["monitor", str(samples / "monitor-2023.xlsx"), "-y", "2023", "-r", "云南", "-o", str(tmp_path / "m.xlsx")]]
     for args in runs:
         res = runner.invoke(app, [*args, "--json"])
         assert res.exit_code == 0, (args, res.output)

@@ -166,13 +166,13 @@ def test_reassess_and_monitor_publicity(tmp_path):
         names |= {r[1] for r in body}
         assert ws.page_setup.orientation == "landscape"
     assert len(names) == len(listed) > 0  # every changed household, once
-    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-q", "-o", tmp_path / "m.xlsx",
+    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-r", "云南", "-q", "-o", tmp_path / "m.xlsx",
               "--publicity", tmp_path / "监测公示.xlsx")
     assert res.exit_code == 0, res.output
     wb = openpyxl.load_workbook(tmp_path / "监测公示.xlsx")
     statuses = {r[4] for ws in wb.worksheets for r in ws.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)}
     assert statuses and statuses <= {"新纳入监测", "风险消除"}
-    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-q", "-o", tmp_path / "m2.xlsx", "--publicity", tmp_path / "m2.xlsx")
+    res = run("monitor", samples / "monitor-2023.xlsx", "-y", "2023", "-r", "云南", "-q", "-o", tmp_path / "m2.xlsx", "--publicity", tmp_path / "m2.xlsx")
     assert res.exit_code == 2 and "name the same file" in res.stderr
 
 
