@@ -95,12 +95,34 @@ def test_missing_input(here, cmd):
     assert first_line(res) == f"错误: Invalid value for '{name}': file 'nope.xlsx' does not exist. (see `fupin {cmd} --help`)"
 
 
-@pytest.mark.parametrize("cmd", COMMANDS)
+ROSTERS_COMMANDS = ("identify", "explain", "reassess", "monitor", "validate")  # ROSTER...: files, folders, globs
+
+
+@pytest.mark.parametrize("cmd", [c for c in COMMANDS if c not in ROSTERS_COMMANDS])
 def test_folder_as_input(here, cmd):
     res = run(args_for(cmd, inp="."))
     assert res.exit_code == 2
     name = ARG_NAME.get(cmd, "roster")
     assert first_line(res) == f"错误: Invalid value for '{name}': file '.' is a directory. (see `fupin {cmd} --help`)"
+
+
+@pytest.mark.parametrize("cmd", ROSTERS_COMMANDS)
+def test_folder_without_rosters(here, cmd):
+    (here / "empty").mkdir(exist_ok=True)
+    res = run(args_for(cmd, inp="empty"))
+    assert res.exit_code == 2
+    name = ARG_NAME.get(cmd, "roster")
+    assert first_line(res) == (f"错误: Invalid value for '{name}': 文件夹 empty 中没有花名册文件 (no .xlsx/.xls/.csv/.parquet "
+                               f"file in the folder) (检查文件夹路径) (see `fupin {cmd} --help`)")
+
+
+@pytest.mark.parametrize("cmd", ROSTERS_COMMANDS)
+def test_pattern_without_matches(here, cmd):
+    res = run(args_for(cmd, inp="nothing-*.xlsx"))
+    assert res.exit_code == 2
+    name = ARG_NAME.get(cmd, "roster")
+    assert first_line(res) == (f"错误: Invalid value for '{name}': 没有与 nothing-*.xlsx 匹配的文件 (no file matches the pattern) "
+                               f"(see `fupin {cmd} --help`)")
 
 
 @pytest.mark.parametrize("cmd", [c for c, v in COMMANDS.items() if v[3]])

@@ -33,6 +33,12 @@ class SourceInfo:
     encoding: str | None = None  # for csv
     header_rows: list[int] = field(default_factory=list)  # Excel row numbers of the header
     title: str = ""  # title rows above the header, e.g. "XX县2015年建档立卡贫困户花名册" (xlsx/xls/csv)
+    layout_evidence: str = ""  # what in the rows decided the layout, per sheet
+    skipped_sheets: dict[str, str] = field(default_factory=dict)  # sheet → why it was not read
+    # how every column was understood: {sheet, letter, header, field, polarity, method, confidence,
+    # unit, scale, candidates} per column (field None: not mapped); see docs/reading.md
+    columns: list[dict] = field(default_factory=list)
+    column_map: str = ""  # the --columns map applied: "NAME (sha256 …)"
 
 
 @dataclass

@@ -57,7 +57,7 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("head_name", "户主姓名", "household", "str", "户主姓名", "户主", "head_name", "householder"),
     F("head_id_number", "户主证件号码", "household", "str", "户主证件号码", "户主身份证号", "户主身份证号码", "户主身份证", "户主证件号", "head_id_number", "head_id"),
     F("household_size", "家庭人口数", "household", "int", "家庭人口数", "家庭人口", "人口数", "人数", "家庭人数", "户人数", "家庭成员数", "家庭人口数(人)", "household_size", "family_size"),
-    F("phone", "联系电话", "household", "str", "联系电话", "户联系电话", "电话", "phone"),
+    F("phone", "联系电话", "household", "str", "联系电话", "户联系电话", "电话", "户主电话", "户主联系电话", "phone"),
     F("address", "家庭住址", "household", "str", "家庭住址", "门牌号", "住址", "address"),
     F("bank_name", "开户银行名称", "household", "str", "开户银行名称", "开户银行", "bank_name"),
     F("bank_account", "银行卡号", "household", "str", "银行卡号", "银行账号", "bank_account"),
@@ -87,10 +87,10 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("road_type", "入户路类型", "household", "str", "入户路类型", "road_type"),
     F("housing_area", "住房面积", "household", "float", "住房面积", "住房面积(㎡)", "住房面积(平方米)", "住房面积(m2)", "housing_area"),
     F("housing_structure", "房屋结构", "household", "str", "房屋结构", "housing_structure"),
-    F("unsafe_housing", "是否危房", "household", "bool", "是否危房", "危房户", "危房", "unsafe_housing"),
-    F("unsafe_housing_level", "危房级别", "household", "str", "危房级别", "unsafe_housing_level"),
+    F("unsafe_housing", "是否危房", "household", "bool", "是否危房", "危房户", "危房", "住房是否危房", "房屋是否危房", "unsafe_housing"),
+    F("unsafe_housing_level", "危房级别", "household", "str", "危房级别", "危房等级", "危房鉴定等级", "住房安全等级", "unsafe_housing_level"),
     F("water_difficulty", "饮水是否困难", "household", "bool", "饮水是否困难", "饮水困难", "water_difficulty"),
-    F("safe_water", "饮水是否安全", "household", "bool", "饮水是否安全", "是否解决安全饮用水", "安全饮水", "饮水安全", "safe_water"),
+    F("safe_water", "饮水是否安全", "household", "bool", "饮水是否安全", "是否解决安全饮用水", "安全饮水", "饮水安全", "饮水有保障", "饮水安全有保障", "安全饮水有保障", "safe_water"),
     F("fuel_type", "主要燃料类型", "household", "str", "主要燃料类型", "fuel_type"),
     F("sanitary_toilet", "有无卫生厕所", "household", "bool", "有无卫生厕所", "卫生厕所", "sanitary_toilet"),
     F("food_clothing_secure", "是否不愁吃穿", "household", "bool", "是否不愁吃穿", "不愁吃穿", "吃穿不愁", "两不愁", "food_clothing_secure"),
@@ -115,15 +115,15 @@ HOUSEHOLD_FIELDS: list[Field] = [
     F("education_expense", "教育支出", "household", "money", "教育支出", "education_expense"),
     F("disaster_loss", "灾害损失", "household", "money", "灾害损失", "意外损失", "disaster_loss"),
     # social assistance
-    F("dibao_household", "是否低保户", "household", "bool", "是否低保户", "低保户", "dibao_household"),
-    F("tekun_household", "是否特困供养户", "household", "bool", "是否特困供养户", "是否五保户", "五保户", "特困供养户", "tekun_household"),
+    F("dibao_household", "是否低保户", "household", "bool", "是否低保户", "低保户", "低保家庭", "dibao_household"),
+    F("tekun_household", "是否特困供养户", "household", "bool", "是否特困供养户", "是否五保户", "五保户", "特困供养户", "特困户", "tekun_household"),
     # exclusion flags (一票否决), provincial lists — see domain.md §2
-    F("has_public_employee", "有国家公职人员", "household", "bool", "有国家公职人员", "家庭成员有国家公职人员", "有财政供养人员", "has_public_employee"),
+    F("has_public_employee", "有国家公职人员", "household", "bool", "有国家公职人员", "家庭成员有国家公职人员", "有财政供养人员", "家庭成员有财政供养人员", "has_public_employee"),
     F("has_village_cadre", "有村干部", "household", "bool", "有村干部", "家庭成员有村干部", "有村三委干部", "has_village_cadre"),
-    F("has_vehicle", "有机动车", "household", "bool", "有机动车", "有小轿车", "有车辆", "has_vehicle"),
+    F("has_vehicle", "有机动车", "household", "bool", "有机动车", "有小轿车", "有车辆", "有汽车", "有私家车", "小轿车", "小汽车", "机动车", "家庭拥有机动车", "has_vehicle"),
     F("vehicle_value", "车辆价值", "household", "money", "车辆价值", "车辆购置价", "vehicle_value"),
-    F("has_town_property", "城镇有房产", "household", "bool", "城镇有房产", "在城镇购房", "城镇购房", "has_town_property"),
-    F("has_company", "有工商注册企业", "household", "bool", "有工商注册企业", "有注册公司", "has_company"),
+    F("has_town_property", "城镇有房产", "household", "bool", "城镇有房产", "在城镇购房", "城镇购房", "城镇商品房", "商品房", "在城镇购买商品房", "城镇有商品房", "城镇房产", "在城镇有房", "购买商品房", "城镇是否有商品房", "has_town_property"),
+    F("has_company", "有工商注册企业", "household", "bool", "有工商注册企业", "有注册公司", "注册公司", "公司", "开办公司", "工商注册企业", "工商注册公司", "注册企业", "经营公司", "has_company"),
     F("large_scale_operator", "种养大户或雇工", "household", "bool", "种养大户或雇工", "种养大户", "雇工", "large_scale_operator"),
     F("split_household", "拆户并户", "household", "bool", "拆户并户", "是否拆户并户", "split_household"),
     F("absentee_registration", "空挂户", "household", "bool", "空挂户", "是否空挂户", "absentee_registration"),
@@ -148,6 +148,8 @@ HOUSEHOLD_FIELDS: list[Field] = [
       description="入户调查认定缺少发展生产资金（致贫原因 缺资金 的依据）"),
     F("low_motivation", "自身发展动力不足", "household", "bool", "是否自身发展动力不足", "内生动力不足", "发展动力不足", "low_motivation",
       description="入户调查认定自身发展动力不足（致贫原因的依据）"),
+    F("has_dropout", "有辍学学生", "household", "bool", "有辍学学生", "家庭成员有辍学学生", "有失学辍学学生", "辍学学生", "失学辍学学生", "义务教育阶段辍学学生", "has_dropout",
+      description="户级：家庭成员中有义务教育阶段失学辍学（成员级“是否辍学”在每行一户的表中的含义）"),
     F("monitored_months", "已监测月数", "household", "int", "已监测月数", "监测月数", "监测时长", "监测时长(月)", "monitored_months",
       description="纳入监测至评估时的月数（风险消除要求原则上不少于6个月）"),
     # ---- policy (issue 9): exclusion items and their exceptions, relocation programme ----------
@@ -212,14 +214,14 @@ MEMBER_FIELDS: list[Field] = [
     F("work_status", "务工状况", "member", "code", "务工状况", "务工情况", "务工地点", "work_status", code_table="work_status"),
     F("work_months", "务工时间", "member", "float", "务工时间", "务工时间(月)", "务工月数", "work_months"),
     F("active_military", "是否现役军人", "member", "bool", "是否现役军人", "现役军人", "active_military"),
-    F("medical_insurance", "是否参加基本医疗保险", "member", "bool", "是否参加基本医疗保险", "是否参加城乡居民基本医疗保险", "是否参加新型农村合作医疗", "是否参加新农合", "参加新农合", "基本医疗保险", "medical_insurance"),
+    F("medical_insurance", "是否参加基本医疗保险", "member", "bool", "是否参加基本医疗保险", "是否参加城乡居民基本医疗保险", "是否参加新型农村合作医疗", "是否参加新农合", "参加新农合", "基本医疗保险", "参加医保", "医保", "参加医疗保险", "医疗保险", "medical_insurance"),
     F("critical_illness_insurance", "是否参加大病保险", "member", "bool", "是否参加大病保险", "大病保险", "critical_illness_insurance"),
     F("pension_insurance", "是否参加城乡居民基本养老保险", "member", "bool", "是否参加城乡居民基本养老保险", "是否参加养老保险", "养老保险", "pension_insurance"),
-    F("on_dibao", "是否享受低保", "member", "bool", "是否享受低保", "享受低保", "低保", "on_dibao"),
-    F("on_tekun", "是否特困供养", "member", "bool", "是否特困供养", "是否五保", "特困供养", "on_tekun"),
+    F("on_dibao", "是否享受低保", "member", "bool", "是否享受低保", "享受低保", "低保", "纳入低保", "低保对象", "on_dibao"),
+    F("on_tekun", "是否特困供养", "member", "bool", "是否特困供养", "是否五保", "特困供养", "特困人员", "特困供养人员", "五保对象", "on_tekun"),
     F("disability_cert", "残疾证号", "member", "str", "残疾证号", "残疾证号码", "disability_cert"),
-    F("dropout", "是否辍学", "member", "bool", "是否辍学", "辍学", "失学辍学", "dropout"),
-    F("public_employee", "是否国家公职人员", "member", "bool", "是否国家公职人员", "是否财政供养人员", "public_employee"),
+    F("dropout", "是否辍学", "member", "bool", "是否辍学", "辍学", "失学辍学", "义务教育阶段辍学", "义务教育阶段失学辍学", "dropout"),
+    F("public_employee", "是否国家公职人员", "member", "bool", "是否国家公职人员", "是否财政供养人员", "国家公职人员", "公职人员", "财政供养人员", "public_employee"),
     F("village_cadre", "是否村干部", "member", "bool", "是否村干部", "village_cadre"),
     F("home_schooling", "是否送教上门", "member", "bool", "是否送教上门", "送教上门", "home_schooling",
       description="残疾儿童送教上门（不计为义务教育失学辍学）"),
@@ -405,10 +407,78 @@ FALSE_WORDS = frozenset({"否", "×", "✗", "✘", "x", "0", "n", "no", "false"
 TOTAL_ROW_WORDS = ("合计", "总计", "小计", "累计")
 
 # --------------------------------------------------------------------------------------
+# Header vocabulary (issue 8): how clerks write labels.  Data only; the matching is in
+# fupin_cli.headers (docs/reading.md "Matching headers").  Everything is written as it reads
+# *after* normalise_header (NFKC, lower case, no spaces, () brackets).
+# --------------------------------------------------------------------------------------
+# Labels that state the *good* case of a gap field (or the gap of a good-case field): the
+# column maps to the field with its values inverted, and the mapping records it.
+INVERTED_ALIASES: dict[str, tuple[str, ...]] = {
+    "unsafe_housing": ("房屋是否安全", "住房是否安全", "住房安全", "房屋安全", "住房安全有保障", "住房有保障",
+                       "安全住房", "非危房", "住房安全保障", "是否住房安全", "房屋安全鉴定合格", "住房安全是否有保障", "住房是否有保障"),
+    "water_difficulty": ("饮水不困难",),
+    "food_clothing_secure": ("愁吃穿", "吃穿困难", "吃穿有困难", "是否愁吃穿"),
+    "medical_insurance": ("未参加基本医疗保险", "未参保", "未参加医疗保险", "未参加新农合"),
+    "dropout": ("在校",),
+}
+# Systematic variants: a prefix stripped from a label before it is looked up again, with the
+# level it hints at ("household": the household has such a member/item; "": the row's own flag).
+VARIANT_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("家庭成员中是否有", "household"), ("家庭成员是否有", "household"), ("家庭成员中有无", "household"),
+    ("家庭成员有无", "household"), ("家庭成员中有", "household"), ("家庭成员有", "household"),
+    ("家中是否有", "household"), ("家中有无", "household"), ("家中有", "household"), ("家庭是否有", "household"),
+    ("家庭有无", "household"), ("家庭有", "household"), ("是否拥有", "household"), ("是否有", "household"),
+    ("有无", "household"), ("拥有", "household"), ("是否属于", ""), ("是否为", ""), ("是否是", ""), ("是否", ""),
+    ("有", "household"), ("为", ""),
+)
+VARIANT_SUFFIXES: tuple[str, ...] = ("户", "情况", "状态", "人员", "人口", "的")
+# A negating prefix on a yes/no label: the column is the field inverted (未参加… , 非危房 …).
+NEGATION_PREFIXES: tuple[str, ...] = ("没有", "未", "无", "非", "不")
+# Answer hints in brackets, dropped before matching: (是/否) (√) (有/无) (1是0否) (填是或否) …
+ANSWER_HINT = r"\((?:填写?|请填|打)?(?:[是否有无√×✓✔✗✘xyn10/、,或=]|是否|勾|空白?)+\)"
+# Units written in labels: unit → (dimension, factor to the field's base unit).  The value is
+# multiplied by the factor: 人均纯收入(万元) 0.52 → 5,200 元; 耕地面积(公顷) 1 → 15 亩.
+UNITS: dict[str, tuple[str, float]] = {
+    "元": ("元", 1.0), "元/人": ("元", 1.0), "元/年": ("元", 1.0), "元/人/年": ("元", 1.0), "元/人年": ("元", 1.0),
+    "人民币元": ("元", 1.0), "万元": ("元", 10000.0), "千元": ("元", 1000.0), "百元": ("元", 100.0),
+    "亩": ("亩", 1.0), "公顷": ("亩", 15.0), "ha": ("亩", 15.0),
+    "平方米": ("平方米", 1.0), "m2": ("平方米", 1.0), "平米": ("平方米", 1.0),
+    "公里": ("公里", 1.0), "千米": ("公里", 1.0), "km": ("公里", 1.0), "米": ("公里", 0.001), "m": ("公里", 0.001),
+    "月": ("月", 1.0), "个月": ("月", 1.0), "人": ("人", 1.0), "口": ("人", 1.0), "个": ("个", 1.0), "项": ("个", 1.0),
+    "%": ("%", 1.0), "岁": ("岁", 1.0), "年": ("年", 1.0),
+}
+# The base unit of fields that have one (money fields: 元).  A label unit of another dimension
+# is not applied (a warning note says so).
+FIELD_UNITS: dict[str, str] = {
+    "arable_land": "亩", "irrigated_land": "亩", "forest_land": "亩", "grain_for_green": "亩",
+    "housing_area": "平方米", "road_distance_km": "公里", "work_months": "月", "monitored_months": "月",
+    "household_size": "人", "measures_count": "个",
+}
+# Graded values of yes/no fields, in the field's own meaning (whatever the label's polarity):
+# 危房 grades A/B (safe) and C/D (unsafe), 住房和城乡建设部 危房鉴定.
+VALUE_GRADES: dict[str, dict[bool, tuple[str, ...]]] = {
+    "unsafe_housing": {
+        True: ("d级危房", "c级危房", "d级", "c级", "d", "c", "危房", "是危房", "整栋危房", "局部危房"),
+        False: ("a级", "b级", "a级安全", "b级安全", "a", "b", "非危房", "不是危房", "安全住房"),
+    },
+}
+# A member-level flag on a one-row-per-household sheet means the household has such a member.
+HOUSEHOLD_MEANING: dict[str, str] = {
+    "on_dibao": "dibao_household",
+    "on_tekun": "tekun_household",
+    "public_employee": "has_public_employee",
+    "village_cadre": "has_village_cadre",
+    "dropout": "has_dropout",
+}
+
+
+# --------------------------------------------------------------------------------------
 # Normalisation helpers
 # --------------------------------------------------------------------------------------
-_UNIT_SUFFIX = re.compile(r"\((元|亩|公里|千米|km|㎡|平方米|m2|m²|人|月|个|元/人|元/年|%)\)$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_HINT = re.compile(ANSWER_HINT)
+_TRAILING_BRACKET = re.compile(r"\(([^()]*)\)$")
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")"})
 
 
 def fold_width(text: str) -> str:
@@ -416,14 +486,31 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def normalise_header(text: object) -> str:
-    """Normalise a header cell for alias matching: NFKC, no spaces, () brackets, no unit."""
+def split_header(text: object) -> tuple[str, str]:
+    """(normalised header, unit written in it): NFKC, lower case, every space removed (also inside
+    ``姓  名``), brackets unified to ``()``, ``*`` and trailing colons dropped, answer hints such as
+    ``(是/否)`` ``(√)`` dropped, and a trailing unit in brackets (``(万元)``, ``(亩)``, ``(单位:元)``)
+    split off (``UNITS``)."""
     s = fold_width(str(text)).strip().lower()
-    s = _SPACES.sub("", s)
-    s = s.replace("（", "(").replace("）", ")").replace("【", "(").replace("】", ")").replace("[", "(").replace("]", ")")
-    s = s.strip("*＊:：")
-    s = _UNIT_SUFFIX.sub("", s)
-    return s
+    s = _SPACES.sub("", s).translate(_BRACKETS)
+    s = s.strip("*:").replace(":)", ")")
+    unit = ""
+    for _ in range(3):  # 人均纯收入(万元)(是/否) …: hints and units in any order at the end
+        before = s
+        s = _HINT.sub("", s).rstrip(":")
+        m = _TRAILING_BRACKET.search(s)
+        if m and not unit:
+            u = m.group(1).removeprefix("单位").lstrip(":")
+            if u in UNITS:
+                unit, s = u, s[: m.start()].rstrip(":")
+        if s == before:
+            break
+    return s, unit
+
+
+def normalise_header(text: object) -> str:
+    """Normalise a header cell for alias matching (:func:`split_header` without the unit)."""
+    return split_header(text)[0]
 
 
 def _build_alias_index() -> dict[str, str]:
@@ -442,16 +529,15 @@ HEADER_ALIASES: dict[str, str] = _build_alias_index()
 
 
 def field_for_header(text: object) -> str | None:
-    """Canonical field name for a header text, or None when unknown."""
+    """Canonical field name for a header text that maps to it as written (same polarity, no unit
+    scale), or None.  The full matcher, with variants, polarity and units, is
+    :func:`fupin_cli.headers.match_header`."""
     if text is None:
         return None
-    key = normalise_header(text)
-    if not key:
-        return None
-    if key in HEADER_ALIASES:
-        return HEADER_ALIASES[key]
-    stripped = re.sub(r"\(.*?\)$", "", key)  # drop any trailing bracket note: 人均纯收入(2015年)
-    return HEADER_ALIASES.get(stripped)
+    from fupin_cli.headers import match_header
+
+    m = match_header(str(text))
+    return m.field if m is not None and not m.inverted and m.scale == 1.0 else None
 
 
 def _build_value_index() -> dict[str, dict[str, str]]:

@@ -143,7 +143,9 @@ def roster_info(roster: Roster) -> dict[str, Any]:
         "households": roster.n_households,
         "members": roster.n_members,
         "sources": [
-            {"name": s.name, "format": s.format, "sheets": list(s.sheets), "layout": s.layout, "sha256": s.sha256}
+            {"name": s.name, "format": s.format, "sheets": list(s.sheets), "layout": s.layout, "sha256": s.sha256,
+             **({"skipped_sheets": dict(s.skipped_sheets)} if getattr(s, "skipped_sheets", None) else {}),
+             **({"column_map": s.column_map} if getattr(s, "column_map", "") else {})}
             for s in roster.sources
         ],
         "passthrough": list(roster.passthrough),

@@ -77,6 +77,7 @@ def _register() -> None:
     # one module per subcommand, registered explicitly (order = order in --help)
     from fupin_cli.cli import (
         causes_cmd,
+        columns_cmd,
         exit_cmd,
         explain_cmd,
         funds_cmd,
@@ -91,7 +92,7 @@ def _register() -> None:
     )
 
     for module in (init_cmd, validate_cmd, identify_cmd, explain_cmd, causes_cmd, exit_cmd, reassess_cmd, monitor_cmd,
-                   measures_cmd, funds_cmd):
+                   measures_cmd, funds_cmd, columns_cmd):
         module.register(app)
     app.add_typer(rules_cmd.app, name="rules", help="Check, show and test rule packs (规则包).")
     app.add_typer(samples_cmd.app, name="samples", help="Generate synthetic county rosters for demos, tests and benchmarks.")

@@ -62,7 +62,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of output column labels.")]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: auto-detect the roster sheet(s)).")]
-InputArg = Annotated[Path, typer.Argument(help="Roster file: .xlsx, .xls, .csv or .parquet.", exists=True, dir_okay=False, readable=True)]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of a CSV roster (default: detect UTF-8 / GBK).")]
 AllowErrorsOpt = Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors: the households concerned become 待核实 with the error as the reason.")]
 PublicityStartOpt = Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD); blank lines when omitted.", formats=["%Y-%m-%d"])]
@@ -70,6 +69,58 @@ PhoneOpt = Annotated[str, typer.Option("--phone", help="监督电话 printed on 
 AnnotateOpt = Annotated[Path | None, typer.Option(
     "--annotate", help="Also write a copy of the roster workbook itself (.xlsx) with the decision columns added on the "
                        "households' own rows; a folder: one copy per input file, under its own name.")]
+
+
+ROSTERS_HELP = ("Roster file(s): .xlsx, .xls, .csv or .parquet — several files, a folder or a glob "
+                "(青山镇/*.xlsx); every sheet with a roster header is read.")
+ColumnsOpt = Annotated[Path | None, typer.Option(
+    "--columns", help="Column map (YAML, from `fupin columns --write-map`, corrected) applied before the built-in labels.",
+    exists=True, dir_okay=False, readable=True)]
+
+
+def _expand_rosters(value: list[Path] | None) -> list[Path] | None:
+    """Typer callback: folders and glob patterns → files (a missing file is a usage error)."""
+    if not value:
+        return value
+    from fupin_cli.errors import InputError
+    from fupin_cli.io.paths import MissingPath, expand_paths
+
+    try:
+        return expand_paths(value)
+    except MissingPath as e:
+        raise typer.BadParameter(e.message) from None
+    except InputError as e:
+        raise typer.BadParameter(e.one_line()) from None
+
+
+def rosters_argument(help: str = ROSTERS_HELP):
+    """ROSTER...: one or more roster files, folders or glob patterns (expanded to files)."""
+    return Annotated[list[Path], typer.Argument(help=help, callback=_expand_rosters, show_default=False)]
+
+
+def rosters_option(flag: str, help: str):
+    """An optional, repeatable roster option (files, folders or patterns)."""
+    return Annotated[list[Path] | None, typer.Option(flag, help=help, callback=_expand_rosters)]
+
+
+RostersArg = rosters_argument()
+
+
+def column_map(columns: Path | None):
+    """The ``--columns`` map, loaded and validated (None without the option)."""
+    from fupin_cli.io.colmap import load_column_map
+
+    return load_column_map(columns) if columns is not None else None
+
+
+def read_rosters(paths: list[Path], *, sheet: str | None = None, encoding: str | None = None,
+                 columns: Path | None = None):
+    """Read ROSTER... with the shared options (``--sheet``, ``--encoding``, ``--columns``) into one Roster."""
+    from fupin_cli.io.colmap import load_column_map
+    from fupin_cli.io.read import read_roster
+
+    cmap = load_column_map(columns) if columns is not None else None
+    return read_roster(paths, sheet=sheet, encoding=encoding, columns=cmap)
 
 
 def input_option(flag: str, help: str):

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt,
-    PublicityStartOpt, QuietOpt,
-    RegionOpt, SheetOpt, YearOpt, escape, guard, input_argument, input_option, out,
+    AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, input_argument, input_option,
+    out, read_rosters, rosters_option,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
@@ -19,7 +19,8 @@ from fupin_cli.cli.run import (
 
 SourceArg = input_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
-RosterOpt = input_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status.")
+RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
+                           "Repeat it, or give a folder or a glob, for a roster in several files.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
 
 
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -65,12 +67,17 @@ def register(app: typer.Typer) -> None:
 
             from fupin_cli.cli.config import default_output as in_output_dir, settings
 
-            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone)
-            pack, region, population = cfg.pack, cfg.region, cfg.population
+            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone,
+                           columns=columns)
+            pack, region, population, columns = cfg.pack, cfg.region, cfg.population, cfg.columns
             publicity_start, phone = cfg.publicity_start, cfg.phone or ""
-            inputs = [p for p in (source, roster, population, sample_check) if p is not None]
-            plan = annotate_plan(annotate, [roster if roster is not None else source])
-            if plan and roster is None:
+            inputs = [p for p in (source, population, sample_check) if p is not None] + list(roster or [])
+            plan = {}
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(roster) if roster else [source])
+            if plan and not roster:
                 from fupin_cli.io.annual import is_register_file
 
                 if is_register_file(source):
@@ -84,12 +91,11 @@ def register(app: typer.Typer) -> None:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
-                src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding)
+                src = read_source(source, sheet=None if roster else sheet, encoding=None if roster else encoding,
+                                  columns=None if roster else column_map(columns))
                 this_year = None
-                if roster is not None:
-                    from fupin_cli.io.read import read_roster
-
-                    this_year = read_roster(roster, sheet=sheet, encoding=encoding)
+                if roster:
+                    this_year = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 pop = read_population(population) if population else None
                 sample = read_sample_check(sample_check) if sample_check else None
                 step("evaluate")

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, err, escape, guard, input_argument, out,
-    print_json,
+    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, column_map, err, escape, guard, out,
+    print_json, rosters_argument,
 )
 from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_outputs
 
-SourceArg = input_argument("Roster (.xlsx, .xls, .csv, .parquet) or a register written by identify.")
+SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         full: FullOpt = False,
         output: ExplainOutputOpt = None,
         force: ForceOpt = False,
@@ -85,9 +86,9 @@ def register(app: typer.Typer) -> None:
             cfg = settings(ctx, pack=pack, region=region)  # the same pack and region as the county's identify runs
             pack, region = cfg.pack, cfg.region
             if output is not None:
-                prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=[source])
+                prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=source)
             the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
-            src = read_source(source, sheet=sheet, encoding=encoding)
+            src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
             roster = Roster(src.households, src.members, src.sources)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
@@ -100,7 +101,7 @@ def register(app: typer.Typer) -> None:
                 "region": region or the_pack.meta.region,
                 "pack": pack_info(the_pack),
                 "version": __version__,
-                "source": source.name,
+                "source": src.name,
                 "form": "full" if full else "brief",
                 "tree": _masked(tree.to_dict()),
             }

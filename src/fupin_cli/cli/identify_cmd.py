@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
+    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt,
+    OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard,
+    input_option, out,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         "Default output: <roster stem>-register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def identify_command(
         ctx: typer.Context,
-        roster: InputArg,
+        roster: RostersArg,
         year: YearOpt,
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -64,19 +66,23 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
-            from fupin_cli.io.read import read_roster
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
             from fupin_cli.cli.config import print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
-                           publicity_days=publicity_days, phone=phone)
-            pack, region, population = cfg.pack, cfg.region, cfg.population
+                           publicity_days=publicity_days, phone=phone, columns=columns)
+            pack, region, population, columns = cfg.pack, cfg.region, cfg.population, cfg.columns
             publicity_start, publicity_days, phone = cfg.publicity_start, cfg.publicity_days, cfg.phone or ""
-            plan = annotate_plan(annotate, [roster])
-            inputs = [roster, *([population] if population else [])]
-            target = prepare_outputs(main_output(output, default_output(roster, year, cfg), json_), force, publicity=publicity,
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(roster))
+            else:
+                plan = {}
+            inputs = [*roster, *([population] if population else [])]
+            target = prepare_outputs(main_output(output, default_output(roster[0], year, cfg), json_), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=inputs, annotated=plan.values())
             options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             with progress(quiet or json_) as step:
@@ -93,7 +99,7 @@ def register(app: typer.Typer) -> None:
                     the_population = read_population(population)
                     options["population"] = f"{population.name} (sha256 {sha256_file(population)}; {cfg.origins['population']})"
                 step("read")
-                data = read_roster(roster, sheet=sheet, encoding=encoding)
+                data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"

@@ -88,7 +88,6 @@ def read_sources(paths: list[Path], pack, year: int, region: str | None, *, shee
     from fupin_cli.errors import UsageError
     from fupin_cli.io.annual import is_register_file, read_source
     from fupin_cli.io.read import read_roster
-    from fupin_cli.roster import Roster
 
     kinds = ["register" if is_register_file(p) else "roster" for p in paths]
     if len(set(kinds)) > 1:
@@ -96,11 +95,7 @@ def read_sources(paths: list[Path], pack, year: int, region: str | None, *, shee
                          "give only rosters (the pack is evaluated) or only registers written by identify / reassess")
     notes: list[str] = []
     if kinds[0] == "roster":
-        rosters = [read_roster(p, sheet=sheet, encoding=encoding) for p in paths]
-        roster = rosters[0] if len(rosters) == 1 else Roster(
-            pd.concat([r.households for r in rosters], ignore_index=True),
-            pd.concat([r.members for r in rosters], ignore_index=True),
-            sources=[s for r in rosters for s in r.sources])
+        roster = read_roster(paths, sheet=sheet, encoding=encoding)  # several files: one roster, duplicates noted
         res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(),
                        progress=step)
         notes += res.notes

@@ -9,16 +9,16 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
-    RegionOpt, SheetOpt, YearOpt,
-    escape, guard, input_argument, out,
+    AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt,
+    QuietOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, out, rosters_argument,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
-SourceArg = input_argument(
-    "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, .parquet.")
+SourceArg = rosters_argument(
+    "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, "
+    ".parquet; a roster may be several files, a folder or a glob.")
 
 
 # what --annotate writes into the roster; the category and risk types the rules decide get their own columns
@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -63,29 +64,33 @@ def register(app: typer.Typer) -> None:
 
             from fupin_cli.cli.config import default_output as in_output_dir, settings
 
-            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
-            pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
-            plan = annotate_plan(annotate, [source])
-            if plan:
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
+            pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns
+            plan = {}
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                files = expand_paths(source)
+                plan = annotate_plan(annotate, files)
                 from fupin_cli.io.annual import is_register_file
 
-                if is_register_file(source):
+                if any(is_register_file(f) for f in files):
                     from fupin_cli.errors import UsageError
 
-                    raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
+                    raise UsageError("--annotate: SOURCE is a register, not the office's roster",
                                      "give the roster of 脱贫户 and 一般农户 as SOURCE to annotate it")
-            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, inputs=[source],
-                                     publicity=publicity, publicity_what="监测对象公示", annotated=plan.values())
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force,
+                                     inputs=source, publicity=publicity, publicity_what="监测对象公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
-                src = read_source(source, sheet=sheet, encoding=encoding)
+                src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
                 step("evaluate")
                 result, ev = run_monitor(src.households, src.members, the_pack, year, region)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
                                         version=__version__, run_time=run_time(), command="monitor",
-                                        options={"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()})
+                                        options={"source": f"{src.name} ({src.kind})", "lang": lang.value, **cfg.describe()})
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [] if target is None else [

@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AnnotateOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
-    YearOpt, guard, input_argument, out,
+    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_argument, out, read_rosters, rosters_argument,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
 )
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
-CurrentArg = input_argument("This year's roster: .xlsx, .xls, .csv or .parquet.")
+CurrentArg = rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")
 
 
 # what --annotate writes into this year's roster
@@ -51,6 +50,7 @@ def register(app: typer.Typer) -> None:
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
         force: ForceOpt = False,
         json_: JsonOpt = False,
@@ -60,22 +60,26 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess
-            from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import sha256_file
 
             from fupin_cli.cli.config import default_output as in_output_dir, print_info, settings
 
-            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
-            pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
-            plan = annotate_plan(annotate, [current])
-            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, inputs=[previous, current],
-                                     publicity=publicity, publicity_what="动态调整公示", annotated=plan.values())
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
+            pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns
+            plan = {}
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(current))
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force,
+                                     inputs=[previous, *current], publicity=publicity, publicity_what="动态调整公示",
+                                     annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
                 step("read")
                 prev = read_previous_register(previous)
-                roster = read_roster(current, sheet=sheet, encoding=encoding)
+                roster = read_rosters(current, sheet=sheet, encoding=encoding, columns=columns)
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
                            "lang": lang.value, **cfg.describe()}

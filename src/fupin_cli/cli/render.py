@@ -130,7 +130,11 @@ def checks_table(summary: Mapping, *, lang: str = "zh", title: str | None = None
 
 def findings_table(findings: pd.DataFrame, *, max_rows: int | None = 20, lang: str = "zh",
                    columns: Sequence[str] = ("severity", "check", "sheet", "row", "column", "household_id", "message")) -> Table:
-    """The first ``max_rows`` findings (messages are already masked; masked again to be safe)."""
+    """The first ``max_rows`` findings, errors first, then warnings, then notes (each in sheet order;
+    messages are already masked)."""
+    if "severity" in findings.columns and len(findings):
+        order = {"error": 0, "warning": 1, "info": 2}
+        findings = findings.iloc[findings["severity"].map(order).fillna(3).argsort(kind="stable")]
     view = findings.loc[:, [c for c in columns if c in findings.columns]].copy()
     if "severity" in view.columns:
         view["severity"] = view["severity"].map(lambda s: severity_label(s, lang))

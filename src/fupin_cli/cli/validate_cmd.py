@@ -9,7 +9,8 @@ import pandas as pd
 import typer
 
 from fupin_cli.cli.common import (
-    YEAR_MAX, YEAR_MIN, EncodingOpt, ForceOpt, InputArg, JsonOpt, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
+    YEAR_MAX, YEAR_MIN, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt,
+    QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -44,10 +45,11 @@ def register(app: typer.Typer) -> None:
         "distance to the main road...) run too unless --no-pack. Exit 0: no errors; 1: errors found; 2: usage; "
         "3: bad rule pack; 4: unreadable input."))
     def validate_command(
-        roster: InputArg,
+        roster: RostersArg,
         year: YearOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
+        columns: ColumnsOpt = None,
         output: OutputOpt = None,
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
@@ -61,7 +63,6 @@ def register(app: typer.Typer) -> None:
         with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
-            from fupin_cli.io.read import read_roster
             from fupin_cli.io.write import check_output, write_frame
 
             if no_pack and pack is not None:
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
 
                 loaded = load_pack(pack or DEFAULT_PACK)
                 extra, pack_id = [pack_checks(loaded, region)], loaded.ident
-            data = read_roster(roster, sheet=sheet, encoding=encoding)
+            data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
             choice = choose_year(data, year)
             findings = validate(data, choice.year, extra)
             labels = check_labels_of(extra)

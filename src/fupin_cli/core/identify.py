@@ -116,7 +116,8 @@ def provenance(roster: Roster, pack: Any, ev: Any, year: int, region: str | None
         "version": version,
         "command": command,
         "pack": pack_info(pack),
-        "inputs": [{"name": s.name, "sha256": s.sha256, "format": s.format, "sheets": list(s.sheets), "layout": s.layout}
+        "inputs": [{"name": s.name, "sha256": s.sha256, "format": s.format, "sheets": list(s.sheets), "layout": s.layout,
+                    **({"column_map": s.column_map} if getattr(s, "column_map", "") else {})}
                    for s in roster.sources],
         "year": year,
         "region": region if region is not None else (getattr(ev, "region", None) or _pack_region(pack)),
@@ -175,10 +176,16 @@ def stop_on_errors(findings: pd.DataFrame, source: str, path: str | None = None)
     if counts["error"]:
         hh = findings.loc[findings["severity"] == "error", "household_id"]
         n_hh = hh[hh != ""].nunique()
-        raise DataError(
+        e = DataError(
             f"{source}: {counts['error']} data errors in {n_hh} households; identification stopped",
             f"run `fupin validate {path or source}` to see and fix them, or add --allow-errors to mark those households 待核实",
         )
+        first = findings[findings["severity"] == "error"].head(5)
+        e.problems = [f"  {r.file} {(r.sheet + '!') if r.sheet else ''}{'' if pd.isna(r.row) else r.row}: {r.message}"
+                      for r in first.itertuples()]
+        if counts["error"] > len(first):
+            e.problems.append(f"  … {counts['error'] - len(first)} more")
+        raise e
 
 
 # ---- the pipeline --------------------------------------------------------------------------

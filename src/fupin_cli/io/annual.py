@@ -76,11 +76,13 @@ def is_register_file(path: str | os.PathLike) -> bool:
     return bool(names & REGISTER_MARKERS)
 
 
-def read_source(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None) -> Source:
+def read_source(path, *, sheet: str | None = None, encoding: str | None = None, columns=None) -> Source:
+    """One register, or a roster of one or more files (``path``: a path or a list of paths)."""
     from fupin_cli.io.write import sha256_file
 
-    p = Path(path)
-    if is_register_file(p):
+    paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(x) for x in path]
+    p = paths[0]
+    if len(paths) == 1 and is_register_file(p):
         from fupin_cli.io.register import read_register
 
         from fupin_cli.roster import SourceInfo
@@ -90,8 +92,8 @@ def read_source(path: str | os.PathLike, *, sheet: str | None = None, encoding: 
         return Source(reg.households, reg.members, "register", p.name, sources=[info])
     from fupin_cli.io.read import read_roster
 
-    roster = read_roster(p, sheet=sheet, encoding=encoding)
-    return Source(roster.households, roster.members, "roster", p.name, sources=list(roster.sources))
+    roster = read_roster(paths, sheet=sheet, encoding=encoding, columns=columns)
+    return Source(roster.households, roster.members, "roster", "、".join(x.name for x in paths), sources=list(roster.sources))
 
 
 def read_previous_register(path: str | os.PathLike):

@@ -14,6 +14,7 @@ under the header is skipped.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,10 @@ import pandas as pd
 
 from fupin_cli.errors import InputError
 from fupin_cli.io.read_grid import Grid
-from fupin_cli.schema import FIELDS, field_for_header
+from fupin_cli.headers import Match, match_header
+from fupin_cli.schema import FIELDS
+
+Matcher = Callable[[str], "Match | None"]  # header text → field match (a column map puts itself in front)
 
 HEADER_SEARCH_ROWS = 15
 MIN_HEADER_FIELDS = 2
@@ -36,6 +40,7 @@ class Column:
     header: str  # header text as written (leaf text for two-row headers)
     field: str | None  # canonical field, None = passthrough
     group: str = ""  # upper text of a two-row header, if any
+    match: Match | None = None  # how the header was matched: polarity, unit scale, method
 
 
 @dataclass
@@ -74,20 +79,20 @@ def _top(grid: Grid, n: int) -> tuple[list[list[str]], dict[tuple[int, int], tup
     return top, owner
 
 
-def _fields(row: list[str]) -> set[str]:
-    return {f for f in (field_for_header(t) for t in row if t) if f}
+def _fields(row: list[str], matcher: Matcher) -> set[str]:
+    return {m.field for m in (matcher(t) for t in row if t) if m}
 
 
-def _pair_names(upper: list[str], lower: list[str], owner, u: int) -> list[tuple[str, str, str | None]]:
-    """(header text, group text, field) for each column of a two-row header."""
+def _pair_names(upper: list[str], lower: list[str], owner, u: int, matcher: Matcher) -> list[tuple[str, str, Match | None]]:
+    """(header text, group text, match) for each column of a two-row header."""
     out = []
     for j, (up, lo) in enumerate(zip(upper, lower)):
         same_cell = owner.get((u, j)) is not None and owner.get((u, j)) == owner.get((u + 1, j))
         if lo and not same_cell and lo != up:
-            f = field_for_header(up + lo) if up else None
-            out.append((up + lo, "", f) if f else (lo, up, field_for_header(lo)))
+            f = matcher(up + lo) if up else None
+            out.append((up + lo, "", f) if f else (lo, up, matcher(lo)))
         else:
-            out.append((up or lo, "", field_for_header(up or lo)))
+            out.append((up or lo, "", matcher(up or lo)))
     return out
 
 
@@ -102,10 +107,11 @@ def _joined_by_merge(owner, u: int, upper: list[str], lower: list[str]) -> bool:
     return False
 
 
-def find_header(grid: Grid) -> Header:
+def find_header(grid: Grid, matcher: Matcher | None = None) -> Header:
+    matcher = matcher or match_header
     n = min(HEADER_SEARCH_ROWS, grid.height)
     top, owner = _top(grid, n)
-    scores = [len(_fields(row)) for row in top]
+    scores = [len(_fields(row, matcher)) for row in top]
     best = int(np.argmax(scores)) if scores else 0
     if not scores or scores[best] < MIN_HEADER_FIELDS:
         where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")
@@ -114,13 +120,13 @@ def find_header(grid: Grid) -> Header:
             f"{where}: 第 {first}–{last} 行中没有找到表头 (no recognisable header)",
             f"表头应包含 {EXPECTED_HEADERS} 等列名; 用 --sheet 选择花名册所在的工作表",
         )
-    rows, names = [best], [(t, "", field_for_header(t)) for t in top[best]]
+    rows, names = [best], [(t, "", matcher(t)) for t in top[best]]
     best_pair = None
     for u in (best - 1, best):
         if u < 0 or u + 1 >= n:
             continue
-        pair = _pair_names(top[u], top[u + 1], owner, u)
-        score = len({f for _, _, f in pair if f})
+        pair = _pair_names(top[u], top[u + 1], owner, u, matcher)
+        score = len({m.field for _, _, m in pair if m})
         joined = _joined_by_merge(owner, u, top[u], top[u + 1])
         # a merge joins the rows, and the upper row names a field itself (not a title row)
         if (joined and score >= scores[best] and scores[u] >= 1) or score > scores[best]:
@@ -149,13 +155,14 @@ def _is_number_row(grid: Grid, r: int) -> bool:
     return all(b > a for a, b in zip(nums, nums[1:]))
 
 
-def _columns(grid: Grid, names: list[tuple[str, str, str | None]], rows: list[int]) -> list[Column]:
+def _columns(grid: Grid, names: list[tuple[str, str, Match | None]], rows: list[int]) -> list[Column]:
     cols: list[Column] = []
     seen: dict[str, Column] = {}
-    for j, (text, group, f) in enumerate(names):
+    for j, (text, group, m) in enumerate(names):
         if not text and not _has_data(grid, j, rows[-1] + 1):
             continue
-        col = Column(j, grid.letter(j), text or f"列{grid.letter(j)}", f, group)
+        f = m.field if m else None
+        col = Column(j, grid.letter(j), text or f"列{grid.letter(j)}", f, group, m)
         if f and f in seen:
             other = seen[f]
             where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")

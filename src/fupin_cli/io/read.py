@@ -12,57 +12,90 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from fupin_cli.errors import InputError
 from fupin_cli.findings import concat_findings, make_findings
+from fupin_cli.headers import candidates
+from fupin_cli.io.colmap import ColumnMap
 from fupin_cli.io.excel import Header, find_header
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_layout import (
     Table,
     build_table,
     empty_members,
-    header_is_member_level,
     household_keys,
     households_from_rows,
     split_members,
 )
-from fupin_cli.roster import Roster, SourceInfo
-from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, PROVENANCE_COLUMNS
+from fupin_cli.roster import Roster, SourceInfo, UnmatchedColumn
+from fupin_cli.schema import (
+    FIELDS,
+    HOUSEHOLD_FIELD_NAMES,
+    MEMBER_FIELD_NAMES,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+)
 
-FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+from fupin_cli.io.paths import FORMATS, expand_paths  # noqa: E402,F401  (ROSTER... arguments)
 
 
-def read_roster(path: str | os.PathLike, *, sheet: str | None = None, member_sheet: str | None = None,
-                encoding: str | None = None) -> Roster:
-    """Read a roster file into households and members (see ``roster.py`` for the contract).
+def read_roster(path: str | os.PathLike | Sequence[str | os.PathLike], *, sheet: str | None = None,
+                member_sheet: str | None = None, encoding: str | None = None, columns: ColumnMap | None = None) -> Roster:
+    """Read one roster file, or several (a sequence of paths), into households and members
+    (see ``roster.py`` for the contract).
 
-    ``sheet``: the sheet to read (or, with ``member_sheet``, the household sheet); default:
-    every sheet is tried and the roster sheet(s) found by their headers.  ``member_sheet``: the
-    sheet of members when households and members are on two sheets.  ``encoding``: for CSV
-    (default: UTF-8, else GB18030).
+    ``sheet``: the sheet to read (or, with ``member_sheet``, the household sheet); default: every
+    sheet that carries a roster header is read and the sheets concatenated (which were read and
+    which skipped, and why, is in the notes and ``SourceInfo.skipped_sheets``).  ``member_sheet``:
+    the sheet of members when households and members are on two sheets.  ``encoding``: for CSV
+    (default: UTF-8, else GB18030).  ``columns``: a column map (:mod:`fupin_cli.io.colmap`)
+    applied before the vocabulary.  Several files are read one by one and combined; the same
+    户编号 in two files or sheets is kept twice and noted (``read.duplicate_household``).
     """
-    p = Path(path)
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths:
+        raise InputError("没有给出花名册文件 (no roster file given)", "给出 .xlsx/.xls/.csv/.parquet 文件、文件夹或通配符")
+    rosters = [_read_one(Path(p), sheet, member_sheet, encoding, columns) for p in paths]
+    roster = rosters[0] if len(rosters) == 1 else combine(rosters)
+    _finish(roster, columns)
+    return roster
+
+
+def _read_one(p: Path, sheet: str | None, member_sheet: str | None, encoding: str | None,
+              columns: ColumnMap | None) -> Roster:
     fmt = _check_path(p)
-    info = SourceInfo(path=str(path), name=p.name, sha256=_sha256(p), format=fmt)
+    info = SourceInfo(path=str(p), name=p.name, sha256=_sha256(p), format=fmt)
+
+    def matcher(sheet_name: str):
+        return columns.matcher(p.name, sheet_name) if columns is not None else None
+
+    notes: list[pd.DataFrame] = []
     if fmt == "csv":
         from fupin_cli.io.read_text import read_csv_grid
 
         grid, info.encoding = read_csv_grid(p, encoding)
-        tables = [_table(grid)]
+        tables = [_table(grid, matcher(""))]
     elif fmt == "parquet":
         from fupin_cli.io.read_text import read_parquet_grid
 
         grid = read_parquet_grid(p)
-        header = find_header(grid) if grid.height else None
+        header = find_header(grid, matcher("")) if grid.height else None
         if header is not None and header.data_start != 1:  # names are not the header: all as text
             grid = read_parquet_grid(p, typed=False)
-        tables = [_table(grid)]
+        tables = [_table(grid, matcher(""))]
     else:
-        tables = _excel_tables(p, fmt, sheet, member_sheet)
-    return _assemble(tables, info)
+        tables, skipped = _excel_tables(p, fmt, sheet, member_sheet, matcher)
+        info.skipped_sheets = skipped
+        notes += _sheet_notes(p.name, tables, skipped)
+    roster = _assemble(tables, info)
+    roster.notes = concat_findings([roster.notes, *notes])
+    return roster
 
 
 def _check_path(p: Path) -> str:
@@ -94,14 +127,21 @@ def _sha256(p: Path) -> str:
     return h.hexdigest()
 
 
-def _table(grid: Grid) -> Table:
+def _table(grid: Grid, matcher=None) -> Table:
     if not grid.height:
         where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")
         raise InputError(f"{where} 是空的 (empty sheet)", "用 --sheet 选择有数据的工作表")
-    return build_table(grid, find_header(grid))
+    return build_table(grid, find_header(grid, matcher))
 
 
-def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None) -> list[Table]:
+def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None,
+                  matcher) -> tuple[list[Table], dict[str, str]]:
+    """The roster tables of a workbook and the sheets skipped (sheet → why).
+
+    Without ``sheet``: every visible sheet whose header names 户编号 is read; a sheet without a
+    header, without 户编号 or empty is skipped; a hidden sheet is skipped (noted) unless no visible
+    sheet holds a roster.
+    """
     from fupin_cli.io.read_xlsx import Workbook
 
     wb = Workbook(p, fmt)
@@ -111,11 +151,13 @@ def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None
             raise InputError(f"{p.name}: 没有名为“{name}”的工作表 (no such sheet); 现有工作表: {listed}",
                              "用 --sheet 给出上面列出的工作表名")
     if sheet is not None:
-        tables = [_table(wb.load(sheet))]
+        tables = [_table(wb.load(sheet), matcher(sheet))]
         if member_sheet is not None:
-            tables.append(_table(wb.load(member_sheet)))
-        return tables
-    found: list[tuple[Grid, Header]] = []
+            tables.append(_table(wb.load(member_sheet), matcher(member_sheet)))
+        return tables, {}
+    visible: list[tuple[Grid, Header]] = []
+    hidden: list[tuple[Grid, Header]] = []
+    skipped: dict[str, str] = {}
     first_error: InputError | None = None
     for name in wb.sheet_names:
         if member_sheet is not None and name == member_sheet:
@@ -124,94 +166,282 @@ def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None
         try:
             if not grid.height:
                 raise InputError(f"{p.name} 工作表“{name}”是空的 (empty sheet)", "用 --sheet 选择有数据的工作表")
-            found.append((grid, find_header(grid)))
+            header = find_header(grid, matcher(name))
         except InputError as e:
-            first_error = first_error or e
             if "duplicated header" in e.message:
                 raise
+            first_error = first_error or e
+            skipped[name] = "空表" if not grid.height else "前 15 行中没有表头"
+            continue
+        if "household_id" not in header.fields:
+            skipped[name] = "表头中没有户编号列"
+            first_error = first_error or _no_household_id(grid)
+            continue
+        (visible if wb.is_visible(name) else hidden).append((grid, header))
+    found = visible or hidden
+    for grid, _ in hidden if visible else []:
+        skipped[grid.sheet] = "隐藏的工作表 (用 --sheet 读取)"
     if member_sheet is not None:
-        mem = _table(wb.load(member_sheet))
-        households = [f for f in found if not header_is_member_level(f[1])] or found
-        if not households:
-            raise first_error  # type: ignore[misc]
-        return [build_table(*households[0]), mem]
+        mem = _table(wb.load(member_sheet), matcher(member_sheet))
+        if not found:
+            raise first_error or _no_household_id(mem.grid)
+        return [*(build_table(*f) for f in found), mem], skipped
     if not found:
         if len(wb.sheet_names) == 1 or first_error is None:
             raise first_error or InputError(f"{p.name}: 没有工作表 (empty workbook)", "检查是否选错了文件")
         raise InputError(f"{p.name}: 所有工作表的前 15 行中都没有找到表头 (no recognisable header in any sheet: "
                          f"{'、'.join(wb.sheet_names)})", f"{first_error.hint}")
-    hh = [f for f in found if not header_is_member_level(f[1])]
-    mem = [f for f in found if header_is_member_level(f[1])]
-    if hh and mem:
-        return [build_table(*hh[0]), build_table(*mem[0])]
-    return [build_table(*found[0])]
+    return [build_table(*f) for f in found], skipped
+
+
+def _no_household_id(grid: Grid) -> InputError:
+    where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")
+    return InputError(f"{where}: 没有“户编号”列 (no household_id column), 无法区分各户",
+                      "加一列“户编号”(或 户码、家庭编号), 每户一个编号")
+
+
+def _sheet_notes(name: str, tables: list[Table], skipped: dict[str, str]) -> list[pd.DataFrame]:
+    if len(tables) < 2 and not skipped:
+        return []
+    read = "、".join(f"“{t.grid.sheet}”" for t in tables)
+    text = f"读取了 {len(tables)} 个工作表: {read}"
+    if skipped:
+        text += "; 未读取: " + "、".join(f"“{s}”({why})" for s, why in skipped.items())
+    hidden = any(why.startswith("隐藏") for why in skipped.values())
+    return [make_findings([{"severity": "warning" if hidden else "info", "check": "read.sheets", "file": name,
+                            "sheet": "", "message": text,
+                            "hint": "用 --sheet 只读取一个工作表" if not hidden else "隐藏的工作表未读取; 需要时用 --sheet 读取"}])]
 
 
 def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
+    """Tables of one file → Roster.  Each table's layout is decided from its rows; household-level
+    and member-level tables together make a two-sheet roster, otherwise the tables (one sheet per
+    village …) are read one by one and concatenated."""
     notes: list[pd.DataFrame] = []
     for t in tables:
         notes.extend(t.notes)
     info.sheets = [t.grid.sheet for t in tables if t.grid.sheet]
     info.header_rows = [r for t in tables for r in t.header.excel_rows(t.grid)]
     info.title = tables[0].header.title
-    first = tables[0]
-    if "household_id" not in first.fields and (len(tables) == 1 or "household_id" not in tables[1].fields):
-        g = first.grid
-        where = f"{g.file}" + (f" 工作表“{g.sheet}”" if g.sheet else "")
-        raise InputError(f"{where}: 没有“户编号”列 (no household_id column), 无法区分各户",
-                         "加一列“户编号”(或 户码、家庭编号), 每户一个编号")
-    if len(tables) == 2:
-        households, members, layout, more = _two_sheets(tables[0], tables[1])
-    elif first.is_member_level:
-        hid, more = household_keys(first)
-        households, members, layout, more2 = split_members(first, hid)
-        more += more2
+    for t in tables:
+        if "household_id" not in t.fields:
+            if t is not tables[0] and "household_id" in tables[0].fields:  # --member-sheet without 户编号
+                g = t.grid
+                raise InputError(f"{g.file} 工作表“{g.sheet}”: 成员表没有“户编号”列 (no household_id column)",
+                                 "在成员表加一列“户编号”, 与户表的户编号对应")
+            raise _no_household_id(t.grid)
+    evidence = [t.layout_evidence() for t in tables]
+    hh_tables = [t for t, (member, _) in zip(tables, evidence) if not member]
+    mem_tables = [t for t, (member, _) in zip(tables, evidence) if member]
+    layouts: list[str] = []
+    if hh_tables and mem_tables:
+        households, members, more = _two_sheets(hh_tables, mem_tables)
+        layouts.append("two-sheet")
+        notes.extend(more)
+        pieces = [(households, members)]
     else:
-        households, more = households_from_rows(first)
-        members, layout = empty_members(), "household"
-    notes.extend(more)
-    info.layout = layout
-    passthrough = [c for t in tables for c in t.passthrough]
-    if passthrough:
-        listed = "、".join(f"{c.letter} 列“{c.header}”" for t in tables for c in t.header.columns if c.field is None)
-        notes.append(make_findings([{
-            "severity": "info", "check": "read.unknown_columns", "file": info.name,
-            "sheet": first.grid.sheet, "row": first.header.excel_rows(first.grid)[-1],
-            "message": f"未识别的列按原样保留: {listed}", "hint": "如果是标准字段, 请改用标准列名 (见 docs/reading.md)",
-        }]))
+        pieces = []
+        for t, (member_level, _) in zip(tables, evidence):
+            if member_level:
+                hid, more = household_keys(t)
+                households, members, layout, more2 = split_members(t, hid)
+                more += more2
+            else:
+                households, more = households_from_rows(t)
+                members, layout = empty_members(), "household"
+            notes.extend(more)
+            pieces.append((households, members))
+            layouts.append(layout)
+    info.layout = "/".join(dict.fromkeys(layouts))
+    why = "; ".join(f"{'“' + t.grid.sheet + '”: ' if t.grid.sheet else ''}{'每行一人' if m else '每行一户'} — {e}"
+                    for t, (m, e) in zip(tables, evidence))
+    info.layout_evidence = why
+    info.columns = [_column_info(t, c) for t in tables for c in t.header.columns]
+    notes.extend(_match_notes(tables, info.name))
     source_headers = {}
     for t in tables:
         for c in t.header.columns:
             if c.field and c.field not in source_headers:
                 source_headers[c.field] = c.header
+    households = concat_frames([h for h, _ in pieces], HOUSEHOLD_FIELD_NAMES)
+    members = concat_frames([m for _, m in pieces], ["household_id", *MEMBER_FIELD_NAMES])
     return Roster(
-        households=households.reset_index(drop=True),
-        members=members.reset_index(drop=True),
+        households=households,
+        members=members,
         sources=[info],
-        passthrough=passthrough,
+        passthrough=list(dict.fromkeys(c for t in tables for c in t.passthrough)),
         notes=concat_findings(notes),
         source_headers=source_headers,
     )
 
 
-def _two_sheets(hh: Table, mem: Table):
-    households, notes = households_from_rows(hh)
-    if "household_id" in mem.fields:
+def _column_info(t: Table, c) -> dict:
+    m = c.match
+    where = f"{t.grid.file} " + (f"{t.grid.sheet}!" if t.grid.sheet else "") + c.letter
+    return {"file": t.grid.file, "sheet": t.grid.sheet, "letter": c.letter, "header": c.header, "field": c.field,
+            "polarity": m.polarity if m and c.field else "", "method": m.method if m and c.field else "",
+            "confidence": m.confidence if m and c.field else 0.0, "unit": m.unit if m else "",
+            "scale": m.scale if m and c.field else 1.0, "where": where, "candidates": [],
+            "row": t.header.excel_rows(t.grid)[-1]}
+
+
+def _match_notes(tables: list[Table], name: str) -> list[pd.DataFrame]:
+    """Columns read inverted or with a unit factor (info), units that do not fit (warning)."""
+    rows = []
+    for t in tables:
+        prefix = f"{t.grid.sheet}!" if t.grid.sheet else ""
+        for c in t.header.columns:
+            m = c.match
+            if not (m and c.field):
+                continue
+            what = []
+            if m.inverted:
+                what.append(f"按相反含义读取 (取反) 为{FIELDS[c.field].zh}")
+            if m.scale != 1.0:
+                what.append(f"单位“{m.unit}”: 数值 ×{m.scale:g}")
+            if what:
+                rows.append({"severity": "info", "check": "read.column_meaning", "file": name, "sheet": t.grid.sheet,
+                             "column": c.header, "message": f"{prefix}{c.letter} 列“{c.header}”: {'; '.join(what)}",
+                             "hint": "如理解有误, 用 fupin columns --write-map 写出列映射, 改正后以 --columns 传入"})
+            if m.unit_problem:
+                rows.append({"severity": "warning", "check": "read.unit", "file": name, "sheet": t.grid.sheet,
+                             "column": c.header, "message": f"{prefix}{c.letter} 列“{c.header}”: {m.unit_problem}",
+                             "hint": "核实该列的单位; 用 --columns 的 scale 指定换算系数"})
+    return [make_findings(rows)] if rows else []
+
+
+def concat_frames(frames: list[pd.DataFrame], canonical: list[str]) -> pd.DataFrame:
+    """Frames of several sheets/files as one: canonical columns first (schema order and dtypes),
+    then passthrough columns, then provenance."""
+    frames = [f for f in frames if f is not None]
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    cols = list(dict.fromkeys(c for f in frames for c in f.columns))
+    order = [c for c in canonical if c in cols]
+    order += [c for c in cols if c not in order and c not in PROVENANCE_COLUMNS] + PROVENANCE_COLUMNS
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    out = pd.concat([f.reindex(columns=order) for f in nonempty], ignore_index=True)
+    for c in order:
+        dtype = _dtype_of(c, frames)
+        if dtype is not None and str(out[c].dtype) != str(dtype):
+            out[c] = out[c].astype(dtype)
+    return out
+
+
+def _dtype_of(column: str, frames: list[pd.DataFrame]):
+    for f in frames:
+        if column in f.columns and len(f) and f[column].dtype != object:
+            return f[column].dtype
+    for f in frames:
+        if column in f.columns:
+            return f[column].dtype
+    return None
+
+
+def combine(rosters: list[Roster]) -> Roster:
+    """Several rosters (files) as one; the same 户编号 in two of them is kept twice and noted."""
+    households = concat_frames([r.households for r in rosters], HOUSEHOLD_FIELD_NAMES)
+    members = concat_frames([r.members for r in rosters], ["household_id", *MEMBER_FIELD_NAMES])
+    source_headers: dict[str, str] = {}
+    for r in rosters:
+        for k, v in r.source_headers.items():
+            source_headers.setdefault(k, v)
+    return Roster(
+        households=households,
+        members=members,
+        sources=[s for r in rosters for s in r.sources],
+        passthrough=list(dict.fromkeys(c for r in rosters for c in r.passthrough)),
+        notes=concat_findings([r.notes for r in rosters]),
+        source_headers=source_headers,
+    )
+
+
+def _finish(roster: Roster, columns: ColumnMap | None) -> None:
+    """Across all files: duplicate households, unmatched columns with their likely fields, map use."""
+    notes = [roster.notes, *_duplicates(roster.households)]
+    mapped = {c["field"] for s in roster.sources for c in s.columns if c["field"]}
+    for s in roster.sources:
+        listed, first = [], None
+        several = len(s.sheets) > 1
+        for c in s.columns:
+            if c["field"]:
+                continue
+            c["candidates"] = candidates(c["header"], exclude=mapped)
+            roster.unmatched.append(UnmatchedColumn(c["header"], c["file"], c["sheet"], c["letter"], list(c["candidates"])))
+            likely = "" if not c["candidates"] else " (可能是 " + "、".join(
+                f"{FIELDS[n].zh} {v:.2f}" for n, v in c["candidates"]) + ")"
+            listed.append(f"{(c['sheet'] + '!') if several else ''}{c['letter']} 列“{c['header']}”{likely}")
+            first = first or c
+        if columns is not None:
+            s.column_map = columns.label
+        if listed:
+            notes.append(make_findings([{
+                "severity": "info", "check": "read.unknown_columns", "file": s.name, "sheet": first["sheet"],
+                "row": first["row"], "message": f"未识别的列按原样保留: {'、'.join(dict.fromkeys(listed))}",
+                "hint": "如果是标准字段, 请改用标准列名, 或用 fupin columns --write-map 写出列映射、改正后以 --columns 传入",
+            }]))
+    if columns is not None and columns.unused():
+        notes.append(make_findings([{
+            "severity": "warning", "check": "read.column_map_unused", "file": columns.name,
+            "message": "列映射中这些列名在花名册中没有出现: " + "、".join(f"“{e.header}”" for e in columns.unused()),
+            "hint": "检查列映射的 header 是否与表头一致",
+        }]))
+    roster.notes = concat_findings(notes)
+
+
+def _duplicates(households: pd.DataFrame) -> list[pd.DataFrame]:
+    """The same 户编号 in two files or sheets: noted with both places (validate reports it as an error)."""
+    if "household_id" not in households.columns or SOURCE_FILE not in households.columns:
+        return []
+    hid = households["household_id"]
+    dup = hid.notna() & hid.duplicated(keep=False)
+    if not dup.any():
+        return []
+    sub = households.loc[dup, ["household_id", SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW]].astype(object)
+    places = sub.groupby("household_id", sort=False).apply(
+        lambda g: [(f, s, r) for f, s, r in zip(g[SOURCE_FILE], g[SOURCE_SHEET], g[SOURCE_ROW])], include_groups=False)
+    rows = []
+    for h, where in places.items():
+        if len({(f, s) for f, s, _ in where}) < 2:
+            continue  # within one sheet: validate's household.duplicate_id says it
+        text = "、".join(f"{f} {(s + '!') if s else ''}第 {r} 行" for f, s, r in where)
+        f0, s0, r0 = where[1]
+        rows.append({"severity": "warning", "check": "read.duplicate_household", "file": f0, "sheet": s0, "row": r0,
+                     "column": "户编号", "household_id": str(h),
+                     "message": f"户编号 {h} 在多个文件/工作表中出现: {text} (两处都保留, 未覆盖)",
+                     "hint": "同一户只应登记一次: 删除重复的一处, 或改正户编号"})
+    return [make_findings(rows)] if rows else []
+
+
+def _two_sheets(hh_tables: list[Table], mem_tables: list[Table]):
+    notes: list[pd.DataFrame] = []
+    parts = []
+    for t in hh_tables:
+        h, more = households_from_rows(t)
+        parts.append(h)
+        notes += more
+    households = concat_frames(parts, HOUSEHOLD_FIELD_NAMES)
+    mparts, hparts = [], []
+    for mem in mem_tables:
+        if "household_id" not in mem.fields:
+            g = mem.grid
+            raise InputError(f"{g.file} 工作表“{g.sheet}”: 成员表没有“户编号”列 (no household_id column)",
+                             "在成员表加一列“户编号”, 与户表的户编号对应")
         hid, more = household_keys(mem)
         notes += more
         mh, members, _layout, more = split_members(mem, hid)
         notes += more
-        extra = [c for c in mh.columns if c in HOUSEHOLD_FIELD_NAMES and c not in households.columns]
-        if extra:
-            add = mh.set_index("household_id")[extra]
-            for c in extra:
-                households[c] = households["household_id"].map(add[c]).astype(add[c].dtype)
-            order = [c for c in HOUSEHOLD_FIELD_NAMES if c in households.columns]
-            rest = [c for c in households.columns if c not in order and c not in PROVENANCE_COLUMNS]
-            households = households[order + rest + PROVENANCE_COLUMNS]
-    else:
-        g = mem.grid
-        raise InputError(f"{g.file} 工作表“{g.sheet}”: 成员表没有“户编号”列 (no household_id column)",
-                         "在成员表加一列“户编号”, 与户表的户编号对应")
+        mparts.append(members)
+        hparts.append(mh)
+    members = concat_frames(mparts, ["household_id", *MEMBER_FIELD_NAMES])
+    mh = concat_frames(hparts, HOUSEHOLD_FIELD_NAMES)
+    extra = [c for c in mh.columns if c in HOUSEHOLD_FIELD_NAMES and c not in households.columns]
+    if extra:
+        add = mh.drop_duplicates("household_id").set_index("household_id")[extra]
+        for c in extra:
+            households[c] = households["household_id"].map(add[c]).astype(add[c].dtype)
+        order = [c for c in HOUSEHOLD_FIELD_NAMES if c in households.columns]
+        rest = [c for c in households.columns if c not in order and c not in PROVENANCE_COLUMNS]
+        households = households[order + rest + PROVENANCE_COLUMNS]
     members = members.astype({"household_id": STR})
-    return households, members, "two-sheet", notes
+    return households, members, notes

@@ -30,10 +30,11 @@ import pyarrow.compute as pc
 from fupin_cli.io.excel import Column, Header, merge_sources
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_text import typed_as_text, typed_values
-from fupin_cli.io.read_values import ID_FIELDS, Where, fold, mask_id, normalise_column, notes_for
+from fupin_cli.io.read_values import ID_FIELDS, Where, apply_match, fold, mask_id, normalise_column, notes_for
 from fupin_cli.schema import (
     FIELDS,
     HOUSEHOLD_FIELD_NAMES,
+    HOUSEHOLD_MEANING,
     MEMBER_FIELD_NAMES,
     PROVENANCE_COLUMNS,
     SOURCE_FILE,
@@ -49,6 +50,9 @@ IDENTIFYING_FIELDS = (
 PERSON_FIELDS = ("household_id", "member_id", "name", "head_name", "id_number", "head_id_number")
 # member fields that only a one-row-per-person sheet has (name / ID may be the head's on a household sheet)
 MEMBER_ONLY_FIELDS = frozenset(MEMBER_FIELD_NAMES) - {"seq", "name", "id_number", "sex", "birth_date", "ethnicity", "politics"}
+# columns that describe one person (used only when the rows cannot tell the layout)
+PERSON_DESCRIBING_FIELDS = frozenset({"relation", "health", "labour", "education", "school_status", "member_id",
+                                      "work_status", "work_months", "disability_cert"})
 _TOTAL_SPACED = "|".join(r"\s*".join(w) for w in TOTAL_ROW_WORDS)  # 合计, 合 计 …
 _NUMERIC_SEQ = re.compile(r"^\d+(\.0+)?$")
 # household text fields held as categoricals while member rows are grouped (not the keys and IDs)
@@ -68,18 +72,46 @@ class Table:
 
     @property
     def is_member_level(self) -> bool:
-        if MEMBER_ONLY_FIELDS & set(self.fields):
-            return True
-        # no member-only column: one row per person only if 姓名/证件号码 are there and
-        # 户编号 repeats on a good share of rows (one duplicated 户编号 is a data error, not a layout)
-        hid = self.frame.get("household_id")
-        if hid is None or not {"name", "id_number"} & set(self.fields):
-            return False
-        hid = hid.dropna()
-        return len(hid) > 0 and hid.duplicated().sum() >= max(1, 0.1 * len(hid))
+        return self.layout_evidence()[0]
+
+    def layout_evidence(self) -> tuple[bool, str]:
+        """(one row per member?, what in the rows shows it) — decided from the data, not the labels.
+
+        Member rows: 户编号 repeats over rows, rows without 户编号 continue the household above
+        (written only on the head's row), or 与户主关系 names non-head members.  One row per
+        household: every 户编号 once and 家庭人口数 above 1 (a household of several people on one
+        row).  Only when the rows cannot tell (every 户编号 once, no 家庭人口数 above 1), columns
+        that describe a person (与户主关系, 健康状况, 劳动技能 …) make it a member sheet of
+        one-person households.
+        """
+        frame, n = self.frame, len(self.frame)
+        hid = frame.get("household_id")
+        if hid is None or not n:
+            return bool(PERSON_DESCRIBING_FIELDS & set(self.fields)), "无数据行"
+        present = hid.dropna()
+        dups = int(present.duplicated().sum())
+        if dups >= max(1, 0.1 * len(present)):
+            return True, f"户编号在 {dups:,} 行重复 (每行一人)"
+        blank = int(hid.isna().sum())
+        if blank >= max(1, 0.1 * n):
+            return True, f"{blank:,} 行没有户编号, 接在上一户之下 (户编号只写在户主行)"
+        if "relation" in self.fields:
+            rel = frame["relation"].dropna()
+            others = int((rel != "户主").sum())
+            if others >= max(1, 0.1 * n):
+                return True, f"与户主关系有 {others:,} 行不是户主"
+        if "household_size" in self.fields:
+            size = frame["household_size"].dropna()
+            if len(size) and (size > 1).mean() >= 0.5:
+                return False, "每个户编号只有一行, 且家庭人口数多为 2 人以上 (每行一户)"
+        person = PERSON_DESCRIBING_FIELDS & set(self.fields)
+        if person:
+            return True, "每个户编号只有一行, 但有描述个人的列 (" + "、".join(FIELDS[f].zh for f in sorted(person)) + ")"
+        return False, "每个户编号只有一行 (每行一户)"
 
 
 def header_is_member_level(header: Header) -> bool:
+    """Whether a header has member-only columns (a hint only: layouts are decided by :meth:`Table.layout_evidence`)."""
     return bool(MEMBER_ONLY_FIELDS & set(header.fields))
 
 
@@ -109,7 +141,8 @@ def build_table(grid: Grid, header: Header) -> Table:
             if c.field is not None:
                 values = typed_values(arr, FIELDS[c.field].kind)
                 if values is not None:
-                    return values, None
+                    m = c.match
+                    return (apply_match(values, m.inverted, m.scale) if m else values), None
             text = typed_as_text(arr)
             del arr
             return None, fold(pd.Series(pd.array(text, dtype=STR)))
@@ -168,7 +201,9 @@ def build_table(grid: Grid, header: Header) -> Table:
             rel = abs_rows - grid.row_offset - start
             num_rows[rel[(rel >= 0) & (rel < n)]] = True
         where = Where(grid.file, grid.sheet, c.letter, c.header, rows, hids)
-        values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows)
+        m = c.match
+        values[c.index], col_notes[c.index] = normalise_column(s, FIELDS[c.field], where, num_rows,
+                                                               inverted=bool(m and m.inverted), scale=m.scale if m else 1.0)
         if c.field in COMPACT_FIELDS:
             values[c.index] = _compact(values[c.index])
         del s
@@ -253,6 +288,16 @@ def households_from_rows(table: Table) -> tuple[pd.DataFrame, list[pd.DataFrame]
         frame = frame.rename(columns=renamed)
         desc = "、".join(f"“{table.header.fields[a].header}”作为{FIELDS[b].zh}" for a, b in renamed.items())
         notes.append(_info(table, "read.head_columns", f"每行一户: {desc}"))
+    meaning = {m: h for m, h in HOUSEHOLD_MEANING.items() if m in frame.columns and h not in frame.columns}
+    if meaning:  # 是否特困供养 on a household row: the household has a member in 特困供养
+        frame = frame.rename(columns=meaning)
+        desc = "、".join(f"“{table.header.fields[m].header}”作为{FIELDS[h].zh}" for m, h in meaning.items())
+        for m, h in meaning.items():  # the column now holds the household field (fupin columns, source_headers)
+            col = table.header.fields.pop(m)
+            col.field = h
+            table.header.fields[h] = col
+        table.fields = [meaning.get(f, f) for f in table.fields]
+        notes.append(_info(table, "read.household_meaning", f"每行一户: 成员级的列按户的含义读取: {desc}"))
     keep = [c for c in frame.columns if c in HOUSEHOLD_FIELD_NAMES or c in table.passthrough or c in PROVENANCE_COLUMNS]
     dropped = [c for c in frame.columns if c not in keep]
     if dropped:
@@ -307,7 +352,10 @@ def split_members(table: Table, hid: pd.Series) -> tuple[pd.DataFrame, pd.DataFr
     hh_cols = [c for c in HOUSEHOLD_FIELD_NAMES if c in frame.columns and c != "household_id"]
     mem_cols = [c for c in MEMBER_FIELD_NAMES if c in frame.columns]
     members = frame[["household_id", *mem_cols, *table.passthrough, *PROVENANCE_COLUMNS]].reset_index(drop=True)
-    notes = _conflicts(table, frame, hh_cols)
+    notes, per_member = _conflicts(table, frame, hh_cols)
+    for c in per_member:  # 联系电话 per member: kept on the members under its header; the household takes the first row's
+        members.insert(len(members.columns) - len(PROVENANCE_COLUMNS), table.header.fields[c].header,
+                       _expand(frame[c]).reset_index(drop=True))
     codes, keys = hid.array.factorize(use_na_sentinel=True)  # households in order of first appearance
     codes = np.asarray(codes)
     grouped = codes >= 0
@@ -367,21 +415,35 @@ def _first_per_group(col: pd.Series, codes: np.ndarray, groups: int, use: np.nda
     return pd.Series(pd.api.extensions.take(col.array, first, allow_fill=True))
 
 
-def _conflicts(table: Table, frame: pd.DataFrame, cols: list[str]) -> list[pd.DataFrame]:
-    """Consecutive rows of one household whose repeated household values differ."""
+MEMBER_COLUMN_SHARE = 0.5  # households whose rows differ, among those with two filled rows: above → a member column
+MEMBER_COLUMN_MIN = 3
+
+
+def _conflicts(table: Table, frame: pd.DataFrame, cols: list[str]) -> tuple[list[pd.DataFrame], list[str]]:
+    """Consecutive rows of one household whose repeated household values differ → warnings; and the
+    household columns that differ in most households (one value per member, e.g. 联系电话 per member):
+    read as member columns with one info note, not as conflicts."""
     hid = frame["household_id"]
     same = (hid == hid.shift()).fillna(False).to_numpy(dtype=bool)
     if not same.any():
-        return []
-    out = []
+        return [], []
+    out, per_member = [], []
     rows = frame[SOURCE_ROW].to_numpy(dtype=np.int64)
     for c in cols:
         s = frame[c]
         prev = s.shift()
-        diff = same & s.notna().to_numpy() & prev.notna().to_numpy() & (s != prev).fillna(False).to_numpy(dtype=bool)
+        both = same & s.notna().to_numpy() & prev.notna().to_numpy()
+        diff = both & (s != prev).fillna(False).to_numpy(dtype=bool)
         if not diff.any():
             continue
         col = table.header.fields[c]
+        n_diff, n_both = hid[diff].nunique(), hid[both].nunique()
+        if n_diff >= MEMBER_COLUMN_MIN and n_diff >= MEMBER_COLUMN_SHARE * n_both:
+            per_member.append(c)
+            out.append(_info(table, "read.member_column",
+                             f"{col.letter} 列“{col.header}”在 {n_diff:,} 户 (共 {n_both:,} 户有两行以上填写) 的成员行中各不相同: "
+                             f"按成员的列读取, 户的{FIELDS[c].zh}取该户第一行的值"))
+            continue
         show = mask_id if c in ID_FIELDS else _show
         sel = np.flatnonzero(diff)
         prefix = f"{table.grid.sheet}!" if table.grid.sheet else ""
@@ -392,7 +454,7 @@ def _conflicts(table: Table, frame: pd.DataFrame, cols: list[str]) -> list[pd.Da
         where = Where(table.grid.file, table.grid.sheet, col.letter, col.header, rows, hid)
         out.append(notes_for(diff, s.astype(object), where, "warning", "read.household_conflict", messages,
                              "同一户的户级信息应当一致: 核实后统一填写"))
-    return out
+    return out, per_member
 
 
 def _show(v) -> str:

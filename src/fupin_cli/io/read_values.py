@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from fupin_cli.findings import FINDING_COLUMNS
 from fupin_cli.io.read_grid import STR
-from fupin_cli.schema import CODE_TABLES, FALSE_WORDS, TRUE_WORDS, VALUE_INDEX, Field, normalise_value
+from fupin_cli.schema import CODE_TABLES, FALSE_WORDS, TRUE_WORDS, VALUE_GRADES, VALUE_INDEX, Field, normalise_value
 
 ID_FIELDS = ("id_number", "head_id_number")
 ID_AS_NUMBER_MESSAGE = "身份证号存为数值，精度已丢失：请将该列设为文本后重新录入"
@@ -94,6 +94,7 @@ def _fold_array(arr: pa.Array) -> pa.Array:
 
 
 BAD = object()  # a parser's "cannot parse" result
+SCALE_DECIMALS = 6  # a value times its label's unit factor is rounded here (float noise, not 分)
 
 
 def parse_uniques(s: pd.Series, fn) -> tuple[np.ndarray, list, np.ndarray]:
@@ -215,8 +216,36 @@ def parse_date(text: str) -> object:
     return BAD
 
 
-def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndarray | None = None):
-    """(typed Series, notes frames) for one column of one field; ``s`` is :func:`fold`-ed text."""
+def graded_bool(f: Field, inverted: bool):
+    """A yes/no parser for field ``f`` read from a column of the given polarity: graded values
+    (``VALUE_GRADES``, e.g. D级危房) are in the field's own meaning, 是/否 words in the column's."""
+    grades = {normalise_value(w): v for v, words in VALUE_GRADES.get(f.name, {}).items() for w in words}
+
+    def parse(text: str) -> object:
+        key = normalise_value(text)
+        if key in grades:
+            return grades[key]
+        v = parse_bool(text)
+        return (not v) if inverted and isinstance(v, bool) else v
+
+    return parse
+
+
+def apply_match(values: pd.Series, inverted: bool, scale: float) -> pd.Series:
+    """Typed values (e.g. a Parquet bool/number column) read through a column's polarity and unit."""
+    if inverted and values.dtype == "boolean":
+        values = ~values
+    if scale != 1.0 and values.dtype in ("Float64", "Int64"):
+        values = (values.astype("Float64") * scale).round(SCALE_DECIMALS)
+    return values
+
+
+def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndarray | None = None,
+                     inverted: bool = False, scale: float = 1.0):
+    """(typed Series, notes frames) for one column of one field; ``s`` is :func:`fold`-ed text.
+
+    ``inverted``: the column states the other case of a yes/no field (values negated);
+    ``scale``: the factor of the unit written in the label (万元 → 10,000)."""
     kind = f.kind
     notes = []
     if kind == "str":
@@ -255,10 +284,14 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
         table_u = pa.array([*labels_u, None], type=pa.large_string())
         out = table_u.take(pa.array(np.where(codes < 0, len(parsed), codes)))
         return pd.Series(pd.array(out, dtype=STR), index=s.index), notes
-    parser = {"int": parse_number, "float": parse_number, "money": parse_number, "bool": parse_bool, "date": parse_date}[kind]
+    parser = {"int": parse_number, "float": parse_number, "money": parse_number, "date": parse_date}.get(kind)
+    if kind == "bool":
+        parser = graded_bool(f, inverted) if inverted or f.name in VALUE_GRADES else parse_bool
     codes, parsed, bad = parse_uniques(s, parser)
     if kind in ("int", "float", "money"):
         per = np.array([np.nan if v is BAD else v for v in parsed], dtype=np.float64)
+        if scale != 1.0:  # 0.2855 万元 → 2855 元, not 2854.9999999999995
+            per = np.round(per * scale, SCALE_DECIMALS)
         num = _spread(codes, per, np.nan)
         if kind == "int":
             with np.errstate(invalid="ignore"):

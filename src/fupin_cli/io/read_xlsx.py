@@ -101,6 +101,7 @@ class Workbook:
         try:
             self._reader = fastexcel.read_excel(str(path))
             self.sheet_names: list[str] = list(self._reader.sheet_names)
+            self._visible: dict[str, bool] = {}
         except Exception as e:  # fastexcel/calamine raise their own error types
             raise _calamine_error(self.name, self.fmt, e) from None
 
@@ -112,6 +113,7 @@ class Workbook:
             thread.start()
         try:
             s = self._reader.load_sheet(sheet, header_row=None, dtypes="string", schema_sample_rows=None)
+            self._visible[sheet] = str(getattr(s, "visible", "visible")).lower() == "visible"  # hidden / veryhidden
             batch = s.to_arrow()
             col_offset = s.available_columns()[0].absolute_index if s.width else 0
         except Exception as e:
@@ -137,6 +139,10 @@ class Workbook:
             grid.row_offset, grid.merges = _calamine_layout(self.path, sheet)
             grid.numeric_cells = lambda cols: self._bool_numeric_cells(grid, cols)
         return grid
+
+    def is_visible(self, sheet: str) -> bool:
+        """Whether a loaded sheet is visible (hidden and very hidden sheets: False)."""
+        return self._visible.get(sheet, True)
 
     def _bool_numeric_cells(self, grid: Grid, cols: Sequence[int]) -> dict[int, np.ndarray]:
         """Numeric cells by a second load as ``boolean``: text cells come back null."""

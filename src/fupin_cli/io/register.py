@@ -245,6 +245,8 @@ def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, Any]]:
     for i, src in enumerate(prov.get("inputs", []), start=1):
         rows.append((f"输入文件 {i} (input)", src.get("name", "")))
         rows.append((f"输入文件 {i} SHA-256", src.get("sha256", "")))
+        if src.get("column_map"):
+            rows.append((f"输入文件 {i} 列映射 (column map)", src["column_map"]))
     for key, zh in (("year", "年度 (year)"), ("region", "区域 (region)"), ("run_time", "运行时间 (run time)")):
         if key in prov:
             rows.append((zh, "" if prov[key] is None else prov[key]))
