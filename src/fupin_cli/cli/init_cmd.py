@@ -96,7 +96,7 @@ def render(roster=None, roster_name: str | None = None) -> str:
         "# without it, 贫困发生率 is counted over the people in the roster (near 100% on a roster of applicants)",
         "# population = \"人口数.xlsx\"",
         "",
-        "# column map for headers fupin does not recognise (header → field; not applied by this build yet: leave it out)",
+        "# column map for headers fupin does not recognise (as --columns; `fupin columns ROSTER --write-map` starts one)",
         "# columns = \"columns.yaml\"",
         "",
         "# folder for outputs written under their default names (must exist)",
