@@ -1,4 +1,4 @@
-"""Tiny workbooks for the reader tests, built inline with XlsxWriter / xlwt."""
+"""Tiny workbooks for the reader tests, built inline with XlsxWriter (.xls: saved by LibreOffice)."""
 
 from __future__ import annotations
 
@@ -34,25 +34,16 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], merges: dict[s
 
 
 def write_xls(path: Path, sheets: dict[str, list[list[object]]], merges: dict[str, list[Merge]] | None = None) -> Path:
-    import xlwt
+    """The same workbook as :func:`write_xlsx`, saved as .xls by LibreOffice (skips where soffice is absent)."""
+    import pytest
 
-    wb = xlwt.Workbook(encoding="utf-8")
-    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
-    for name, rows in sheets.items():
-        ws = wb.add_sheet(name)
-        covered = set()
-        for r0, c0, r1, c1, v in (merges or {}).get(name, []):
-            ws.write_merge(r0, r1, c0, c1, v)
-            covered |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                if v is None or (r, c) in covered:
-                    continue
-                if isinstance(v, (dt.date, dt.datetime)):
-                    ws.write(r, c, v, date_style)
-                else:
-                    ws.write(r, c, v)
-    wb.save(str(path))
+    from fupin_cli.io.office import convert, soffice
+
+    if soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed: no .xls writer")
+    xlsx = write_xlsx(path.with_suffix(".src.xlsx"), sheets, merges)
+    convert(xlsx, path, "test .xls")
+    xlsx.unlink()
     return path
 
 

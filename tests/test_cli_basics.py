@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from fupin_cli import __version__
 from fupin_cli.cli.app import app
 
-COMMANDS = ["validate", "identify", "explain", "causes", "exit", "reassess", "monitor", "rules", "samples"]
+COMMANDS = ["init", "validate", "identify", "explain", "causes", "exit", "reassess", "monitor", "rules", "samples"]
 runner = CliRunner()
 
 
@@ -51,3 +51,41 @@ def test_no_arguments_shows_help():
     res = runner.invoke(app, [])
     assert res.exit_code in (0, 2)
     assert "Usage" in res.stdout + res.stderr
+
+
+def test_one_year_range_for_every_command():
+    """Every --year takes the same range, a sanity bound below every shipped pack's first year (each pack's own
+    years are checked after it, exit 3)."""
+    from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN
+    from fupin_cli.engine import load_pack
+
+    firsts = [min(e.year for d in load_pack(n).parameters.values() for e in d.model.values)
+              for n in ("national-2014", "monitoring-2021", "chongqing")]
+    assert YEAR_MIN <= min(firsts)
+    for args in (["identify", "x.xlsx"], ["explain", "x.xlsx", "H1"], ["exit", "x.xlsx"], ["reassess", "a", "b"],
+                 ["monitor", "x.xlsx"], ["validate", "x.xlsx"], ["rules", "show", "national-2014"], ["samples", "generate"]):
+        res = runner.invoke(app, [*args, "--year", str(YEAR_MIN - 1)])
+        assert res.exit_code == 2, args
+        assert f"greater than or equal to {YEAR_MIN}" in res.stderr, (args, res.stderr)
+        res = runner.invoke(app, [*args, "--year", str(YEAR_MAX + 1)])
+        assert f"less than or equal to {YEAR_MAX}" in res.stderr, (args, res.stderr)
+
+
+def test_one_meaning_per_short_flag():
+    """A short flag stands for the same long option in every command that has it."""
+    import typer.main
+
+    seen: dict[str, set[str]] = {}
+    group = typer.main.get_command(app)
+
+    def walk(cmd):
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+        for param in getattr(cmd, "params", []):
+            longs = [o for o in param.opts if o.startswith("--")]
+            for short in (o for o in param.opts if not o.startswith("--")):
+                seen.setdefault(short, set()).update(longs)
+
+    walk(group)
+    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    assert not clashes, clashes

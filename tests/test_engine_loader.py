@@ -250,20 +250,64 @@ def test_shipped_packs_load(name):
     assert pack.rules and pack.parameters
 
 
+def _touch(path: Path, extra: str) -> None:
+    import os
+
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a new mtime even on coarse clocks
+
+
 def test_loaded_pack_is_cached_until_a_file_changes(tmp_path):
-    import shutil
-    import time
-
-    from fupin_cli.engine import load_pack
-
     src = Path(__file__).resolve().parent / "data" / "packs" / "mini"
     dst = tmp_path / "mini"
     shutil.copytree(src, dst)
     first = load_pack(dst)
-    assert load_pack(dst) is first
+    again = load_pack(dst)
+    assert again is not first and again.sha256 == first.sha256  # a copy, not the shared object
     rules = next(p for p in dst.glob("*.yaml") if "rules:" in p.read_text(encoding="utf-8"))
-    time.sleep(0.01)
-    rules.write_text(rules.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
+    _touch(rules, "\n# touched\n")
     second = load_pack(dst)
-    assert second is not first
+    assert second.sha256 != first.sha256
+
+
+def test_cached_pack_is_a_copy_a_caller_cannot_spoil(tmp_path):
+    dst = tmp_path / "mini"
+    shutil.copytree(ROOT / MINI, dst)
+    first = load_pack(dst)
+    n_rules, line = len(first.rules), first.parameters["poverty_line"].model.values[0].value
+    first.rules.clear()
+    first.parameters["poverty_line"].model.values[0].value = 1
+    second = load_pack(dst)
+    assert len(second.rules) == n_rules
+    assert second.parameters["poverty_line"].model.values[0].value == line
+
+
+def test_cache_sees_yml_files_added_or_edited(tmp_path):
+    dst = tmp_path / "mini"
+    shutil.copytree(ROOT / MINI, dst)
+    first = load_pack(dst)
+    extra = dst / "more.yml"
+    extra.write_text("rules:\n  - id: extra_rule\n    kind: criterion\n    label: 额外规则\n    when: income_pc < 1\n",
+                     encoding="utf-8")
+    second = load_pack(dst)
+    assert "extra_rule" in {r.id for r in second.rules} and "extra_rule" not in {r.id for r in first.rules}
+    _touch(extra, "  - id: extra_rule_2\n    kind: criterion\n    label: 又一规则\n    when: income_pc < 2\n")
+    third = load_pack(dst)
+    assert {"extra_rule", "extra_rule_2"} <= {r.id for r in third.rules}
+    extra.unlink()
+    assert "extra_rule" not in {r.id for r in load_pack(dst).rules}
+
+
+def test_cache_sees_a_changed_base_pack(tmp_path):
+    base = tmp_path / "mini"
+    shutil.copytree(ROOT / MINI, base)
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "pack.yaml").write_text('pack:\n  name: child\n  version: "1"\n  title: 子包\n  region: 国家\n  extends: ../mini\n',
+                                     encoding="utf-8")
+    first = load_pack(child)
+    _touch(base / "rules.yaml", "  - id: base_added\n    kind: criterion\n    label: 基础包新增\n    when: income_pc < 1\n")
+    second = load_pack(child)
+    assert "base_added" in {r.id for r in second.rules} and "base_added" not in {r.id for r in first.rules}
     assert second.sha256 != first.sha256

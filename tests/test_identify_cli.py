@@ -72,7 +72,7 @@ def test_identify_json_summary(registered, files):
 def test_identify_register_and_publicity_files(registered):
     out, payload = registered
     wb = openpyxl.load_workbook(out / "reg.xlsx", read_only=True)
-    assert wb.sheetnames[:4] == ["登记册", "成员", "汇总", "致贫原因"] and wb.sheetnames[-1] == "说明"
+    assert wb.sheetnames[:5] == ["登记册", "登记册(打印)", "成员", "汇总", "致贫原因"] and wb.sheetnames[-1] == "说明"
     reg = read_register(out / "reg.xlsx")
     assert len(reg.households) == 120
     assert int((reg.households["status"] == "贫困户").sum()) == payload["counts"]["poor_households"]

@@ -83,7 +83,7 @@ def test_register_xlsx_sheets_labels_formats(tmp_path):
     outcome = write_register(result(Quota(pd.DataFrame({"township": [pd.NA], "village": ["甲村"], "quota": [2]}))), path)
     assert outcome.outputs == [path] and outcome.warnings == []
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["登记册", "成员", "汇总", "致贫原因", "规模控制", "帮扶覆盖", "说明"]
+    assert wb.sheetnames == ["登记册", "登记册(打印)", "成员", "汇总", "致贫原因", "规模控制", "帮扶覆盖", "说明"]
     ws = wb["登记册"]
     header = [c.value for c in ws[1]]
     assert header[:5] == ["户编号", "乡镇", "行政村", "户主姓名", "户主证件号码"]
@@ -99,11 +99,13 @@ def test_register_xlsx_sheets_labels_formats(tmp_path):
     assert ws.cell(3, header.index("户主姓名") + 1).value == "=李四"  # text, not a formula
     assert ws.cell(3, header.index("户主姓名") + 1).data_type == "s"
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
-    summ = wb["汇总"]
-    assert [c.value for c in summ[1]][:8] == ["层级", "乡镇", "行政村", "户数", "人口数", "贫困户数", "贫困人口数", "贫困发生率"]
-    last = [c.value for c in summ[summ.max_row]]
-    assert last[:8] == ["全县", "合计", None, 4, 10, 2, 7, 0.7]
-    assert summ.cell(summ.max_row, 8).number_format == "0.00%"
+    summ = wb["汇总"]  # the statistics table: title, 填报单位 line, header on row 3, 合计 before the signatures
+    header = [c.value for c in summ[3]]
+    assert header[:6] == ["乡镇", "行政村", "总户数", "总人口", "贫困户数", "贫困人口数"]
+    total = next(r for r in summ.iter_rows(min_row=4) if r[0].value == "合计")
+    inc = header.index("贫困发生率")
+    assert [c.value for c in total[:6]] == ["合计", None, 4, 10, 2, 7] and total[inc].value == 0.7
+    assert total[inc].number_format == "0.00%"
     assert wb["致贫原因"]._charts, "bar chart of causes"
     about = {r[0].value: r[1].value for r in wb["说明"].iter_rows(min_row=2)}
     assert about["规则包 (pack)"] == "national-2014 2026.1"
@@ -155,7 +157,7 @@ def test_register_lang_en(tmp_path):
     path = tmp_path / "reg.xlsx"
     write_register(result(), path, lang="en")
     wb = openpyxl.load_workbook(path, read_only=True)
-    assert wb.sheetnames == ["households", "members", "summary", "causes", "coverage", "about"]
+    assert wb.sheetnames == ["households", "households (print)", "members", "summary", "causes", "coverage", "about"]
     header = [c.value for c in next(wb["households"].iter_rows(max_row=1))]
     assert header[:3] == ["household_id", "township", "village"] and "status" in header and "source_row" in header
     assert read_register(path).households["status"].tolist() == ["贫困户", "非贫困户", "贫困户", "待核实"]
@@ -223,15 +225,16 @@ def test_causes_workbook(tmp_path):
     assert wb.sheetnames == ["致贫原因", "按乡镇", "次要原因", "按属性", "说明"]
     ws = wb["致贫原因"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    assert rows[0] == ["致贫原因", "户数", "人数", "户数占比", "人数占比"]
-    assert rows[1] == ["因病", 1, 3, 0.5, pytest.approx(3 / 7, abs=1e-6)]
+    assert rows[0][0] == "建档立卡贫困户主要致贫原因统计表"  # the title row (with the register's year when known)
+    assert rows[1] == ["致贫原因", "户数", "人数", "户数占比", "人数占比"]
+    assert rows[2] == ["因病", 1, 3, 0.5, pytest.approx(3 / 7, abs=1e-6)]
     assert rows[-1] == ["合计", 2, 7, 1, 1]
-    assert ws.cell(2, 4).number_format == "0.00%"
+    assert ws.cell(3, 4).number_format == "0.00%"
     assert len(ws._charts) == 1 and len(wb["按乡镇"]._charts) == 1
-    area = [[c.value for c in r] for r in wb["按乡镇"].iter_rows()]
+    area = [[c.value for c in r] for r in wb["按乡镇"].iter_rows()][1:]  # under the title row
     assert area[0][0] == "乡镇" and area[0][-1] == "合计"
     assert area[1][0] == "城关镇" and area[1][-1] == 2
-    co = [[c.value for c in r] for r in wb["次要原因"].iter_rows()]
+    co = [[c.value for c in r] for r in wb["次要原因"].iter_rows()][1:]
     assert co[0][0] == "主要致贫原因" and co[1][0] == "因病"
     assert co[1][co[0].index("缺资金")] == 1 and co[1][co[0].index("因学")] == 1
 

@@ -210,7 +210,7 @@ def test_totals_rows_by_words_and_non_numeric_seq(tmp_path):
     assert [row for row, _, _ in notes_of(r, "read.total_row")] == [3, 4, 5]
 
 
-@pytest.mark.parametrize(("writer", "name", "tail"), [(write_xlsx, "off.xlsx", "1328"), (write_xls, "off.xls", "1264")])
+@pytest.mark.parametrize(("writer", "name", "tail"), [(write_xlsx, "off.xlsx", "1328"), (write_xls, "off.xls", "1328")])
 def test_leading_blank_rows_and_columns_keep_excel_coordinates(tmp_path, writer, name, tail):
     rows = [[], [], [None, None, "户编号", "户主姓名", "身份证号"], [None, None, "H001", "张三", 500101199001011234],
             [None, None, "H002", "李四", "500101199001011234"]]

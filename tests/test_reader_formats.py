@@ -1,4 +1,4 @@
-"""The same roster as .xlsx, .xls (xlwt), GBK .csv and typed .parquet reads to identical frames."""
+"""The same roster as .xlsx, .xls (saved by LibreOffice), GBK .csv and typed .parquet reads to identical frames."""
 
 from __future__ import annotations
 

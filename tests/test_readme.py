@@ -78,5 +78,18 @@ def test_quick_start_main_job_runs(workdir, monkeypatch):
 @pytest.mark.slow
 def test_readme_examples_run(workdir, monkeypatch):
     _run_lines([_bash_blocks()[0][0]], workdir, monkeypatch)  # examples use its register-2015.xlsx
-    _run_lines(_bash_blocks()[1], workdir, monkeypatch)
+    _run_lines(_block("fupin validate"), workdir, monkeypatch)
     assert (workdir / "exit-2018.xlsx").is_file()
+
+
+def _block(marker: str) -> list[str]:
+    return next(b for b in _bash_blocks() if any(marker in ln for ln in b))
+
+
+def test_county_quick_start_runs(workdir, monkeypatch):
+    """The fupin.toml way of working: init from the roster, then identify with --annotate."""
+    _run_lines(_block("fupin init"), workdir, monkeypatch)
+    text = (workdir / "fupin.toml").read_text(encoding="utf-8")
+    assert 'region = "重庆"' in text and 'pack = "chongqing"' in text
+    assert (workdir / "花名册-识别结果.xlsx").is_file()
+    assert (workdir / "roster-messy-register-2015.xlsx").is_file()

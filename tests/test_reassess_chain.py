@@ -103,7 +103,7 @@ def test_renumbered_and_split_households_are_matched_and_reported(chain):
 
 def test_change_report_sheets(chain):
     wb = openpyxl.load_workbook(chain["registers"][2016], read_only=True)
-    assert wb.sheetnames[:2] == ["登记册", "成员"]
+    assert wb.sheetnames[:3] == ["登记册", "登记册(打印)", "成员"]
     for name in ("历年状态", "动态调整", "分村调整", "户匹配", *TRANSITIONS, "说明"):
         assert name in wb.sheetnames, name
     counts = {r[0]: r[1] for r in list(wb["动态调整"].iter_rows(values_only=True))[1:]}

@@ -211,3 +211,16 @@ def test_committed_samples_exist_and_match_generator():
     readme = (ROOT / "samples" / "README.md").read_text(encoding="utf-8")
     for f in truth["faults"]:  # the README lists every planted fault with its cell
         assert f"`{f['fault']}`" in readme and f"{f['column']}{f['row'] or ''}" in readme, f["fault"]
+
+
+def test_xls_without_libreoffice_is_a_clear_usage_error(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+
+    monkeypatch.setenv("FUPIN_SOFFICE", str(tmp_path / "no-soffice"))
+    res = CliRunner().invoke(app, ["samples", "generate", "-n", "5", "-o", str(tmp_path / "x.xls")])
+    assert res.exit_code == 2
+    assert "needs LibreOffice (soffice), which is not installed" in res.stderr
+    assert "write .xlsx instead" in res.stderr
+    assert not (tmp_path / "x.xls").exists()

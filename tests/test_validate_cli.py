@@ -193,7 +193,7 @@ def test_year_defaults_to_the_roster_and_is_said(files):
     s = json.loads(res.stdout)["summary"]
     assert (s["year"], s["year_source"], s["year_reason"], s["pack"]) == (YEAR, "roster", "花名册“年度”列", None)
     assert not any(c["check"].startswith("chk_") for c in s["by_check"])
-    res = invoke(files["messy"], "-n", "0")
+    res = invoke(files["messy"], "--max-rows", "0")
     assert "年度 2015（花名册“年度”列）；规则包 national-2014@" in res.stdout
 
 
@@ -213,7 +213,7 @@ def test_unknown_pack_is_a_rule_error(files):
 
 
 def test_piped_tables_are_wide_enough_to_read(files):
-    res = invoke(files["messy"], "-n", "30")
+    res = invoke(files["messy"], "--max-rows", "30")
     lines = res.stdout.splitlines()
     assert max(len(line) for line in lines) > 80  # not squeezed into 80 columns
     assert any("household.multiple_heads" in line for line in lines)  # check ids are not folded

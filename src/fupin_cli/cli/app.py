@@ -7,6 +7,7 @@ imported inside the command functions (tests/test_startup.py checks, benchmarks/
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,6 +40,10 @@ class OneLineErrors(TyperGroup):
             message = " ".join(e.format_message().split())
             where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
             err.print(f"[bold red]错误:[/] {escape(message)}{where}")
+            if "--json" in (sys.argv[1:] if args is None else list(args)):
+                from fupin_cli.cli.common import json_error
+
+                json_error(f"{message}{where}", e.exit_code)
             sys.exit(e.exit_code)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -67,8 +72,10 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", "-V", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors (may include data; do not share).")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="The county's project file (default: fupin.toml in the working folder, if any); options given on the command line win over it.", dir_okay=False)] = None,
 ) -> None:
     state.debug = debug
+    state.config = config
 
 
 def _register() -> None:
@@ -80,6 +87,7 @@ def _register() -> None:
         explain_cmd,
         funds_cmd,
         identify_cmd,
+        init_cmd,
         measures_cmd,
         monitor_cmd,
         reassess_cmd,
@@ -88,8 +96,8 @@ def _register() -> None:
         validate_cmd,
     )
 
-    for module in (validate_cmd, identify_cmd, explain_cmd, causes_cmd, exit_cmd, reassess_cmd, monitor_cmd, measures_cmd,
-                   funds_cmd, columns_cmd):
+    for module in (init_cmd, validate_cmd, identify_cmd, explain_cmd, causes_cmd, exit_cmd, reassess_cmd, monitor_cmd,
+                   measures_cmd, funds_cmd, columns_cmd):
         module.register(app)
     app.add_typer(rules_cmd.app, name="rules", help="Check, show and test rule packs (规则包).")
     app.add_typer(samples_cmd.app, name="samples", help="Generate synthetic county rosters for demos, tests and benchmarks.")

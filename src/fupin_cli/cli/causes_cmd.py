@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import ForceOpt, JsonOpt, OutputOpt, QuietOpt, guard, input_argument, out
+from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, guard, input_argument, out
 from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, run_time
 
 RegisterArg = input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")
@@ -19,12 +20,12 @@ def register(app: typer.Typer) -> None:
     def causes_command(
         register: RegisterArg,
         by: Annotated[str, typer.Option("--by", help="Area of the cross-tab: 乡镇 (township) or 行政村 (village).")] = "乡镇",
-        output: OutputOpt = None,
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Output workbook (.xlsx) with the tables and native charts.", dir_okay=False)] = None,
         force: ForceOpt = False,
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.causes import area_name, causes_report
             from fupin_cli.errors import InputError
@@ -46,6 +47,9 @@ def register(app: typer.Typer) -> None:
                 "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
                           if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
             }
+            year = reg.about.get("年度 (year)", "").strip()
+            if year.isdigit():  # the register's year, for the printed titles
+                prov["year"] = int(year)
             outputs = []
             if output is not None:
                 outputs.append(str(write_causes(report, output, prov, force=force)))

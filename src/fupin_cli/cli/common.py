@@ -36,6 +36,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.std
 
 class State:
     debug: bool = False
+    config: Path | None = None  # `fupin --config PATH` (else fupin.toml in the working folder; cli/config.py)
 
 
 state = State()
@@ -47,9 +48,13 @@ class Lang(str, Enum):
 
 
 # ---- option aliases, defined once -------------------------------------------------------
+# One --year range for every command (2000–2100, a sanity bound below every shipped pack's first year;
+# tests/test_cli_basics.py checks it); the chosen pack's own years (its era) and parameter values are checked
+# next, with exit 3 naming the pack's years or the parameter.
+YEAR_MIN, YEAR_MAX = 2000, 2100
 YearOpt = Annotated[int, typer.Option("--year", "-y", help=(
     "Assessment year = the income year (识别/评估年度): the pack's values of that year apply to that year's income, "
-    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=2000, max=2100)]
+    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=YEAR_MIN, max=YEAR_MAX)]
 RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters (e.g. 重庆); default: the pack's region.")]
 PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.xlsx, .csv or .parquet).", dir_okay=False)]
@@ -62,6 +67,9 @@ EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Encoding of
 AllowErrorsOpt = Annotated[bool, typer.Option("--allow-errors", help="Go on despite data errors: the households concerned become 待核实 with the error as the reason.")]
 PublicityStartOpt = Annotated[dt.datetime | None, typer.Option("--publicity-start", help="First day of the 公示 period (YYYY-MM-DD); blank lines when omitted.", formats=["%Y-%m-%d"])]
 PhoneOpt = Annotated[str, typer.Option("--phone", help="监督电话 printed on the 公示 list.")]
+AnnotateOpt = Annotated[Path | None, typer.Option(
+    "--annotate", help="Also write a copy of the roster workbook itself (.xlsx) with the decision columns added on the "
+                       "households' own rows; a folder: one copy per input file, under its own name.")]
 
 
 ROSTERS_HELP = ("Roster file(s): .xlsx, .xls, .csv or .parquet — several files, a folder or a glob "
@@ -121,17 +129,29 @@ def input_option(flag: str, help: str):
     return Annotated[Path | None, typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)]
 
 
+PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率; default: people in the roster.")
+
+
 def input_argument(help: str):
     """A required input file argument (exists, not a folder, readable)."""
     return Annotated[Path, typer.Argument(help=help, exists=True, dir_okay=False, readable=True)]
 
 
+def json_error(message: str, exit_code: int, problems: list[str] | None = None) -> None:
+    """With ``--json``, a failing run still prints JSON on stdout: ``{"error": …, "exit_code": …}``."""
+    payload: dict[str, Any] = {"error": message, "exit_code": exit_code}
+    if problems:
+        payload["problems"] = list(problems)[:200]
+    print_json(payload)
+
+
 @contextlib.contextmanager
-def guard() -> Iterator[None]:
+def guard(json_: bool = False) -> Iterator[None]:
     """Turn FupinError into one stderr line + its exit code; anything else into exit 5.
 
     Tracebacks only with ``fupin --debug``. Messages never include full ID numbers
-    (errors are built with masked IDs by the core).
+    (errors are built with masked IDs by the core). ``json_`` (the command's ``--json``): the error is
+    also printed as JSON on stdout (:func:`json_error`), so a script reading stdout always gets JSON.
     """
     from fupin_cli.idnumber import mask_text
     from fupin_cli.io.write import protect_inputs
@@ -147,17 +167,23 @@ def guard() -> Iterator[None]:
         err.print(f"[bold red]错误:[/] {escape(mask_text(e.one_line()))}")
         for problem in getattr(e, "problems", [])[:200]:
             err.print(escape(mask_text(problem)))
+        if json_:
+            problems = getattr(e, "problems", None)
+            json_error(mask_text(e.one_line()), e.exit_code, [mask_text(p) for p in problems] if problems else None)
         raise typer.Exit(code=e.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]已中断[/] (interrupted)")
+        if json_:
+            json_error("interrupted", 130)
         raise typer.Exit(code=130) from None
     except Exception as e:  # a bug: say so, without locals (they can hold personal data)
         if state.debug:
             _traceback()
-        err.print(
-            f"[bold red]内部错误:[/] {type(e).__name__}: {escape(mask_text(str(e)))[:300]} "
-            "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)"
-        )
+        message = (f"{type(e).__name__}: {mask_text(str(e))[:300]} "
+                   "(this is a bug in fupin; rerun with `fupin --debug ...` for the traceback and report it)")
+        err.print(f"[bold red]内部错误:[/] {escape(message)}")
+        if json_:
+            json_error(f"内部错误: {message}", EXIT_INTERNAL)
         raise typer.Exit(code=EXIT_INTERNAL) from None
 
 

@@ -9,18 +9,22 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt,
-    RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, input_argument, input_option, out, read_rosters,
-    rosters_option,
+    AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, input_argument, input_option,
+    out, read_rosters, rosters_option,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 SourceArg = input_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
 RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
                            "Repeat it, or give a folder or a glob, for a roster in several files.")
-PopulationOpt = input_option("--population", "Registered rural population per village (.xlsx/.csv: 乡镇, 行政村, 人口数); default: people in the roster.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
+
+
+ANNOTATE_COLUMNS = ["registry_status", "exit_result", "exit_unmet"]  # what --annotate writes into the roster
 
 
 def default_output(year: int) -> Path:
@@ -31,8 +35,9 @@ def register(app: typer.Typer) -> None:
     @app.command("exit", help=(
         "脱贫/退出: which registered poor households exit poverty this year (脱贫名单, masked IDs), which remain "
         "and why (未达标原因 with values), village exit by 贫困发生率 and the county's 摘帽 indicators.\n\n"
-        "Default output: exit-<year>.xlsx in the current directory."))
+        "Default output: exit-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def exit_command(
+        ctx: typer.Context,
         source: SourceArg,
         year: YearOpt,
         roster: RosterOpt = None,
@@ -44,6 +49,7 @@ def register(app: typer.Typer) -> None:
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the printable 脱贫名单 for 公示 (.xlsx), one sheet per village.", dir_okay=False)] = None,
         publicity_start: PublicityStartOpt = None,
         phone: PhoneOpt = "",
+        annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
@@ -52,16 +58,35 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.exit import run_exit
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
 
+            from fupin_cli.cli.config import default_output as in_output_dir, settings
+
+            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone,
+                           columns=columns)
+            pack, region, population, columns = cfg.pack, cfg.region, cfg.population, cfg.columns
+            publicity_start, phone = cfg.publicity_start, cfg.phone or ""
             inputs = [p for p in (source, population, sample_check) if p is not None] + list(roster or [])
-            target = prepare_outputs(output or default_output(year), force, publicity=publicity,
-                                     publicity_what="脱贫名单", inputs=inputs)
+            plan = {}
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(roster) if roster else [source])
+            if plan and not roster:
+                from fupin_cli.io.annual import is_register_file
+
+                if is_register_file(source):
+                    from fupin_cli.errors import UsageError
+
+                    raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
+                                     "give this year's roster with --roster; its copy gets the decisions")
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, publicity=publicity,
+                                     publicity_what="脱贫名单", inputs=inputs, annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -76,7 +101,7 @@ def register(app: typer.Typer) -> None:
                 step("evaluate")
                 assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
                                           population=pop, sample=sample, source_name=f"SOURCE {source.name}")
-                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value}
+                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()}
                 for name, path in (("population", population), ("sample_check", sample_check)):
                     if path is not None:
                         options[name] = f"{path.name} (sha256 {sha256_file(path)})"
@@ -85,14 +110,20 @@ def register(app: typer.Typer) -> None:
                                         command="exit", options=options)
                 step("write")
                 members = (this_year.members if this_year is not None else src.members)
-                outputs = [str(p) for p in write_exit(assessment, members, target, provenance=prov, lang=lang.value, force=force)]
+                outputs = [] if target is None else [
+                    str(p) for p in write_exit(assessment, members, target, provenance=prov, lang=lang.value, force=force)]
                 if publicity is not None:
                     from fupin_cli.io.annual import write_exit_publicity
 
                     start = publicity_start.date() if publicity_start else None
-                    outputs.append(str(write_exit_publicity(assessment, members, publicity, start=start, phone=phone, force=force)))
+                    outputs += [str(p) for p in write_exit_publicity(assessment, members, publicity, start=start, phone=phone,
+                                                                     force=force)]
+                annotated = write_annotated(plan, this_year if this_year is not None else src, assessment.households,
+                                            ANNOTATE_COLUMNS, prov, lang=lang.value, force=force)
+                outputs += [str(p) for p in annotated.outputs]
+            warnings = [*assessment.notes, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**assessment.summary(), "outputs": outputs, "provenance": prov},
-                   warnings=assessment.notes, render=lambda: render(assessment, outputs))
+                   warnings=warnings, render=lambda: render(assessment, outputs))
 
 
 def render(assessment, outputs: list[str]) -> None:

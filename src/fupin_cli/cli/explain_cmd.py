@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, out, print_json,
-    rosters_argument,
+    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, column_map, err, escape, guard, out,
+    print_json, rosters_argument,
 )
-from fupin_cli.cli.run import load_pack_checked
+from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_outputs
 
 SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
@@ -18,11 +20,47 @@ HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
 
 
+# groups that decide 识别结果 / 贫困户属性 / 致贫原因, in the order the brief form shows them
+DECIDING_GROUPS = ("识别标准", "一票否决", "状态调整", "贫困户属性", "致贫原因")
+FullOpt = Annotated[bool, typer.Option("--full/--brief", help="--brief (default): the decision and the rules that decided it; "
+                                                           "--full: every rule active in the year with every input down to each member.")]
+ExplainOutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the explanation to a file: .txt (the tree as text) or .json.", dir_okay=False)]
+
+
+def brief(root):
+    """The deciding part of a tree: the decision values, then per deciding group the rules that fired or could not
+    be decided (every rule of 识别标准, which decides either way), each with its conditions and their direct inputs."""
+    import copy
+
+    from fupin_cli.engine.explain import ExplainNode
+
+    def shallow(node, depth: int):
+        n = copy.copy(node)
+        n.children = [shallow(c, depth - 1) for c in node.children if c.kind in ("condition", "field", "param", "value")] if depth > 0 else []
+        return n
+
+    out = copy.copy(root)
+    kids = [c for c in root.children if c.kind == "value"]
+    groups = {g.label: g for g in root.children if g.kind == "group"}
+    for name in DECIDING_GROUPS:
+        g = groups.get(name)
+        if g is None:
+            continue
+        rules = [r for r in g.children if r.kind == "rule" and (name == "识别标准" or r.result is not False)]
+        if rules:
+            kids.append(ExplainNode(label=g.label, kind="group", children=[shallow(r, 3) for r in rules]))
+    out.children = kids
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command("explain", help=(
-        "Explain one household's identification: every rule (fired or not) with its inputs, thresholds, "
-        "parameter year and region. An unknown 户编号 is a usage error (exit 2) with close matches."))
+        "Explain one household's identification. By default (--brief) the decision and the rules that decided it, "
+        "with their inputs and thresholds; --full: every rule active in the year, fired or not, with every input down "
+        "to each member, parameter year and region. -o writes it to a .txt or .json file. An unknown 户编号 is a usage "
+        "error (exit 2) with close matches."))
     def explain_command(
+        ctx: typer.Context,
         source: SourceArg,
         household_id: HouseholdArg,
         year: YearOpt,
@@ -31,9 +69,12 @@ def register(app: typer.Typer) -> None:
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
+        full: FullOpt = False,
+        output: ExplainOutputOpt = None,
+        force: ForceOpt = False,
         json_: JsonOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine.explain import explain
@@ -41,24 +82,57 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
 
+            from fupin_cli.cli.config import settings
+
+            cfg = settings(ctx, pack=pack, region=region)  # the same pack and region as the county's identify runs
+            pack, region = cfg.pack, cfg.region
+            if output is not None:
+                prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=source)
             the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
             src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
             roster = Roster(src.households, src.members, src.sources)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
             tree = explain(roster, the_pack, year, region, hid)
+            if not full:
+                tree = brief(tree)
+            payload = {
+                "household_id": mask_text(hid),
+                "year": year,
+                "region": region or the_pack.meta.region,
+                "pack": pack_info(the_pack),
+                "version": __version__,
+                "source": src.name,
+                "form": "full" if full else "brief",
+                "tree": _masked(tree.to_dict()),
+            }
+            if output is not None:
+                _write(output, payload, tree, force)
+                if json_:
+                    print_json({**{k: v for k, v in payload.items() if k != "tree"}, "outputs": [str(output)]})
+                else:
+                    print_outputs([output])
+                return
             if json_:
-                print_json({
-                    "household_id": mask_text(hid),
-                    "year": year,
-                    "region": region or the_pack.meta.region,
-                    "pack": pack_info(the_pack),
-                    "version": __version__,
-                    "source": src.name,
-                    "tree": _masked(tree.to_dict()),
-                })
+                print_json(payload)
                 return
             out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them
+            if not full:
+                err.print("（--brief: the deciding rules only; --full shows every rule and input）")
+
+
+def _write(path: Path, payload: dict, tree, force: bool) -> None:
+    from rich.console import Console
+
+    from fupin_cli.io.write import atomic_output, write_json
+
+    if path.suffix.lower() == ".json":
+        write_json(payload, path, force)
+        return
+    console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+    console.print(render_tree(tree), soft_wrap=False)
+    with atomic_output(path, force) as tmp:
+        tmp.write_text(console.export_text(), encoding="utf-8")
 
 
 def _masked(node: dict) -> dict:

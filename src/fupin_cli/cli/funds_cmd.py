@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.funds import check_funds, parse_budget, publicity_frames
             from fupin_cli.errors import RuleError

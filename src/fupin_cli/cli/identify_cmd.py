@@ -8,26 +8,37 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_option, out,
+    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt,
+    OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard,
+    input_option, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
 AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")
 
 
-def default_output(roster: Path, year: int) -> Path:
-    """``<roster stem>-register-<year>.xlsx`` in the current directory."""
-    return Path.cwd() / f"{roster.stem}-register-{year}.xlsx"
+# the decision columns --annotate writes into the roster workbook
+ANNOTATE_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason"]
+
+
+def default_output(roster: Path, year: int, cfg=None) -> Path:
+    """``<roster stem>-register-<year>.xlsx`` in fupin.toml's output_dir, else the current directory."""
+    from fupin_cli.cli.config import Settings, default_output as in_output_dir
+
+    return in_output_dir(cfg or Settings(), f"{roster.stem}-register-{year}.xlsx")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("identify", help=(
         "精准识别 + 建档立卡: identify poor households in a roster and write the register "
-        "(登记册, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单 and 规模控制 report.\n\n"
-        "Default output: <roster stem>-register-<year>.xlsx in the current directory."))
+        "(登记册 and its print view, 成员, 汇总, 致贫原因, 说明), optionally a 公示名单, a 规模控制 report and an "
+        "annotated copy of the roster workbook (--annotate).\n\n"
+        "Default output: <roster stem>-register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def identify_command(
+        ctx: typer.Context,
         roster: RostersArg,
         year: YearOpt,
         pack: PackOpt = "national-2014",
@@ -39,6 +50,8 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         quota: QuotaOpt = None,
         assist: AssistOpt = None,
+        population: PopulationOpt = None,
+        annotate: AnnotateOpt = None,
         allow_errors: AllowErrorsOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
@@ -48,17 +61,30 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.identify import identify, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
-            from fupin_cli.io.publicity import PublicityOptions, write_publicity
+            from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
 
-            target = prepare_outputs(output or default_output(roster[0], year), force, publicity=publicity,
-                                     publicity_what="公示名单", inputs=[*roster, quota, assist])
-            options = {"allow_errors": allow_errors, "lang": lang.value}
+            from fupin_cli.cli.config import print_info, settings
+
+            cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
+                           publicity_days=publicity_days, phone=phone, columns=columns)
+            pack, region, population, columns = cfg.pack, cfg.region, cfg.population, cfg.columns
+            publicity_start, publicity_days, phone = cfg.publicity_start, cfg.publicity_days, cfg.phone or ""
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(roster))
+            else:
+                plan = {}
+            inputs = [*roster, quota, assist, population]
+            target = prepare_outputs(main_output(output, default_output(roster[0], year, cfg), json_), force, publicity=publicity,
+                                     publicity_what="公示名单", inputs=inputs, annotated=plan.values())
+            options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)  # a bad pack, region or quota table fails before the (long) read
@@ -66,22 +92,35 @@ def register(app: typer.Typer) -> None:
                 if quota is not None:
                     the_quota = parse_quota(read_table(quota), source=quota.name)
                     options["quota"] = f"{quota.name} (sha256 {sha256_file(quota)})"
+                the_population = None
+                if population is not None:
+                    from fupin_cli.io.annual import read_population
+
+                    the_population = read_population(population)
+                    options["population"] = f"{population.name} (sha256 {sha256_file(population)}; {cfg.origins['population']})"
                 step("read")
                 data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"
                 result = identify(data, the_pack, year, region, allow_errors=allow_errors, quota=the_quota,
-                                  version=__version__, run_time=run_time([*roster, quota, assist]), options=options, progress=step)
+                                  version=__version__, run_time=run_time([*roster, quota, assist]), options=options, progress=step,
+                                  population=the_population)
                 step("write")
-                written = write_register(result, target, lang=lang.value, force=force, progress=step.rows)
+                from fupin_cli.io.register import WriteOutcome
+
+                written = WriteOutcome() if target is None else write_register(
+                    result, target, lang=lang.value, force=force, progress=step.rows, print_info=print_info(cfg))
                 outputs = [str(p) for p in written.outputs]
                 if publicity is not None:
                     opts = PublicityOptions(year=year, start=publicity_start.date() if publicity_start else None,
                                             days=publicity_days, phone=phone)
-                    write_publicity(publicity_list(result.households, result.members), publicity, opts, force=force)
-                    outputs.append(str(publicity))
-            warnings = [*result.notes, *written.warnings]
+                    outputs += [str(p) for p in write_publicity_files(publicity_list(result.households, result.members),
+                                                                      publicity, opts, force=force)]
+                annotated = write_annotated(plan, data, result.households, ANNOTATE_COLUMNS, result.provenance,
+                                            lang=lang.value, force=force)
+                outputs += [str(p) for p in annotated.outputs]
+            warnings = [*result.notes, *written.warnings, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**result.to_json(outputs), "warnings": warnings}, warnings=warnings,
                    render=lambda: render_summary(result, outputs))
 

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.measures import by_name, measures

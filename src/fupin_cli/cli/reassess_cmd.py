@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt,
-    SheetOpt, YearOpt, guard, input_argument, out, read_rosters, rosters_argument,
+    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_argument, out, read_rosters, rosters_argument,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+)
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
 CurrentArg = rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")
+
+
+# what --annotate writes into this year's roster
+ANNOTATE_COLUMNS = ["transition", "registry_status", "transition_reason", "status", "attribute", "primary_cause",
+                    "secondary_causes", "measures", "basis", "not_identified_reason"]
 
 
 def default_output(year: int) -> Path:
@@ -26,15 +34,20 @@ def register(app: typer.Typer) -> None:
         "Households are matched by 户编号, then by the head's ID number, then by members' ID numbers "
         "(a household that split). Each gets one type: 新识别, 继续帮扶, 脱贫, 返贫, 清退, 自然减少, 非贫困户. "
         "The register keeps 首次识别年度, 脱贫年度, 返贫年度 and 历年状态, so reassess can be chained year after year.\n\n"
-        "Default output: register-<year>.xlsx in the current directory."))
+        "Default output: register-<year>.xlsx in the current directory (fupin.toml: output_dir); none with --json unless -o is given."))
     def reassess_command(
+        ctx: typer.Context,
         previous: PreviousArg,
         current: CurrentArg,
         year: YearOpt,
         pack: PackOpt = "national-2014",
         region: RegionOpt = None,
         output: OutputOpt = None,
+        publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 动态调整 公示 (.xlsx): 新识别, 脱贫, 返贫 and 清退 households, one printable sheet per village.", dir_okay=False)] = None,
+        publicity_start: PublicityStartOpt = None,
+        phone: PhoneOpt = "",
         allow_errors: AllowErrorsOpt = False,
+        annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
@@ -43,13 +56,24 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess
             from fupin_cli.io.write import sha256_file
 
-            target = prepare_outputs(output or default_output(year), force, inputs=[previous, *current])
+            from fupin_cli.cli.config import default_output as in_output_dir, print_info, settings
+
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
+            pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns
+            plan = {}
+            if annotate is not None:
+                from fupin_cli.io.paths import expand_paths
+
+                plan = annotate_plan(annotate, expand_paths(current))
+            target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force,
+                                     inputs=[previous, *current], publicity=publicity, publicity_what="动态调整公示",
+                                     annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
@@ -58,16 +82,28 @@ def register(app: typer.Typer) -> None:
                 roster = read_rosters(current, sheet=sheet, encoding=encoding, columns=columns)
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
-                           "lang": lang.value}
+                           "lang": lang.value, **cfg.describe()}
                 result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
                                             run_time=run_time([previous, current]), options=options, progress=step)
                 step("write")
-                written = write_reassess(result, view, target, lang=lang.value, force=force, progress=step.rows)
-            outputs = [str(p) for p in written.outputs]
+                from fupin_cli.io.register import WriteOutcome
+
+                written = WriteOutcome() if target is None else write_reassess(
+                    result, view, target, lang=lang.value, force=force, progress=step.rows, print_info=print_info(cfg))
+                published = []
+                if publicity is not None:
+                    from fupin_cli.io.annual import write_reassess_publicity
+
+                    published = write_reassess_publicity(result, view.members if len(view.members) else None, publicity,
+                                                         start=publicity_start.date() if publicity_start else None,
+                                                         phone=phone, force=force)
+                annotated = write_annotated(plan, roster, result.households, ANNOTATE_COLUMNS, view.provenance,
+                                            lang=lang.value, force=force)
+            outputs = [str(p) for p in [*written.outputs, *published, *annotated.outputs]]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "warnings": written.warnings,
                                                   "provenance": view.provenance},
-                   warnings=[*written.warnings, *result.notes], render=lambda: render(result, outputs))
+                   warnings=[*written.warnings, *result.notes, *annotated.warnings], render=lambda: render(result, outputs))
 
 
 def render(result, outputs: list[str]) -> None:

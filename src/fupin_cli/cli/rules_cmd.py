@@ -7,13 +7,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fupin_cli.cli.common import JsonOpt, err, escape, guard, out, print_json
+from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, JsonOpt, err, escape, guard, out, print_json
 from fupin_cli.errors import EXIT_DATA, RuleError
 
 app = typer.Typer(no_args_is_help=True, help="Check, show and test rule packs (规则包).")
 
 PackArg = Annotated[str, typer.Argument(help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
-ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year.", min=1949, max=2100)]
+ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year.", min=YEAR_MIN, max=YEAR_MAX)]
 ShowRegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameter values (e.g. 重庆); default: the pack's region.")]
 
 
@@ -42,7 +42,7 @@ def _summary(p) -> dict:
 
 @app.command("show", help="Print a pack: its rules (id, kind, label, years, condition) and parameters (value, year in force, region, source, unverified).")
 def show_command(pack: PackArg, year: ShowYearOpt = None, region: ShowRegionOpt = None, json_: JsonOpt = False) -> None:
-    with guard():
+    with guard(json_):
         from fupin_cli.engine import load_pack
 
         p = load_pack(pack)
@@ -174,7 +174,7 @@ def _render_show(p, data: dict, year: int | None) -> None:
 
 @app.command("test", help="Run the pack's scenario tests (tests/*.yaml): pass/fail per test; exit 1 on any failure.")
 def test_command(pack: PackArg, json_: JsonOpt = False, verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing tests too.")] = False) -> None:
-    with guard():
+    with guard(json_):
         from fupin_cli.engine import load_pack
         from fupin_cli.engine.scenarios import run_scenarios, scenario_files
 

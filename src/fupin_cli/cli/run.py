@@ -85,16 +85,26 @@ def progress(quiet: bool) -> Iterator[Step]:
         yield Step(p, p.add_task("", total=None))
 
 
+def main_output(output: Path | None, default: Path, json_: bool) -> Path | None:
+    """The main output file: ``-o`` when given; else the default name, except with ``--json``, which writes
+    no file it was not asked for (None)."""
+    if output is not None:
+        return output
+    return None if json_ else default
+
+
 def prepare_outputs(target: Path | None, force: bool, *, allowed: Sequence[str] = TABLE_FORMATS,
                     publicity: Path | None = None, publicity_what: str = "公示名单",
-                    inputs: Iterable[Path | None] = (), others: Iterable[tuple[str, Path | None]] = ()) -> Path | None:
+                    inputs: Iterable[Path | None] = (), others: Iterable[tuple[str, Path | None]] = (),
+                    annotated: Iterable[Path] = ()) -> Path | None:
     """Check every output before any work: type, existing file, writable folder, no clash with an input.
 
     The one place outputs meet inputs: every input of the run (roster, register, --quota, --assist,
     --roster, --population, ...) is declared here (:func:`fupin_cli.io.write.protect_inputs`), and
     every output — ``target``, ``publicity``, ``others`` and any file a writer adds later (e.g. a
     side .parquet) — is refused when it is one of them (same resolved path, symlink or hard link),
-    with or without ``--force``.  Stale temporaries of runs that died are removed from the
+    with or without ``--force``.  ``annotated``: the ``--annotate`` copies (.xlsx); ``target`` None: no
+    main output (``--json`` without ``-o``).  Stale temporaries of runs that died are removed from the
     output folders.
     """
     from fupin_cli.io.write import check_output, clean_stale_temporaries, protect_inputs, same_file
@@ -107,6 +117,7 @@ def prepare_outputs(target: Path | None, force: bool, *, allowed: Sequence[str] 
     if publicity is not None:
         outs.append(("--publicity", publicity, (".xlsx",)))
     outs.extend((flag, p, TABLE_FORMATS) for flag, p in others if p is not None)
+    outs.extend(("--annotate", p, (".xlsx",)) for p in annotated)  # the annotated copies of the roster workbooks
     for flag, path, kinds in outs:
         check_output(path, force, allowed=kinds, inputs=ins)
         clean_stale_temporaries(path.parent if str(path.parent) else Path("."))
@@ -139,6 +150,16 @@ def warn(messages: Iterable[str]) -> None:
         err.print(f"[yellow]注意:[/] {escape(m)}")
 
 
+def envelope(payload: dict[str, Any], warnings: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON every report command prints: its own keys plus ``outputs`` (files written, [] for none),
+    ``warnings`` (what went to stderr as 注意) and ``provenance`` (docs/cli.md "JSON")."""
+    out = dict(payload)
+    out.setdefault("outputs", [])
+    out.setdefault("warnings", list(warnings))
+    out.setdefault("provenance", {})
+    return out
+
+
 def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], warnings: Iterable[str] = (),
            render: Callable[[], None] | None = None) -> None:
     """Warnings to stderr; then ``--json``: the payload alone on stdout, or else the summary unless quiet."""
@@ -147,7 +168,30 @@ def finish(json_: bool, quiet: bool, *, payload: Callable[[], dict[str, Any]], w
     warnings = [*warnings, *take_notices()]
     warn(warnings)
     if json_:
-        print_json(payload())
+        print_json(envelope(payload(), warnings))
         return
     if not quiet and render is not None:
         render()
+
+
+def annotate_plan(annotate: Path | None, inputs: list[Path]) -> dict[Path, Path]:
+    """``--annotate`` → {input roster: annotated copy} (empty without the option); usage errors before any work."""
+    if annotate is None:
+        return {}
+    from fupin_cli.io.annotate import annotate_targets
+
+    return annotate_targets(annotate, inputs)
+
+
+def write_annotated(plan: dict[Path, Path], roster, decisions, columns: list[str], provenance: dict, *, lang: str,
+                    force: bool, labels: dict[str, str] | None = None):
+    """The ``--annotate`` copies: ``roster`` (households/members with _source/_sheet/_row, sources) + ``decisions``
+    (household_id + ``columns``).  Returns an AnnotateOutcome (outputs, warnings)."""
+    from fupin_cli.io.annotate import AnnotateOutcome, annotate_rosters
+    from fupin_cli.io.register import column_label, provenance_rows
+
+    if not plan:
+        return AnnotateOutcome()
+    names = {c: (labels or {}).get(c) or column_label(c, lang) for c in columns}
+    return annotate_rosters(plan, households=roster.households, members=roster.members, sources=roster.sources,
+                            decisions=decisions, columns=names, about=provenance_rows(provenance), force=force)

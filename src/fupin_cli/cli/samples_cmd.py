@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, err, guard, print_json
+from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, ForceOpt, JsonOpt, QuietOpt, err, guard, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Generate synthetic county rosters for demos, tests and benchmarks.")
 
@@ -34,7 +34,8 @@ def generate(
     seed: SeedOpt = 1,
     year: Annotated[int, typer.Option("--year", "-y", help=(
         "Roster year: 2010–2020 sets the poverty line (建档立卡); 2021–2025 makes a 防止返贫监测 roster for "
-        "`fupin monitor` (户类型, 监测对象类别 …) in 元谋县 (云南) against its monitoring line (2022 has no verified line)."))] = 2015,
+        "`fupin monitor` (户类型, 监测对象类别 …) in 元谋县 (云南) against its monitoring line (2022 has no verified line)."),
+        min=YEAR_MIN, max=YEAR_MAX)] = 2015,
     messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
     layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
     county: CountyOpt = None,

@@ -11,7 +11,8 @@ if TYPE_CHECKING:  # pandas is imported by the command when it runs, not by `fup
     import pandas as pd
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt, QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
+    YEAR_MAX, YEAR_MIN, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt,
+    QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -19,11 +20,11 @@ DEFAULT_PACK = "national-2014"
 
 YearOpt = Annotated[int | None, typer.Option(
     "--year", "-y", help="Year whose 31 December ages are computed on (default: the roster's 年度 column, else the year "
-    "in its title rows, else the current year).", min=1900, max=2100)]
+    "in its title rows, else the current year).", min=YEAR_MIN, max=YEAR_MAX)]
 CheckPackOpt = Annotated[str | None, typer.Option(
     "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
 NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
-MaxRowsOpt = Annotated[int, typer.Option("--max-rows", "-n", help="Findings listed in the terminal (0: summary only).", min=0)]
+MaxRowsOpt = Annotated[int, typer.Option("--max-rows", help="Findings listed in the terminal (0: summary only).", min=0)]
 
 
 def findings_for_output(findings: pd.DataFrame, lang: str = "zh", labels: dict[str, str] | None = None) -> pd.DataFrame:
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
         no_pack: NoPackOpt = False,
         region: RegionOpt = None,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
             from fupin_cli.cli.run import prepare_outputs

@@ -27,7 +27,7 @@ import pandas as pd
 
 from fupin_cli.core.causes import CausesReport, causes_report
 from fupin_cli.core.quota import Quota, apply_quota, quota_notes
-from fupin_cli.core.summary import area_summary, blank, coverage, household_people, records, totals
+from fupin_cli.core.summary import area_summary, blank, coverage, household_people, population_notes, records, totals
 from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import count_by_severity, empty_findings
 from fupin_cli.roster import Roster
@@ -202,6 +202,7 @@ def identify(
     run_time: str = "",
     options: dict[str, Any] | None = None,
     progress: Any = None,
+    population: pd.DataFrame | None = None,
 ) -> IdentifyResult:
     """Identify poor households; see the module docstring.  ``progress(step)`` is called per stage."""
     from fupin_cli.engine import evaluate
@@ -243,13 +244,19 @@ def identify(
     members = register_members(roster, households, codes=codes)
     excluded = excluded_mask(ev).reindex(households.index, fill_value=False)
     counts = closing_counts(roster, households, findings, excluded)
+    summary = area_summary(households, population)
+    if population is not None:  # 贫困发生率 over the registered population (--population)
+        total = summary.iloc[-1]
+        counts["people"] = int(total["people"])
+        counts["incidence"] = None if pd.isna(total["incidence"]) else float(total["incidence"])
+        notes = [*notes, *population_notes(summary, population)]
     prov = provenance(roster, pack, ev, year, region, version=version, run_time=run_time, options=options)
     if notes:
         prov["notes"] = list(notes)
     return IdentifyResult(
         households=households,
         members=members,
-        summary=area_summary(households),
+        summary=summary,
         causes=causes_report(households),
         quota=quota_report,
         coverage=coverage(households),

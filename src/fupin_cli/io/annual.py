@@ -293,7 +293,8 @@ def transition_list(households: pd.DataFrame, members: pd.DataFrame | None, tran
     return out[cols].sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", force: bool = False, progress=None):
+def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", force: bool = False, progress=None,
+                   print_info=None):
     """The new register (written by the register writer) with the reassessment sheets added."""
     from fupin_cli.io.register import write_register
     from fupin_cli.schema import TRANSITIONS
@@ -322,7 +323,8 @@ def write_reassess(result, view, path: str | os.PathLike, *, lang: str = "zh", f
                   extra=LIST_EXTRA, money=("income_per_capita",), text=("household_id", "previous_household_id", "head_id_masked"))
 
     written = write_register(view, path, lang=lang, force=force,
-                             extra_sheets=extra if target.suffix.lower() == ".xlsx" else None, progress=progress)
+                             extra_sheets=extra if target.suffix.lower() == ".xlsx" else None, progress=progress,
+                             print_info=print_info)
     written.outputs.extend(side)
     written.warnings.extend(warnings)
     return written
@@ -334,16 +336,60 @@ EXIT_PUBLICITY_COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 12
 
 
 def write_exit_publicity(assessment, members: pd.DataFrame | None, path: str | os.PathLike, *, start=None,
-                         phone: str = "", days: int = 7, force: bool = False) -> Path:
-    """The printable 脱贫名单 for 公示: one sheet per village, IDs masked (the 公示名单 layout)."""
+                         phone: str = "", days: int = 7, force: bool = False) -> list[Path]:
+    """The printable 脱贫名单 for 公示: one sheet per village, IDs masked (the 公示名单 layout); every file written."""
     from fupin_cli.core.exit import exit_list
-    from fupin_cli.io.publicity import PublicityOptions, write_publicity
+    from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
 
     frame = exit_list(assessment, members).rename(columns={"people": "household_size"})
     options = PublicityOptions(year=assessment.year, start=start, days=days, phone=phone, columns=EXIT_PUBLICITY_COLUMNS,
                                title_text="{village}{year}年贫困户脱贫名单",
                                empty_text=f"{assessment.year}年没有达到脱贫标准的贫困户")
-    return write_publicity(frame, path, options, force=force)
+    return write_publicity_files(frame, path, options, force=force)
+
+
+# 两公示一公告 of the annual 动态调整: the households whose status changes this year
+REASSESS_PUBLICITY_TYPES = ("新识别", "脱贫", "返贫", "清退")
+REASSESS_PUBLICITY_COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 10), ("head_id_masked", "证件号码", 22),
+                              ("household_size", "家庭人口数", 10), ("transition", "调整类型", 10),
+                              ("attribute", "贫困户属性", 14), ("transition_reason", "调整原因", 30)]
+
+
+def write_reassess_publicity(result, members: pd.DataFrame | None, path: str | os.PathLike, *, start=None, phone: str = "",
+                             days: int = 7, force: bool = False) -> list[Path]:
+    """The 动态调整 公示: 新识别, 脱贫, 返贫 and 清退 households, one sheet per village, IDs masked."""
+    from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
+
+    hh = result.households.assign(transition=result.households["transition"].astype(object))
+    parts = [transition_list(hh, members, t).assign(transition=t) for t in REASSESS_PUBLICITY_TYPES]
+    attrs = hh.set_index("household_id")["attribute"] if "attribute" in hh.columns else None
+    frame = pd.concat(parts, ignore_index=True)
+    if attrs is not None and len(frame):
+        frame["attribute"] = frame["household_id"].map(attrs[~attrs.index.duplicated()]).to_numpy()
+    options = PublicityOptions(year=result.year, start=start, days=days, phone=phone, columns=REASSESS_PUBLICITY_COLUMNS,
+                               title_text="{village}{year}年贫困户动态调整公示名单（新识别、脱贫、返贫、清退）",
+                               empty_text=f"{result.year}年没有新识别、脱贫、返贫或清退的户")
+    return write_publicity_files(frame, path, options, force=force)
+
+
+MONITOR_PUBLICITY_COLUMNS = [("seq", "序号", 6), ("head_name", "户主姓名", 10), ("head_id_masked", "证件号码", 22),
+                             ("household_size", "家庭人口数", 10), ("monitoring_status", "监测情况", 12),
+                             ("monitoring_category", "监测对象类别", 16), ("risk_types", "致贫返贫风险", 18),
+                             ("elimination_method", "风险消除方式", 12)]
+
+
+def write_monitor_publicity(result, members: pd.DataFrame | None, path: str | os.PathLike, *, start=None, phone: str = "",
+                            days: int = 7, force: bool = False) -> list[Path]:
+    """The 防止返贫监测 公示: households newly monitored and those whose risk is eliminated, one sheet per village."""
+    from fupin_cli.core.monitor import ELIMINATED_NOW, NEW, monitor_list
+    from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
+
+    parts = [monitor_list(result.listing(status), members) for status in (NEW, ELIMINATED_NOW)]
+    frame = pd.concat(parts, ignore_index=True).rename(columns={"people": "household_size"})
+    options = PublicityOptions(year=result.year, start=start, days=days, phone=phone, columns=MONITOR_PUBLICITY_COLUMNS,
+                               title_text="{village}{year}年防止返贫监测对象公示名单（新纳入监测、风险消除）",
+                               empty_text=f"{result.year}年没有新纳入监测或风险消除的户")
+    return write_publicity_files(frame, path, options, force=force)
 
 
 def write_monitor(result, members: pd.DataFrame | None, path: str | os.PathLike, *, provenance: dict[str, Any],

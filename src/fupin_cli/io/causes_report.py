@@ -1,8 +1,9 @@
 """The 致贫原因 workbook written by ``fupin causes -o causes.xlsx``.
 
-Sheets: 致贫原因 (households and people by primary cause, shares, a 合计 row and a native bar
+Sheets: 致贫原因 (households and people by primary cause, shares, a 合计 row and a native column
 chart of households by cause), 按乡镇 / 按行政村 (area × cause with a stacked column chart),
 次要原因 (primary × secondary co-occurrence), 按属性 (贫困户属性 × cause), 说明 (provenance).
+Every table sits under a title row and prints on A4 landscape with its title and header repeated.
 """
 
 from __future__ import annotations
@@ -36,26 +37,32 @@ def write_causes(report: CausesReport, path: str | os.PathLike, provenance: dict
 
     p = check_output(path, force, allowed=(".xlsx",))
     pct = [LABELS["household_share"], LABELS["people_share"]]
+    year = provenance.get("year")
+    place = f"{year}年" if year else ""
     with XlsxBook(p, force=force) as book:
         name = "致贫原因"
         by_cause = with_total(report.by_cause)
-        ws = book.add_table(name, _zh(by_cause), percent_columns=pct, autofilter=False)
+        ws = book.add_table(name, _zh(by_cause), percent_columns=pct, autofilter=False, title=f"{place}建档立卡贫困户主要致贫原因统计表")
+        book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
         n = len(report.by_cause)
-        if n:
+        if n:  # a column chart, categories left to right in the table's order
             book.add_bar_chart(ws, name, categories_col=0, values_cols=[1], n_rows=n, title="贫困户主要致贫原因（户）",
-                               anchor=(1, by_cause.shape[1] + 1), size=(640, 60 + 26 * n))
+                               anchor=(n + 4, 0), header_row=1, kind="column", size=(720, 360))
         area_zh = AREAS[report.area]
         name = f"按{area_zh}"
         by_area = report.by_area
-        ws = book.add_table(name, _zh(by_area), autofilter=True)
+        ws = book.add_table(name, _zh(by_area), autofilter=True, title=f"{place}各{area_zh}贫困户致贫原因统计表")
+        book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
         key_cols = 1 if report.area == "township" else 2
         cause_cols = [j for j, c in enumerate(by_area.columns) if j >= key_cols and c != "total" and by_area[c].sum() > 0]
         rows = min(len(by_area), MAX_CHART_CATEGORIES)
         if rows and cause_cols:
             book.add_bar_chart(ws, name, categories_col=key_cols - 1, values_cols=cause_cols, n_rows=rows,
                                title=f"各{area_zh}贫困户致贫原因构成（户）", kind="column", stacked=True,
-                               anchor=(rows + 3, 0), size=(max(640, 40 * rows + 200), 420))
-        book.add_table("次要原因", _zh(report.cooccurrence), autofilter=False)
-        book.add_table("按属性", _zh(report.by_attribute), autofilter=False)
+                               anchor=(len(by_area) + 4, 0), header_row=1, size=(max(640, 40 * rows + 200), 420))
+        ws = book.add_table("次要原因", _zh(report.cooccurrence), autofilter=False, title=f"{place}主要致贫原因与次要致贫原因（户）")
+        book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
+        ws = book.add_table("按属性", _zh(report.by_attribute), autofilter=False, title=f"{place}各类贫困户致贫原因（户）")
+        book.print_setup(ws, landscape=True, repeat_rows=(0, 1))
         book.add_key_values("说明", provenance_rows(provenance))
     return p

@@ -80,33 +80,102 @@ def sheet_names(keys: pd.DataFrame) -> list[str]:
     return names
 
 
+MAX_VILLAGE_SHEETS = 100  # above this many villages: one workbook per township, and an index workbook
+
+
 def write_publicity(frame: pd.DataFrame, path: str | os.PathLike, options: PublicityOptions, *,
                     force: bool = False, font: str | None = None) -> Path:
-    """Write the 公示 workbook.  ``frame``: township, village, head_name, head_id_masked,
-    household_size, attribute, primary_cause (one row per poor household, any order)."""
+    """Write the 公示 workbook (see :func:`write_publicity_files`); returns ``path``."""
+    return write_publicity_files(frame, path, options, force=force, font=font)[0]
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    df = frame.assign(township=frame["township"].astype(object).fillna(""), village=frame["village"].astype(object).fillna("(未填)"))
+    # villages in roster order (first appearance), households by 户编号 within a village
+    first = df.groupby(["township", "village"], sort=False).ngroup()
+    df = df.assign(_village_order=first.to_numpy())
+    return df.sort_values(["_village_order", "household_id"] if "household_id" in df else ["_village_order"], kind="stable")
+
+
+def write_publicity_files(frame: pd.DataFrame, path: str | os.PathLike, options: PublicityOptions, *,
+                          force: bool = False, font: str | None = None, max_sheets: int = MAX_VILLAGE_SHEETS) -> list[Path]:
+    """Write the 公示 workbook(s).  ``frame``: township, village, head_name, head_id_masked, household_size, …
+    (one row per listed household, any order).
+
+    Up to ``max_sheets`` villages: one workbook, a sheet per village.  More (a large county): ``path`` becomes
+    an index workbook (sheet 目录: 乡镇, 文件, 村数, 户数, 人数) and each township gets its own workbook
+    ``<stem>-<乡镇>.xlsx`` beside it, with its own 目录 sheet and a sheet per village.  Returns every file written."""
     from fupin_cli.io.write import check_output
-    from fupin_cli.io.xlsx import XlsxBook
 
     p = check_output(path, force, allowed=(".xlsx",))
     ids = frame["head_id_masked"].astype(object).dropna().astype(str)
     if ids.str.match(_FULL_ID).any():
         raise UsageError("公示名单: 证件号码 must be masked before writing", "build the list with publicity_list()")
-    df = frame.assign(township=frame["township"].astype(object).fillna(""), village=frame["village"].astype(object).fillna("(未填)"))
-    # villages in roster order (first appearance), households by 户编号 within a village
-    first = df.groupby(["township", "village"], sort=False).ngroup()
-    df = df.assign(_village_order=first.to_numpy())
-    df = df.sort_values(["_village_order", "household_id"] if "household_id" in df else ["_village_order"], kind="stable")
+    df = _ordered(frame)
+    groups = list(df.groupby(["township", "village"], sort=False))
+    if len(groups) <= max_sheets:
+        _workbook(p, groups, options, force=force, font=font)
+        return [p]
+    written = []
+    index_rows = []
+    for town, part in df.groupby("township", sort=False):
+        name = _SHEET_BAD.sub("_", f"{p.stem}-{town or '未填乡镇'}")
+        target = p.with_name(f"{name}.xlsx")
+        village_groups = list(part.groupby(["township", "village"], sort=False))
+        _workbook(target, village_groups, options, force=force, font=font, index=True)
+        written.append(target)
+        index_rows.append((town or "(未填)", target.name, len(village_groups), len(part), _people(part)))
+    _index_workbook(p, index_rows, options, force=force, font=font)
+    return [p, *written]
+
+
+def _people(part: pd.DataFrame) -> int:
+    return int(pd.to_numeric(part["household_size"], errors="coerce").fillna(0).sum())
+
+
+def _workbook(p: Path, groups: list, options: PublicityOptions, *, force: bool, font: str | None, index: bool = False) -> None:
+    from fupin_cli.io.xlsx import XlsxBook
+
     kwargs = {"font": font} if font else {}
     with XlsxBook(p, force=force, **kwargs) as book:
-        groups = list(df.groupby(["township", "village"], sort=False))
         if not groups:
             ws = book.wb.add_worksheet("公示名单")
             ws.write_string(0, 0, options.empty_text or f"{options.year}年没有识别出贫困户")
-            return p
+            return
         names = sheet_names(pd.DataFrame([k for k, _ in groups], columns=["township", "village"]))
+        if index:
+            rows = [(town, vil, name, len(part), _people(part)) for ((town, vil), part), name in zip(groups, names)]
+            _index_sheet(book, ["乡镇", "行政村", "工作表", "户数", "人数"], rows, f"{options.year}年公示名单目录", link_col=2)
         for ((town, village), part), name in zip(groups, names):
             _village_sheet(book, name, town, village, part, options)
-    return p
+
+
+def _index_workbook(p: Path, rows: list, options: PublicityOptions, *, force: bool, font: str | None) -> None:
+    from fupin_cli.io.xlsx import XlsxBook
+
+    kwargs = {"font": font} if font else {}
+    with XlsxBook(p, force=force, **kwargs) as book:
+        _index_sheet(book, ["乡镇", "文件", "村数", "户数", "人数"], rows, f"{options.year}年公示名单目录（按乡镇分册）")
+
+
+def _index_sheet(book, header: list[str], rows: list, title: str, link_col: int | None = None) -> None:
+    """目录: one row per township file (index workbook) or per village sheet (a township's workbook)."""
+    ws = book.wb.add_worksheet("目录")
+    widths = [12, 12, 30, 8, 8] if link_col is not None else [12, 30, 8, 8, 8]
+    for j, w in enumerate(widths[: len(header)]):
+        ws.set_column(j, j, w)
+    ws.merge_range(0, 0, 0, len(header) - 1, title, book.fmt(bold=True, font_size=14, align="center"))
+    ws.write_row(1, 0, header, book.fmt(bold=True, border=1, align="center", bg_color="#F2F2F2"))
+    cell = book.fmt(border=1)
+    for i, values in enumerate(rows, start=2):
+        for j, v in enumerate(values):
+            if isinstance(v, (int, float)):
+                ws.write_number(i, j, v, cell)
+            elif j == link_col:
+                ws.write_url(i, j, f"internal:'{v}'!A1", cell, string=str(v))
+            else:
+                ws.write_string(i, j, str(v), cell)
+    book.print_setup(ws, landscape=False, repeat_rows=(1, 1))
 
 
 def _village_sheet(book, name: str, town: str, village: str, part: pd.DataFrame, options: PublicityOptions) -> None:

@@ -1,7 +1,7 @@
 """The register (建档立卡登记册) on disk: write it as .xlsx / .csv / .parquet, read any of them back.
 
-Workbook sheets (``--lang en`` names in brackets): 登记册 [households], 成员 [members],
-汇总 [summary], 致贫原因 [causes], 规模控制 [quota] (with ``--quota``), 帮扶覆盖 [coverage]
+Workbook sheets (``--lang en`` names in brackets): 登记册 [households], 登记册(打印) [households (print)],
+成员 [members], 汇总 [summary] (the printed statistics table, io/print_view.py), 致贫原因 [causes], 规模控制 [quota] (with ``--quota``), 帮扶覆盖 [coverage]
 (when the roster records 帮扶责任人 / 驻村工作队), 说明 [about] (provenance).
 CSV (UTF-8 with BOM) and Parquet hold the 登记册 sheet only.
 
@@ -26,6 +26,7 @@ from fupin_cli.schema import DECISION_FIELDS, FALSE_WORDS, FIELDS, SOURCE_ROW, T
 
 SHEETS = {  # key → (zh, en)
     "households": ("登记册", "households"),
+    "print": ("登记册(打印)", "households (print)"),
     "members": ("成员", "members"),
     "summary": ("汇总", "summary"),
     "causes": ("致贫原因", "causes"),
@@ -283,10 +284,11 @@ COVERAGE_LABELS = {"issue": "问题", "township": "乡镇", "village": "行政�
 
 
 def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", force: bool = False,
-                   extra_sheets: Any = None, progress: Any = None) -> WriteOutcome:
+                   extra_sheets: Any = None, progress: Any = None, print_info: Any = None) -> WriteOutcome:
     """Write ``result`` (an :class:`fupin_cli.core.identify.IdentifyResult`) by the file extension.
 
-    ``extra_sheets(book)``, when given, adds sheets to the workbook before 说明 (used by reassess)."""
+    ``extra_sheets(book)``, when given, adds sheets to the workbook before 说明 (used by reassess).
+    ``print_info`` (:class:`fupin_cli.io.print_view.PrintInfo`): 填报单位 and signature names of the printed sheets."""
     from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, check_output, write_csv, write_parquet
 
     p = check_output(path, force, allowed=(".xlsx", ".csv", ".parquet"))
@@ -306,7 +308,7 @@ def write_register(result: Any, path: str | os.PathLike, *, lang: str = "zh", fo
         outcome.warnings.append(f"{sheet_name(key, lang)}: {len(df):,} rows exceed Excel's {EXCEL_MAX_DATA_ROWS:,}; "
                                 f"written to {side.name} instead")
     _write_register_xlsx(result, p, lang, force, skip=set(big), notes=outcome.warnings, extra_sheets=extra_sheets,
-                         progress=progress)
+                         progress=progress, print_info=print_info)
     outcome.outputs.insert(0, p)
     return outcome
 
@@ -319,18 +321,26 @@ def _table(book, key: str, df: pd.DataFrame, lang: str, **kw):
 
 
 def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set[str], notes: list[str],
-                        extra_sheets: Any = None, progress: Any = None) -> None:
+                        extra_sheets: Any = None, progress: Any = None, print_info: Any = None) -> None:
     from fupin_cli.core.causes import LABELS as CAUSE_LABELS
     from fupin_cli.core.quota import LABELS as QUOTA_LABELS
-    from fupin_cli.core.summary import LABELS as SUMMARY_LABELS
+    from fupin_cli.core.summary import statistics_table
+    from fupin_cli.io.print_view import info_for, register_print_sheet, summary_table_sheet
     from fupin_cli.io.xlsx import XlsxBook
 
+    year = (result.provenance or {}).get("year")
+    info = info_for(result.households, print_info, year)
+    place = f"{info.place()}{year or ''}{'年' if year else ''}"
     with XlsxBook(p, force=force, private=True) as book:  # the register holds full ID numbers
         for key, df in (("households", result.households), ("members", result.members)):
             if key not in skip:
                 _table(book, key, df, lang, progress=progress)  # progress(rows, total) per 20k-row chunk
-        book.add_table(sheet_name("summary", lang), _report_frame(result.summary, SUMMARY_LABELS, lang),
-                       percent_columns=[SUMMARY_LABELS["incidence"] if lang == "zh" else "incidence"])
+            if key == "households" and key not in skip:  # the print view beside the full-data sheet
+                register_print_sheet(book, sheet_name("print", lang), result.households, info,
+                                     title=f"{place}建档立卡贫困户识别登记册")
+        table, table_labels = statistics_table(result.summary, result.households)
+        summary_table_sheet(book, sheet_name("summary", lang), table, table_labels if lang == "zh" else {}, info,
+                            title=f"{place}建档立卡贫困人口统计表（汇总）", percent={"incidence"})
         by_cause = result.causes.by_cause
         pct = ["household_share", "people_share"]
         ws = book.add_table(sheet_name("causes", lang), _report_frame(by_cause, CAUSE_LABELS, lang),
@@ -338,7 +348,7 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
         if len(by_cause):
             book.add_bar_chart(ws, sheet_name("causes", lang), categories_col=0, values_cols=[1], n_rows=len(by_cause),
                                title="贫困户主要致贫原因（户）" if lang == "zh" else "Poor households by primary cause",
-                               anchor=(1, by_cause.shape[1] + 1))
+                               anchor=(1, by_cause.shape[1] + 1), kind="column")
         if result.quota is not None:
             book.add_table(sheet_name("quota", lang), _report_frame(result.quota, QUOTA_LABELS, lang),
                            percent_columns=[QUOTA_LABELS["use"] if lang == "zh" else "use"])

@@ -12,8 +12,8 @@ Layouts (``layout=``):
 
 Headers are the national Chinese labels (schema zh labels, with units in the template) so
 ``fupin_cli.io.read`` maps them back.  xlsx is written with XlsxWriter in constant_memory
-mode, row by row from 20,000-row chunks, so a million members need little memory; xls with
-xlwt (65,536 rows a sheet); CSV in GBK by default; Parquet with pyarrow, chunked.
+mode, row by row from 20,000-row chunks, so a million members need little memory; xls is that
+.xlsx saved as .xls by LibreOffice (65,536 rows a sheet; needs soffice); CSV in GBK by default; Parquet with pyarrow, chunked.
 Writes go through :func:`fupin_cli.io.write.atomic_output` (temp file in the same folder,
 then ``os.replace``) and refuse to overwrite an existing file unless ``force=True``.
 
@@ -336,6 +336,10 @@ def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member"
         raise UsageError(f"layout {layout!r} needs a spreadsheet: cannot write it as .{fmt}",
                          "use --layout member or household for CSV/Parquet, or write .xlsx")
     check_output(path, force)
+    if fmt == "xls":  # before any work: .xls is written by LibreOffice
+        from fupin_cli.io.office import require_soffice
+
+        require_soffice(f"writing {path.name}")
     sheets = [s for s in dict.fromkeys(SHEETS[layout]) if s]
     plans = {s: _sheet_rows(roster, layout, s) for s in sheets}
     n_rows = sum(len(p[1]) for p in plans.values())
@@ -628,61 +632,22 @@ def _xlsx_template_head(wb, ws, cols: list[Column], title: str, note: str, head)
 
 
 def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) -> None:
-    import xlwt
+    """.xls (Excel 97–2003): the .xlsx of the same layout, saved as .xls by LibreOffice.
 
-    wb = xlwt.Workbook(encoding="utf-8")
-    head = xlwt.easyxf("font: bold on; align: horiz center, vert center, wrap on; borders: left thin, right thin, top thin, bottom thin")
-    styles = {"text": xlwt.easyxf(num_format_str="@"), "date": xlwt.easyxf(num_format_str="YYYY-MM-DD"),
-              "number": xlwt.Style.default_style, "bool": xlwt.Style.default_style}
-    for sheet, (cols, hi, mi) in plans.items():
+    No maintained Python library writes .xls (xlwt's last release was 2017); LibreOffice keeps the
+    merges, formats and every sheet.  The row and column limits of .xls are checked before."""
+    from fupin_cli.io.office import convert
+
+    for sheet, (cols, _, _) in plans.items():
         if len(cols) > 256:
             raise UsageError(f"{len(cols)} columns do not fit in an .xls sheet (256 at most)", "write .xlsx instead")
-        ws = wb.add_sheet(sheet, cell_overwrite_ok=False)
-        for ci, c in enumerate(cols):
-            ws.col(ci).width = int(_width(c) * 256)
-        if layout == "template":
-            last = len(cols) - 1
-            ws.write_merge(0, 0, 0, last, title, xlwt.easyxf("font: bold on, height 320; align: horiz center"))
-            ws.write_merge(1, 1, 0, last, _note(roster))
-            for a, b, group in _group_runs(cols):
-                if group is None:
-                    ws.write_merge(2, 3, a, a, cols[a].header, head)
-                else:
-                    ws.write_merge(2, 2, a, b, group, head)
-                    for ci in range(a, b + 1):
-                        ws.write(3, ci, cols[ci].header, head)
-            top = 4
-        else:
-            for ci, c in enumerate(cols):
-                ws.write(0, ci, c.header, head)
-            top = 1
-        firsts = _block_firsts(layout, roster, len(hi))
-        block = row_plan(roster).block if layout == "template" else np.ones(len(hi), dtype=np.int64)
-        block_of_row = np.repeat(block, block) if layout == "template" else block
-        col_style = [styles[c.kind] for c in cols]
-        r = top
-        for chunk in _rows(roster, cols, hi, mi, "xls"):
-            n = len(chunk[0]) if chunk else 0
-            for i in range(n):
-                first = firsts[r - top]
-                k = int(block_of_row[r - top])
-                for ci, vals in enumerate(chunk):
-                    v = vals[i]
-                    if cols[ci].level == "household" and layout == "template":
-                        if not first:
-                            continue
-                        if k > 1:
-                            ws.write_merge(r, r + k - 1, ci, ci, "" if v is None else v, col_style[ci])
-                            continue
-                    if v is not None:
-                        ws.write(r, ci, v, col_style[ci])
-                r += 1
-        if layout == "template":
-            ws.write(r, 0, "合计")
-            for ci, value in _totals(roster, cols, hi).items():
-                ws.write(r, ci, value)
-            ws.write(r + 2, 0, "填表人：              审核人：              联系电话：")
-    wb.save(str(tmp))
+    xlsx = tmp.with_name(tmp.name + ".xlsx")
+    try:
+        _write_xlsx(xlsx, roster, layout, plans, title)
+        convert(xlsx, tmp, "writing .xls")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            xlsx.unlink()
 
 
 def write_truth(truth, path: str | os.PathLike, *, force: bool = False) -> Path:

@@ -269,7 +269,9 @@ class XlsxBook:
             })
         chart.set_title({"name": title, "name_font": {**font, "size": 12, "bold": True}})
         axis = {"num_font": font, "name_font": font}
-        chart.set_x_axis({**axis, **({"reverse": True} if kind == "bar" else {})})
+        # no axis is reversed: a reversed axis draws the chart mirrored in LibreOffice (the value axis runs
+        # right to left); a bar chart lists its first category at the bottom, as Excel and LibreOffice do
+        chart.set_x_axis(axis)
         chart.set_y_axis(axis)
         chart.set_legend({"none": True} if len(values_cols) == 1 else {"position": "bottom", "font": font})
         chart.set_size({"width": size[0], "height": size[1]})

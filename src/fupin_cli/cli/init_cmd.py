@@ -1,0 +1,149 @@
+"""`fupin init [ROSTER]`: write a commented fupin.toml for a county, from a roster it inspects."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fupin_cli.cli.common import EncodingOpt, ForceOpt, SheetOpt, err, escape, guard, out
+
+# GB/T 2260 province codes: the first two digits of an ID number (and of a 户编号 built on the area code)
+PROVINCE_CODES = {
+    "11": "北京", "12": "天津", "13": "河北", "14": "山西", "15": "内蒙古", "21": "辽宁", "22": "吉林", "23": "黑龙江",
+    "31": "上海", "32": "江苏", "33": "浙江", "34": "安徽", "35": "福建", "36": "江西", "37": "山东", "41": "河南",
+    "42": "湖北", "43": "湖南", "44": "广东", "45": "广西", "46": "海南", "50": "重庆", "51": "四川", "52": "贵州",
+    "53": "云南", "54": "西藏", "61": "陕西", "62": "甘肃", "63": "青海", "64": "宁夏", "65": "新疆",
+}
+_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
+_UNIT = re.compile(r"填报单位[:：]\s*([^\s（(]+)")
+
+
+def _most_common(values) -> tuple[str | None, int, int]:
+    vals = [str(v).strip() for v in values if v is not None and v == v and str(v).strip()]
+    if not vals:
+        return None, 0, 0
+    value, n = Counter(vals).most_common(1)[0]
+    return value, n, len(vals)
+
+
+def infer_region(roster) -> tuple[str | None, str]:
+    """The province the roster says it is from, and the evidence (for a comment in the file)."""
+    hh = roster.households
+    if "province" in hh.columns:
+        value, n, total = _most_common(hh["province"].tolist())
+        if value:
+            return _SUFFIX.sub("", value), f"the roster's 省 column says {value} ({n:,} of {total:,} households)"
+    ids = []
+    for frame, col in ((roster.members, "id_number"), (hh, "head_id_number")):
+        if col in frame.columns:
+            ids += [str(v)[:2] for v in frame[col].dropna().tolist() if len(str(v)) in (15, 18)]
+    code, n, total = _most_common(ids)
+    if code in PROVINCE_CODES:
+        return PROVINCE_CODES[code], f"{n:,} of {total:,} ID numbers start with area code {code} ({PROVINCE_CODES[code]})"
+    return None, "neither a 省 column nor ID numbers with a known area code"
+
+
+def _pack_for(region: str | None, year: int | None) -> tuple[str, str]:
+    from fupin_cli.engine import load_pack
+    from fupin_cli.engine.loader import shipped_packs
+
+    if region:
+        for name in shipped_packs():
+            try:
+                if load_pack(name).meta.region == region:
+                    return name, f"the shipped pack for {region}"
+            except Exception:  # a broken pack is reported by `fupin rules check`, not here
+                continue
+    if year is not None and year >= 2021:
+        return "monitoring-2021", f"the roster's year {year} is 2021 or later (防返贫监测)"
+    return "national-2014", "the national 2014–2020 standard"
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(roster=None, roster_name: str | None = None) -> str:
+    region, region_why = (infer_region(roster) if roster is not None else (None, "no roster given"))
+    year = None
+    if roster is not None and "year" in roster.households.columns:
+        y = roster.households["year"].dropna()
+        year = int(y.iloc[0]) if len(y) else None
+    pack, pack_why = _pack_for(region, year)
+    county, _, _ = _most_common(roster.households["county"].tolist()) if roster is not None and "county" in roster.households.columns else (None, 0, 0)
+    title = " ".join(s.title for s in roster.sources) if roster is not None else ""
+    m = _UNIT.search(title)
+    unit = m.group(1) if m else (f"{county}扶贫开发办公室" if county else None)
+    unit_why = ("the roster's title row (填报单位)" if m else f"the roster's 县 column ({county}); check the office's name"
+                if county else "")
+    lines = [
+        "# fupin.toml — this county's settings; every fupin command run in this folder reads it",
+        "# (or: fupin --config PATH <command>). An option given on the command line wins over this file,",
+        "# and the 说明 sheet of every output records each value and where it came from.",
+        f"# Written by `fupin init{' ' + roster_name if roster_name else ''}`. Paths are relative to this file's folder.",
+        "",
+        f"# region: inferred from the roster: {region_why}" if region else f"# region: not inferred ({region_why}); e.g. region = \"重庆\"",
+        f"region = {_q(region)}" if region else "# region = \"重庆\"",
+        "",
+        f"# rule pack: {pack_why}; shipped: national-2014, monitoring-2021, chongqing, or a folder",
+        f"pack = {_q(pack)}",
+        "",
+        "# registered rural population per village (.xlsx/.csv with 乡镇, 行政村, 人口数) for 贫困发生率;",
+        "# without it, 贫困发生率 is counted over the people in the roster (near 100% on a roster of applicants)",
+        "# population = \"人口数.xlsx\"",
+        "",
+        "# column map for headers fupin does not recognise (as --columns; `fupin columns ROSTER --write-map` starts one)",
+        "# columns = \"columns.yaml\"",
+        "",
+        "# folder for outputs written under their default names (must exist)",
+        "# output_dir = \"输出\"",
+        "",
+        f"# 填报单位 printed on registers, 汇总 and 公示 lists{': from ' + unit_why if unit else ''}",
+        f"unit = {_q(unit)}" if unit else "# unit = \"某某县扶贫开发办公室\"",
+        "",
+        "[signatures]  # names on the signature lines (blank lines to sign by hand when absent)",
+        "# preparer = \"\"  # 填表人",
+        "# reviewer = \"\"  # 审核人",
+        "# leader = \"\"    # 负责人",
+        "",
+        "[publicity]  # the 公示 period printed on 公示 lists",
+        "# start = 2015-10-08  # first day (a TOML date, no quotes)",
+        "days = 7",
+        "# phone = \"023-00000000\"  # 监督电话",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init", help=(
+        "Write fupin.toml for a county: region, rule pack, population table, column map, output folder, 填报单位, "
+        "signature names, 公示 period — with comments. Given a ROSTER, the region is inferred from its 省 column or "
+        "the area codes of its ID numbers (the evidence is written as a comment) and 填报单位 from its title row."))
+    def init_command(
+        roster: Annotated[Path | None, typer.Argument(help="A roster to inspect (.xlsx, .xls, .csv, .parquet).", exists=True, dir_okay=False)] = None,
+        output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)] = Path("fupin.toml"),
+        sheet: SheetOpt = None,
+        encoding: EncodingOpt = None,
+        force: ForceOpt = False,
+    ) -> None:
+        with guard():
+            from fupin_cli.cli.config import load
+            from fupin_cli.io.write import atomic_output, check_output
+
+            check_output(output, force, allowed=(".toml",))
+            data = None
+            if roster is not None:
+                from fupin_cli.io.read import read_roster
+
+                data = read_roster(roster, sheet=sheet, encoding=encoding)
+            text = render(data, roster.name if roster else None)
+            with atomic_output(output, force) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+                load(tmp)  # what init writes must load
+            err.print(f"已写入 {escape(str(output))}: check it, then run e.g. `fupin identify ROSTER --year Y` in this folder")
+            out.print(f"输出 output: {escape(str(output))}")
