@@ -352,11 +352,11 @@ def _bad_numbers(data: Any) -> list[tuple[int, int, str]]:
         elif isinstance(node, bool):
             continue
         elif isinstance(node, float) and not math.isfinite(node):
-            found.append((*pos, f"number {node!r} is not allowed: a pack value must be a finite number"))
+            found.append((*pos, f"{node!r} is not a finite number within ±{MAX_NUMBER:,.0f} (a pack value must be)"))
         elif isinstance(node, (int, float)) and abs(node) > MAX_NUMBER:
             digits = len(str(abs(int(node)))) if isinstance(node, int) else None
             size = f"a {digits}-digit number" if digits else f"{node:g}"
-            found.append((*pos, f"{size} is not allowed: numbers in a pack must be at most {MAX_NUMBER:,.0f} in size"))
+            found.append((*pos, f"{size} is not a finite number within ±{MAX_NUMBER:,.0f} (a pack value must be)"))
     return sorted(found)
 
 
