@@ -287,7 +287,7 @@ def test_terminal_escape_codes_in_data_never_reach_the_terminal(tmp_path, advers
     roster.write_text(text, encoding="utf-8")
     runner = CliRunner()
     for args in (["explain", str(roster), "5002300010010001", "--year", "2015"],
-                 ["validate", str(roster), "-n", "100"],
+                 ["validate", str(roster), "--max-rows", "100"],
                  ["explain", str(roster), "\x1b[31m5002300010010001", "--year", "2015"]):
         res = runner.invoke(app, args)
         shown = res.stdout + res.stderr

@@ -79,7 +79,7 @@ def _audit(county, full: bool) -> None:
     runs = [
         ("validate", ["validate", roster, "--year", "2015"]),
         ("validate-json", ["validate", roster, "--year", "2015", "--json"]),
-        ("validate-xlsx", ["validate", roster, "--year", "2015", "-o", o("findings.xlsx"), "--force", "-n", "500"]),
+        ("validate-xlsx", ["validate", roster, "--year", "2015", "-o", o("findings.xlsx"), "--force", "--max-rows", "500"]),
         ("validate-csv", ["validate", roster, "--year", "2015", "-o", o("findings.csv"), "--force"]),
         ("identify", ["identify", roster, "--year", "2015", "-o", o("register.xlsx"), "--publicity", o("公示.xlsx"), "--force",
                       "--allow-errors"]),

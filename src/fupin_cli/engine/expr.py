@@ -96,8 +96,9 @@ def tokenize(text: str) -> list[Token]:
             s = m.group(0)
             is_int = m.group(1) is None and m.group(2) is None
             if len(s) > MAX_NUMBER_TEXT or not float(s) <= MAX_NUMBER:
-                raise ExprError(f"number {s[:20]}{'…' if len(s) > 20 else ''} is too large (at most {MAX_NUMBER:.0e} and "
-                                f"{MAX_NUMBER_TEXT} characters)", i)
+                shown = f"{s[:12]}… ({len(s)} digits and signs)" if len(s) > 20 else s
+                what = "is too large (not a finite number)" if len(s) <= MAX_NUMBER_TEXT and float(s) == float("inf") else "is too large"
+                raise ExprError(f"number {shown} {what} (at most {MAX_NUMBER:.0e} and {MAX_NUMBER_TEXT} characters)", i)
             tokens.append(Token("NUM", s, i, (int(s), is_int) if is_int else (float(s), False)))
             i = m.end()
             if i < n and (text[i].isascii() and (text[i].isalpha() or text[i] == "_")):
