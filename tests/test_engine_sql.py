@@ -254,9 +254,10 @@ def random_pack(draw):
         if draw(st.booleans()) or agg in ("count", "any", "all"):
             item["where"] = draw(member.boolean(1))
         if agg in ("sum", "min", "max"):
-            item["of"] = draw(member.num(1) if agg == "sum" or draw(st.booleans()) else member.date(1))
-            kind = "num" if agg == "sum" or "birth_date" not in item["of"] else "date"
-            derived[item["id"]] = "num" if agg == "sum" else kind
+            # the kind comes from the grammar drawn, never from the text: year(birth_date) is a number
+            kind = "num" if agg == "sum" or draw(st.booleans()) else "date"
+            item["of"] = draw(member.num(1) if kind == "num" else member.date(1))
+            derived[item["id"]] = kind
         else:
             derived[item["id"]] = "num" if agg == "count" else "bool"
         derived_yaml.append(item)
