@@ -70,7 +70,7 @@ def test_pack_checks_household_and_member_level_with_columns(national):
     check = pack_checks(national)
     f = validate(roster, YEAR, [check], ref_date=REF)
     assert only(f, "chk_arable_land_pc") == [("warning", 3, "耕地面积(亩)", "H1",
-                                              "人均耕地面积超过疑点上限（人均耕地面积 133.33 > 疑点：人均耕地上限 50 (2010, 国家)）")]
+                                              "人均耕地面积超过疑点上限（人均耕地面积 133.33 亩，高于疑点：人均耕地上限 50 亩（2010，国家））")]
     assert [r[:4] for r in only(f, "chk_road_distance")] == [("warning", 3, "与村主干路距离", "H1")]
     assert not f["check"].isin(["chk_member_relation_sex_male", "chk_member_relation_sex_female"]).any()
     assert check.labels["chk_arable_land_pc"] == "人均耕地面积过大"

@@ -153,6 +153,7 @@ def test_output_is_the_input(here, cmd):
 def test_year_before_the_pack(here, cmd):
     res = run(args_for(cmd, year="2003", extra=("-o", "y.xlsx") if COMMANDS[cmd][3] else ()))
     assert res.exit_code == 3
+    # the pack's era (pack.yaml years) refuses the year before any parameter is looked up
     if cmd == "monitor":
         assert first_line(res).startswith(
             "错误: parameter check_min_months_before_elimination (疑点：纳入监测后标注风险消除的最短月数) has no value for "
@@ -201,7 +202,9 @@ def test_json_is_only_json(here, cmd):
 def test_exit_warning_goes_to_stderr_with_json(here):
     res = run(args_for("exit", extra=("--json", "-o", "json-exit2.xlsx", "--force")))
     assert res.exit_code == 0
-    assert res.stderr == "注意: 未提供抽查表（--sample-check）：错退率、漏评率、群众认可度未核查（待核实）\n"
+    assert res.stderr == ("注意: 地区 重庆：由花名册推断：“省”列（20 户为重庆）；规则包 chongqing@2026.1：重庆有省级规则包 chongqing"
+                          "（在 national-2014 基础上），默认采用\n"
+                          "注意: 未提供抽查表（--sample-check）：错退率、漏评率、群众认可度未核查（待核实）\n")
     assert "outputs" in json.loads(res.stdout)
 
 

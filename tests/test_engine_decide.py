@@ -41,20 +41,23 @@ def test_identification_statuses_and_reasons(mini):
     )
     mem = pd.DataFrame({"household_id": ["H1", "H1", "H6"], "health": ["患有大病", "残疾", "健康"],
                         "labour": ["普通劳动力", "无劳动力", "无劳动力"]})
-    dec = identification(evaluate(Roster(hh, mem), mini, 2015))
-    assert list(dec.columns) == ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason", "cause_check"]
+    ev = evaluate(Roster(hh, mem), mini, 2015)
+    dec = identification(ev)
+    # the members have no 是否辍学 / 在校生状况 / 年龄 columns: the rules that need them are not evaluated, and listed
+    assert list(dec.columns) == ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason", "cause_check", "not_evaluated"]
+    assert {r.rule_id for r in ev.not_evaluated_rules()} == set(ev.not_evaluated)
     assert dec["status"].astype(str).tolist() == ["贫困户", "非贫困户", "待核实", "非贫困户", "待核实", "待核实"]
     row = dec.iloc[0]
-    assert row["basis"] == "人均纯收入低于扶贫标准（人均纯收入 2,310.00 < 国家扶贫标准 2,855 (2015, 国家)）"
+    assert row["basis"] == "人均纯收入低于扶贫标准（人均纯收入 2,310.00 元，低于国家扶贫标准 2,855 元（2015，国家））"
     assert (row["attribute"], row["primary_cause"], row["secondary_causes"]) == ("一般贫困户", "因病", "因残")
     assert row["measures"] == "健康帮扶；医疗救助"
     assert row["not_identified_reason"] == ""
-    assert dec.iloc[1]["not_identified_reason"] == "人均纯收入低于扶贫标准（人均纯收入 3,500.00 ≥ 国家扶贫标准 2,855 (2015, 国家)）"
+    assert dec.iloc[1]["not_identified_reason"] == "未满足“人均纯收入低于扶贫标准”：人均纯收入 3,500.00 元，不低于国家扶贫标准 2,855 元（2015，国家）"
     assert dec.iloc[1]["basis"] == "" and pd.isna(dec.iloc[1]["primary_cause"])
     assert dec.iloc[2]["not_identified_reason"] == "待核实：人均纯收入低于扶贫标准（人均纯收入 缺失）"
     assert dec.iloc[3]["not_identified_reason"] == "家庭成员有国家公职人员（有国家公职人员 是）"
     # a status rule overrides (收入接近标准 → 待核实), its text comes first
-    assert dec.iloc[4]["not_identified_reason"].startswith("收入接近扶贫标准，需入户核实（人均纯收入 2,900.00 在 国家扶贫标准 2,855 (2015, 国家) 与 国家扶贫标准 + 100 = 2,955")
+    assert dec.iloc[4]["not_identified_reason"].startswith("收入接近扶贫标准，需入户核实（人均纯收入 2,900.00 在 国家扶贫标准 2,855 元（2015，国家） 与 国家扶贫标准 ＋ 100 为 2,955.00 之间）")
     # eligible but an exclusion is unknown → 待核实 naming the missing input
     assert dec.iloc[5]["not_identified_reason"] == "待核实：家庭成员有国家公职人员（有国家公职人员 缺失）"
     assert dec.iloc[5]["primary_cause"] == "缺劳力"  # causes are suggested for 待核实 too
@@ -67,7 +70,10 @@ def test_attribute_priority_and_default(mini):
                     dibao_household=pd.array([True, True, False], dtype="boolean"))
     dec = identification(evaluate(Roster(hh, NO_MEMBERS), mini, 2015))
     assert dec["attribute"].astype(str).tolist() == ["特困供养贫困户", "低保贫困户", "一般贫困户"]
-    assert dec["primary_cause"].astype(str).tolist() == ["缺劳力"] * 3  # no members: labourer_count 0
+    # no member rows: labourer_count cannot be computed, so 缺劳力 is not evaluated (never read as "0 labourers")
+    ev = evaluate(Roster(hh, NO_MEMBERS), mini, 2015)
+    assert dec["primary_cause"].astype(str).tolist() == ["其他"] * 3
+    assert {r.fields for r in ev.not_evaluated_rules() if r.kind == "cause"} == {("members",)}
 
 
 def test_no_cause_gives_other(mini):
@@ -91,7 +97,7 @@ def test_household_exit(mini):
     assert out["exit_result"].tolist() == ["脱贫", "未脱贫", "待核实"]
     assert out["exit_unmet"].tolist() == [
         "",
-        "人均纯收入稳定超过扶贫标准（人均纯收入 2,000.00 ≤ 国家扶贫标准 2,855 (2015, 国家)）；住房安全有保障（是否危房 是）",
+        "未满足“人均纯收入稳定超过扶贫标准”：人均纯收入 2,000.00 元，不高于国家扶贫标准 2,855 元（2015，国家）；未满足“住房安全有保障”：是否危房 是",
         "待核实：住房安全有保障（是否危房 缺失）",
     ]
 
@@ -100,7 +106,7 @@ def test_village_and_county_exit(mini):
     villages = pd.DataFrame({"village": ["甲村", "乙村", "丙村"], "incidence": [1.9, 2.5, None]})
     out = village_exit(villages, mini, 2016)
     assert out["exit_result"].tolist() == ["退出", "未退出", "待核实"]
-    assert out["exit_unmet"].tolist()[1] == "贫困发生率低于标准（贫困发生率(%) 2.50 ≥ 贫困村退出贫困发生率 2 (2014, 国家)）"
+    assert out["exit_unmet"].tolist()[1] == "未满足“贫困发生率低于标准”：贫困发生率(%) 2.50，不低于贫困村退出贫困发生率 2%（2014，国家）"
     assert village_exit(villages, mini, 2016, "重庆")["exit_result"].tolist() == ["退出", "退出", "待核实"]
     with pytest.raises(RuleError) as info:
         county_exit(pd.DataFrame({"county": ["甲县"]}), mini, 2016)
@@ -118,7 +124,7 @@ def test_estimates_and_checks(mini):
     assert estimates(ev, labels=True).columns.tolist() == ["搬迁补助"]
     f = check_findings(ev)
     assert f[["severity", "check", "file", "sheet", "row", "household_id", "message", "hint"]].astype(object).values.tolist() == [
-        ["warning", "member_age_check", "a.xlsx", "人", 3, "H1", "年龄超过 110 岁（年龄 125 > 110）", "核对出生日期"],
+        ["warning", "member_age_check", "a.xlsx", "人", 3, "H1", "年龄超过 110 岁（年龄 125，高于 110）", "核对出生日期"],
     ]
 
 
@@ -159,7 +165,7 @@ def test_explain_tree(mini):
     tree = explain(Roster(hh, mem), mini, 2015, None, "H1")
     assert tree.label == "户 H1（户主 张三）" and tree.value == "贫困户"
     crit = next(n for n in tree.walk() if n.rule_id == "income_below_line")
-    assert (crit.label, crit.expr, crit.result) == ("人均纯收入低于扶贫标准", "人均纯收入 < 国家扶贫标准", True)
+    assert (crit.label, crit.expr, crit.result) == ("人均纯收入低于扶贫标准", "人均纯收入低于国家扶贫标准", True)
     param = next(n for n in crit.walk() if n.kind == "param")
     assert param.value == "2,855（2015年，国家，来源：《云南调查年鉴2017》表4-2注）"
     members = [n.label for n in tree.walk() if n.kind == "member"]
@@ -238,6 +244,6 @@ def test_id_numbers_are_masked_in_texts(tmp_path):
     mem = pd.DataFrame({"household_id": ["H1"], "id_number": ["500101199001011234"]})
     ev = evaluate(Roster(hh, mem), pack, 2015)
     messages = check_findings(ev)["message"].tolist()
-    assert messages == ["证件号已填写（证件号码 500101********1234）", "户主证件号（户主证件号码 500101********123X ≠ 空值）"]
+    assert messages == ["证件号已填写（证件号码 500101********1234）", "户主证件号（户主证件号码 500101********123X，不等于 空值）"]
     tree = explain(Roster(hh, mem), pack, 2015, None, "H1")
     assert all("50010119900101123X" not in n.value for n in tree.walk())

@@ -33,10 +33,20 @@ def households(n=1, **over):
 def members(hid="H1", **over):
     m = {"household_id": [hid, hid], "name": ["张三", "张小"], "relation": ["户主", "之子"],
          "birth_date": pd.to_datetime(["1970-01-01", "2008-05-01"]),
-         "school_status": ["非在校生", "小学"], "dropout": pd.array([False, False], dtype="boolean"),
+         "school_status": ["非在校生", "小学"], "dropout": pd.array([False, False], dtype="boolean"), "health": ["健康", "健康"],
          "medical_insurance": pd.array([True, True], dtype="boolean")}
     m.update(over)
     return pd.DataFrame(m)
+
+
+def members_of(hh):
+    """One insured adult per household (the member columns the exit rules read are present)."""
+    ids = list(hh["household_id"])
+    return pd.DataFrame({"household_id": ids, "name": ["张三"] * len(ids), "relation": ["户主"] * len(ids),
+                         "birth_date": pd.to_datetime(["1970-01-01"] * len(ids)), "school_status": ["非在校生"] * len(ids),
+                         "health": ["健康"] * len(ids),
+                         "dropout": pd.array([False] * len(ids), dtype="boolean"),
+                         "medical_insurance": pd.array([True] * len(ids), dtype="boolean")})
 
 
 def one(pack, year=2016, hh=None, mem=None):
@@ -53,7 +63,7 @@ def test_income_exactly_at_the_exit_standard_does_not_exit(pack):
     """Household exit is against the 脱贫标准 (exit_standard, 2016: 3146), not the NBS line (2952)."""
     result, unmet = one(pack, hh=households(income_per_capita=pd.array([3146.0], dtype="Float64")))
     assert result == "未脱贫"
-    assert unmet == "人均纯收入稳定超过脱贫标准（人均纯收入 3,146.00 ≤ 脱贫标准 3,146 (2016, 国家)）"
+    assert unmet == "未满足“人均纯收入稳定超过脱贫标准”：人均纯收入 3,146.00 元，不高于脱贫标准 3,146 元（2016，国家）"
     assert one(pack, hh=households(income_per_capita=pd.array([3146.01], dtype="Float64")))[0] == "脱贫"
     assert one(pack, hh=households(income_per_capita=pd.array([3000.0], dtype="Float64")))[0] == "未脱贫"  # above 2952
 
@@ -68,7 +78,7 @@ def test_income_exactly_at_the_exit_standard_does_not_exit(pack):
 def test_exit_blocked_by_each_single_condition(pack, hh_over, mem_over, label):
     result, unmet = one(pack, hh=households(**hh_over), mem=members(**mem_over))
     assert result == "未脱贫"
-    assert unmet.startswith(label + "（")
+    assert unmet.startswith(f"未满足“{label}”：")
     assert "；" not in unmet  # only that one condition is unmet
 
 
@@ -77,13 +87,13 @@ def test_safe_water_counts_from_2019_only(pack):
     assert one(pack, year=2018, hh=bad_water)[0] == "脱贫"
     result, unmet = one(pack, year=2019, hh=bad_water)
     assert result == "未脱贫"
-    assert unmet.startswith("饮水安全有保障（")
+    assert unmet.startswith("未满足“饮水安全有保障")
 
 
 def test_every_unmet_condition_is_listed(pack):
     hh = households(income_per_capita=pd.array([1000.0], dtype="Float64"), unsafe_housing=pd.array([True], dtype="boolean"))
     _, unmet = one(pack, hh=hh)
-    assert [p.split("（")[0] for p in unmet.split("；")] == ["人均纯收入稳定超过脱贫标准", "住房安全有保障"]
+    assert [p.split("”")[0] for p in unmet.split("；")] == ["未满足“人均纯收入稳定超过脱贫标准", "未满足“住房安全有保障（非危房）"]
 
 
 def test_missing_income_is_not_an_exit(pack):
@@ -100,20 +110,21 @@ def test_village_and_county_exit(pack):
         "household_size": pd.array([1, 4, 95, 2, 48], dtype="Int64"),
         "income_per_capita": pd.array([1000.0, 9000.0, 9000.0, 1000.0, 9000.0], dtype="Float64"),
         "status": ["贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户"],
+        "unsafe_housing": pd.array([False] * 5, dtype="boolean"), "food_clothing_secure": pd.array([True] * 5, dtype="boolean"),
     })
-    a, _ = run_exit(hh, None, pack, 2016)
+    a, _ = run_exit(hh, members_of(hh), pack, 2016)
     v = a.villages.set_index("village")
     assert v.loc["一村", ["population", "poor_population", "exited_people"]].tolist() == [100, 1, 4]
     assert v.loc["一村", "incidence"] == pytest.approx(0.01)
     assert v.loc["一村", "exit_result"] == "退出"
     assert v.loc["二村", "exit_result"] == "未退出"
-    assert v.loc["二村", "exit_unmet"].startswith("贫困发生率低于退出标准"
-                                                  "（贫困发生率(%) 4.00 ≥ 贫困村退出贫困发生率上限 2 (2014, 国家)")
+    assert v.loc["二村", "exit_unmet"].startswith("未满足“贫困发生率低于退出标准”："
+                                                  "贫困发生率(%) 4.00，不低于贫困村退出贫困发生率上限 2%（2014，国家）")
     c = a.county.iloc[0]
     assert (c["population"], c["poor_population"], c["incidence"]) == (150, 3, 0.02)
     assert c["exit_result"] == "未摘帽"  # 2% is not below 2%
     # western region: 3% threshold → 二村 (4%) still fails, the county (2%) passes incidence
-    a_west, _ = run_exit(hh, None, pack, 2016, region="重庆")
+    a_west, _ = run_exit(hh, members_of(hh), pack, 2016, region="重庆")
     assert a_west.villages.set_index("village").loc["二村", "exit_result"] == "未退出"
     assert a_west.county.iloc[0]["exit_unmet"].startswith("待核实：")  # sample-check rates unknown
     summary = a.summary()
@@ -123,7 +134,7 @@ def test_village_and_county_exit(pack):
 def test_population_file_overrides_the_roster(pack):
     hh = households(2, household_size=pd.array([1, 1], dtype="Int64"),
                     income_per_capita=pd.array([1000.0, 9000.0], dtype="Float64"))
-    a, _ = run_exit(hh, None, pack, 2016, population=pd.DataFrame({"village": ["一村", "九村"], "population": [200, 5]}))
+    a, _ = run_exit(hh, members_of(hh), pack, 2016, population=pd.DataFrame({"village": ["一村", "九村"], "population": [200, 5]}))
     v = a.villages.iloc[0]
     assert (v["population"], v["population_source"], v["incidence"]) == (200, "人口数文件", 0.005)
     assert a.notes[0] == "人口数文件中的 1 个村不在花名册中，未计入: 九村"
@@ -133,14 +144,15 @@ def test_sample_check_rates_drive_the_county(pack):
     hh = pd.DataFrame({"village": ["一村"] * 4, "household_id": ["A", "B", "C", "D"],
                        "household_size": pd.array([1, 1, 1, 500], dtype="Int64"),
                        "income_per_capita": pd.array([9000.0, 9000.0, 9000.0, 9000.0], dtype="Float64"),
-                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户"]})
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户"],
+                       "unsafe_housing": pd.array([False] * 4, dtype="boolean"), "food_clothing_secure": pd.array([True] * 4, dtype="boolean")})
     sample = pd.DataFrame({"household_id": ["A", "B", "C"], "result": ["错退", "正确", "正确"],
                            "recognised": pd.array([True, True, False], dtype="boolean")})
-    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    a, _ = run_exit(hh, members_of(hh), pack, 2016, sample=sample)
     c = a.county.iloc[0]
     assert (c["wrong_exit_rate"], c["missed_rate"], c["recognition_rate"]) == (0.5, 0.0, 0.666667)
     assert c["exit_result"] == "未摘帽"
-    assert "错退率低于上限（按人口）（错退率(%) 50.00" in c["exit_unmet"]
+    assert "未满足“错退率低于上限（按人口）”：错退率(%) 50.00，不低于" in c["exit_unmet"]
     assert "群众认可度高于下限" in c["exit_unmet"]
     rates, notes = sample_rates(pd.DataFrame({"household_id": ["C", "Z"], "result": ["错退", "正确"]}), a.households)
     assert notes == ["抽查表中 1 户不在花名册/登记册中，未计入错退率、漏评率",
@@ -154,7 +166,7 @@ def test_register_joined_with_this_years_roster(pack):
     roster = roster.drop(columns=["status", "assessment_year"])
 
     class R:
-        households, members, sources = roster, pd.DataFrame(columns=["household_id"]), []
+        households, members, sources = roster, members_of(roster), []
 
     a, _ = run_exit(register, None, pack, 2016, roster=R)
     got = dict(zip(a.households["household_id"], a.households["exit_result"]))
@@ -166,7 +178,7 @@ def test_register_joined_with_this_years_roster(pack):
 def test_lists_mask_ids(pack):
     hh = households(2, head_id_number=["110101198001010017", "110101198001010017"],
                     income_per_capita=pd.array([9000.0, 1000.0], dtype="Float64"))
-    a, _ = run_exit(hh, None, pack, 2016)
+    a, _ = run_exit(hh, members_of(hh), pack, 2016)
     assert exit_list(a)["head_id_masked"].tolist() == ["110101********0017"]
     rem = remaining_list(a)
     assert rem["head_id_masked"].tolist() == ["110101********0017"]
@@ -187,9 +199,10 @@ def test_sample_rates_are_over_people_with_wilson_intervals_and_comprehensive_in
     hh = pd.DataFrame({"village": ["一村"] * 5, "household_id": ["A", "B", "C", "D", "E"],
                        "household_size": pd.array([4, 1, 5, 1, 89], dtype="Int64"),
                        "income_per_capita": pd.array([9000.0, 9000.0, 9000.0, 9000.0, 9000.0], dtype="Float64"),
-                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"]})
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"],
+                       "unsafe_housing": pd.array([False] * 5, dtype="boolean"), "food_clothing_secure": pd.array([True] * 5, dtype="boolean")})
     sample = pd.DataFrame({"household_id": ["A", "B", "C", "D"], "result": ["错退", "正确", "漏评", "正确"]})
-    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    a, _ = run_exit(hh, members_of(hh), pack, 2016, sample=sample)
     c = a.county.iloc[0]
     # over people: 错退 4 of 5 exited people (households: 1 of 2); 漏评 5 of 6 not-registered people
     assert (c["wrong_exit_people"], c["sampled_exited_people"], c["wrong_exit_rate"]) == (4, 5, 0.8)
@@ -213,3 +226,17 @@ def test_wilson_interval():
     assert lo == 0.0 and 0.06 < hi < 0.08  # the rule of three is about 6%; Wilson gives ~7.1%
     lo, hi = wilson(5, 100)
     assert 0.02 < lo < 0.03 and 0.11 < hi < 0.12
+
+
+def test_an_exit_condition_whose_column_is_absent_is_never_met(pack):
+    """issue 8 item 5 (c): without a 是否危房 column nobody exits on 住房安全, and the reason says why."""
+    hh = households(2, income_per_capita=pd.array([9000.0, 1000.0], dtype="Float64")).drop(columns=["unsafe_housing"])
+    a, ev = run_exit(hh, members_of(hh), pack, 2016)
+    got = a.households.set_index("household_id")
+    assert got["exit_result"].tolist() == ["未脱贫", "未脱贫"]
+    assert got.loc["H1", "exit_unmet"] == "无法核实“住房安全有保障（非危房）”：花名册没有是否危房列，无法核实"
+    assert "hh_exit_housing" in ev.not_evaluated
+    # the household below the line fails on income anyway; the housing rule is still listed as not evaluated
+    assert "人均纯收入" in got.loc["H2", "exit_unmet"]
+    listed = {r.rule_id: r for r in ev.not_evaluated_rules()}
+    assert listed["hh_exit_housing"].fields == ("unsafe_housing",)

@@ -54,7 +54,9 @@ def test_identify_json_summary(registered, files):
     assert payload["outputs"] == [str(out / "reg.xlsx"), str(out / "pub.xlsx")]
     prov = payload["provenance"]
     assert prov["inputs"][0]["name"] == "roster.xlsx" and len(prov["inputs"][0]["sha256"]) == 64
-    assert prov["year"] == 2015 and prov["pack"]["name"] == "national-2014"
+    # the sample is a 重庆 county (省 column, ID area codes 50…): its provincial pack is the default
+    assert prov["year"] == 2015 and prov["pack"]["name"] == "chongqing"
+    assert prov["choice"]["region"] == "重庆" and prov["choice"]["region_how"].startswith("由花名册推断")
     assert set(payload) == {"counts", "outputs", "provenance", "coverage", "quota", "warnings"}
     # --json is the library result
     from fupin_cli import __version__
@@ -63,8 +65,9 @@ def test_identify_json_summary(registered, files):
     from fupin_cli.io.read import read_roster
 
     _, paths, _ = files
-    lib = identify(read_roster(paths["roster.xlsx"]), load_pack("national-2014"), 2015, version=__version__,
+    lib = identify(read_roster(paths["roster.xlsx"]), load_pack("chongqing"), 2015, "重庆", version=__version__,
                    run_time=prov["run_time"], options={"allow_errors": False, "lang": "zh"})
+    lib.provenance["choice"] = prov["choice"]  # the CLI's choice of region and pack (cli/run.py settle)
     expected = json.loads(json.dumps(lib.to_json(payload["outputs"]), ensure_ascii=False, default=str))
     assert {k: payload[k] for k in expected} == expected
 
@@ -178,7 +181,7 @@ def test_explain_tree_and_unknown_household(files, registered):
     res = run("explain", paths["roster.csv"], hid, "--year", 2015)
     assert res.exit_code == 0, res.output
     assert f"户 {hid}" in res.stdout and "贫困户" in res.stdout and "识别标准" in res.stdout
-    assert "国家扶贫标准" in res.stdout and "2,855 (2015, 国家)" in res.stdout  # long labels fold, never cut
+    assert "国家扶贫标准" in res.stdout and "2,855 元（2015，国家）" in res.stdout  # long labels fold, never cut
     from_register = run("explain", out / "reg.xlsx", hid, "--year", 2015)  # a register works as SOURCE too
     assert from_register.exit_code == 0, from_register.output
     assert from_register.stdout.splitlines()[0] == res.stdout.splitlines()[0]

@@ -42,11 +42,14 @@ def test_status_matches_truth(clean, result):
 def test_register_columns_and_values(result):
     hh = result.households
     assert hh.columns[0] == "household_id"
-    assert list(hh.columns[-12:]) == ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis",
-                                      "not_identified_reason", "cause_check", "member_count", "assessment_year", "pack", "_row"]
+    # the sample has no 灾害损失 column: 未评估规则 marks the households cause_disaster could have changed
+    assert list(hh.columns[-13:]) == ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis",
+                                      "not_identified_reason", "cause_check", "not_evaluated", "member_count", "assessment_year",
+                                      "pack", "_row"]
+    assert (hh.loc[hh["status"] != "非贫困户", "not_evaluated"] == "当年遭受较大灾害损失（未评估：花名册没有灾害损失列，无法核实）").all()
     poor = hh[hh["status"] == "贫困户"]
     assert poor["attribute"].notna().all() and poor["primary_cause"].notna().all()
-    assert poor["basis"].str.contains("国家扶贫标准 2,855 (2015, 国家)", regex=False).all()
+    assert poor["basis"].str.contains("国家扶贫标准 2,855 元（2015，国家）", regex=False).all()
     assert poor["not_identified_reason"].isna().all()
     not_poor = hh[hh["status"] == "非贫困户"]
     assert not_poor["not_identified_reason"].notna().all() and not_poor["attribute"].isna().all()

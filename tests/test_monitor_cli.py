@@ -48,16 +48,22 @@ def test_json_equals_the_library(roster, tmp_path):
                 "not_eliminated_conditions", "notes"):
         assert payload[key] == expected[key], key
     assert payload["new_by_category"] == {"脱贫不稳定户": 1, "边缘易致贫户": 1, "突发严重困难户": 0}
-    assert payload["monitoring_status"]["风险消除"]["households"] == 1  # H4: 10 months, 2 measures
-    assert payload["monitoring_status"]["继续监测"]["households"] == 1  # H5: 3 months (Oct–Dec)
+    # one row per household, no member rows: 义务教育 / 基本医疗 (member aggregates) and 住房 / 饮水 cannot be
+    # checked, so H4 (10 months, 2 measures) is not eliminated: an unchecked condition never counts as met
+    assert payload["monitoring_status"]["风险消除"]["households"] == 0
+    assert payload["monitoring_status"]["继续监测"]["households"] == 2
+    not_evaluated = {r["rule"]: r for r in payload["provenance"]["not_evaluated"]}
+    assert not_evaluated["elim_education"]["fields"] == ["members"]
     assert payload["notes"] == ["2 户的已监测月数按风险识别时间计算至 2023-12-31"]
     assert payload["provenance"]["inputs"][0]["name"] == "roster-2023.csv"
     wb = openpyxl.load_workbook(out, read_only=True)
     assert wb.sheetnames == ["监测情况", "监测对象", "新纳入监测", "风险消除", "未消除", "待核实", "未消除原因",
                              "分村汇总", "风险类型", "说明"]
     unmet = list(wb["未消除"].iter_rows(values_only=True))
-    assert unmet[1][2] == "H5"
-    assert unmet[1][-1].startswith("纳入监测满6个月（已监测月数 3 < ")
+    assert unmet[1][2] == "H4"  # 10 months, 2 measures, but 住房 / 义务教育 / 基本医疗 / 饮水 cannot be checked
+    assert "无法核实“住房安全有保障”：花名册没有是否危房列" in unmet[1][-1]
+    assert unmet[2][2] == "H5"
+    assert unmet[2][-1].startswith("未满足“纳入监测满规定月数”：已监测月数 3 月，低于")
 
 
 def test_terminal_summary_masks_ids(roster, tmp_path):
@@ -89,7 +95,7 @@ def test_unknown_region_is_a_rule_error(roster, tmp_path):
 def test_year_before_the_monitoring_pack(roster, tmp_path):
     res = runner.invoke(app, ["monitor", str(roster), "--year", "2019", "-o", str(tmp_path / "m.xlsx")])
     assert res.exit_code == 3
-    assert "has no value for year 2019" in res.stderr
+    assert "covers the years 2021–…, not 2019" in res.stderr
 
 
 def test_2023_yunnan_uses_its_provincial_line_and_says_so(roster, tmp_path):

@@ -75,16 +75,22 @@ def test_elimination_for_monitored_households(pack):
         row("L", **{**ok, "no_labour_household": True}),                  # 整户无劳动力: never eliminated
         row("X", **{**ok, "risk_eliminated": True}, ),                    # eliminated before: re-judged, not monitored
     ])
-    r, _ = run_monitor(hh, None, pack, 2023, "云南")
+    hh["unsafe_housing"] = hh["unsafe_housing"].fillna(False)
+    hh["safe_water"] = pd.array([True] * len(hh), dtype="boolean")
+    hh["income_drop"] = pd.array([False] * len(hh), dtype="boolean")  # the columns the elimination rules read
+    mem = pd.DataFrame({"household_id": hh["household_id"], "birth_date": pd.to_datetime(["1970-01-01"] * len(hh)),
+                        "labour": "普通劳动力", "health": "健康", "school_status": "非在校生",
+                        "medical_insurance": pd.array([True] * len(hh), dtype="boolean")})
+    r, _ = run_monitor(hh, mem, pack, 2023, "云南")
     h = r.households.set_index("household_id")
     assert h["monitoring_status"].to_dict() == {"E1": "风险消除", "E2": "风险消除", "T": "继续监测", "Z": "继续监测",
                                                 "I": "继续监测", "H": "继续监测", "L": "继续监测", "X": "非监测对象"}
     assert h.loc["E1", "elimination_method"] == "帮扶消除"
     assert h.loc["E2", "elimination_method"] == "自然消除"
-    assert h.loc["T", "elimination_unmet"].startswith("纳入监测满6个月（")
-    assert h.loc["Z", "elimination_unmet"].startswith("至少落实1项帮扶措施（")
-    assert h.loc["I", "elimination_unmet"].startswith("人均纯收入稳定高于当年监测范围（")
-    assert h.loc["H", "elimination_unmet"].startswith("住房安全有保障（")
+    assert h.loc["T", "elimination_unmet"].startswith("未满足“纳入监测满规定月数”：已监测月数 5 月，低于风险消除：最短监测时间 6 月（2021，国家）")
+    assert h.loc["Z", "elimination_unmet"].startswith("未满足“落实帮扶措施达到规定项数”：")
+    assert h.loc["I", "elimination_unmet"].startswith("未满足“人均纯收入稳定高于当年监测范围”：")
+    assert h.loc["H", "elimination_unmet"].startswith("未满足“住房安全有保障”：")
     assert "非整户无劳动力" in h.loc["L", "elimination_unmet"]
     counts = r.elimination.set_index("rule")["households"]
     assert (counts["elim_months"], counts["elim_measures"], counts["elim_has_labour"]) == (1, 1, 1)

@@ -249,6 +249,7 @@ DECISION_FIELDS: dict[str, tuple[str, str]] = {
     "pack": ("规则包", "pack"),  # name@version
     "member_count": ("成员人数", "member_count"),
     "cause_check": ("致贫原因核查", "cause_check"),
+    "not_evaluated": ("未评估规则", "not_evaluated"),  # rules the roster could not feed that could change the row
     # annual cycle
     "exit_result": ("脱贫结果", "exit_result"),  # 脱贫 / 未脱贫
     "exit_unmet": ("未达标原因", "exit_unmet"),

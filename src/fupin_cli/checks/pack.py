@@ -85,7 +85,10 @@ def pack_checks(pack: Any, region: str | None = None, *, include_duplicates: boo
         has_exit = bool(pack.rules_of("household_exit", ctx.year))
         if not has_checks and not has_exit:
             return [no_findings()]
-        ev = evaluate(ctx.roster, pack, year=ctx.year, region=region, era=False)
+        from fupin_cli.engine.inputs import InputPolicy
+
+        # validate reports: absent columns never stop it (the checks that need them are not evaluated)
+        ev = evaluate(ctx.roster, pack, year=ctx.year, region=region, era=False, policy=InputPolicy(stop=False))
         out = [evaluation_findings(ev, ctx.roster, include_duplicates=include_duplicates)] if has_checks else []
         if has_exit:
             out.append(exited_guarantee_findings(ctx, ev))

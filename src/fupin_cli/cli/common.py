@@ -55,8 +55,8 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 YearOpt = Annotated[int, typer.Option("--year", "-y", help=(
     "Assessment year = the income year (识别/评估年度): the pack's values of that year apply to that year's income, "
     "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=YEAR_MIN, max=YEAR_MAX)]
-RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters (e.g. 重庆); default: the pack's region.")]
-PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
+RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters: 重庆, 重庆市 or 500000. Default: fupin.toml's region, else inferred from the roster (省/市/县 columns, title, ID area codes), else the pack's region; a contradiction with the roster stops the run.")]
+PackOpt = Annotated[str | None, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder. Default: fupin.toml's pack, else the region's provincial pack when there is one (重庆 → chongqing), else the national pack.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.xlsx, .csv or .parquet).", dir_okay=False)]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing output files.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout and nothing else.")]
@@ -70,6 +70,19 @@ PhoneOpt = Annotated[str, typer.Option("--phone", help="监督电话 printed on 
 AnnotateOpt = Annotated[Path | None, typer.Option(
     "--annotate", help="Also write a copy of the roster workbook itself (.xlsx) with the decision columns added on the "
                        "households' own rows; a folder: one copy per input file, under its own name.")]
+AllowMissingOpt = Annotated[list[str] | None, typer.Option(
+    "--allow-missing", metavar="FIELD",
+    help="Confirm that the roster does not collect FIELD (name or column label, e.g. vehicle_value or 车辆价值; "
+         "repeat or separate with commas): the rules that need it are reported as not evaluated instead of stopping "
+         "the run because an unmatched column looks like it.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop (exit 1) when any rule cannot be evaluated because the roster lacks its column.")]
+
+
+def input_policy(allow_missing: list[str] | None, strict: bool):
+    """--allow-missing / --strict → engine.inputs.InputPolicy (field labels resolved to names)."""
+    from fupin_cli.engine.inputs import InputPolicy, resolve_field_names
+
+    return InputPolicy(allow_missing=resolve_field_names(allow_missing or []), strict=strict)
 
 
 ROSTERS_HELP = ("Roster file(s): .xlsx, .xls, .csv or .parquet — several files, a folder or a glob "

@@ -84,6 +84,27 @@ PATH_KEYS = {"population", "columns", "output_dir"}
 FROM_CLI, FROM_DEFAULT = "命令行 (command line)", "默认 (default)"
 
 
+SETTLED = ("region", "pack")  # resolved with the data by cli/run.py settle(), recorded in provenance["choice"]
+
+
+@dataclass
+class Source:
+    """Where one option's value came from (:meth:`Settings.source`)."""
+
+    kind: str  # "given" (command line) | "config" (the project file) | "default"
+    origin: str  # FROM_CLI, "fupin.toml:LINE" or FROM_DEFAULT
+    overridden: Any = None  # the file's value where the command line won
+    file_name: str = FILE_NAME
+
+    def how(self, cli: str, file: str) -> str:
+        """中文 for the summary and 说明: ``cli`` is the option as typed (--region 重庆), ``file`` the file's line."""
+        if self.kind == "given":
+            return f"命令行 {cli}" + (f"（{self.file_name} 中为 {self.overridden}）" if self.overridden is not None else "")
+        if self.kind == "config":
+            return f"{self.origin}（{file}）"
+        return "默认"
+
+
 @dataclass
 class Settings:
     """Resolved option values with their origins; attribute access: ``cfg.pack``."""
@@ -108,13 +129,24 @@ class Settings:
     def unit(self) -> str | None:
         return self.values.get("unit") or (self.project.unit if self.project else None)
 
+    def source(self, name: str) -> Source:
+        """Where option ``name``'s value came from: the command line, the project file (with its line), or the default."""
+        origin = self.origins.get(name, FROM_DEFAULT)
+        kind = "given" if origin == FROM_CLI else "default" if origin == FROM_DEFAULT else "config"
+        return Source(kind, origin, self.file_values.get(name), self.path.name if self.path else FILE_NAME)
+
     def describe(self) -> dict[str, str]:
-        """For the 说明 sheet / provenance options: value and where it came from (and the file's value it overrode)."""
+        """For the 说明 sheet / provenance options: value and where it came from (and the file's value it overrode).
+
+        Region and pack are not among them: :func:`fupin_cli.cli.run.settle` resolves them (with what the
+        roster says) and the provenance ``choice`` records value and source."""
         out: dict[str, str] = {}
         if self.path is None:  # no project file: the options are the command's own (provenance as before)
             return out
         out["config"] = str(self.path)
         for name, value in self.values.items():
+            if name in SETTLED:
+                continue
             if value is None and self.origins.get(name) == FROM_DEFAULT:
                 continue
             shown = value.date().isoformat() if isinstance(value, dt.datetime) else value
@@ -218,7 +250,10 @@ def _given(ctx: Any, name: str) -> bool:
 
 
 def settings(ctx: Any, **options: Any) -> Settings:
-    """Resolve options against the project file: the command line wins, then fupin.toml, then the default."""
+    """Resolve options against the project file: the command line wins, then fupin.toml, then the default.
+
+    ``region`` and ``pack`` go on to :func:`fupin_cli.cli.run.settle`, which puts what the roster says
+    between fupin.toml and the default."""
     from fupin_cli.cli.common import state
 
     path = find(state.config)

@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, input_argument, input_option,
-    out, read_rosters, rosters_option,
+    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard,
+    input_argument, input_option, input_policy, out, read_rosters, rosters_option,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
+    run_time, settle, write_annotated,
 )
 
 SourceArg = input_argument(
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         source: SourceArg,
         year: YearOpt,
         roster: RosterOpt = None,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         population: PopulationOpt = None,
         sample_check: SampleCheckOpt = None,
@@ -51,6 +52,8 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
@@ -61,7 +64,7 @@ def register(app: typer.Typer) -> None:
         with guard(json_):
             from fupin_cli import __version__
             from fupin_cli.core.exit import run_exit
-            from fupin_cli.core.identify import provenance as build_provenance
+            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
 
@@ -99,8 +102,13 @@ def register(app: typer.Typer) -> None:
                 pop = read_population(population) if population else None
                 sample = read_sample_check(sample_check) if sample_check else None
                 step("evaluate")
+                data = this_year if this_year is not None else src
+                chosen = settle(data, cfg, year, "national-2014", loaded=the_pack,
+                                check_roster_year=this_year is not None or src.kind == "roster")
+                the_pack, region = chosen.pack, chosen.region
                 assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
-                                          population=pop, sample=sample, source_name=f"SOURCE {source.name}")
+                                          population=pop, sample=sample, source_name=f"SOURCE {source.name}",
+                                          policy=input_policy(allow_missing, strict), unmatched=src.unmatched)
                 options = {"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()}
                 for name, path in (("population", population), ("sample_check", sample_check)):
                     if path is not None:
@@ -108,6 +116,7 @@ def register(app: typer.Typer) -> None:
                 sources = SimpleNamespace(sources=[*src.sources, *(this_year.sources if this_year is not None else [])])
                 prov = build_provenance(sources, the_pack, ev, year, region, version=__version__, run_time=run_time(inputs),
                                         command="exit", options=options)
+                prov["choice"] = chosen.info
                 step("write")
                 members = (this_year.members if this_year is not None else src.members)
                 outputs = [] if target is None else [
@@ -121,14 +130,15 @@ def register(app: typer.Typer) -> None:
                 annotated = write_annotated(plan, this_year if this_year is not None else src, assessment.households,
                                             ANNOTATE_COLUMNS, prov, lang=lang.value, force=force)
                 outputs += [str(p) for p in annotated.outputs]
-            warnings = [*assessment.notes, *annotated.warnings]
+            warnings = [*chosen.warnings, *not_evaluated_lines(prov), *assessment.notes, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**assessment.summary(), "outputs": outputs, "provenance": prov},
-                   warnings=warnings, render=lambda: render(assessment, outputs))
+                   warnings=warnings, render=lambda: render(assessment, outputs, chosen.lines))
 
 
-def render(assessment, outputs: list[str]) -> None:
+def render(assessment, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     s = assessment.summary()
     c = s["county"]
     t = Table(title=f"{assessment.year}年 脱贫退出 (exit)", header_style="bold")

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, YearOpt, column_map, err, escape, guard, out,
-    print_json, rosters_argument,
+    AllowMissingOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt,
+    column_map, err, escape, guard, input_policy, out, print_json, rosters_argument,
 )
-from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_outputs
+from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_choice, print_outputs, settle, warn
 
 SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         source: SourceArg,
         household_id: HouseholdArg,
         year: YearOpt,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
@@ -72,6 +72,8 @@ def register(app: typer.Typer) -> None:
         full: FullOpt = False,
         output: ExplainOutputOpt = None,
         force: ForceOpt = False,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         json_: JsonOpt = False,
     ) -> None:
         with guard(json_):
@@ -84,22 +86,27 @@ def register(app: typer.Typer) -> None:
 
             from fupin_cli.cli.config import settings
 
-            cfg = settings(ctx, pack=pack, region=region)  # the same pack and region as the county's identify runs
-            pack, region = cfg.pack, cfg.region
+            cfg = settings(ctx, pack=pack, region=region, columns=columns)  # the same pack, region and map as identify's
+            pack, region, columns = cfg.pack, cfg.region, cfg.columns
             if output is not None:
                 prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=source)
             the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
             src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
-            roster = Roster(src.households, src.members, src.sources)
+            roster = Roster(src.households, src.members, src.sources, unmatched=src.unmatched)
             idx = find_household(roster, household_id)  # UsageError with did-you-mean
             hid = str(roster.households.loc[idx, "household_id"])
-            tree = explain(roster, the_pack, year, region, hid)
+            chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
+            the_pack, region = chosen.pack, chosen.region
+            if not json_:
+                warn(chosen.warnings)
+            tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
             if not full:
                 tree = brief(tree)
             payload = {
                 "household_id": mask_text(hid),
                 "year": year,
                 "region": region or the_pack.meta.region,
+                "choice": chosen.info,
                 "pack": pack_info(the_pack),
                 "version": __version__,
                 "source": src.name,
@@ -107,7 +114,7 @@ def register(app: typer.Typer) -> None:
                 "tree": _masked(tree.to_dict()),
             }
             if output is not None:
-                _write(output, payload, tree, force)
+                _write(output, payload, tree, force, chosen.lines)
                 if json_:
                     print_json({**{k: v for k, v in payload.items() if k != "tree"}, "outputs": [str(output)]})
                 else:
@@ -116,12 +123,13 @@ def register(app: typer.Typer) -> None:
             if json_:
                 print_json(payload)
                 return
+            print_choice(chosen.lines)
             out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them
             if not full:
                 err.print("（--brief: the deciding rules only; --full shows every rule and input）")
 
 
-def _write(path: Path, payload: dict, tree, force: bool) -> None:
+def _write(path: Path, payload: dict, tree, force: bool, choice: list[str] = ()) -> None:
     from rich.console import Console
 
     from fupin_cli.io.write import atomic_output, write_json
@@ -130,6 +138,8 @@ def _write(path: Path, payload: dict, tree, force: bool) -> None:
         write_json(payload, path, force)
         return
     console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+    for line in choice:
+        console.print(line, markup=False)
     console.print(render_tree(tree), soft_wrap=False)
     with atomic_output(path, force) as tmp:
         tmp.write_text(console.export_text(), encoding="utf-8")

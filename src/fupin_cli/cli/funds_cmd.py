@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
                 prepare_outputs(publicity, force, allowed=(".xlsx",), inputs=inputs)
             with progress(quiet or json_) as step:
                 step("pack")
+                from fupin_cli.regions import normalise_region
+
+                region = normalise_region(region)  # 重庆 / 重庆市 / 500000
                 the_pack = load_pack_checked(pack, region)
                 if the_pack.funds is None:
                     raise RuleError(f"rule pack {the_pack.name} has no funds: section (fund items)",

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt,
-    OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard,
-    input_option, out,
+    AllowErrorsOpt, AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters,
+    Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
+    StrictOpt, YearOpt, guard, input_option, input_policy, out,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
+    run_time, settle, write_annotated,
 )
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         roster: RostersArg,
         year: YearOpt,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         output: OutputOpt = None,
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 公示名单 workbook (.xlsx), one printable sheet per village.", dir_okay=False)] = None,
@@ -53,6 +54,8 @@ def register(app: typer.Typer) -> None:
         population: PopulationOpt = None,
         annotate: AnnotateOpt = None,
         allow_errors: AllowErrorsOpt = False,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
@@ -63,7 +66,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
-            from fupin_cli.core.identify import identify, publicity_list, with_assistance
+            from fupin_cli.core.identify import identify, not_evaluated_lines, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
             from fupin_cli.io.register import read_table, write_register
@@ -85,6 +88,9 @@ def register(app: typer.Typer) -> None:
             target = prepare_outputs(main_output(output, default_output(roster[0], year, cfg), json_), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=inputs, annotated=plan.values())
             options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
+            policy = input_policy(allow_missing, strict)
+            if policy.allow_missing or strict:
+                options.update({"allow_missing": sorted(policy.allow_missing), "strict": strict})
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)  # a bad pack, region or quota table fails before the (long) read
@@ -103,9 +109,11 @@ def register(app: typer.Typer) -> None:
                 if assist is not None:
                     data = with_assistance(data, read_table(assist), source=assist.name)
                     options["assist"] = f"{assist.name} (sha256 {sha256_file(assist)})"
-                result = identify(data, the_pack, year, region, allow_errors=allow_errors, quota=the_quota,
+                chosen = settle(data, cfg, year, "national-2014", loaded=the_pack)
+                result = identify(data, chosen.pack, year, chosen.region, allow_errors=allow_errors, quota=the_quota,
                                   version=__version__, run_time=run_time([*roster, quota, assist]), options=options, progress=step,
-                                  population=the_population)
+                                  population=the_population, policy=policy)
+                result.provenance["choice"] = chosen.info
                 step("write")
                 from fupin_cli.io.register import WriteOutcome
 
@@ -120,14 +128,15 @@ def register(app: typer.Typer) -> None:
                 annotated = write_annotated(plan, data, result.households, ANNOTATE_COLUMNS, result.provenance,
                                             lang=lang.value, force=force)
                 outputs += [str(p) for p in annotated.outputs]
-            warnings = [*result.notes, *written.warnings, *annotated.warnings]
+            warnings = [*chosen.warnings, *not_evaluated_lines(result.provenance), *result.notes, *written.warnings, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**result.to_json(outputs), "warnings": warnings}, warnings=warnings,
-                   render=lambda: render_summary(result, outputs))
+                   render=lambda: render_summary(result, outputs, chosen.lines))
 
 
-def render_summary(result, outputs: list[str]) -> None:
+def render_summary(result, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     c = result.counts
     f = c["findings"]
     t = Table(title="识别结果汇总 (identify summary)", show_header=True, header_style="bold")

@@ -53,6 +53,9 @@ def register(app: typer.Typer) -> None:
                 prepare_outputs(output, force, allowed=(".xlsx", ".csv", ".parquet"), inputs=sources)
             with progress(quiet or json_) as step:
                 step("pack")
+                from fupin_cli.regions import normalise_region
+
+                region = normalise_region(region)  # 重庆 / 重庆市 / 500000
                 the_pack = load_pack_checked(pack, region)
                 the_pack.mpi_spec(year)  # no MPI for the year: a pack error before the (long) read
                 step("read")

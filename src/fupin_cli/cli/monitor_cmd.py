@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PublicityStartOpt,
-    QuietOpt, RegionOpt, SheetOpt, YearOpt, column_map, escape, guard, out, rosters_argument,
+    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
+    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard, input_policy, out,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
+    run_time, settle, write_annotated,
 )
 
 SourceArg = rosters_argument(
@@ -41,7 +43,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         source: SourceArg,
         year: YearOpt,
-        pack: PackOpt = "monitoring-2021",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         output: OutputOpt = None,
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 监测对象 公示 (.xlsx): households newly monitored and those whose risk is eliminated, one printable sheet per village.", dir_okay=False)] = None,
@@ -49,6 +51,8 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         annotate: AnnotateOpt = None,
         sheet: SheetOpt = None,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
@@ -58,7 +62,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
-            from fupin_cli.core.identify import provenance as build_provenance
+            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
 
@@ -83,14 +87,18 @@ def register(app: typer.Typer) -> None:
                                      inputs=source, publicity=publicity, publicity_what="监测对象公示", annotated=plan.values())
             with progress(quiet or json_) as step:
                 step("pack")
-                the_pack = load_pack_checked(pack, region)
+                the_pack = load_pack_checked(pack, region, default="monitoring-2021")
                 step("read")
                 src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
                 step("evaluate")
-                result, ev = run_monitor(src.households, src.members, the_pack, year, region)
+                chosen = settle(src, cfg, year, "monitoring-2021", loaded=the_pack, check_roster_year=src.kind == "roster")
+                the_pack, region = chosen.pack, chosen.region
+                result, ev = run_monitor(src.households, src.members, the_pack, year, region,
+                                         policy=input_policy(allow_missing, strict), unmatched=src.unmatched)
                 prov = build_provenance(SimpleNamespace(sources=src.sources), the_pack, ev, year, region,
                                         version=__version__, run_time=run_time(source), command="monitor",
                                         options={"source": f"{src.name} ({src.kind})", "lang": lang.value, **cfg.describe()})
+                prov["choice"] = chosen.info
                 step("write")
                 members = src.members if len(src.members) else None
                 outputs = [] if target is None else [
@@ -107,12 +115,14 @@ def register(app: typer.Typer) -> None:
                                             force=force, labels={**MONITOR_LABELS, **ANNOTATE_LABELS} if lang.value == "zh" else None)
                 outputs += [str(p) for p in annotated.outputs]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "provenance": prov},
-                   warnings=[*result.notes, *annotated.warnings], render=lambda: render(result, outputs))
+                   warnings=[*chosen.warnings, *not_evaluated_lines(prov), *result.notes, *annotated.warnings],
+                   render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str]) -> None:
+def render(result, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     s = result.summary()
     t = Table(title=f"{result.year}年 防止返贫监测 (monitoring)", header_style="bold")
     t.add_column("项目")

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt, guard, input_argument, out, read_rosters, rosters_argument,
+    AllowErrorsOpt, AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt,
+    PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, guard, input_argument,
+    input_policy, out, read_rosters, rosters_argument,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_outputs, progress, run_time, write_annotated,
+    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
+    run_time, settle, write_annotated,
 )
 
 PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
@@ -40,7 +42,7 @@ def register(app: typer.Typer) -> None:
         previous: PreviousArg,
         current: CurrentArg,
         year: YearOpt,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         output: OutputOpt = None,
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the 动态调整 公示 (.xlsx): 新识别, 脱贫, 返贫 and 清退 households, one printable sheet per village.", dir_okay=False)] = None,
@@ -48,6 +50,8 @@ def register(app: typer.Typer) -> None:
         phone: PhoneOpt = "",
         allow_errors: AllowErrorsOpt = False,
         annotate: AnnotateOpt = None,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
@@ -58,6 +62,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.core.identify import not_evaluated_lines
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess
             from fupin_cli.io.write import sha256_file
@@ -83,9 +88,12 @@ def register(app: typer.Typer) -> None:
                 check_years(prev.households, roster.households, year, previous_name=f"PREVIOUS {previous.name}")
                 options = {"previous": f"{previous.name} (sha256 {sha256_file(previous)})", "allow_errors": allow_errors,
                            "lang": lang.value, **cfg.describe()}
-                result, view = run_reassess(prev, roster, the_pack, year, region, allow_errors=allow_errors,
+                chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack)
+                result, view = run_reassess(prev, roster, chosen.pack, year, chosen.region, allow_errors=allow_errors,
                                             previous_name=f"PREVIOUS {previous.name}", version=__version__,
-                                            run_time=run_time([previous, current]), options=options, progress=step)
+                                            run_time=run_time([previous, current]), options=options, progress=step,
+                                            policy=input_policy(allow_missing, strict))
+                view.provenance["choice"] = chosen.info
                 step("write")
                 from fupin_cli.io.register import WriteOutcome
 
@@ -103,12 +111,14 @@ def register(app: typer.Typer) -> None:
             outputs = [str(p) for p in [*written.outputs, *published, *annotated.outputs]]
             finish(json_, quiet, payload=lambda: {**result.summary(), "outputs": outputs, "warnings": written.warnings,
                                                   "provenance": view.provenance},
-                   warnings=[*written.warnings, *result.notes, *annotated.warnings], render=lambda: render(result, outputs))
+                   warnings=[*chosen.warnings, *not_evaluated_lines(view.provenance), *written.warnings, *result.notes,
+                             *annotated.warnings], render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str]) -> None:
+def render(result, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     t = Table(title=f"{result.previous_year} → {result.year} 动态调整 (reassessment)", header_style="bold")
     t.add_column("动态调整类型 transition")
     t.add_column("户数 households", justify="right")

@@ -129,14 +129,77 @@ def prepare_outputs(target: Path | None, force: bool, *, allowed: Sequence[str] 
     return target
 
 
-def load_pack_checked(pack: str, region: str | None):
-    """Load a rule pack and check the region before reading any roster (RuleError, exit 3)."""
+def load_pack_checked(pack: str | None, region: str | None, default: str = "national-2014"):
+    """Load a rule pack and check the region before reading any roster (RuleError, exit 3).
+
+    ``pack`` None: the command's default pack (the pack may still change to the region's own
+    pack once the roster is read: :func:`settle`).  Regions are accepted as 重庆 / 重庆市 / 500000."""
     from fupin_cli.engine import load_pack
     from fupin_cli.engine.params import region_chain
+    from fupin_cli.regions import normalise_region
 
-    the_pack = load_pack(pack)
-    region_chain(the_pack, region or the_pack.meta.region)
+    the_pack = load_pack(pack or default)
+    region_chain(the_pack, normalise_region(region) or the_pack.meta.region)
     return the_pack
+
+
+class RunContext:
+    """The pack, region and year a run uses, and where each came from (issue 8 item 6, issue 9 item 9).
+
+    ``info`` goes to ``--json`` and the 说明 sheet (provenance ``choice``); ``lines`` to the summary."""
+
+    def __init__(self, pack, region: str, info: dict[str, Any], lines: list[str], warnings: list[str] | None = None):
+        self.pack, self.region, self.info, self.lines = pack, region, info, lines
+        self.warnings = warnings or []
+
+
+def settle(roster, cfg, year: int, default: str, *, check_roster_year: bool = True, loaded=None) -> RunContext:
+    """The one resolution of region, pack and year, after reading the roster.
+
+    Each value: the command line, else fupin.toml (``cfg``: :func:`fupin_cli.cli.config.settings`), else
+    inferred from the data (region: 省/市/县 columns, title rows, ID/户编号 area codes; pack: the
+    region's provincial pack built on ``default`` and covering ``year``), else the default (the pack's
+    own region; ``default``).  A region given on the command line or in fupin.toml that the roster
+    contradicts, or a ``--year`` against the roster's 年度, stops the run (exit 2); a region the pack
+    does not know, or a year outside its era, is a rule-pack error (exit 3).  The source of every value
+    (given / config / inferred / default) is in ``info`` and ``lines``."""
+    from fupin_cli.engine import load_pack
+    from fupin_cli.engine.loader import regional_pack
+    from fupin_cli.engine.params import check_era, region_chain
+    from fupin_cli.regions import check_year, settle_region, years_in
+
+    region_src = cfg.source("region")
+    choice = settle_region(cfg.region, roster, given_by=region_src)
+    pack_src = cfg.source("pack")
+    if cfg.pack:
+        name, why = cfg.pack, pack_src.how(f"--pack {cfg.pack}", f"pack = {cfg.pack}")
+        pack_source = pack_src.kind
+    else:
+        name, why = regional_pack(default, choice.region, year)
+        pack_source = "inferred" if name != default else "default"
+    the_pack = loaded if loaded is not None and loaded.name == name and cfg.pack else load_pack(name)
+    used = choice.region or the_pack.meta.region
+    region_chain(the_pack, used)
+    check_era(the_pack, year)  # the pack's era first (exit 3), then the roster's own 年度 (exit 2)
+    years = years_in(roster) if check_roster_year else []
+    if check_roster_year:
+        check_year(year, roster)
+    year_how = f"命令行 --year {year}" + ("（与花名册“年度”列一致）" if years else "")
+    info = {"region": used, "region_source": choice.kind, "region_how": choice.how,
+            "pack": the_pack.name, "pack_source": pack_source, "pack_how": why,
+            "year": year, "year_source": "given", "year_how": year_how,
+            "inferred": choice.to_dict()["inferred"]}
+    lines = [f"地区 {used}：{choice.how}", f"规则包 {the_pack.ident}：{why}", f"年度 {year}：{year_how}"]
+    warnings = []
+    if choice.inferred is not None and choice.inferred.conflicts:
+        warnings.append("花名册中的地区信息不一致：" + "；".join(choice.inferred.conflicts) + f"（采用 {choice.inferred.source}）")
+    return RunContext(the_pack, used, info, lines, warnings)
+
+
+def print_choice(lines: Iterable[str]) -> None:
+    """The summary's 'where the region, pack and year came from' lines (stdout, before the table)."""
+    for line in lines:
+        out.print(escape(line))
 
 
 def print_outputs(outputs: Iterable[str | Path]) -> None:

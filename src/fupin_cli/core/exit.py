@@ -341,7 +341,7 @@ def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | No
 
 def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int, region: str | None = None, *,
              roster=None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
-             source_name: str = "SOURCE") -> tuple[ExitAssessment, Any]:
+             source_name: str = "SOURCE", policy: Any = None, unmatched: Any = ()) -> tuple[ExitAssessment, Any]:
     """Household, village and county exit for ``year``; returns the assessment and the Evaluation.
 
     ``households`` / ``members``: SOURCE (a register, or a roster that records the registry
@@ -365,7 +365,7 @@ def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year:
         )
     notes: list[str] = []
     if roster is None:
-        data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]))
+        data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]), unmatched=list(unmatched))
         registry = source_registry
         not_found = pd.DataFrame(columns=["township", "village", "household_id", "head_name", "people", "registry_status"])
     else:
@@ -382,7 +382,7 @@ def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year:
         not_found["registry_status"] = source_registry.iloc[lost].to_numpy()
         if len(not_found):
             notes.append(f"{len(not_found)} 户建档立卡贫困户在本年花名册中未找到（户编号、户主及成员证件号码均未匹配），未作退出评估")
-    ev = evaluate(data, pack, year=year, region=region)
+    ev = evaluate(data, pack, year=year, region=region, policy=policy)
     assessed = household_exits(data.households, household_exit(ev), registry)
     villages, pop_notes = village_frame(assessed, population)
     notes += pop_notes

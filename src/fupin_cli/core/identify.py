@@ -124,7 +124,33 @@ def provenance(roster: Roster, pack: Any, ev: Any, year: int, region: str | None
         "run_time": run_time,
         "parameters": parameters_used(ev),
         "options": dict(options or {}),
+        "not_evaluated": not_evaluated_used(ev, COMMAND_KINDS.get(command)),
     }
+
+
+# the rule kinds whose decisions each command writes (a rule of another kind not evaluated does not concern it)
+IDENTIFY_KINDS = ("criterion", "exclusion", "status", "attribute", "cause", "cause_check", "measure", "estimate", "check")
+COMMAND_KINDS = {
+    "identify": IDENTIFY_KINDS,
+    "reassess": (*IDENTIFY_KINDS, "household_exit"),
+    "exit": ("household_exit",),
+    "monitor": ("monitoring", "risk", "elimination"),
+}
+
+
+def not_evaluated_lines(prov: dict[str, Any]) -> list[str]:
+    """One warning line per rule not evaluated (terminal), from a provenance block."""
+    lines = []
+    for r in prov.get("not_evaluated") or []:
+        confirmed = "（已用 --allow-missing 确认）" if r.get("allowed") else ""
+        lines.append(f"规则 {r['rule']}（{r['label']}）未评估：{r['reason']}，{r['households_affected']:,} 户的结果可能因此不同{confirmed}")
+    return lines
+
+
+def not_evaluated_used(ev: Any, kinds: Any = None) -> list[dict]:
+    """Rules (of ``kinds``) not evaluated for lack of a roster column (engine/inputs.py), for --json and 说明."""
+    rules = getattr(ev, "not_evaluated_rules", None)
+    return [r.to_dict(ev.pack) for r in rules(kinds)] if rules else []
 
 
 def _pack_region(pack: Any) -> str | None:
@@ -203,6 +229,7 @@ def identify(
     options: dict[str, Any] | None = None,
     progress: Any = None,
     population: pd.DataFrame | None = None,
+    policy: Any = None,
 ) -> IdentifyResult:
     """Identify poor households; see the module docstring.  ``progress(step)`` is called per stage."""
     from fupin_cli.engine import evaluate
@@ -218,7 +245,7 @@ def identify(
     if not allow_errors:
         stop_on_errors(findings, source, roster.sources[0].path if roster.sources else None)
     step("evaluate")
-    ev = evaluate(roster, pack, year=year, region=region)
+    ev = evaluate(roster, pack, year=year, region=region, policy=policy)
     from fupin_cli.checks.pack import evaluation_findings  # the pack's check rules, as `fupin validate` runs them
     from fupin_cli.findings import concat_findings
 
@@ -330,6 +357,8 @@ def register_households(roster: Roster, ev: Any, decisions: pd.DataFrame, year: 
             out[col] = _text(dec[col])
         else:
             out[col] = pd.Series(pd.NA, index=hh.index, dtype="str")
+    if "not_evaluated" in dec.columns:  # only when some rule could not be evaluated (absent columns)
+        out["not_evaluated"] = _text(dec["not_evaluated"])
     out["status"] = out["status"].astype(object)
     for name, values in estimate_columns(ev).items():  # 测算 (estimate rules), e.g. relocation subsidy
         out[name] = values.reindex(hh.index)

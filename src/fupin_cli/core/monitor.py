@@ -140,8 +140,10 @@ def elimination_table(ev, households: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int,
-                region: str | None = None) -> tuple[MonitorResult, Any]:
-    """Evaluate the monitoring pack on SOURCE and sort households (see the module doc)."""
+                region: str | None = None, *, policy: Any = None, unmatched: Any = ()) -> tuple[MonitorResult, Any]:
+    """Evaluate the monitoring pack on SOURCE and sort households (see the module doc).
+
+    ``policy`` / ``unmatched``: absent rule inputs (engine/inputs.py; the reader's unmatched columns)."""
     from fupin_cli.engine import evaluate
     from fupin_cli.engine.decide import monitoring
     from fupin_cli.roster import Roster
@@ -150,8 +152,8 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     households, filled = with_monitored_months(households, year)
     if filled:
         notes.append(f"{filled} 户的已监测月数按风险识别时间计算至 {year}-12-31")
-    data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]))
-    ev = evaluate(data, pack, year=year, region=region)
+    data = Roster(households, members if members is not None else pd.DataFrame(columns=["household_id"]), unmatched=list(unmatched))
+    ev = evaluate(data, pack, year=year, region=region, policy=policy)
     decided = monitoring(ev).reindex(households.index)
     monitored, eliminated_before = already_monitored(households)
     category = decided["monitoring_result"].astype(object).fillna("").to_numpy()

@@ -298,6 +298,8 @@ def reassess(
 
     gone = _gone_households(previous, match, prev_registry, prev_history, prev_first, year, out.columns)
     households = pd.concat([out, gone], ignore_index=True) if len(gone) else out.reset_index(drop=True)
+    for col in [c for c in households.columns if str(c).startswith("测算：")]:  # estimates read back from a CSV register are text
+        households[col] = pd.to_numeric(households[col].replace("", None), errors="coerce").astype("Float64")
     for col in YEAR_COLUMNS:
         households[col] = _years(households[col])
     return Reassessment(
@@ -413,7 +415,7 @@ class RegisterView:
 
 def run_reassess(previous, current, pack, year: int, region: str | None = None, *, allow_errors: bool = False,
                  previous_name: str = "PREVIOUS", version: str = "", run_time: str = "",
-                 options: dict | None = None, progress=None) -> tuple[Reassessment, RegisterView]:
+                 options: dict | None = None, progress=None, policy=None) -> tuple[Reassessment, RegisterView]:
     """PREVIOUS register (``.households`` / ``.members``) + CURRENT Roster → reassessment and new register.
 
     The current year is identified exactly as ``fupin identify`` does (validation, rules, 待核实),
@@ -426,7 +428,7 @@ def run_reassess(previous, current, pack, year: int, region: str | None = None, 
 
     check_years(previous.households, current.households, year, previous_name)  # before any heavy work
     ident = identify(current, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time,
-                     options=options, progress=progress)
+                     options=options, progress=progress, policy=policy)
     exits = household_exit(ident.evaluation).reindex(ident.households.index)
     decided = [c for c in (*DECISION_COLUMNS, "member_count", "assessment_year", "pack") if c in ident.households.columns]
     decisions = YearDecisions(identification=ident.households[decided], excluded=ident.excluded, exit=exits)
@@ -435,6 +437,9 @@ def run_reassess(previous, current, pack, year: int, region: str | None = None, 
     result.members = ident.members
     prov = dict(ident.provenance)
     prov["command"] = "reassess"
+    from fupin_cli.core.identify import COMMAND_KINDS, not_evaluated_used
+
+    prov["not_evaluated"] = not_evaluated_used(ident.evaluation, COMMAND_KINDS["reassess"])
     prov["notes"] = [*prov.get("notes", []), *result.notes]
     live = result.households[(result.households["registry_status"] != REGISTRY_GONE).to_numpy()]
     as_poor = live.assign(status=np.where(live["registry_status"].isin(REGISTERED_POOR).to_numpy(), STATUS_POOR,

@@ -22,7 +22,7 @@ from pandas.arrays import BooleanArray
 
 from fupin_cli import schema
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
-from fupin_cli.engine.details import SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
+from fupin_cli.engine.details import NOT_EVALUATED, SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
 from fupin_cli.engine.evaluate import Evaluation
 from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, MODE_SUFFIX, param_ref
 from fupin_cli.engine.params import region_chain, resolve_many
@@ -143,20 +143,31 @@ def _join_coded(idx: np.ndarray, ids: np.ndarray, words: list[str], n: int, sep:
     return pa.array(texts + [""], TEXT).take(pa.array(index))
 
 
-def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None) -> pa.Array:
+def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None,
+               unmet: bool = False) -> pa.Array:
     """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；".
 
     ``detail_texts(rule_id, mask)`` gives the deciding values at the rows of ``mask`` (Arrow text);
-    ``suffix``: rule id → text appended after the values (e.g. "，提交民主评议")."""
+    ``suffix``: rule id → text appended after the values (e.g. "，提交民主评议").
+    ``unmet``: the rules did not hold there, and the text says so — ``未满足“标签”：决定性数值`` —
+    since a label states its condition as if it held."""
     rows, texts = [], []
     for rule, mask in zip(rules, masks):
         if not mask.any():
             continue
         detail = detail_texts(rule.id, mask)
-        head = prefix + rule.label
-        tail = (suffix or {}).get(rule.id, "")
         rows.append(np.flatnonzero(mask))
-        texts.append(where(nonempty(detail), concat(head + "（", detail, "）" + tail), head + tail))
+        tail = (suffix or {}).get(rule.id, "")
+        if unmet:  # not evaluated (absent column): 无法核实, not 未满足
+            head = f"{prefix}未满足“{rule.label}”"
+            ne = np.asarray(pc.starts_with(detail, NOT_EVALUATED + "：").to_numpy(zero_copy_only=False), dtype=bool)
+            text = where(nonempty(detail), concat(head + "：", detail, tail), head + tail)
+            if ne.any():
+                text = where(ne, concat(f"{prefix}无法核实“{rule.label}”：", pc.utf8_slice_codeunits(detail, len(NOT_EVALUATED) + 1)), text)
+            texts.append(text)
+        else:
+            head = prefix + rule.label
+            texts.append(where(nonempty(detail), concat(head + "（", detail, "）" + tail), head + tail))
     return join_sparse(rows, texts, n)
 
 
@@ -218,7 +229,7 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     any_group_false = _truth(any_ok)[1] if crit_any else np.zeros(n, bool)
     any_group_unk = _truth(any_ok)[2] if crit_any else np.zeros(n, bool)
     fail_masks = [failed & _truth(res[r.id])[1] for r in crit_all] + [failed & any_group_false & _truth(res[r.id])[1] for r in crit_any]
-    reason_fail = _rule_texts(details, crit_all + crit_any, fail_masks, n)
+    reason_fail = _rule_texts(details, crit_all + crit_any, fail_masks, n, unmet=True)
     unk_masks = (
         [pending & _truth(res[r.id])[2] for r in crit_all]
         + [pending & any_group_unk & _truth(res[r.id])[2] for r in crit_any]
@@ -240,6 +251,11 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     primary, secondary, involved = _causes(ev, status != 2, n)
     measures = _measures(ev, involved, status != 2, n)
     cause_check = _cause_checks(ev, n)
+    extra = {}
+    if ev.not_evaluated:
+        affected = identification_affected(ev, status, excluded, is_poor, involved, n)
+        ev.affected.update(affected)
+        extra["not_evaluated"] = _str(not_evaluated_column(ev, affected, n))
     return pd.DataFrame(
         {
             "status": pd.Categorical.from_codes(status, categories=list(schema.STATUSES)),
@@ -250,9 +266,70 @@ def identification(ev: Evaluation) -> pd.DataFrame:
             "basis": _str(basis),
             "not_identified_reason": _str(reason),
             "cause_check": _str(cause_check),
+            **extra,
         },
         index=index,
-    ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check")})
+    ).astype({c: "str" for c in ("secondary_causes", "measures", "basis", "not_identified_reason", "cause_check", *extra)})
+
+
+# ---------------------------------------------------------------------------------------
+# rules not evaluated (absent roster columns, engine/inputs.py): who they could have changed
+# ---------------------------------------------------------------------------------------
+def identification_affected(ev: Evaluation, status: np.ndarray, excluded: np.ndarray, is_poor: np.ndarray,
+                            involved: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Per not-evaluated rule: the households whose identification it could have changed.
+
+    A not-evaluated rule never fires; had it fired (or, for a criterion, been met):
+    an exclusion would have excluded a 贫困户 / 待核实 household; a criterion could have made a
+    household not excluded eligible; a status rule would have changed a household no earlier
+    status rule decided; an attribute rule a poor household whose attribute comes from a later
+    rule; a cause, measure or cause check any household that gets causes."""
+    out: dict[str, np.ndarray] = {}
+    applies = status != 2
+    status_rules = _by_priority(ev.rules_of("status"))
+    first_status = _first_true(ev.results, status_rules, n) if status_rules else np.full(n, -1)
+    attr_rules = _by_priority([r for r in ev.rules_of("attribute") if not r.default])
+    first_attr = _first_true(ev.results, attr_rules, n)
+    for rule_id, mask in ev.not_evaluated.items():
+        r = ev.rule(rule_id)
+        if r.level != "households":
+            continue
+        if r.kind == "criterion":
+            could = ~excluded & ~is_poor
+        elif r.kind == "exclusion":
+            could = applies & ~excluded
+        elif r.kind == "status":
+            i = status_rules.index(r)
+            could = (first_status < 0) | (first_status > i)
+            if r.value in schema.STATUSES:
+                could &= status != list(schema.STATUSES).index(r.value)
+        elif r.kind == "attribute":
+            i = attr_rules.index(r) if r in attr_rules else len(attr_rules)
+            could = is_poor & ((first_attr < 0) | (first_attr > i))
+        elif r.kind == "measure":
+            could = applies & involved.get(r.cause, np.zeros(n, bool))
+        elif r.kind in ("cause", "cause_check", "estimate"):
+            could = applies
+        else:
+            continue
+        out[rule_id] = mask & could
+    return out
+
+
+def not_evaluated_column(ev: Evaluation, affected: dict[str, np.ndarray], n: int) -> pa.Array:
+    """未评估规则: "标签（未评估：花名册没有X列，无法核实）" for every rule that could have changed the row."""
+    from fupin_cli.engine.details import not_evaluated_text
+    from fupin_cli.engine.inputs import field_label as input_label
+
+    rows, texts = [], []
+    for rule_id, mask in affected.items():
+        if mask.any():
+            r = ev.rule(rule_id)
+            fields = ev.availability.rule_fields[rule_id]
+            idx = np.flatnonzero(mask)
+            rows.append(idx)
+            texts.append(text_const(f"{r.label}（{not_evaluated_text(fields, lambda f: input_label(f, ev.pack))}）", len(idx)))
+    return join_sparse(rows, texts, n, dedupe=True, repeated=True)
 
 
 def rule_mode(ev: Evaluation, rule) -> str:
@@ -415,7 +492,7 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
 def _all_must_hold(results: pd.DataFrame, rules: list, details, n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
     ok_t, ok_f, ok_u = _truth(_all([results[r.id] for r in rules], n))
     result = np.where(ok_t, done, np.where(ok_f, not_done, PENDING)).astype(object)
-    unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n)
+    unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n, unmet=True)
     unknown = _rule_texts(details, rules, [ok_u & _truth(results[r.id])[2] for r in rules], n)
     unmet = where(ok_u, where(nonempty(unknown), concat("待核实：", unknown), unknown), unmet)
     return result, unmet

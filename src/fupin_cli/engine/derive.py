@@ -181,9 +181,14 @@ def aggregate(model: DerivedAgg, nodes: dict[str, ir.Node], mem: FrameEvaluator,
     return res
 
 
-def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any]) -> tuple[FrameEvaluator, FrameEvaluator]:
-    """Evaluators over households (with every derived field set) and members (with ``age``)."""
+def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any],
+                    derived_ir: dict | None = None, absent: Any = ()) -> tuple[FrameEvaluator, FrameEvaluator]:
+    """Evaluators over households (with every derived field set) and members (with ``age``).
+
+    ``derived_ir``: the derived fields' nodes as they can run on this roster (``inputs.analyse``);
+    ``absent``: derived fields whose inputs the roster lacks (left missing, never computed)."""
     members = members if members is not None else pd.DataFrame()
+    derived_ir = pack.derived_ir if derived_ir is None else derived_ir
     mem = FrameEvaluator(members, member_types(), params)
     needs_age = any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
         r.level == "members" and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules
@@ -193,7 +198,12 @@ def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year:
     hh = FrameEvaluator(households, household_types(pack), params)
     codes: HouseholdCodes | None = None
     for model in pack.derived:
-        nodes = pack.derived_ir[model.id]
+        nodes = derived_ir[model.id]
+        if model.id in absent:
+            from fupin_cli.engine.compile_pandas import missing_of
+
+            hh.set_column(model.id, missing_of(hh.types[model.id], hh.n))
+            continue
         if isinstance(model, DerivedAgg):
             if codes is None:
                 codes = HouseholdCodes(households, members)

@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 
 from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, is_missing
-from fupin_cli.engine.expr import to_text
 from fupin_cli.engine.params import ParamValue, format_value
 from fupin_cli.engine.typecheck import Ty
 
@@ -34,8 +33,63 @@ def mask_value(text: str) -> str:
 
     return mask(text) if text != MISSING else text
 SEP = "；"
-_OP = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
+# comparisons in words, as they turned out (a false ``a < b`` is written "a，不低于 b")
+_OP = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"}
 _NEG = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+_ARITH = {"+": "＋", "-": "－", "*": "×", "/": "÷"}
+_CALLS = {"min": "{}中较小者", "max": "{}中较大者", "abs": "{}的绝对值", "round": "{}（四舍五入）", "year": "{}的年份"}
+
+
+def plain_text(node: ir.Node, label: Callable[[str], str], param_label: Callable[[str], str]) -> str:
+    """An expression in plain Chinese, without expression syntax: ``车辆价值（空按 0）``,
+    ``纯收入 ÷ 家庭人口数``, ``年龄 在 7 与 14 之间``."""
+    def lit(v: Any) -> str:
+        if isinstance(v, bool):
+            return "是" if v else "否"
+        return format_scalar(v, None) if not isinstance(v, str) else (v or "空值")
+
+    def r(n: ir.Node) -> str:
+        if isinstance(n, (ir.Num, ir.Str, ir.Bool, ir.Date)):
+            return lit(n.value)
+        if isinstance(n, ir.Name):
+            return label(n.name)
+        if isinstance(n, ir.Param):
+            return param_label(n.name)
+        if isinstance(n, ir.ListLit):
+            return "、".join(lit(i.value) for i in n.items)
+        if isinstance(n, ir.Neg):
+            return "负的" + r(n.operand)
+        if isinstance(n, ir.Arith):
+            inner = lambda c: f"（{r(c)}）" if isinstance(c, ir.Arith) and c.op in "+-" and n.op in "*/" else r(c)  # noqa: E731
+            return f"{inner(n.left)} {_ARITH[n.op]} {inner(n.right)}"
+        if isinstance(n, ir.Compare):
+            return f"{r(n.left)}{_OP[n.op]}{r(n.right)}"
+        if isinstance(n, ir.In):
+            return f"{r(n.operand)}{'不' if n.negate else ''}属于（{r(n.options)}）"
+        if isinstance(n, ir.Between):
+            return f"{r(n.operand)}在 {r(n.low)} 与 {r(n.high)} 之间"
+        if isinstance(n, ir.IsMissing):
+            return f"{r(n.operand)}{'已填写' if n.negate else '缺失'}"
+        if isinstance(n, ir.Not):
+            return f"并非{r(n.operand)}"
+        if isinstance(n, ir.And):
+            return "，且".join(r(i) for i in n.items)
+        if isinstance(n, ir.Or):
+            return "，或".join(r(i) for i in n.items)
+        if isinstance(n, ir.Call):
+            if n.func == "coalesce":
+                first, rest = n.args[0], n.args[1:]
+                if len(rest) == 1 and isinstance(rest[0], (ir.Num, ir.Str, ir.Bool)):
+                    return r(first) if isinstance(rest[0], ir.Bool) else f"{r(first)}（空按 {lit(rest[0].value)}）"
+                return "；缺失时依次用 ".join(r(a) for a in n.args) if len(n.args) > 1 else r(first)
+            if n.func == "contains":
+                return f"{r(n.args[0])}含{r(n.args[1])}"
+            if n.func in _CALLS:
+                return _CALLS[n.func].format("、".join(r(a) for a in n.args))
+            return f"{n.func}（{'、'.join(r(a) for a in n.args)}）"
+        return ""
+
+    return r(node)
 
 
 def format_scalar(v: Any, ty: Ty | None) -> str:
@@ -206,6 +260,20 @@ def format_arrow(values: Any, ty: Ty | None, rows: np.ndarray) -> pa.Array:
     return text_const(format_value(values) if not isinstance(values, float) else format_scalar(values, ty), k)
 
 
+NOT_EVALUATED = "未评估"
+
+
+def not_evaluated_text(fields, label: Callable[[str], str]) -> str:
+    """``未评估：花名册没有车辆价值列，无法核实`` — a rule whose inputs the roster lacks (never read as 否)."""
+    return f"{NOT_EVALUATED}：{missing_columns_text(fields, label)}，无法核实"
+
+
+def missing_columns_text(fields, label: Callable[[str], str]) -> str:
+    """``花名册没有车辆价值列``, ``花名册没有家庭成员行``."""
+    names = [label(f) for f in sorted(fields)]
+    return "花名册没有" + "、".join(n if n.endswith("行") else n + "列" for n in names)
+
+
 class DetailBuilder:
     """Texts of deciding values for rules evaluated by one :class:`FrameEvaluator`."""
 
@@ -217,6 +285,21 @@ class DetailBuilder:
 
     def param_label(self, name: str) -> str:
         return self.params[name].label if name in self.params else name
+
+    def param_text(self, name: str) -> str:
+        """``国家扶贫标准 2,855 元（2015，国家）``: label, value with unit, year in force and region."""
+        p = self.params[name]
+        unit = short_unit(p.unit)
+        sep = "" if unit in ("%", "") or unit.startswith("%") else " "
+        return f"{p.label} {p.value_text()}{sep}{unit}（{p.year}，{p.region}）"
+
+    def unit_of(self, node: ir.Node) -> str:
+        """Display unit of a field: 元 for money."""
+        ty = self.types.get(node.name) if isinstance(node, ir.Name) else None
+        return " 元" if ty is not None and ty.fmt == "money" else ""
+
+    def plain(self, node: ir.Node) -> str:
+        return plain_text(node, self.label, self.param_label)
 
     def rule_text(self, node: ir.Node | None, rows: np.ndarray) -> np.ndarray:
         """Deciding values of the rule with condition ``node`` at ``rows`` (object array, "" = none)."""
@@ -259,25 +342,38 @@ class DetailBuilder:
         yield self.leaf_text(node, rows), rel
 
     # -- leaves -------------------------------------------------------------------------
-    def operand(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
+    def operand(self, node: ir.Node, rows: np.ndarray, unit_hint: str = "") -> pa.Array:
+        """``label value unit`` of one side of a condition (``unit_hint``: the unit of the parameter it is
+        compared with, for fields that carry none of their own)."""
         k = len(rows)
         if isinstance(node, ir.Param):
-            return text_const(self.params[node.name].text(), k)
+            return text_const(self.param_text(node.name), k)
         if isinstance(node, ir.Str) and node.value == "":
             return text_const("空值", k)
         if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
             return text_const(format_scalar(node.value, None), k)
         if isinstance(node, ir.ListLit):
             return text_const("[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]", k)
+        if (isinstance(node, ir.Call) and node.func == "coalesce" and len(node.args) == 2 and isinstance(node.args[0], ir.Name)
+                and isinstance(node.args[1], (ir.Num, ir.Str, ir.Bool))):  # 车辆价值 50,000 元 / 车辆价值 缺失（按 0）
+            first = node.args[0]
+            miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
+            fallback = format_scalar(node.args[1].value, None)
+            return where(miss, f"{self.label(first.name)} {MISSING}（按 {fallback}）", self.operand(first, rows, unit_hint))
         values = self.ev.eval(node)
         ty = self.types.get(node.name) if isinstance(node, ir.Name) else _guess_type(node, self.types)
         text = format_arrow(values, ty, rows)
         if isinstance(node, ir.Name) and node.name in SENSITIVE:
             text = text_of([mask_value(t) for t in text.to_pylist()])
+        unit = self.unit_of(node) if isinstance(node, ir.Name) else (" 元" if ty is not None and ty.fmt == "money" and _money_only(node, self.types) else "")
+        if not unit and unit_hint and unit_hint != "%":
+            unit = " " + unit_hint
+        if unit:
+            text = where(is_missing(values, self.ev.n)[rows], text, concat(text, unit))
         if isinstance(node, ir.Name):
             head = self.label(node.name)
         else:
-            head = to_text(node, self.label, self.param_label) + " ="
+            head = self.plain(node) + " 为"
         return concat(head + " ", text)
 
     def missing_inputs(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
@@ -288,13 +384,15 @@ class DetailBuilder:
             miss = is_missing(self.ev.eval(ir.Name(name)), self.ev.n)[rows]
             if miss.any():
                 out, out_ne = append(out, out_ne, text_const(self.label(name) + " " + MISSING, k), miss, "、")
-        return where(out_ne, out, to_text(node, self.label, self.param_label) + " 无法判断")
+        return where(out_ne, out, self.plain(node) + " 无法判断")
 
     def leaf_text(self, node: ir.Node, rows: np.ndarray) -> pa.Array:
         val, unk = self._truth(node, rows)
         if isinstance(node, ir.Compare):
-            ops = where(val, " " + _OP[node.op] + " ", " " + _OP[_NEG[node.op]] + " ")
-            text = concat(self.operand(node.left, rows), ops, self.operand(node.right, rows))
+            gap = " " if isinstance(node.right, (ir.Num, ir.Str, ir.Bool, ir.Date)) else ""
+            ops = where(val, "，" + _OP[node.op] + gap, "，" + _OP[_NEG[node.op]] + gap)
+            hint = next((short_unit(self.params[s.name].unit) for s in (node.left, node.right) if isinstance(s, ir.Param) and s.name in self.params), "")
+            text = concat(self.operand(node.left, rows, hint), ops, self.operand(node.right, rows, hint))
         elif isinstance(node, ir.In):
             yes, no = ("不属于", "属于") if node.negate else ("属于", "不属于")
             text = concat(self.operand(node.operand, rows), where(val, f" {yes} ", f" {no} "), self.operand(node.options, rows))
@@ -303,7 +401,7 @@ class DetailBuilder:
             text = concat(self.operand(node.operand, rows), where(val, " 在 ", " 不在 "), lo, " 与 ", hi, " 之间")
         elif isinstance(node, ir.IsMissing):
             inner = node.operand
-            label = self.label(inner.name) if isinstance(inner, ir.Name) else to_text(inner, self.label, self.param_label)
+            label = self.label(inner.name) if isinstance(inner, ir.Name) else self.plain(inner)
             present = val if node.negate else ~val
             return where(present, self.operand(inner, rows), label + " " + MISSING)
         elif isinstance(node, ir.Call) and node.func == "contains":
@@ -322,11 +420,30 @@ class DetailBuilder:
             miss = is_missing(self.ev.eval(first), self.ev.n)[rows]
             fallback = self.operand(node.args[1], rows)
             text = where(miss, concat(self.missing_inputs(first, rows), "（按 ", fallback, "）"), self.leaf_text(first, rows))
+        elif isinstance(node, ir.Bool):  # an absent part replaced by a literal (engine/inputs.py): never shown
+            return text_const("", len(rows))
         else:
-            text = concat(to_text(node, self.label, self.param_label), where(val, " 成立", " 不成立"))
+            text = concat(self.plain(node), where(val, "：是", "：否"))
         if unk.any():
             text = where(unk, self.missing_inputs(node, rows), text)
         return text
+
+
+def short_unit(unit: str | None) -> str:
+    """``元/人·年`` → ``元`` (the per-what is in the label); ``%`` and others unchanged."""
+    unit = (unit or "").split("/")[0].strip()
+    return "" if unit in ("比例", "倍", "ratio") else unit
+
+
+def _money_only(node: ir.Node, types: dict[str, Ty]) -> bool:
+    """An arithmetic of money fields only (sums and differences of 元) is itself in 元."""
+    if isinstance(node, ir.Arith) and node.op in "+-":
+        return all(_money_only(c, types) for c in (node.left, node.right))
+    if isinstance(node, ir.Call) and node.func in ("coalesce", "min", "max", "abs", "round"):
+        return _money_only(node.args[0], types)
+    if isinstance(node, ir.Name):
+        return types.get(node.name) is not None and types[node.name].fmt == "money"
+    return isinstance(node, ir.Num)
 
 
 def _first_pos(node: ir.Node, name: str) -> int:

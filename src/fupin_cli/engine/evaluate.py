@@ -16,6 +16,8 @@ from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
 from fupin_cli.engine.derive import compute_derived, household_types, member_types
 from fupin_cli.engine.details import DetailBuilder
+from fupin_cli.engine.inputs import field_label as input_label
+from fupin_cli.engine.inputs import Availability, InputPolicy, RuleNotEvaluated, analyse, check_policy, has_absent, substitute
 from fupin_cli.engine.loader import Pack
 from fupin_cli.engine.model import param_ref
 from fupin_cli.engine.params import ParamValue, check_era, region_chain, resolve_many
@@ -41,6 +43,39 @@ class Evaluation:
     _detail_builder: DetailBuilder | None = field(repr=False, default=None)
     backend: str = "pandas"  # which backend computed results/values (texts always come from the pandas evaluator)
     sql_decisions: pd.DataFrame | None = field(repr=False, default=None)  # duckdb: decision columns computed in SQL (no texts)
+    # absent inputs (engine/inputs.py): the pack as it could run on this roster, and per rule the
+    # households (numpy bool mask) for which it was not evaluated
+    availability: Availability | None = field(repr=False, default=None)
+    not_evaluated: dict[str, np.ndarray] = field(default_factory=dict)
+    # per not-evaluated rule: households whose decision it could have changed (set by decide.*)
+    affected: dict[str, np.ndarray] = field(default_factory=dict)
+    policy: InputPolicy = field(default_factory=InputPolicy)
+
+    def condition(self, rule_id: str):
+        """The rule's condition as evaluated on this roster (absent alternatives dropped)."""
+        if self.availability is not None and rule_id in self.availability.conditions:
+            return self.availability.conditions[rule_id]
+        return self.pack.conditions.get(rule_id)
+
+    def not_evaluated_mask(self, rule_id: str) -> np.ndarray | None:
+        """Households for which ``rule_id`` could not be evaluated (None: evaluated everywhere)."""
+        return self.not_evaluated.get(rule_id)
+
+    def not_evaluated_rules(self, kinds: Any = None) -> list[RuleNotEvaluated]:
+        """Every active rule (of ``kinds``) not evaluated for some household, in pack order, with counts
+        (households not evaluated; households whose decision it could have changed, when known)."""
+        out = []
+        affected = self.affected
+        allowed = self.policy.allow_missing
+        for r in self.pack.rules:
+            mask = self.not_evaluated.get(r.id)
+            if mask is None or (kinds is not None and r.kind not in kinds):
+                continue
+            fields = tuple(sorted(self.availability.rule_fields[r.id]))
+            out.append(RuleNotEvaluated(r.id, r.kind, r.label, fields, int(mask.sum()),
+                                        int(affected[r.id].sum()) if affected and r.id in affected else int(mask.sum()),
+                                        set(fields) <= set(allowed)))
+        return out
 
     def rule(self, rule_id: str):
         return self.pack.rule(rule_id)
@@ -65,13 +100,33 @@ class Evaluation:
         sel = np.ones(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         rows = np.flatnonzero(sel)
         builder = self._builder()
-        data = {rid: builder.rule_text(self.pack.conditions.get(rid), rows) for rid in rule_ids}
+        data = {rid: self._rule_text(builder, rid, rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.households.index[rows], columns=rule_ids, dtype=object)
+
+    def _rule_text(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray):
+        from fupin_cli.engine.details import to_objects
+
+        return to_objects(self._rule_text_arrow(builder, rule_id, rows, self.not_evaluated.get(rule_id)))
+
+    def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None):
+        """Deciding values of a rule at ``rows``; where it was not evaluated, which columns are missing."""
+        node = self.condition(rule_id)
+        if ne is None or not has_absent(node):
+            return builder.rule_text_arrow(node, rows)
+        from fupin_cli.engine.details import not_evaluated_text, where
+
+        ne_rows = ne[rows]
+        result = self.results[rule_id].to_numpy(dtype=bool, na_value=False)[rows] if rule_id in self.results else np.zeros(len(rows), bool)
+        # decided rows: the text of the valuation that agrees with the result without the absent part
+        as_true = builder.rule_text_arrow(substitute(node, True), rows)
+        as_false = builder.rule_text_arrow(substitute(node, False), rows)
+        missing = not_evaluated_text(self.availability.rule_fields[rule_id], lambda f: input_label(f, self.pack))
+        return where(ne_rows, missing, where(result, as_false, as_true))
 
     def detail_texts(self, rule_id: str, mask: Any):
         """Deciding-values text of one household rule where ``mask`` holds (Arrow text array, "" = none)."""
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
-        return self._builder().rule_text_arrow(self.pack.conditions.get(rule_id), rows)
+        return self._rule_text_arrow(self._builder(), rule_id, rows, self.not_evaluated.get(rule_id))
 
     def household_codes(self):
         """Members → household rows (``derive.HouseholdCodes``), built once and shared."""
@@ -91,7 +146,7 @@ class Evaluation:
         sel = np.ones(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         rows = np.flatnonzero(sel)
         builder = DetailBuilder(self._mem, member_types(), self.label, self.params)
-        data = {rid: builder.rule_text(self.pack.conditions.get(rid), rows) for rid in rule_ids}
+        data = {rid: builder.rule_text(self.condition(rid), rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.members.index[rows], columns=rule_ids, dtype=object)
 
     def household_condition(self, node: ir.Node) -> pd.Series:
@@ -110,6 +165,7 @@ class Evaluation:
             "year": self.year,
             "region": self.region,
             "parameters": {k: v.to_dict() for k, v in sorted(self.params.items())},
+            "not_evaluated": [r.to_dict(self.pack) for r in self.not_evaluated_rules()],  # every kind
         }
 
 
@@ -140,28 +196,45 @@ def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[
 BACKENDS = ("pandas", "duckdb")
 
 
-def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: bool = True, backend: str = "pandas") -> Evaluation:
+def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
+             availability: Availability | None = None, *, era: bool = True, backend: str = "pandas") -> Evaluation:
     """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
 
+    Rules whose inputs the roster lacks are not evaluated (``engine/inputs.py``); ``policy``
+    says when that stops the run (likely columns, required fields, ``--strict``).  ``availability``:
+    an analysis made on a larger roster this one is part of (``explain``), used as is.
     ``era``: refuse a year outside the pack's years (``pack.valid_from``/``valid_until``);
     ``validate`` passes False (its checks are data quality, not the pack's policy).
     ``backend="duckdb"`` computes the derived fields and rules as SQL in an in-process DuckDB
     (``engine/compile_sql.py``); the results are the same."""
     if era:
         check_era(pack, year)
-    if backend == "duckdb":
-        from fupin_cli.engine.compile_sql import evaluate_duckdb
-
-        return evaluate_duckdb(roster, pack, year, region)
-    if backend != "pandas":
+    if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
     region = region or pack.meta.region
     region_chain(pack, region)  # unknown region → RuleError
+    policy = policy or InputPolicy()
     households = roster.households
     members = roster.members if getattr(roster, "members", None) is not None else pd.DataFrame(columns=["household_id"])
     params = resolve_many(pack, used_params(pack, year), year, region)
     values = {k: v.value for k, v in params.items()}
-    hh, mem = compute_derived(pack, households, members, year, values)
+    if availability is None:
+        avail = analyse(pack, year, households, members, policy, values)
+        check_policy(pack, avail, roster, policy)
+    else:
+        avail = availability
+    if backend == "duckdb":
+        # The SQL compiler has no not-evaluated rules yet: when absent inputs change the pack
+        # (rules not evaluated, absent alternatives dropped) the pandas evaluator runs (``Evaluation.backend`` says which one computed the results).
+        unchanged = (not avail.absent and avail.derived_ir == pack.derived_ir
+                     and all(avail.conditions.get(k) == v for k, v in pack.conditions.items()))
+        if unchanged:
+            from fupin_cli.engine.compile_sql import evaluate_duckdb
+
+            ev = evaluate_duckdb(roster, pack, year, region)
+            ev.availability, ev.policy = avail, policy
+            return ev
+    hh, mem = compute_derived(pack, households, members, year, values, avail.derived_ir, avail.derived_absent)
     index = households.index
     derived_cols = {}
     for d in pack.derived:
@@ -174,19 +247,27 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: b
     results: dict[str, pd.Series] = {}
     estimates: dict[str, pd.Series] = {}
     member_results: dict[str, pd.Series] = {}
+    not_evaluated: dict[str, np.ndarray] = {}
     bool_ty = _BOOL
     for r in pack.rules:
         if not r.active(year) or r.kind in FRAME_KINDS or getattr(r, "builtin", None):
             continue  # a `builtin:` check rule is run by validate's built-in check, not here
-        node = pack.conditions.get(r.id)
+        node = avail.conditions.get(r.id)
+        frame_ev, frame_index = (mem, members.index) if r.level == "members" else (hh, index)
+        value, ne = _eval_condition(frame_ev, node)
+        if ne is not None and ne.any():
+            not_evaluated[r.id] = ne
+        series = to_series(value, bool_ty, frame_index)
         if r.level == "members":
-            value = mem.eval_bool(node) if node is not None else True
-            member_results[r.id] = to_series(mem.as_bool(value), bool_ty, members.index)
+            member_results[r.id] = series
             continue
-        value = hh.eval_bool(node) if node is not None else True
-        results[r.id] = to_series(hh.as_bool(value), bool_ty, index)
+        results[r.id] = series
         if r.kind == "estimate":
-            num = hh.eval_num(pack.values[r.id])
+            val = avail.values.get(r.id, pack.values[r.id])
+            if has_absent(val):
+                estimates[r.id] = pd.Series(np.nan, index=index, dtype="Float64")
+                continue
+            num = hh.eval_num(val)
             s = to_series(num, _NUM, index)
             estimates[r.id] = s.where(results[r.id].fillna(False).to_numpy(dtype=bool))
     mem.memo.clear()  # member-level intermediates (millions of rows) are recomputed if ever needed again
@@ -196,5 +277,29 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, *, era: b
         values=pd.DataFrame(estimates, index=index),
         member_results=pd.DataFrame(member_results, index=members.index),
         params=params, _hh=hh, _mem=mem,
+        availability=avail, not_evaluated=not_evaluated, policy=policy,
     )
 
+
+def _eval_condition(fe: FrameEvaluator, node) -> tuple:
+    """(boolean result, not-evaluated mask or None) of a condition that may hold absent parts.
+
+    Without absent parts: the plain result.  With them, the condition is evaluated with the
+    absent parts as true and as false: where both agree (and are known) the household is
+    decided; where both are unknown the result is unknown (a blank cell); elsewhere the rule
+    is not evaluated for the household, and its result is false (it never fires, never counts
+    as met)."""
+    if node is None:
+        return fe.as_bool(True), None
+    if not has_absent(node):
+        return fe.as_bool(fe.eval_bool(node)), None
+    vt = fe.as_bool(fe.eval_bool(substitute(node, True)))
+    vf = fe.as_bool(fe.eval_bool(substitute(node, False)))
+    t_val, t_na = vt.to_numpy(dtype=bool, na_value=False), np.asarray(vt.isna())
+    f_val, f_na = vf.to_numpy(dtype=bool, na_value=False), np.asarray(vf.isna())
+    decided = ~t_na & ~f_na & (t_val == f_val)
+    unknown = t_na & f_na
+    ne = ~decided & ~unknown
+    from fupin_cli.engine.compile_pandas import bool_array
+
+    return bool_array(np.where(decided, t_val, False), unknown), ne

@@ -106,7 +106,9 @@ class _Tree:
         return self.params[name].label if name in self.params else name
 
     def text(self, node: ir.Node) -> str:
-        return _readable_coalesce(to_text(node, self.label, self.plabel))
+        from fupin_cli.engine.details import plain_text
+
+        return plain_text(node, self.label, self.plabel)
 
     def node(self, n: ir.Node, interp: Interpreter, types: dict, depth: int = 0) -> ExplainNode:
         v = interp.eval(n)
@@ -186,8 +188,19 @@ def _result_text(v: Any) -> str:
     return "成立" if v is True else "不成立" if v is False else "无法判断（" + MISSING + "）"
 
 
-def explain(roster, pack, year: int, region: str | None, household_id: str) -> ExplainNode:
-    """The decision tree of one household (every rule active in ``year``)."""
+def explain(roster, pack, year: int, region: str | None, household_id: str, policy=None) -> ExplainNode:
+    """The decision tree of one household (every rule active in ``year``).
+
+    Absent inputs are judged on the whole roster (``policy`` as for the other commands): a rule
+    the roster cannot feed is shown as 未评估 with the missing columns, never as 不成立."""
+    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
+
+    from fupin_cli.engine.evaluate import used_params as _used
+
+    policy = policy or InputPolicy()
+    switches = {k: v.value for k, v in resolve_many(pack, _used(pack, year), year, region or pack.meta.region).items()}
+    avail = analyse(pack, year, roster.households, roster.members, policy, switches)
+    check_policy(pack, avail, roster, policy)
     hh = roster.households
     ids = hh["household_id"].astype("str") if "household_id" in hh.columns else pd.Series([], dtype="str")
     pos = np.flatnonzero((ids == str(household_id)).to_numpy(dtype=bool, na_value=False))
@@ -222,7 +235,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str) -> E
     root = ExplainNode(f"户 {household_id}" + (f"（户主 {head}）" if head else ""), "household", "", "")
     # the decision itself, from the vectorised engine on this one household
     sub = type(roster)(households=one, members=mem) if hasattr(roster, "households") else roster
-    ev = evaluate(sub, pack, year, region)
+    ev = evaluate(sub, pack, year, region, policy=policy, availability=avail)
     if ev.rules_of("criterion"):
         from fupin_cli.engine.decide import identification
 
@@ -238,13 +251,25 @@ def explain(roster, pack, year: int, region: str | None, household_id: str) -> E
             by_kind.setdefault(r.kind, []).append(r)
     for kind, rules in by_kind.items():
         group = ExplainNode(KIND_LABELS.get(kind, kind), "group", kind, "")
-        group.children = [tree.rule(r) for r in rules]
+        group.children = [_not_evaluated_node(ev, r) or tree.rule(r) for r in rules]
         root.children.append(group)
     if params:
         group = ExplainNode("参数", "group", "parameters", "")
         group.children = [tree.node(ir.Param(name), tree.interp, {}) for name in sorted(params)]
         root.children.append(group)
     return root
+
+
+def _not_evaluated_node(ev, r) -> ExplainNode | None:
+    """A rule whose inputs the roster lacks: 未评估 with the missing columns (never 不成立)."""
+    mask = ev.not_evaluated.get(r.id)
+    if mask is None or not mask[0]:
+        return None
+    from fupin_cli.engine.details import not_evaluated_text
+    from fupin_cli.engine.inputs import field_label as input_label
+
+    text = not_evaluated_text(ev.availability.rule_fields[r.id], lambda f: input_label(f, ev.pack))
+    return ExplainNode(r.label, "rule", "", text, None, [], r.id)
 
 
 def tree_lines(node: ExplainNode, prefix: str = "", last: bool = True, root: bool = True, max_depth: int = 8, depth: int = 0) -> list[str]:

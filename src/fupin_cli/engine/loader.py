@@ -725,6 +725,9 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
         for key in ("valid_from", "valid_until", "validity_note"):
             if key not in meta.model_fields_set:
                 data[key] = getattr(base.meta, key)
+        for key in ("required", "optional"):  # inherit unless the child sets them
+            if key not in meta.model_fields_set:
+                data[key] = getattr(base.meta, key)
         out.meta = PackMeta.model_validate(data)
     # parameters: override values by (year, region), add new ones
     out.parameters = {k: ParamDef(v.name, v.model.model_copy(deep=True), v.origin, entry_origins=list(v.entry_origins)) for k, v in base.parameters.items()}
@@ -934,6 +937,11 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
         origins[f"param:{pname}"] = pdef.origin
     mpi_ir = _compile_measures(raw, hscope, problems)
     _check_funds(raw, meta, problems)
+    known = set(schema.FIELDS) | set(field_types)
+    for key in ("required", "optional"):
+        for i, name in enumerate(getattr(meta, key, None) or []):
+            if name not in known:
+                problems.add(raw.meta_origin, [key, i], f"{key}: unknown field {name!r} (a roster field or a derived field id){did_you_mean(name, sorted(known))}", value=True)
     return Pack(
         meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
         conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
@@ -1204,3 +1212,39 @@ def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Pr
         types[name] = t
         pdef.type = t
     return types
+
+
+# ---------------------------------------------------------------------------------------
+# choosing a pack by region (issue 9 item 9): a provincial pack built on the command's default
+# ---------------------------------------------------------------------------------------
+_SHIPPED: dict[str, Pack] = {}
+
+
+def _shipped(name: str) -> Pack | None:
+    if name not in _SHIPPED:
+        try:
+            _SHIPPED[name] = load_pack(name)
+        except RuleError:
+            return None
+    return _SHIPPED[name]
+
+
+def covers(pack: Pack, year: int) -> bool:
+    """The pack's era (``valid_from``–``valid_until``) includes ``year``."""
+    lo, hi = pack.meta.valid_from, pack.meta.valid_until
+    return (lo is None or lo <= year) and (hi is None or year <= hi)
+
+
+def regional_pack(family: str, region: str | None, year: int) -> tuple[str, str]:
+    """(pack name, why): the shipped provincial pack of ``region`` built on ``family`` and covering
+    ``year`` when there is one (重庆 → chongqing), else ``family``."""
+    if region:
+        for name in shipped_packs():
+            p = _shipped(name)
+            if p is None or name == family or p.meta.region != region or family not in p.chain:
+                continue
+            if not covers(p, year):
+                continue
+            return name, f"由地区推断：{region}有 {year} 年适用的省级规则包 {name}（在 {family} 基础上）"
+        return family, f"默认：{region}没有 {year} 年适用的省级规则包，采用 {family}"
+    return family, f"默认：地区未知，采用 {family}"

@@ -40,6 +40,11 @@ class PackMeta(_Strict):
     # YAML files (paths relative to the pack folder) whose `derived:` and `parameters:` are read as
     # this pack's own, before its files: packs share definitions instead of copying them
     include: list[str] = Field(default_factory=list)
+    # fields (roster or derived) without which the pack cannot run: their absence stops the run
+    required: list[str] = Field(default_factory=list)
+    # exception / "where recorded" fields (送教上门, 豁免车辆类型, 安置房, 大病保险 …): a roster without the
+    # column is read as blank cells (the pack's meaning) instead of leaving the rule not evaluated
+    optional: list[str] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod

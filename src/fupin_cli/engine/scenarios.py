@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fupin_cli import schema
 from fupin_cli.engine.expr import did_you_mean
+from fupin_cli.engine.inputs import InputPolicy
 from fupin_cli.engine.loader import Origin, Pack, Problems, display_path, load_pack, plain, read_yaml
 from fupin_cli.errors import FupinError, RuleError
 from fupin_cli.roster import Roster
@@ -200,6 +201,11 @@ def _same(key: str, expected: Any, got: Any) -> bool:
 # ---------------------------------------------------------------------------------------
 # running
 # ---------------------------------------------------------------------------------------
+# A scenario lists only the values it is about: a field it leaves out is a blank cell of a
+# column the roster has (the pack's meaning applies), never an absent column.
+SCENARIO_POLICY = InputPolicy(all_present=True)
+
+
 def scenario_pack(pack: Pack, sc: Scenario) -> Pack:
     """``pack`` with the scenario's ``parameters:`` set for its year and region (a copy; the
     loaded pack is not changed).  Lets one pack's tests show each setting of a mode parameter."""
@@ -285,7 +291,7 @@ def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcom
 
             roster = scenario_roster(sc, [])
             hid = str(roster.households["household_id"].iloc[0])
-            res.explanation = "\n".join(tree_lines(explain(roster, pack, sc.year, sc.region, hid)))
+            res.explanation = "\n".join(tree_lines(explain(roster, pack, sc.year, sc.region, hid, policy=SCENARIO_POLICY)))
         except FupinError as e:  # the explanation is a courtesy; never mask the failure
             res.explanation = f"(no explanation: {e.one_line()})"
     return res
@@ -294,7 +300,7 @@ def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcom
 def evaluate_roster(roster: Roster, pack: Pack, sc: Scenario):
     from fupin_cli.engine.evaluate import evaluate
 
-    return evaluate(roster, pack, sc.year, sc.region)
+    return evaluate(roster, pack, sc.year, sc.region, policy=SCENARIO_POLICY)
 
 
 class _Outcome:

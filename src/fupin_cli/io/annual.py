@@ -40,6 +40,7 @@ class Source:
     kind: str  # "register" | "roster"
     name: str
     sources: list = field(default_factory=list)  # SourceInfo of the file(s) read (name, sha256) for provenance
+    unmatched: list = field(default_factory=list)  # roster.UnmatchedColumn: columns not understood (absent rule inputs)
 
 
 REGISTER_MARKERS = {"识别结果", "status", "建档立卡状态", "registry_status"}
@@ -93,7 +94,8 @@ def read_source(path, *, sheet: str | None = None, encoding: str | None = None, 
     from fupin_cli.io.read import read_roster
 
     roster = read_roster(paths, sheet=sheet, encoding=encoding, columns=columns)
-    return Source(roster.households, roster.members, "roster", "、".join(x.name for x in paths), sources=list(roster.sources))
+    return Source(roster.households, roster.members, "roster", "、".join(x.name for x in paths), sources=list(roster.sources),
+                  unmatched=list(getattr(roster, "unmatched", None) or []))
 
 
 def read_previous_register(path: str | os.PathLike):

@@ -250,6 +250,10 @@ def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, Any]]:
     for key, zh in (("year", "年度 (year)"), ("region", "区域 (region)"), ("run_time", "时间戳 (timestamp: SOURCE_DATE_EPOCH, else newest input file)")):
         if key in prov:
             rows.append((zh, "" if prov[key] is None else prov[key]))
+    choice = prov.get("choice") or {}
+    if choice:
+        rows.append(("区域来源 (region from)", choice.get("region_how", "")))
+        rows.append(("规则包选择 (pack chosen)", choice.get("pack_how", "")))
     for name, p in (prov.get("parameters") or {}).items():
         desc = f"{p.get('value')} ({p.get('year')}, {p.get('region')}"
         desc += f", {p['source']}" if p.get("source") else ""
@@ -257,6 +261,10 @@ def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append((f"参数 {p.get('label') or name} ({name})", desc + ")"))
     for name, value in (prov.get("options") or {}).items():
         rows.append((f"选项 {name}", "" if value is None else value))
+    for r in prov.get("not_evaluated") or []:
+        confirmed = "；已用 --allow-missing 确认" if r.get("allowed") else ""
+        rows.append((f"未评估规则 {r.get('rule')} (not evaluated)",
+                     f"{r.get('label')}：{r.get('reason')}，无法核实；{r.get('households_affected', 0)} 户的结果可能因此不同{confirmed}"))
     for note in prov.get("notes", []):
         rows.append(("说明 (note)", note))
     return rows
