@@ -196,3 +196,22 @@ def test_cli_region_year_and_pack(sample):
     assert res.exit_code == 3 and "monitoring-2021" in res.stderr  # not silently the 2020 line
     res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "-f", "--json", "--pack", "national-2014"])
     assert json.loads(res.stdout)["provenance"]["choice"]["pack_how"] == "--pack national-2014"
+
+
+def test_relabelled_column_stops_the_run_end_to_end(sample):
+    """(a) through the reader: a column it cannot map but whose likely field a rule needs stops identify (exit 1),
+    naming the rule, the field and the column; --allow-missing with the field confirms and the run goes on."""
+    d, frame = sample
+    path = d / "relabelled.csv"
+    frame.rename(columns={"城镇有房产": "城镇房屋"}).to_csv(path, index=False, encoding="utf-8")
+    out = d / "rel.xlsx"
+    res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "-f", "-q"])
+    assert res.exit_code == 1, res.stderr
+    assert "excl_town_property" in res.stderr and "城镇有房产" in res.stderr and "“城镇房屋”" in res.stderr
+    assert "--columns" in res.stderr and "--allow-missing has_town_property" in res.stderr
+    assert not out.exists()
+    res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "-f", "--json",
+                              "--allow-missing", "城镇有房产"])
+    assert res.exit_code == 0, res.stderr
+    listed = {r["rule"]: r for r in json.loads(res.stdout)["provenance"]["not_evaluated"]}
+    assert listed["excl_town_property"]["fields"] == ["has_town_property"] and listed["excl_town_property"]["allowed"] is True
