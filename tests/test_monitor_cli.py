@@ -18,7 +18,7 @@ runner = CliRunner()
 
 HEADER = "乡镇,行政村,户编号,户主姓名,户主证件号码,家庭人口数,户类型,人均纯收入,致贫返贫风险,监测对象类别,风险识别时间,帮扶措施数"
 ROWS = [
-    "甲镇,一村,H1,张一,500101198001010011,3,脱贫户,5000,因病,,,",
+    "甲镇,一村,H1,张一,532328198001010011,3,脱贫户,5000,因病,,,",
     "甲镇,一村,H2,张二,,2,一般农户,5500,因残,,,",
     "甲镇,二村,H3,张三,,4,一般农户,30000,,,,",
     "甲镇,二村,H4,张四,,2,监测户,12000,,边缘易致贫户,2023-03-01,2",
@@ -30,7 +30,8 @@ ROWS = [
 def roster(tmp_path):
     from fupin_cli.idnumber import check_char
 
-    rows = [r.replace("500101198001010011", "50010119800101001" + check_char("50010119800101001")) for r in ROWS]
+    # 元谋县 (云南) ID numbers: the roster's region is inferred as 云南, which has a 2023 monitoring line
+    rows = [r.replace("532328198001010011", "53232819800101001" + check_char("53232819800101001")) for r in ROWS]
     path = tmp_path / "roster-2023.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     return path
@@ -73,7 +74,7 @@ def test_terminal_summary_masks_ids(roster, tmp_path):
     assert not re.search(r"\d{17}[\dX]", res.stdout + res.stderr)
     wb = openpyxl.load_workbook(tmp_path / "m.xlsx", read_only=True)
     cells = [c for row in wb["监测对象"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
-    assert any(c.startswith("500101********") for c in cells)
+    assert any(c.startswith("532328********") for c in cells)
     assert not any(re.fullmatch(r"\d{17}[\dX]", c) for c in cells)
 
 
@@ -111,8 +112,11 @@ def test_2023_yunnan_uses_its_provincial_line_and_says_so(roster, tmp_path):
 
 def test_2023_without_a_provincial_line_exits_3_naming_parameter_and_region(roster, tmp_path):
     """No national monitoring line after 2021: a province value is required."""
+    # a roster without ID numbers: nothing to infer a region from, so 国家 (the pack's default) or --region
+    bare = tmp_path / "bare-2023.csv"
+    bare.write_text("\n".join([HEADER, *(r.replace("532328198001010011", "") for r in ROWS)]) + "\n", encoding="utf-8")
     for extra, region in (([], "国家"), (["--region", "四川"], "四川")):
-        res = runner.invoke(app, ["monitor", str(roster), "--year", "2023", *extra, "-o", str(tmp_path / "m.xlsx")])
+        res = runner.invoke(app, ["monitor", str(bare), "--year", "2023", *extra, "-o", str(tmp_path / "m.xlsx")])
         assert res.exit_code == 3, res.stdout + res.stderr
         assert "monitoring_line" in res.stderr and f"region {region}" in res.stderr
         assert "Traceback" not in res.stderr
