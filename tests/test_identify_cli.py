@@ -50,7 +50,9 @@ def test_identify_json_summary(registered, files):
     c = payload["counts"]
     assert c["households_read"] == 120
     assert c["poor_households"] == int((truth.households["expected_status"] == "贫困户").sum())
-    assert c["excluded_households"] == 0  # national-2014: exclusions are review (待核实), none is a veto
+    # the sample is 重庆 (below), and the chongqing pack's 七不进 are vetoes: every household the generator
+    # flags with an exclusion condition is excluded (national-2014 would put them in review, 0 excluded)
+    assert c["excluded_households"] == int(truth.households["excluded"].sum()) > 0
     assert payload["outputs"] == [str(out / "reg.xlsx"), str(out / "pub.xlsx")]
     prov = payload["provenance"]
     assert prov["inputs"][0]["name"] == "roster.xlsx" and len(prov["inputs"][0]["sha256"]) == 64

@@ -42,11 +42,18 @@ def test_status_matches_truth(clean, result):
 def test_register_columns_and_values(result):
     hh = result.households
     assert hh.columns[0] == "household_id"
-    # the sample has no 灾害损失 column: 未评估规则 marks the households cause_disaster could have changed
+    # the sample has no 灾害损失 column, nor the columns of the five exclusion conditions added by issue 9
+    # (review mode: any of them could turn a 贫困户 into 待核实): 未评估规则 marks the households these rules
+    # could have changed — every one not 非贫困户 — and names the missing columns
     assert list(hh.columns[-13:]) == ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis",
                                       "not_identified_reason", "cause_check", "not_evaluated", "member_count", "assessment_year",
                                       "pack", "_row"]
-    assert (hh.loc[hh["status"] != "非贫困户", "not_evaluated"] == "当年遭受较大灾害损失（未评估：花名册没有灾害损失列，无法核实）").all()
+    not_evaluated = "；".join(f"{label}（未评估：花名册没有{cols}，无法核实）" for label, cols in (
+        ("当年遭受较大灾害损失", "灾害损失列"), ("子女或赡养人为国家公职人员", "子女或赡养人为公职人员列"),
+        ("拥有大型农机具或工程机械", "大型农机或工程机械列"), ("新建或高档装修住房", "新建或高档装修住房列"),
+        ("个体工商户或专业合作社负责人", "合作社负责人列、个体工商户列"), ("有商业养老保险或高档消费", "有商业养老保险列、高档消费列")))
+    assert (hh.loc[hh["status"] != "非贫困户", "not_evaluated"] == not_evaluated).all()
+    assert hh.loc[hh["status"] == "非贫困户", "not_evaluated"].isna().all()
     poor = hh[hh["status"] == "贫困户"]
     assert poor["attribute"].notna().all() and poor["primary_cause"].notna().all()
     assert poor["basis"].str.contains("国家扶贫标准 2,855 元（2015，国家）", regex=False).all()
