@@ -149,7 +149,9 @@ def test_column_map_round_trip_and_errors(tmp_path):
 
 
 def test_column_map_with_a_yes_no_map_value_polarity(tmp_path):
-    rows = [["户编号", "行政村", "户主姓名", "家庭人口数", "住房情况"], ["H1", "青山村", "甲", 3, "是"], ["H2", "青山村", "乙", 2, "否"]]
+    # 人均纯收入 present: identify stops (exit 1) when the required income cannot be computed (issue 8.5)
+    rows = [["户编号", "行政村", "户主姓名", "家庭人口数", "住房情况", "人均纯收入"], ["H1", "青山村", "甲", 3, "是", 2000],
+            ["H2", "青山村", "乙", 2, "否", 5000]]
     p = write_xlsx(tmp_path / "r.xlsx", {"花名册": rows})
     m = tmp_path / "m.yaml"
     m.write_text("columns:\n  - {header: 住房 情况, field: unsafe_housing, polarity: inverted}\n", encoding="utf-8")
