@@ -215,3 +215,39 @@ def test_relabelled_column_stops_the_run_end_to_end(sample):
     assert res.exit_code == 0, res.stderr
     listed = {r["rule"]: r for r in json.loads(res.stdout)["provenance"]["not_evaluated"]}
     assert listed["excl_town_property"]["fields"] == ["has_town_property"] and listed["excl_town_property"]["allowed"] is True
+
+
+# ---- the SQL backend (engine/compile_sql.py) -----------------------------------------------
+@pytest.fixture(scope="module")
+def generated(pack):
+    pytest.importorskip("duckdb")
+    from fupin_cli.samples.generate import generate_roster
+    from test_engine_sql import with_every_column
+
+    return with_every_column(generate_roster(300, seed=7, year=2016)[0], pack, 2016, seed=7)
+
+
+def test_duckdb_backend_respects_not_evaluated_rules(pack, generated):
+    """evaluate(..., backend="duckdb"): a roster that lacks a rule's column gets the pandas path's answer (the rule
+    not evaluated, never read as 否); a full roster is computed in SQL with the same results."""
+    full = generated
+    absent = Roster(full.households.drop(columns=["has_town_property"]), full.members)
+    for r in (full, absent):
+        a, b = evaluate(r, pack, 2016), evaluate(r, pack, 2016, backend="duckdb")
+        assert set(a.not_evaluated) == set(b.not_evaluated)
+        pd.testing.assert_frame_equal(a.results, b.results)
+        pd.testing.assert_frame_equal(identification(a), identification(b))
+    assert evaluate(full, pack, 2016, backend="duckdb").backend == "duckdb"
+    ev = evaluate(absent, pack, 2016, backend="duckdb")
+    assert ev.backend == "pandas" and ev.not_evaluated["excl_town_property"].any()  # says which one computed it
+    assert "excl_town_property" not in evaluate(full, pack, 2016, backend="duckdb").not_evaluated
+
+
+def test_duckdb_called_directly_refuses_a_roster_with_absent_inputs(pack, generated):
+    """The library-level SQL entry point has no not-evaluated rules: it refuses instead of reading NULLs as 否."""
+    from fupin_cli.engine.compile_sql import evaluate_duckdb
+
+    assert evaluate_duckdb(generated, pack, 2016).backend == "duckdb"
+    absent = Roster(generated.households.drop(columns=["has_town_property"]), generated.members)
+    with pytest.raises(ValueError, match=r"lacks has_town_property .*excl_town_property \(has_town_property\).*backend=\"duckdb\""):
+        evaluate_duckdb(absent, pack, 2016)

@@ -690,10 +690,15 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
 # ---------------------------------------------------------------------------------------
 # running it in DuckDB
 # ---------------------------------------------------------------------------------------
-def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decisions: bool = True, connection=None):
+def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decisions: bool = True, connection=None, *,
+                    checked: bool = False):
     """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
     as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
-    check; no texts) when the pack has criteria for ``year``."""
+    check; no texts) when the pack has criteria for ``year``.
+
+    The SQL has no not-evaluated rules (engine/inputs.py): a roster that lacks a column the pack reads
+    is refused (ValueError naming the rules and fields) rather than read as NULL; ``evaluate(...,
+    backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster."""
     import duckdb
     import numpy as np
     import pandas as pd
@@ -711,6 +716,21 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
     members = roster.members if getattr(roster, "members", None) is not None else pd.DataFrame(columns=["household_id"])
     params = resolve_many(pack, used_params(pack, year), year, region)
     values = {k: v.value for k, v in params.items()}
+    if not checked:
+        from fupin_cli.engine.inputs import InputPolicy, analyse
+
+        avail = analyse(pack, year, households, members, InputPolicy(), values)
+        if not sql_can_run(pack, avail):
+            have = set(households.columns) | set(members.columns) | {d.id for d in pack.derived} | {"age"}
+            changed = {rid: sorted(ir.names(node) - have) for rid, node in pack.conditions.items()
+                       if node is not None and avail.conditions.get(rid) != node}
+            lacking = sorted(f"{rid} ({', '.join(f)})" for rid, f in changed.items())
+            absent = sorted(set(avail.absent).union(*map(set, changed.values())))
+            more = lambda items: "" if len(items) <= 5 else f" and {len(items) - 5} more"  # noqa: E731
+            raise ValueError(
+                f"evaluate_duckdb: the roster lacks {', '.join(absent[:5]) or 'inputs'}{more(absent)} that the pack reads; "
+                f"rules it cannot evaluate: {'; '.join(lacking[:5]) or 'derived fields'}{more(lacking)} — use "
+                "evaluate(..., backend=\"duckdb\"), which reports them as not evaluated (pandas path)")
     htypes, mtypes = household_types(pack), member_types()
     member_cols = set(members.columns)
     uses_age = any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
@@ -765,6 +785,13 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
     return Evaluation(pack=pack, year=year, region=region, households=out_households, members=members, results=results,
                       values=estimates, member_results=member_results, params=params, _hh=hh, _mem=mem,
                       backend="duckdb", sql_decisions=sql_decisions)
+
+
+def sql_can_run(pack, avail) -> bool:
+    """The compiled SQL is the pack as written: true when nothing the pack reads is absent from the roster
+    (no rule not evaluated, no absent alternative dropped from a derived field)."""
+    return (not avail.absent and avail.derived_ir == pack.derived_ir
+            and all(avail.conditions.get(k) == v for k, v in pack.conditions.items()))
 
 
 def _in_row_order(table, key: str):

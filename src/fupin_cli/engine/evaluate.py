@@ -226,12 +226,10 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: I
     if backend == "duckdb":
         # The SQL compiler has no not-evaluated rules yet: when absent inputs change the pack
         # (rules not evaluated, absent alternatives dropped) the pandas evaluator runs (``Evaluation.backend`` says which one computed the results).
-        unchanged = (not avail.absent and avail.derived_ir == pack.derived_ir
-                     and all(avail.conditions.get(k) == v for k, v in pack.conditions.items()))
-        if unchanged:
-            from fupin_cli.engine.compile_sql import evaluate_duckdb
+        from fupin_cli.engine.compile_sql import evaluate_duckdb, sql_can_run
 
-            ev = evaluate_duckdb(roster, pack, year, region)
+        if sql_can_run(pack, avail):
+            ev = evaluate_duckdb(roster, pack, year, region, checked=True)
             ev.availability, ev.policy = avail, policy
             return ev
     hh, mem = compute_derived(pack, households, members, year, values, avail.derived_ir, avail.derived_absent)
