@@ -195,7 +195,7 @@ def test_cli_region_year_and_pack(sample):
     res = runner.invoke(app, ["identify", str(path), "--year", "2030", "-o", str(out), "-f", "-q"])
     assert res.exit_code == 3 and "monitoring-2021" in res.stderr  # not silently the 2020 line
     res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "-f", "--json", "--pack", "national-2014"])
-    assert json.loads(res.stdout)["provenance"]["choice"]["pack_how"] == "--pack national-2014"
+    assert json.loads(res.stdout)["provenance"]["choice"]["pack_how"] == "命令行 --pack national-2014"
 
 
 def test_relabelled_column_stops_the_run_end_to_end(sample):

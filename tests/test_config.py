@@ -42,15 +42,18 @@ def test_the_file_sets_the_county_and_the_command_line_wins(county):
     assert written.is_file()
     a = about(written)
     assert a["规则包 (pack)"].startswith("chongqing")
-    assert a["选项 region"] == "重庆 (fupin.toml:2)"
-    assert a["选项 pack"] == "chongqing (fupin.toml:3)"
+    # region and pack: resolved with the roster (cli/run.py settle), value and source in 区域来源 / 规则包选择
+    assert a["区域来源 (region from)"] == "fupin.toml:2（region = 重庆）；与花名册一致：“省”列（60 户为重庆）"
+    assert a["规则包选择 (pack chosen)"] == "fupin.toml:3（pack = chongqing）"
+    assert a["年度来源 (year from)"] == "命令行 --year 2015（与花名册“年度”列一致）"
+    assert "选项 region" not in a and "选项 pack" not in a  # one record per value
     assert a["选项 phone"] == "023-1234567 (fupin.toml:12)"
     res = run("identify", CLEAN, "-y", "2015", "-q", "-r", "西部", "-p", "national-2014", "-o", "cli.xlsx")
     assert res.exit_code == 0, res.output
     a = about(county / "cli.xlsx")
     assert a["区域 (region)"] == "西部"
-    assert a["选项 region"] == "西部 (命令行 (command line)); fupin.toml 中为 重庆"
-    assert a["选项 pack"] == "national-2014 (命令行 (command line)); fupin.toml 中为 chongqing"
+    assert a["区域来源 (region from)"] == "命令行 --region 西部（fupin.toml 中为 重庆）"
+    assert a["规则包选择 (pack chosen)"] == "命令行 --pack national-2014（fupin.toml 中为 chongqing）"
 
 
 def test_publicity_period_from_the_file(county):
@@ -67,7 +70,7 @@ def test_config_option_names_another_file(tmp_path, monkeypatch):
     (tmp_path / "county.toml").write_text('region = "西部"\n', encoding="utf-8")
     res = run("--config", tmp_path / "county.toml", "identify", CLEAN, "-y", "2015", "-q", "-o", "r.xlsx")
     assert res.exit_code == 0, res.output
-    assert about(tmp_path / "r.xlsx")["选项 region"] == "西部 (county.toml:1)"
+    assert about(tmp_path / "r.xlsx")["区域来源 (region from)"] == "county.toml:1（region = 西部）"
     res = run("--config", tmp_path / "nope.toml", "identify", CLEAN, "-y", "2015", "-q", "-o", "r2.xlsx")
     assert res.exit_code == 2 and "--config" in res.stderr and "no such file" in res.stderr
 
@@ -134,27 +137,31 @@ def test_init_infers_the_region_and_writes_a_loadable_file(tmp_path, monkeypatch
     res = run("init", MESSY)
     assert res.exit_code == 0, res.output
     text = (tmp_path / "fupin.toml").read_text(encoding="utf-8")
-    assert 'region = "重庆"' in text and "# region: inferred from the roster: the roster's 省 column says 重庆市" in text
-    assert 'pack = "chongqing"' in text
+    assert 'region = "重庆"' in text and "# region: inferred from the roster: “省”列（" in text
+    # the pack is left to follow the region (a pinned chongqing would also apply to monitor, 2021+)
+    assert '# pack = "chongqing"' in text and "the pack follows the region" in text
+    assert "\npack =" not in text
     assert 'unit = "丰都县扶贫开发办公室"' in text
     project = load(tmp_path / "fupin.toml")
     assert project.region == "重庆" and project.publicity.days == 7
     res = run("init", MESSY)
     assert res.exit_code == 2 and "already exists" in res.stderr
-    # a roster without a 省 column: the ID numbers' area code
+    # a roster without 省/市/县 columns: the ID numbers' area code (the inference every command makes: regions.py)
     import pandas as pd
 
     frame = pd.read_csv(SAMPLES / "roster-clean-gbk.csv", encoding="gbk", dtype=str)
-    frame.drop(columns=["省"]).to_csv(tmp_path / "no-province.csv", index=False, encoding="utf-8")
+    frame.drop(columns=["省", "市", "县"]).to_csv(tmp_path / "no-province.csv", index=False, encoding="utf-8")
     res = run("init", tmp_path / "no-province.csv", "-o", "b.toml")
     assert res.exit_code == 0, res.output
     text = (tmp_path / "b.toml").read_text(encoding="utf-8")
-    assert 'region = "重庆"' in text and "start with area code 50 (重庆)" in text
+    assert 'region = "重庆"' in text and "证件号码的地区码" in text and "以 50 开头" in text
     res = run("init", "-o", "c.toml")
     assert res.exit_code == 0 and '# region = "重庆"' in (tmp_path / "c.toml").read_text(encoding="utf-8")
     res = run("identify", CLEAN, "-y", "2015", "-q", "-o", "r.xlsx")  # the file init wrote drives the run
     assert res.exit_code == 0, res.output
-    assert about(tmp_path / "r.xlsx")["选项 region"] == "重庆 (fupin.toml:7)"
+    a = about(tmp_path / "r.xlsx")
+    assert a["区域来源 (region from)"].startswith("fupin.toml:7（region = 重庆）")
+    assert a["规则包选择 (pack chosen)"].startswith("由地区推断：重庆有 2015 年适用的省级规则包 chongqing")
 
 
 def test_explain_follows_the_file(county):

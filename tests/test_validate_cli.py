@@ -66,13 +66,16 @@ def test_json_equals_the_library_result_and_exit_1(files):
     res = files["json"]
     assert res.exit_code == 1, res.stderr
     got = json.loads(res.stdout)
+    # the pack's checks follow the region, resolved as every command does (cli/run.py settle): 重庆 → chongqing
+    choice = got["summary"].pop("choice")
+    assert (choice["region"], choice["region_source"], choice["pack"], choice["pack_source"]) == ("重庆", "inferred", "chongqing", "inferred")
     roster = read_roster(files["messy"])
-    pack = load_pack("national-2014")
-    checks = [pack_checks(pack)]
+    pack = load_pack("chongqing")
+    checks = [pack_checks(pack, "重庆")]
     lib = report(roster, validate(roster, YEAR, checks), YEAR, labels=checks[0].labels, pack=pack.ident)
     want = json.loads(json.dumps(lib, ensure_ascii=False, default=str))
     assert got == want
-    assert got["summary"]["pack"] == "national-2014@" + pack.version and got["summary"]["year_source"] == "option"
+    assert got["summary"]["pack"] == "chongqing@" + pack.version and got["summary"]["year_source"] == "option"
     assert set(got) == {"summary", "findings", "roster"}
     assert got["summary"]["error"] > 0 and got["summary"]["exit_code"] == 1
     assert not FULL_ID.search(res.stdout)
@@ -194,7 +197,8 @@ def test_year_defaults_to_the_roster_and_is_said(files):
     assert (s["year"], s["year_source"], s["year_reason"], s["pack"]) == (YEAR, "roster", "花名册“年度”列", None)
     assert not any(c["check"].startswith("chk_") for c in s["by_check"])
     res = invoke(files["messy"], "--max-rows", "0")
-    assert "年度 2015（花名册“年度”列）；规则包 national-2014@" in res.stdout
+    assert "年度 2015（花名册“年度”列）；规则包 chongqing@" in res.stdout
+    assert "地区 重庆：由花名册推断：“省”列" in res.stdout
 
 
 def test_pack_checks_run_by_default_and_no_pack_skips_them(files):

@@ -12,7 +12,9 @@ from fupin_cli.cli.common import (
     EncodingOpt, ForceOpt, JsonOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
     escape, guard, input_option, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+)
 
 PaymentsArg = Annotated[list[Path], typer.Argument(
     help="Payment list(s) (发放名单): .xlsx/.xls/.csv/.parquet, any layout; every sheet with a 金额 column is read.",
@@ -32,10 +34,11 @@ def register(app: typer.Typer) -> None:
         "households, 一驻三年, 不脱贫不脱钩); --publicity writes the 公告公示 of fund use per village "
         "(ID and account numbers masked). Exit 1 when there are error findings."))
     def funds_command(
+        ctx: typer.Context,
         payments: PaymentsArg,
         register_file: RegisterOpt,
         year: YearOpt,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Findings workbook (.xlsx), or the findings table alone (.csv/.parquet).", dir_okay=False)] = None,
         publicity: Annotated[Path | None, typer.Option("--publicity", help="Also write the printable 公告公示 of fund use (.xlsx), one sheet per village.", dir_okay=False)] = None,
@@ -58,6 +61,10 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.io.register import read_register, read_table
             from fupin_cli.io.write import sha256_file
 
+            from fupin_cli.cli.config import settings
+
+            cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
+            pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
             inputs = [*payments, register_file, *([budget] if budget else []), *([assist] if assist else [])]
             if output is not None:
                 prepare_outputs(output, force, allowed=(".xlsx", ".csv", ".parquet"), publicity=publicity,
@@ -66,16 +73,20 @@ def register(app: typer.Typer) -> None:
                 prepare_outputs(publicity, force, allowed=(".xlsx",), inputs=inputs)
             with progress(quiet or json_) as step:
                 step("pack")
-                from fupin_cli.regions import normalise_region
-
-                region = normalise_region(region)  # 重庆 / 重庆市 / 500000
                 the_pack = load_pack_checked(pack, region)
+                no_funds = RuleError(f"rule pack {the_pack.name} has no funds: section (fund items)",
+                                     hint="use a pack with funds.yaml (national-2014, chongqing); see docs/funds.md")
                 if the_pack.funds is None:
-                    raise RuleError(f"rule pack {the_pack.name} has no funds: section (fund items)",
-                                    hint="use a pack with funds.yaml (national-2014, chongqing); see docs/funds.md")
+                    raise no_funds
                 the_budget = parse_budget(read_table(budget), source=budget.name) if budget else None
                 step("read")
                 reg = read_register(register_file)
+                # region and pack as every command resolves them: the register's 省/县 columns and ID numbers count
+                # (its 年度 is the register's year, not necessarily the payments')
+                chosen = settle(reg, cfg, year, "national-2014", loaded=the_pack, check_roster_year=False)
+                the_pack, region = chosen.pack, chosen.region
+                if the_pack.funds is None:
+                    raise RuleError(f"rule pack {the_pack.name} has no funds: section (fund items)", hint=no_funds.hint)
                 pay, sources, reader_notes = read_payments(payments, sheet=sheet, encoding=encoding)
                 step("核对资金发放")
                 result = check_funds(pay, reg.households, reg.members, the_pack, year, region, budget=the_budget)
@@ -95,6 +106,7 @@ def register(app: typer.Typer) -> None:
                     "year": year, "region": region or the_pack.meta.region, "run_time": run_time(inputs),
                     "options": {"payments": len(payments), "budget": budget.name if budget else None},
                     "notes": list(result.notes),
+                    "choice": chosen.info,
                 }
                 outputs = []
                 step("write")
@@ -105,16 +117,17 @@ def register(app: typer.Typer) -> None:
                     outputs.append(str(write_fund_publicity(publicity_frames(result), publicity, year=year, start=start,
                                                             phone=phone, force=force)))
             n_reader = int((reader_notes["severity"] != "info").sum()) if len(reader_notes) else 0
-            warnings = [*result.notes, *([f"{n_reader} reader notes on the payment lists (values that could not be read)"] if n_reader else [])]
+            warnings = [*chosen.warnings, *result.notes, *([f"{n_reader} reader notes on the payment lists (values that could not be read)"] if n_reader else [])]
             finish(json_, quiet, payload=lambda: {**result.to_json(), "outputs": outputs, "provenance": prov, "warnings": warnings},
-                   warnings=warnings, render=lambda: render(result, outputs))
+                   warnings=warnings, render=lambda: render(result, outputs, chosen.lines))
             if result.counts()["findings"]["error"]:
                 raise typer.Exit(code=1)
 
 
-def render(result, outputs: list[str]) -> None:
+def render(result, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     c = result.counts()
     t = Table(title="资金监管 (funds)", header_style="bold")
     t.add_column("项目")

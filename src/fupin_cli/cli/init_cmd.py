@@ -11,14 +11,6 @@ import typer
 
 from fupin_cli.cli.common import EncodingOpt, ForceOpt, SheetOpt, err, escape, guard, out
 
-# GB/T 2260 province codes: the first two digits of an ID number (and of a 户编号 built on the area code)
-PROVINCE_CODES = {
-    "11": "北京", "12": "天津", "13": "河北", "14": "山西", "15": "内蒙古", "21": "辽宁", "22": "吉林", "23": "黑龙江",
-    "31": "上海", "32": "江苏", "33": "浙江", "34": "安徽", "35": "福建", "36": "江西", "37": "山东", "41": "河南",
-    "42": "湖北", "43": "湖南", "44": "广东", "45": "广西", "46": "海南", "50": "重庆", "51": "四川", "52": "贵州",
-    "53": "云南", "54": "西藏", "61": "陕西", "62": "甘肃", "63": "青海", "64": "宁夏", "65": "新疆",
-}
-_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _UNIT = re.compile(r"填报单位[:：]\s*([^\s（(]+)")
 
 
@@ -31,36 +23,23 @@ def _most_common(values) -> tuple[str | None, int, int]:
 
 
 def infer_region(roster) -> tuple[str | None, str]:
-    """The province the roster says it is from, and the evidence (for a comment in the file)."""
-    hh = roster.households
-    if "province" in hh.columns:
-        value, n, total = _most_common(hh["province"].tolist())
-        if value:
-            return _SUFFIX.sub("", value), f"the roster's 省 column says {value} ({n:,} of {total:,} households)"
-    ids = []
-    for frame, col in ((roster.members, "id_number"), (hh, "head_id_number")):
-        if col in frame.columns:
-            ids += [str(v)[:2] for v in frame[col].dropna().tolist() if len(str(v)) in (15, 18)]
-    code, n, total = _most_common(ids)
-    if code in PROVINCE_CODES:
-        return PROVINCE_CODES[code], f"{n:,} of {total:,} ID numbers start with area code {code} ({PROVINCE_CODES[code]})"
-    return None, "neither a 省 column nor ID numbers with a known area code"
+    """The province the roster says it is from, and the evidence (for a comment in the file): the same
+    inference every command makes when neither --region nor fupin.toml gives one (fupin_cli.regions)."""
+    from fupin_cli.regions import infer_region as infer
+
+    ev = infer(roster)
+    if ev.region is None:
+        return None, "neither 省/市/县 columns, a title row nor ID numbers with a known area code say it"
+    return ev.region, ev.source + (f"; other evidence disagrees: {'；'.join(ev.conflicts)}" if ev.conflicts else "")
 
 
 def _pack_for(region: str | None, year: int | None) -> tuple[str, str]:
-    from fupin_cli.engine import load_pack
-    from fupin_cli.engine.loader import shipped_packs
+    """The pack the commands would choose themselves (cli/run.py settle): the region's provincial pack, else the
+    national one (2021+: monitoring-2021)."""
+    from fupin_cli.engine.loader import regional_pack
 
-    if region:
-        for name in shipped_packs():
-            try:
-                if load_pack(name).meta.region == region:
-                    return name, f"the shipped pack for {region}"
-            except Exception:  # a broken pack is reported by `fupin rules check`, not here
-                continue
-    if year is not None and year >= 2021:
-        return "monitoring-2021", f"the roster's year {year} is 2021 or later (防返贫监测)"
-    return "national-2014", "the national 2014–2020 standard"
+    family = "monitoring-2021" if year is not None and year >= 2021 else "national-2014"
+    return regional_pack(family, region, year)
 
 
 def _q(value: str) -> str:
@@ -89,8 +68,10 @@ def render(roster=None, roster_name: str | None = None) -> str:
         f"# region: inferred from the roster: {region_why}" if region else f"# region: not inferred ({region_why}); e.g. region = \"重庆\"",
         f"region = {_q(region)}" if region else "# region = \"重庆\"",
         "",
-        f"# rule pack: {pack_why}; shipped: national-2014, monitoring-2021, chongqing, or a folder",
-        f"pack = {_q(pack)}",
+        "# rule pack: left out, the pack follows the region (command line > this file > the region's provincial pack >",
+        f"# the national one; monitor: monitoring-2021). For this roster: {pack_why}. Set it only to pin one pack for every",
+        "# command (shipped: national-2014, monitoring-2021, chongqing, or a folder).",
+        f"# pack = {_q(pack)}",
         "",
         "# registered rural population per village (.xlsx/.csv with 乡镇, 行政村, 人口数) for 贫困发生率;",
         "# without it, 贫困发生率 is counted over the people in the roster (near 100% on a roster of applicants)",

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    escape, guard, out,
+    AllowErrorsOpt, AllowMissingOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
+    StrictOpt, YearOpt, escape, guard, input_policy, out,
 )
-from fupin_cli.cli.run import finish, load_pack_checked, prepare_outputs, print_outputs, progress, run_time
+from fupin_cli.cli.run import (
+    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+)
 
 SourcesArg = Annotated[list[Path], typer.Argument(
     help="Roster(s) (the pack is evaluated as identify does) or register(s) written by identify / reassess.",
@@ -26,16 +28,19 @@ def register(app: typer.Typer) -> None:
         "and the Alkire–Foster MPI (H, A, M0, contributions) defined in the pack; decomposed by --by groups. "
         "-o writes .xlsx (sheets with native charts), .csv or .parquet."))
     def measures_command(
+        ctx: typer.Context,
         sources: SourcesArg,
         year: YearOpt,
         by: Annotated[list[str] | None, typer.Option("--by", help="Decompose by 乡镇, 行政村, 主要致贫原因 or 贫困户属性 (repeatable).")] = None,
-        pack: PackOpt = "national-2014",
+        pack: PackOpt = None,
         region: RegionOpt = None,
         output: OutputOpt = None,
         sample: Annotated[bool, typer.Option("--sample", help="The input is a sample: add 95% bootstrap intervals (households resampled).")] = False,
         replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates with --sample.", min=20, max=100000)] = 500,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
         allow_errors: AllowErrorsOpt = False,
+        allow_missing: AllowMissingOpt = None,
+        strict: StrictOpt = False,
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         force: ForceOpt = False,
@@ -48,19 +53,25 @@ def register(app: typer.Typer) -> None:
             from fupin_cli.core.measures import by_name, measures
             from fupin_cli.io.measures_report import write_measures
 
+            from fupin_cli.cli.config import settings
+
+            cfg = settings(ctx, pack=pack, region=region)
+            pack, region = cfg.pack, cfg.region
             groups = [by_name(b) for b in (by or [])]
             if output is not None:
                 prepare_outputs(output, force, allowed=(".xlsx", ".csv", ".parquet"), inputs=sources)
             with progress(quiet or json_) as step:
                 step("pack")
-                from fupin_cli.regions import normalise_region
-
-                region = normalise_region(region)  # 重庆 / 重庆市 / 500000
                 the_pack = load_pack_checked(pack, region)
                 the_pack.mpi_spec(year)  # no MPI for the year: a pack error before the (long) read
                 step("read")
-                data = read_sources(sources, the_pack, year, region, sheet=sheet, encoding=encoding,
-                                    allow_errors=allow_errors, version=__version__, step=step)
+                raw = read_sources(sources, sheet=sheet, encoding=encoding)
+                # region and pack as every command resolves them (a register's 省/县 columns and ID numbers count too)
+                chosen = settle(raw, cfg, year, "national-2014", loaded=the_pack, check_roster_year=raw.kinds == "roster")
+                the_pack, region = chosen.pack, chosen.region
+                the_pack.mpi_spec(year)
+                data = evaluate_sources(raw, the_pack, year, region, allow_errors=allow_errors, version=__version__,
+                                        step=step, policy=input_policy(allow_missing, strict))
                 step("计算贫困测度")
                 result = measures(data.households, data.members, data.evaluation, by=groups, sample=sample,
                                   replicates=replicates, seed=seed, present=data.present)
@@ -70,24 +81,23 @@ def register(app: typer.Typer) -> None:
                 prov = build_provenance(SimpleNamespace(sources=data.sources), the_pack, data.evaluation, year, region,
                                         version=__version__, run_time=run_time(sources), command="measures", options=options)
                 prov["notes"] = [*data.notes, *result.notes]
+                prov["choice"] = chosen.info
                 outputs = []
                 if output is not None:
                     step("write")
                     outputs.append(str(write_measures(result, output, prov, force=force)))
-            warnings = [*data.notes, *result.notes]
+            from fupin_cli.core.identify import not_evaluated_lines
+
+            warnings = [*chosen.warnings, *not_evaluated_lines(prov), *data.notes, *result.notes]
             finish(json_, quiet, payload=lambda: {**result.to_json(), "outputs": outputs, "provenance": prov,
                                                   "warnings": warnings},
-                   warnings=warnings, render=lambda: render(result, outputs))
+                   warnings=warnings, render=lambda: render(result, outputs, chosen.lines))
 
 
-def read_sources(paths: list[Path], pack, year: int, region: str | None, *, sheet, encoding, allow_errors: bool,
-                 version: str, step) -> SimpleNamespace:
-    """Read every SOURCE (all rosters or all registers), evaluate the pack; households carry the registry status."""
+def read_sources(paths: list[Path], *, sheet, encoding) -> SimpleNamespace:
+    """Read every SOURCE: all rosters (one roster, duplicates noted) or all registers (concatenated)."""
     import pandas as pd
 
-    from fupin_cli.core.identify import identify
-    from fupin_cli.core.measures import present_fields
-    from fupin_cli.engine import evaluate
     from fupin_cli.errors import UsageError
     from fupin_cli.io.annual import is_register_file, read_source
     from fupin_cli.io.read import read_roster
@@ -96,28 +106,44 @@ def read_sources(paths: list[Path], pack, year: int, region: str | None, *, shee
     if len(set(kinds)) > 1:
         raise UsageError("SOURCE mixes rosters and registers",
                          "give only rosters (the pack is evaluated) or only registers written by identify / reassess")
-    notes: list[str] = []
     if kinds[0] == "roster":
         roster = read_roster(paths, sheet=sheet, encoding=encoding)  # several files: one roster, duplicates noted
-        res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(paths),
-                       progress=step)
+        return SimpleNamespace(paths=paths, roster=roster, households=roster.households, members=roster.members,
+                               sources=roster.sources, kinds="roster", unmatched=getattr(roster, "unmatched", None))
+    srcs = [read_source(p) for p in paths]
+    households = pd.concat([s.households for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].households
+    members = pd.concat([s.members for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].members
+    return SimpleNamespace(paths=paths, roster=None, households=households, members=members,
+                           sources=[i for s in srcs for i in s.sources], kinds="register", unmatched=None)
+
+
+def evaluate_sources(raw: SimpleNamespace, pack, year: int, region: str | None, *, allow_errors: bool, version: str,
+                     step, policy=None) -> SimpleNamespace:
+    """Evaluate the pack on what :func:`read_sources` read; households carry the registry status."""
+    from fupin_cli.core.identify import identify
+    from fupin_cli.core.measures import present_fields
+    from fupin_cli.engine import evaluate
+
+    notes: list[str] = []
+    if raw.kinds == "roster":
+        roster = raw.roster
+        res = identify(roster, pack, year, region, allow_errors=allow_errors, version=version, run_time=run_time(raw.paths),
+                       progress=step, policy=policy)
         notes += res.notes
         return SimpleNamespace(households=res.households, members=roster.members, evaluation=res.evaluation,
                                sources=roster.sources, kinds="roster", notes=notes,
                                present=present_fields(roster.households, roster.members))
-    srcs = [read_source(p) for p in paths]
-    households = pd.concat([s.households for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].households
-    members = pd.concat([s.members for s in srcs], ignore_index=True) if len(srcs) > 1 else srcs[0].members
     step("evaluate")
-    ev = evaluate(SimpleNamespace(households=households, members=members), pack, year=year, region=region)
-    return SimpleNamespace(households=households, members=members, evaluation=ev,
-                           sources=[i for s in srcs for i in s.sources], kinds="register", notes=notes,
-                           present=present_fields(households, members))
+    ev = evaluate(SimpleNamespace(households=raw.households, members=raw.members), pack, year=year, region=region,
+                  policy=policy)
+    return SimpleNamespace(households=raw.households, members=raw.members, evaluation=ev, sources=raw.sources,
+                           kinds="register", notes=notes, present=present_fields(raw.households, raw.members))
 
 
-def render(result, outputs: list[str]) -> None:
+def render(result, outputs: list[str], choice: list[str] = ()) -> None:
     from rich.table import Table
 
+    print_choice(choice)
     o = result.overall.iloc[0]
     pct = lambda v: "-" if v is None or v != v else f"{v:.2%}"  # noqa: E731
     t = Table(title=f"{result.year}年 贫困测度 (measures), 标准 z = {result.line:,.0f} 元", header_style="bold")

@@ -153,7 +153,8 @@ class RunContext:
         self.warnings = warnings or []
 
 
-def settle(roster, cfg, year: int, default: str, *, check_roster_year: bool = True, loaded=None) -> RunContext:
+def settle(roster, cfg, year: int, default: str, *, check_roster_year: bool = True, loaded=None, era: bool = True,
+           year_source: tuple[str, str] | None = None) -> RunContext:
     """The one resolution of region, pack and year, after reading the roster.
 
     Each value: the command line, else fupin.toml (``cfg``: :func:`fupin_cli.cli.config.settings`), else
@@ -161,8 +162,9 @@ def settle(roster, cfg, year: int, default: str, *, check_roster_year: bool = Tr
     region's provincial pack built on ``default`` and covering ``year``), else the default (the pack's
     own region; ``default``).  A region given on the command line or in fupin.toml that the roster
     contradicts, or a ``--year`` against the roster's 年度, stops the run (exit 2); a region the pack
-    does not know, or a year outside its era, is a rule-pack error (exit 3).  The source of every value
-    (given / config / inferred / default) is in ``info`` and ``lines``."""
+    does not know, or a year outside its era, is a rule-pack error (exit 3; ``era`` False: not checked,
+    validate's data-quality checks).  The source of every value (given / config / inferred / default) is
+    in ``info`` and ``lines``; ``year_source`` (kind, 中文) where the command did not take ``--year`` as given."""
     from fupin_cli.engine import load_pack
     from fupin_cli.engine.loader import regional_pack
     from fupin_cli.engine.params import check_era, region_chain
@@ -180,14 +182,15 @@ def settle(roster, cfg, year: int, default: str, *, check_roster_year: bool = Tr
     the_pack = loaded if loaded is not None and loaded.name == name and cfg.pack else load_pack(name)
     used = choice.region or the_pack.meta.region
     region_chain(the_pack, used)
-    check_era(the_pack, year)  # the pack's era first (exit 3), then the roster's own 年度 (exit 2)
+    if era:
+        check_era(the_pack, year)  # the pack's era first (exit 3), then the roster's own 年度 (exit 2)
     years = years_in(roster) if check_roster_year else []
     if check_roster_year:
         check_year(year, roster)
-    year_how = f"命令行 --year {year}" + ("（与花名册“年度”列一致）" if years else "")
+    year_kind, year_how = year_source or ("given", f"命令行 --year {year}" + ("（与花名册“年度”列一致）" if years else ""))
     info = {"region": used, "region_source": choice.kind, "region_how": choice.how,
             "pack": the_pack.name, "pack_source": pack_source, "pack_how": why,
-            "year": year, "year_source": "given", "year_how": year_how,
+            "year": year, "year_source": year_kind, "year_how": year_how,
             "inferred": choice.to_dict()["inferred"]}
     lines = [f"地区 {used}：{choice.how}", f"规则包 {the_pack.ident}：{why}", f"年度 {year}：{year_how}"]
     warnings = []

@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         "distance to the main road...) run too unless --no-pack. Exit 0: no errors; 1: errors found; 2: usage; "
         "3: bad rule pack; 4: unreadable input."))
     def validate_command(
+        ctx: typer.Context,
         roster: RostersArg,
         year: YearOpt = None,
         sheet: SheetOpt = None,
@@ -65,43 +66,57 @@ def register(app: typer.Typer) -> None:
         with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
-            from fupin_cli.cli.run import prepare_outputs
+            from fupin_cli.cli.run import prepare_outputs, warn
             from fupin_cli.io.write import write_frame
 
             if no_pack and pack is not None:
                 raise UsageError("--pack and --no-pack cannot be used together", "give one of them")
-            prepare_outputs(output, force, allowed=OUTPUT_FORMATS, inputs=roster)
-            extra, pack_id = [], None
-            if not no_pack:
-                from fupin_cli.engine import load_pack
+            from fupin_cli.cli.config import settings
+            from fupin_cli.cli.run import load_pack_checked, settle
 
-                loaded = load_pack(pack or DEFAULT_PACK)
-                extra, pack_id = [pack_checks(loaded, region)], loaded.ident
+            cfg = settings(ctx, pack=pack, region=region, columns=columns)
+            columns = cfg.columns
+            prepare_outputs(output, force, allowed=OUTPUT_FORMATS, inputs=roster)
+            extra, pack_id, chosen = [], None, None
+            loaded = None if no_pack else load_pack_checked(cfg.pack, cfg.region, default=DEFAULT_PACK)  # exit 3 before the read
             data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
             choice = choose_year(data, year)
+            if loaded is not None:
+                # region and pack as every command resolves them (the year: --year, else the roster's; no era check:
+                # these are data-quality checks, not the pack's policy)
+                how = {"option": ("given", f"命令行 --year {choice.year}")}.get(
+                    choice.source, ("inferred" if choice.source in ("roster", "title") else "default", choice.reason))
+                chosen = settle(data, cfg, choice.year, DEFAULT_PACK, loaded=loaded, check_roster_year=False, era=False,
+                                year_source=how)
+                extra, pack_id = [pack_checks(chosen.pack, chosen.region)], chosen.pack.ident
             findings = validate(data, choice.year, extra)
             labels = check_labels_of(extra)
             payload = report(data, findings, choice, labels=labels, pack=pack_id)
+            if chosen is not None:
+                payload["summary"]["choice"] = chosen.info
+                warn(chosen.warnings)
             if output is not None:
                 table = findings_for_output(findings, lang.value, labels)
                 write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
-            from fupin_cli.cli.run import warn
             from fupin_cli.io.write import take_notices
 
             warn(take_notices())
             if json_:
                 print_json(payload)
             elif not quiet:
-                render(payload, findings, max_rows, lang.value, output)
+                render(payload, findings, max_rows, lang.value, output, chosen.lines if chosen is not None else [])
             code = exit_code(findings)
         if code:
             raise typer.Exit(code=code)
 
 
-def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None) -> None:
+def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None,
+           choice: list[str] = ()) -> None:
     from fupin_cli.cli.render import readable_width
+    from fupin_cli.cli.run import print_choice
 
     with readable_width(out):
+        print_choice([line for line in choice if not line.startswith("年度 ")])  # the year line is validate's own
         _render(payload, findings, max_rows, lang, output)
 
 

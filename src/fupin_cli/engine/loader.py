@@ -1235,7 +1235,7 @@ def covers(pack: Pack, year: int) -> bool:
     return (lo is None or lo <= year) and (hi is None or year <= hi)
 
 
-def regional_pack(family: str, region: str | None, year: int) -> tuple[str, str]:
+def regional_pack(family: str, region: str | None, year: int | None) -> tuple[str, str]:
     """(pack name, why): the shipped provincial pack of ``region`` built on ``family`` and covering
     ``year`` when there is one (重庆 → chongqing), else ``family``."""
     if region:
@@ -1243,8 +1243,8 @@ def regional_pack(family: str, region: str | None, year: int) -> tuple[str, str]
             p = _shipped(name)
             if p is None or name == family or p.meta.region != region or family not in p.chain:
                 continue
-            if not covers(p, year):
+            if year is not None and not covers(p, year):
                 continue
-            return name, f"由地区推断：{region}有 {year} 年适用的省级规则包 {name}（在 {family} 基础上）"
-        return family, f"默认：{region}没有 {year} 年适用的省级规则包，采用 {family}"
+            return name, f"由地区推断：{region}有{'' if year is None else f' {year} 年'}适用的省级规则包 {name}（在 {family} 基础上）"
+        return family, f"默认：{region}没有{'' if year is None else f' {year} 年'}适用的省级规则包，采用 {family}"
     return family, f"默认：地区未知，采用 {family}"

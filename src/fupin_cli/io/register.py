@@ -254,6 +254,8 @@ def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, Any]]:
     if choice:
         rows.append(("区域来源 (region from)", choice.get("region_how", "")))
         rows.append(("规则包选择 (pack chosen)", choice.get("pack_how", "")))
+        if choice.get("year_how"):
+            rows.append(("年度来源 (year from)", choice["year_how"]))
     for name, p in (prov.get("parameters") or {}).items():
         desc = f"{p.get('value')} ({p.get('year')}, {p.get('region')}"
         desc += f", {p['source']}" if p.get("source") else ""
