@@ -1,0 +1,75 @@
+"""Issue 8 leftovers: the household-level 辍学 flag, the same household in two files, column-map labels, several
+files for exit and measures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fupin_cli.engine import evaluate, load_pack
+from fupin_cli.roster import Roster
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack("national-2014")
+
+
+def households(n: int = 3, **cols) -> pd.DataFrame:
+    hh = pd.DataFrame({
+        "household_id": [f"H{i}" for i in range(n)], "village": ["一村"] * n,
+        "household_size": pd.array([2] * n, dtype="Int64"),
+        "income_per_capita": pd.array([1000.0] * n, dtype="Float64"),
+    })
+    for k, v in cols.items():
+        hh[k] = v
+    return hh
+
+
+def members(flags: list, n: int = 3) -> pd.DataFrame:
+    """Two members per household; the child's 是否辍学 from ``flags`` (None: the column absent)."""
+    rows = []
+    for i in range(n):
+        rows.append({"household_id": f"H{i}", "name": "父", "health": "健康", "labour": "普通劳动力",
+                     "birth_date": pd.Timestamp("1980-01-01"), "school_status": "非在校生"})
+        rows.append({"household_id": f"H{i}", "name": "子", "health": "健康", "labour": "无劳动力",
+                     "birth_date": pd.Timestamp("2000-01-01"), "school_status": "九年级"})
+    m = pd.DataFrame(rows)
+    if flags is not None:
+        m["dropout"] = pd.array([v for f in flags for v in (False, f)], dtype="boolean")
+    return m
+
+
+# ---- has_dropout: the household-level 辍学 flag ---------------------------------------------
+def test_household_dropout_flag_is_used_without_member_rows(pack):
+    flag = pd.array([True, False, None], dtype="boolean")
+    ev = evaluate(Roster(households(has_dropout=flag), pd.DataFrame(columns=["household_id"])), pack, 2016)
+    assert ev.households["compulsory_dropout"].astype(object).tolist() == [True, False, False]  # blank = not declared
+    assert "hh_exit_education" not in ev.not_evaluated
+    assert ev.results["hh_exit_education"].astype(object).tolist() == [False, True, True]  # 未达标 on the flag
+
+
+def test_no_member_rows_and_no_flag_is_not_evaluated(pack):
+    ev = evaluate(Roster(households(), pd.DataFrame(columns=["household_id"])), pack, 2016)
+    assert ev.not_evaluated["hh_exit_education"].all()  # never read as 否 (无法核实, never 脱贫 on it)
+
+
+def test_member_rows_and_household_flag_together_count_once(pack):
+    # H0: the member and the household flag say so; H1: only the household flag; H2: only the member
+    hh = households(has_dropout=pd.array([True, True, False], dtype="boolean"))
+    ev = evaluate(Roster(hh, members([True, False, True])), pack, 2016)
+    assert ev.households["compulsory_dropout"].astype(object).tolist() == [True, True, True]
+    assert ev.households["compulsory_out_of_school_count"].astype(object).tolist() == [1, 0, 1]  # people, not flags
+    assert ev.results["hh_exit_education"].astype(object).tolist() == [False, False, False]
+    # a household flag saying 否 does not hide a member marked 辍学
+    ev2 = evaluate(Roster(households(has_dropout=pd.array([False] * 3, dtype="boolean")), members([True, False, False])),
+                   pack, 2016)
+    assert ev2.households["compulsory_dropout"].astype(object).tolist() == [True, False, False]
+
+
+def test_monitoring_pack_uses_the_flag_too():
+    mon = load_pack("monitoring-2021")
+    hh = households(has_dropout=pd.array([True, False, False], dtype="boolean"))
+    ev = evaluate(Roster(hh, pd.DataFrame(columns=["household_id"])), mon, 2023, "云南")
+    assert ev.households["compulsory_dropout"].astype(object).tolist() == [True, False, False]
+    assert ev.results["elim_education"].astype(object).tolist() == [False, True, True]
