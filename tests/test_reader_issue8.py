@@ -95,7 +95,7 @@ def test_several_files_keep_provenance_and_report_the_same_household(tmp_path):
     assert r.households["_row"].tolist() == [2, 3, 2, 3]
     assert [s.name for s in r.sources] == ["a.xlsx", "b.csv"]
     (row, severity, message), = notes_of(r, "read.duplicate_household")
-    assert severity == "warning" and "a.xlsx 花名册!第 3 行" in message and "b.csv 第 2 行" in message
+    assert severity == "error" and "a.xlsx 花名册!第 3 行" in message and "b.csv 第 2 行" in message  # never one silently
 
 
 def test_layout_from_the_rows_not_the_labels(tmp_path):

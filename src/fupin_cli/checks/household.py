@@ -7,6 +7,7 @@ import pandas as pd
 
 from fupin_cli import idnumber
 from fupin_cli.checks.context import num, CheckContext, fmt_num, fmt_text
+from fupin_cli.schema import SOURCE_FILE, SOURCE_SHEET
 
 
 def duplicate_household_ids(ctx: CheckContext) -> list[pd.DataFrame]:
@@ -15,6 +16,11 @@ def duplicate_household_ids(ctx: CheckContext) -> list[pd.DataFrame]:
         return []
     hid = hh["household_id"]
     dup = hid.notna() & hid.duplicated(keep=False)
+    if dup.any() and SOURCE_FILE in hh.columns:
+        # the same 户编号 in two files or sheets: the reader's read.duplicate_household names every place
+        place = hh[SOURCE_FILE].astype(str) + "\0" + (hh[SOURCE_SHEET].astype(str) if SOURCE_SHEET in hh.columns else "")
+        spread = place[dup].groupby(hid[dup]).nunique()
+        dup &= ~hid.isin(spread[spread > 1].index)
     counts = hid[dup].value_counts()
     return [ctx.emit("household.duplicate_id", hh, dup, "household_id", lambda sub: (
         "户编号 " + sub["household_id"].astype("str") + " 出现 " + sub["household_id"].map(counts).astype(str) + " 次"))]

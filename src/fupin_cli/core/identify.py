@@ -23,6 +23,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fupin_cli.core.causes import CausesReport, causes_report
@@ -206,7 +207,12 @@ def stop_on_errors(findings: pd.DataFrame, source: str, path: str | None = None)
             f"{source}: {counts['error']} data errors in {n_hh} households; identification stopped",
             f"run `fupin validate {path or source}` to see and fix them, or add --allow-errors to mark those households 待核实",
         )
-        first = findings[findings["severity"] == "error"].head(5)
+        errors = findings[findings["severity"] == "error"]
+        first_kind = (errors["check"] != "read.duplicate_household").to_numpy()  # the same household twice: said first
+        first = errors.iloc[np.argsort(first_kind, kind="stable")].head(5)
+        if not first_kind.all():
+            e.hint = ("the same household is in two files or sheets (each place named below): keep it in one place "
+                      f"(delete the other rows) or correct its 户编号; then `fupin validate {path or source}`")
         e.problems = [f"  {r.file} {(r.sheet + '!') if r.sheet else ''}{'' if pd.isna(r.row) else r.row}: {r.message}"
                       for r in first.itertuples()]
         if counts["error"] > len(first):
@@ -243,7 +249,8 @@ def identify(
         findings = validate(roster, year=year)
     source = _source_name(roster)
     if not allow_errors:
-        stop_on_errors(findings, source, roster.sources[0].path if roster.sources else None)
+        paths = list(dict.fromkeys(str(s.path) for s in roster.sources))
+        stop_on_errors(findings, source, " ".join(paths) if 1 < len(paths) <= 3 else paths[0] if paths else None)
     step("evaluate")
     ev = evaluate(roster, pack, year=year, region=region, policy=policy)
     from fupin_cli.checks.pack import evaluation_findings  # the pack's check rules, as `fupin validate` runs them
@@ -298,7 +305,8 @@ def identify(
 
 def _source_name(roster: Roster) -> str:
     if roster.sources:
-        return roster.sources[0].name
+        names = list(dict.fromkeys(s.name for s in roster.sources))
+        return names[0] if len(names) == 1 else "、".join(names[:3]) + (f" 等 {len(names)} 个文件" if len(names) > 3 else "")
     hh = roster.households
     if SOURCE_FILE in hh.columns and len(hh):
         return str(hh[SOURCE_FILE].iloc[0])

@@ -57,7 +57,8 @@ def read_roster(path: str | os.PathLike | Sequence[str | os.PathLike], *, sheet:
     the sheet of members when households and members are on two sheets.  ``encoding``: for CSV
     (default: UTF-8, else GB18030).  ``columns``: a column map (:mod:`fupin_cli.io.colmap`)
     applied before the vocabulary.  Several files are read one by one and combined; the same
-    户编号 in two files or sheets is kept twice and noted (``read.duplicate_household``).
+    户编号 in two files or sheets is kept twice (never one silently dropped) and reported as an error naming every
+    place (``read.duplicate_household``): identify stops on it (exit 1) unless --allow-errors.
     """
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     if not paths:
@@ -395,7 +396,7 @@ def _finish(roster: Roster, columns: ColumnMap | None) -> None:
 
 
 def _duplicates(households: pd.DataFrame) -> list[pd.DataFrame]:
-    """The same 户编号 in two files or sheets: noted with both places (validate reports it as an error)."""
+    """The same 户编号 in two files or sheets: an error naming every place (file, sheet, row)."""
     if "household_id" not in households.columns or SOURCE_FILE not in households.columns:
         return []
     hid = households["household_id"]
@@ -411,9 +412,9 @@ def _duplicates(households: pd.DataFrame) -> list[pd.DataFrame]:
             continue  # within one sheet: validate's household.duplicate_id says it
         text = "、".join(f"{f} {(s + '!') if s else ''}第 {r} 行" for f, s, r in where)
         f0, s0, r0 = where[1]
-        rows.append({"severity": "warning", "check": "read.duplicate_household", "file": f0, "sheet": s0, "row": r0,
+        rows.append({"severity": "error", "check": "read.duplicate_household", "file": f0, "sheet": s0, "row": r0,
                      "column": "户编号", "household_id": str(h),
-                     "message": f"户编号 {h} 在多个文件/工作表中出现: {text} (两处都保留, 未覆盖)",
+                     "message": f"户编号 {h} 在多个文件/工作表中出现: {text} (两处都保留, 未覆盖; 成员、户主和人口数的检查按合并后的一户进行)",
                      "hint": "同一户只应登记一次: 删除重复的一处, 或改正户编号"})
     return [make_findings(rows)] if rows else []
 
