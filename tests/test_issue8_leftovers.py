@@ -122,3 +122,44 @@ def test_a_repeated_household_within_one_sheet_is_still_household_duplicate_id()
     hh["household_id"] = ["H1", "H1"]
     f = validate(Roster(hh, pd.DataFrame(columns=["household_id"])), 2016)
     assert (f["check"] == "household.duplicate_id").sum() == 2
+
+
+# ---- column maps and --allow-missing name fields by any label the reader accepts ------------
+def test_field_for_header_any_form():
+    from fupin_cli.schema import field_for_header
+
+    assert field_for_header("房屋是否安全") is None  # as written it is the opposite of 是否危房: callers that rename
+    assert field_for_header("房屋是否安全", any_form=True) == "unsafe_housing"
+    assert field_for_header("人均纯收入(万元)") is None
+    assert field_for_header("人均纯收入(万元)", any_form=True) == "income_per_capita"
+    assert field_for_header("非危房", any_form=True) == "unsafe_housing"
+    assert field_for_header("备注", any_form=True) is None
+
+
+def test_column_map_field_given_as_an_inverted_or_unit_label(tmp_path):
+    from fupin_cli.errors import UsageError
+    from fupin_cli.io.colmap import load_column_map
+    from fupin_cli.io.read import read_roster
+
+    head = ["户编号", "行政村", "户主姓名", "家庭人口数", "住房情况", "收入"]
+    pd.DataFrame([["H1", "青山村", "甲", 3, "是", 0.25], ["H2", "青山村", "乙", 2, "否", 0.31]], columns=head).to_csv(
+        tmp_path / "r.csv", index=False)
+    m = tmp_path / "m.yaml"
+    m.write_text("columns:\n  - {header: 住房情况, field: 房屋是否安全}\n  - {header: 收入, field: 人均纯收入(万元)}\n",
+                 encoding="utf-8")
+    r = read_roster(tmp_path / "r.csv", columns=load_column_map(m))
+    assert r.unmatched == []
+    assert r.households["unsafe_housing"].tolist() == [False, True]  # 房屋是否安全 是 → not 危房
+    assert r.households["income_per_capita"].tolist() == [2500.0, 3100.0]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns:\n  - {header: 住房情况, field: 房屋是否安全, polarity: same}\n", encoding="utf-8")
+    with pytest.raises(UsageError) as e:
+        load_column_map(bad)
+    assert "bad.yaml:2:" in e.value.message and "inverted label of unsafe_housing" in e.value.message
+
+
+def test_allow_missing_takes_any_label():
+    from fupin_cli.engine.inputs import resolve_field_names
+
+    assert resolve_field_names(["房屋是否安全，人均纯收入(万元)", "车辆价值"]) == {"unsafe_housing", "income_per_capita",
+                                                                                   "vehicle_value"}

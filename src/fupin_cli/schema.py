@@ -529,16 +529,23 @@ def _build_alias_index() -> dict[str, str]:
 HEADER_ALIASES: dict[str, str] = _build_alias_index()
 
 
-def field_for_header(text: object) -> str | None:
-    """Canonical field name for a header text that maps to it as written (same polarity, no unit
-    scale), or None.  The full matcher, with variants, polarity and units, is
-    :func:`fupin_cli.headers.match_header`."""
+def field_for_header(text: object, *, any_form: bool = False) -> str | None:
+    """Canonical field name for a header text, or None.
+
+    By default only a label that maps to the field as written (same polarity, no unit scale): for
+    callers that rename columns and cannot negate or scale their values.  ``any_form``: every label
+    the reader accepts, inverted-polarity (房屋是否安全 → unsafe_housing) and unit-carrying
+    (人均纯收入(万元) → income_per_capita) ones too — for callers that only need *which* field a label
+    names (``--allow-missing``).  The full matcher, with polarity and scale, is
+    :func:`fupin_cli.headers.match_header` (column maps use it)."""
     if text is None:
         return None
     from fupin_cli.headers import match_header
 
     m = match_header(str(text))
-    return m.field if m is not None and not m.inverted and m.scale == 1.0 else None
+    if m is None:
+        return None
+    return m.field if any_form or (not m.inverted and m.scale == 1.0) else None
 
 
 def _build_value_index() -> dict[str, dict[str, str]]:

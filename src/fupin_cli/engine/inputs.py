@@ -291,7 +291,7 @@ def resolve_field_names(names: Iterable[str]) -> frozenset:
             if name in schema.FIELDS or name in BUILTIN_MEMBER or name == MEMBERS:
                 out.add(name)
                 continue
-            found = schema.field_for_header(name)
+            found = schema.field_for_header(name, any_form=True)  # 房屋是否安全, 人均纯收入(万元) name a field too
             if found is None:
                 from fupin_cli.errors import UsageError
 

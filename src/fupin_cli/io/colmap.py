@@ -11,7 +11,9 @@ A map is YAML, validated by pydantic (``extra="forbid"``); every problem is repo
       - {header: 电话, field: phone, sheet: 青山村}     # only on that sheet (file: … likewise)
 
 ``header`` is compared after :func:`fupin_cli.schema.normalise_header` (spaces, brackets,
-answer hints and units do not matter).  ``field`` is a field name or its Chinese label, or null.
+answer hints and units do not matter).  ``field`` is a field name, its Chinese label or any label the
+reader understands — an inverted one (``房屋是否安全``: polarity inverted implied) or one with a unit
+(``人均纯收入(万元)``: scale 10000 unless given) — or null.
 ``scale`` defaults to the unit written in the header.  Keys ``where``, ``method``, ``confidence``
 and ``candidates`` are written by ``--write-map`` for the reader's information and ignored.
 """
@@ -22,9 +24,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from fupin_cli.errors import UsageError
 from fupin_cli.headers import Match, match_header, unit_scale
@@ -56,6 +58,29 @@ class Entry(BaseModel):
     method: str | None = None
     confidence: float | None = None
     candidates: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _field_as_the_reader_reads_it(cls, data: Any) -> Any:
+        """``field`` may be any label the reader understands, an inverted-polarity one (房屋是否安全 → unsafe_housing,
+        polarity inverted) or one with a unit (人均纯收入(万元) → income_per_capita, scale 10000)."""
+        if not isinstance(data, dict) or not isinstance(data.get("field"), str):
+            return data
+        v = data["field"]
+        if v in FIELDS or v in _BY_LABEL:
+            return data
+        m = match_header(v)
+        if m is None:
+            return data  # the field validator says it is unknown, with close names
+        data = {**data, "field": m.field}
+        if m.inverted:
+            if data.get("polarity", "inverted") != "inverted":
+                raise ValueError(f"field {v!r} is the inverted label of {m.field} ({FIELDS[m.field].zh}): "
+                                 f"write field: {m.field} with polarity, or leave polarity out")
+            data["polarity"] = "inverted"
+        if m.scale != 1.0 and data.get("scale") is None:
+            data["scale"] = m.scale
+        return data
 
     @field_validator("field")
     @classmethod
