@@ -163,3 +163,55 @@ def test_allow_missing_takes_any_label():
 
     assert resolve_field_names(["房屋是否安全，人均纯收入(万元)", "车辆价值"]) == {"unsafe_housing", "income_per_capita",
                                                                                    "vehicle_value"}
+
+
+# ---- exit SOURCE and measures take several files, a folder or a glob like identify --------------
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    d = tmp_path_factory.mktemp("split")
+    frame = pd.read_csv(SAMPLES / "roster-clean-gbk.csv", encoding="gbk", dtype=str)
+    (d / "乡镇").mkdir()
+    frame.to_csv(d / "all.csv", index=False)
+    for i, (_, part) in enumerate(frame.groupby("行政村", sort=True)):
+        part.to_csv(d / "乡镇" / f"v{i}.csv", index=False)
+    return d
+
+
+@pytest.mark.parametrize("command", ["exit", "measures"])
+def test_several_files_a_folder_or_a_glob(split, command):
+    import json
+
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+
+    runner = CliRunner()
+
+    def run(*sources):
+        res = runner.invoke(app, [command, *map(str, sources), "-y", "2015", "--json"])
+        assert res.exit_code == 0, res.output
+        body = json.loads(res.stdout)
+        body.pop("provenance"), body.pop("outputs", None), body.pop("warnings", None)
+        return body
+
+    one = run(split / "all.csv")
+    files = sorted((split / "乡镇").iterdir())
+    assert len(files) > 1
+    for sources in ([split / "乡镇"], [str(split / "乡镇" / "*.csv")], files):
+        got = run(*sources)
+        if command == "exit":  # the same households exit; village rows come from the same data
+            assert (got["exited_households"], got["remaining_households"]) == (one["exited_households"], one["remaining_households"])
+        else:
+            assert got["overall"] == one["overall"]
+
+
+def test_exit_refuses_a_register_among_several_files(split, tmp_path):
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+
+    runner = CliRunner()
+    reg = tmp_path / "reg.xlsx"
+    assert runner.invoke(app, ["identify", str(split / "all.csv"), "-y", "2015", "-q", "-o", str(reg)]).exit_code == 0
+    res = runner.invoke(app, ["exit", str(reg), str(split / "all.csv"), "-y", "2015", "-q", "-o", str(tmp_path / "e.xlsx")])
+    assert res.exit_code == 2 and "reg.xlsx is a register written by fupin: give it alone" in res.stderr

@@ -11,15 +11,16 @@ import typer
 from fupin_cli.cli.common import (
     AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
     PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard,
-    input_argument, input_option, input_policy, out, read_rosters, rosters_option,
+    input_option, input_policy, out, read_rosters, rosters_argument, rosters_option,
 )
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
     run_time, settle, write_annotated,
 )
 
-SourceArg = input_argument(
-    "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry status.")
+SourceArg = rosters_argument(
+    "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry "
+    "status: one file, or a roster in several files, a folder or a glob (青山镇/*.xlsx).")
 RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
                            "Repeat it, or give a folder or a glob, for a roster in several files.")
 SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
@@ -74,19 +75,19 @@ def register(app: typer.Typer) -> None:
                            columns=columns)
             pack, region, population, columns = cfg.pack, cfg.region, cfg.population, cfg.columns
             publicity_start, phone = cfg.publicity_start, cfg.phone or ""
-            inputs = [p for p in (source, population, sample_check) if p is not None] + list(roster or [])
+            inputs = [*source, *(p for p in (population, sample_check) if p is not None), *(roster or [])]
             plan = {}
             if annotate is not None:
                 from fupin_cli.io.paths import expand_paths
 
-                plan = annotate_plan(annotate, expand_paths(roster) if roster else [source])
+                plan = annotate_plan(annotate, expand_paths(roster) if roster else source)
             if plan and not roster:
                 from fupin_cli.io.annual import is_register_file
 
-                if is_register_file(source):
+                if any(is_register_file(s) for s in source):
                     from fupin_cli.errors import UsageError
 
-                    raise UsageError(f"--annotate: SOURCE {source.name} is a register, not the office's roster",
+                    raise UsageError(f"--annotate: SOURCE {source[0].name} is a register, not the office's roster",
                                      "give this year's roster with --roster; its copy gets the decisions")
             target = prepare_outputs(main_output(output, in_output_dir(cfg, default_output(year).name), json_), force, publicity=publicity,
                                      publicity_what="脱贫名单", inputs=inputs, annotated=plan.values())
@@ -107,9 +108,9 @@ def register(app: typer.Typer) -> None:
                                 check_roster_year=this_year is not None or src.kind == "roster")
                 the_pack, region = chosen.pack, chosen.region
                 assessment, ev = run_exit(src.households, src.members, the_pack, year, region, roster=this_year,
-                                          population=pop, sample=sample, source_name=f"SOURCE {source.name}",
+                                          population=pop, sample=sample, source_name=f"SOURCE {src.name}",
                                           policy=input_policy(allow_missing, strict), unmatched=src.unmatched)
-                options = {"source": f"{source.name} ({src.kind})", "lang": lang.value, **cfg.describe()}
+                options = {"source": f"{src.name} ({src.kind})", "lang": lang.value, **cfg.describe()}
                 for name, path in (("population", population), ("sample_check", sample_check)):
                     if path is not None:
                         options[name] = f"{path.name} (sha256 {sha256_file(path)})"

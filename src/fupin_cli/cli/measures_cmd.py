@@ -10,15 +10,15 @@ import typer
 
 from fupin_cli.cli.common import (
     AllowErrorsOpt, AllowMissingOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
-    StrictOpt, YearOpt, escape, guard, input_policy, out,
+    StrictOpt, YearOpt, escape, guard, input_policy, out, rosters_argument,
 )
 from fupin_cli.cli.run import (
     finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
 )
 
-SourcesArg = Annotated[list[Path], typer.Argument(
-    help="Roster(s) (the pack is evaluated as identify does) or register(s) written by identify / reassess.",
-    exists=True, dir_okay=False, readable=True)]
+SourcesArg = rosters_argument(
+    "Roster(s) (the pack is evaluated as identify does: several files, a folder or a glob such as 青山镇/*.xlsx, read as "
+    "one roster) or register(s) written by identify / reassess.")
 
 
 def register(app: typer.Typer) -> None:

@@ -83,6 +83,13 @@ def read_source(path, *, sheet: str | None = None, encoding: str | None = None, 
 
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(x) for x in path]
     p = paths[0]
+    if len(paths) > 1:
+        registers = [x.name for x in paths if is_register_file(x)]
+        if registers:
+            from fupin_cli.errors import UsageError
+
+            raise UsageError(f"{registers[0]} is a register written by fupin: give it alone, not with other files",
+                             "several files, a folder or a glob are read as one roster; a register is read by itself")
     if len(paths) == 1 and is_register_file(p):
         from fupin_cli.io.register import read_register
 
