@@ -215,3 +215,27 @@ def test_exit_refuses_a_register_among_several_files(split, tmp_path):
     assert runner.invoke(app, ["identify", str(split / "all.csv"), "-y", "2015", "-q", "-o", str(reg)]).exit_code == 0
     res = runner.invoke(app, ["exit", str(reg), str(split / "all.csv"), "-y", "2015", "-q", "-o", str(tmp_path / "e.xlsx")])
     assert res.exit_code == 2 and "reg.xlsx is a register written by fupin: give it alone" in res.stderr
+
+
+def test_household_level_roster_with_member_labels_has_no_data_errors(tmp_path):
+    """The layout of issue 8's household-level benchmark roster (one row per household, 户主证件号码, member-labelled
+    flags such as 是否特困供养 / 是否财政供养人员), at 300 households: identify runs without data errors."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+    from fupin_cli.io.write_roster import write_roster
+    from fupin_cli.samples.generate import generate_roster
+
+    roster, _ = generate_roster(300, seed=3, year=2015)
+    write_roster(roster, tmp_path / "hh.csv", "household", encoding="utf-8")
+    frame = pd.read_csv(tmp_path / "hh.csv", dtype=str, keep_default_na=False)
+    assert "户主证件号码" in frame.columns and "证件号码" not in frame.columns
+    frame["是否特困供养"], frame["是否财政供养人员"] = "否", "否"
+    frame.to_csv(tmp_path / "hh.csv", index=False)
+    res = CliRunner().invoke(app, ["identify", str(tmp_path / "hh.csv"), "-y", "2015", "--json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert body["counts"]["findings"]["error"] == 0 and body["counts"]["households_read"] == 300
+    assert body["counts"]["members_read"] == 0  # not one member per household
