@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "fupin_cli"
-BASE = {"errors", "schema", "headers", "idnumber", "findings", "roster"}
+BASE = {"errors", "schema", "headers", "idnumber", "findings", "roster", "regions"}
 
 # package → packages it may import (besides itself).  Base modules may import base modules only.
 ALLOWED = {
