@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,25 @@ from fupin_cli.cli.common import (
     Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
     StrictOpt, YearOpt, guard, input_option, input_policy, out,
 )
+from fupin_cli.errors import UsageError
 from fupin_cli.cli.run import (
     annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
     run_time, settle, write_annotated,
 )
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
+class Engine(str, Enum):
+    pandas = "pandas"
+    duckdb = "duckdb"
+
+
+EngineOpt = Annotated[Engine, typer.Option(
+    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — the roster scanned and decided inside DuckDB (Parquet/CSV "
+    "roster, .parquet/.csv register); it does not run validate's data-quality checks (says so), and falls back to pandas, "
+    "with a message, for what it does not handle yet.",)]
+NoChecksOpt = Annotated[bool, typer.Option(
+    "--no-checks", help="With --engine duckdb: run without validate's data-quality checks (that engine does not run them yet; "
+    "run `fupin validate` on the roster first). Without this flag --engine duckdb falls back to pandas, which runs them.")]
 AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")
 
 
@@ -60,11 +74,15 @@ def register(app: typer.Typer) -> None:
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
+        engine: EngineOpt = Engine.pandas,
+        no_checks: NoChecksOpt = False,
         force: ForceOpt = False,
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
         with guard(json_):
+            if no_checks and engine is not Engine.duckdb:
+                raise UsageError("--no-checks is only for --engine duckdb", "the pandas engine always runs validate's checks; drop --no-checks")
             from fupin_cli import __version__
             from fupin_cli.core.identify import identify, not_evaluated_lines, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
@@ -104,6 +122,20 @@ def register(app: typer.Typer) -> None:
 
                     the_population = read_population(population)
                     options["population"] = f"{population.name} (sha256 {sha256_file(population)}; {cfg.origins['population']})"
+                fast = None
+                if engine is Engine.duckdb:
+                    fast = _duckdb_identify(roster, the_pack, year, region, target, step, sheet=sheet, encoding=encoding,
+                                            columns=columns, allow_errors=allow_errors, options=options, lang=lang.value, force=force,
+                                            json_=json_, unsupported=[n for n, v in (("--quota", quota), ("--assist", assist),
+                                                                                   ("--population", population), ("--annotate", annotate),
+                                                                                   ("--publicity", publicity)) if v is not None],
+                                            no_checks=no_checks, cfg=cfg, policy=policy)
+            if fast is not None:
+                result, outputs, warnings, lines = fast
+                finish(json_, quiet, payload=lambda: {**result.to_json(outputs), "warnings": warnings}, warnings=warnings,
+                       render=lambda: render_summary(result, outputs, lines))
+                return
+            with progress(quiet or json_) as step:
                 step("read")
                 data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
                 if assist is not None:
@@ -131,6 +163,52 @@ def register(app: typer.Typer) -> None:
             warnings = [*chosen.warnings, *not_evaluated_lines(result.provenance), *result.notes, *written.warnings, *annotated.warnings]
             finish(json_, quiet, payload=lambda: {**result.to_json(outputs), "warnings": warnings}, warnings=warnings,
                    render=lambda: render_summary(result, outputs, chosen.lines))
+
+
+def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encoding, columns, allow_errors, options, lang, force,
+                     json_, unsupported, no_checks, cfg, policy):
+    """``--engine duckdb``: (result, outputs, warnings), or None after saying why the pandas engine runs instead."""
+    from fupin_cli import __version__
+    from fupin_cli.io.colmap import load_column_map
+    from fupin_cli.cli.run import run_time, settle, warn
+    from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned
+    from fupin_cli.io.paths import expand_paths
+
+    why = None
+    if not no_checks:
+        why = "it does not run validate's data-quality checks yet (add --no-checks after `fupin validate` to run it without them)"
+    elif unsupported:
+        why = f"{', '.join(unsupported)} not supported yet"
+    elif target is not None and target.suffix.lower() not in (".parquet", ".csv"):
+        why = f"a {target.suffix} register (.parquet and .csv only)"
+    result = None
+    if why is None:
+        import duckdb
+
+        from fupin_cli.io.scan import scan_roster, write_register_sql
+
+        con = duckdb.connect()
+        try:
+            step("read")
+            scan = scan_roster(con, expand_paths(roster), sheet=sheet, encoding=encoding, columns=load_column_map(columns) if columns is not None else None)
+            from fupin_cli.io.scan import RegionRoster
+
+            chosen = settle(RegionRoster(scan), cfg, year, "national-2014", loaded=pack)  # region and pack as the pandas path settles them
+            result = identify_scanned(scan, chosen.pack, year, chosen.region, allow_errors=allow_errors, version=__version__,
+                                      run_time=run_time(list(roster)), options={**options, "engine": "duckdb"}, progress=step,
+                                      policy=policy)
+            result.provenance["choice"] = chosen.info
+            step("write")
+            outputs = [] if target is None else [str(write_register_sql(result, target, lang=lang, force=force))]
+        except FastPathUnsupported as e:
+            why = str(e)
+            con.close()
+    if why is not None:
+        warn([f"--engine duckdb: {why}; the pandas engine runs instead"])
+        return None
+    from fupin_cli.core.identify import not_evaluated_lines
+
+    return result, outputs, [*chosen.warnings, *not_evaluated_lines(result.provenance), *result.notes], chosen.lines
 
 
 def render_summary(result, outputs: list[str], choice: list[str] = ()) -> None:

@@ -396,6 +396,7 @@ class CompiledPack:
     estimates: list[str]
     member_rules: list[str]
     decisions: list[str] = field(default_factory=list)
+    not_evaluated: list[str] = field(default_factory=list)  # rules with absent inputs: a ``ne:<id>`` column each
 
 
 def household_types(pack) -> dict[str, Ty]:
@@ -420,7 +421,7 @@ def value_column(rule_id: str) -> str:
 
 
 def compile_pack(pack, year: int, params: dict[str, Any], household_columns, member_columns, decisions: bool = True,
-                 dialect: Dialect = DUCKDB) -> CompiledPack:
+                 dialect: Dialect = DUCKDB, availability=None) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
@@ -428,6 +429,14 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     q = dialect.ident
     htypes, mtypes = household_types(pack), member_types()
     derived_ids = {d.id for d in pack.derived}
+    # ``availability`` (engine.inputs.analyse): the pack as it runs on a roster lacking some columns — derived
+    # fields it cannot compute are missing, a condition with absent parts is evaluated with them true and false
+    # (agreeing: decided; both unknown: unknown; else not evaluated: false, and a ``ne:<id>`` column says so)
+    derived_ir = availability.derived_ir if availability is not None else pack.derived_ir
+    absent_derived = set(availability.derived_absent) if availability is not None else set()
+    conditions = availability.conditions if availability is not None else pack.conditions
+    values_ir = availability.values if availability is not None else pack.values
+    from fupin_cli.engine.inputs import has_absent, substitute
     household_columns, member_columns = set(household_columns), set(member_columns)
     active = [r for r in pack.rules if r.active(year) and r.level in ("households", "members") and not getattr(r, "builtin", None)]
 
@@ -435,12 +444,15 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     hnames: set[str] = set()
     mnames: set[str] = set()
     for model in pack.derived:
-        for key, node in pack.derived_ir[model.id].items():
+        if model.id in absent_derived or model.id not in derived_ir:
+            continue
+        for key, node in derived_ir[model.id].items():
             (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(node))
     for r in active:
-        for node in (pack.conditions.get(r.id), pack.values.get(r.id)):
+        for node in (conditions.get(r.id), values_ir.get(r.id)):
             if node is not None:
-                (mnames if r.level == "members" else hnames).update(ir.names(node))
+                for n in ((substitute(node, True),) if has_absent(node) else (node,)):
+                    (mnames if r.level == "members" else hnames).update(ir.names(n))
     cause_checks = [r for r in active if r.kind == "cause_check"]
     if cause_checks:
         hnames.add("recorded_primary_cause")
@@ -452,12 +464,14 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     ctes: list[str] = []
 
     # 1. member stage: aggregate inputs and member check rules (their shared operands as temp columns)
-    aggs = [m for m in pack.derived if isinstance(m, DerivedAgg) and m.id in pack.derived_ir]
-    agg_sql = {m.id: _aggregate_sql(m, pack.derived_ir[m.id], mexpr) for m in aggs}
+    aggs = [m for m in pack.derived if isinstance(m, DerivedAgg) and m.id in derived_ir and m.id not in absent_derived]
+    agg_sql = {m.id: _aggregate_sql(m, derived_ir[m.id], mexpr) for m in aggs}
     member_rules = [r.id for r in active if r.level == "members"]
     member_items = []
     for rid in member_rules:
-        node = pack.conditions.get(rid)
+        node = conditions.get(rid)
+        if node is not None and has_absent(node):
+            raise SqlError(f"member rule {rid} reads absent columns")
         member_items.append(f"{mexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(rid))}")
     member_ctes, member_source = mexpr.pool.layers(MEMBERS, "__m")
     ctes += member_ctes
@@ -488,32 +502,50 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     # 3. derived formulas, in layers (a layer uses only earlier layers' columns)
     level: dict[str, int] = {m.id: 0 for m in aggs}
     layers: dict[int, list] = {}
+    missing_items = []
     for model in pack.derived:
-        if isinstance(model, DerivedAgg) or model.id not in pack.derived_ir:
+        if model.id in absent_derived and model.id in pack.derived_ir:  # never computed: missing for every household
+            missing_items.append(f"{dialect.null(pack.field_types[model.id].kind)} AS {q(model.id)}")
+            hcols[model.id] = q(model.id)
+    if missing_items:
+        ctes.append(f"{q('__dmissing')} AS (SELECT *, {', '.join(missing_items)} FROM {source})")
+        source = q("__dmissing")
+    for model in pack.derived:
+        if isinstance(model, DerivedAgg) or model.id not in derived_ir or model.id in absent_derived:
             continue
-        node = pack.derived_ir[model.id]["expr"]
+        node = derived_ir[model.id]["expr"]
         lv = 1 + max([level[n] for n in ir.names(node) if n in level] or [0])
         level[model.id] = lv
         layers.setdefault(lv, []).append(model)
     hexpr = ExprCompiler(htypes, params, hcols, dialect, TempPool("__t_d1_", dialect))
     for lv in sorted(layers):
-        stage(f"__d{lv}", [f"{hexpr.sql(pack.derived_ir[m.id]['expr'])} AS {q(m.id)}" for m in layers[lv]])
+        stage(f"__d{lv}", [f"{hexpr.sql(derived_ir[m.id]['expr'])} AS {q(m.id)}" for m in layers[lv]])
         for model in layers[lv]:
             hcols[model.id] = q(model.id)
 
     # 4. household rules, then estimate values (where the rule is true)
-    rules, estimates = [], []
+    rules, estimates, not_evaluated = [], [], []
     items, value_items = [], []
     for r in active:
         if r.level == "members":
             continue
-        node = pack.conditions.get(r.id)
-        items.append(f"{hexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(r.id))}")
+        node = conditions.get(r.id)
+        if node is not None and has_absent(node):
+            vt, vf = hexpr.sql(substitute(node, True)), hexpr.sql(substitute(node, False))
+            decided = f"({vt} IS NOT NULL AND {vf} IS NOT NULL AND {vt} = {vf})"
+            unknown = f"({vt} IS NULL AND {vf} IS NULL)"
+            items.append(f"CASE WHEN {decided} THEN {vt} WHEN {unknown} THEN NULL ELSE FALSE END AS {q(rule_column(r.id))}")
+            items.append(f"NOT ({decided} OR {unknown}) AS {q('ne:' + r.id)}")
+            not_evaluated.append(r.id)
+        else:
+            items.append(f"{hexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(r.id))}")
         rules.append(r.id)
     stage("__rules", items)
     for r in active:
         if r.level != "members" and r.kind == "estimate":
-            value_items.append(f"CASE WHEN {q(rule_column(r.id))} THEN {hexpr.sql(pack.values[r.id])} END AS {q(value_column(r.id))}")
+            val = values_ir.get(r.id, pack.values[r.id])
+            body = dialect.null("num") if has_absent(val) else hexpr.sql(val)
+            value_items.append(f"CASE WHEN {q(rule_column(r.id))} THEN {body} END AS {q(value_column(r.id))}")
             estimates.append(r.id)
     if value_items:
         stage("__values", value_items)
@@ -527,7 +559,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
             decision_cols += [c for c, _ in sql if not c.startswith("__")]
 
     out = [q(ROW)] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
-    out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols]
+    out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
     # no ORDER BY: sorting ~100 wide columns costs more than putting the rows back by __row (the runner does)
     sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(out)} FROM {source}"
 
@@ -536,7 +568,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
         with_ = ("WITH " + ",\n".join(member_ctes) + "\n") if member_ctes else ""
         member_sql = f"{with_}SELECT {q(MROW)}, {', '.join(member_items)} FROM {member_source}"
     return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
-                        rules, estimates, member_rules, decision_cols)
+                        rules, estimates, member_rules, decision_cols, not_evaluated)
 
 
 def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
@@ -761,6 +793,18 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
         if connection is None:
             con.close()
 
+    return _evaluation(out, mout, compiled, pack, year, region, households, members, params, values, ages)
+
+
+def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str, households, members, params, values, ages):
+    """The query's result (Arrow, in input order) as the pandas backend's :class:`Evaluation`."""
+    import pandas as pd
+
+    from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.typecheck import BOOL, FLOAT
+
+    htypes, mtypes = household_types(pack), member_types()
     index = households.index
     derived_cols = {d: to_series(_internal(out.column(d), pack.field_types[d]), pack.field_types[d], index) for d in compiled.derived}
     if derived_cols:
@@ -856,3 +900,66 @@ def _text_series(column, index):
 
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"), index=index)
+
+
+def evaluate_relations(con, pack, year: int, region: str | None, households: str, members: str, household_columns,
+                       member_columns, fetch_households, fetch_members=None, ages=None, availability=None, policy=None):
+    """``evaluate`` over a roster that already lives in DuckDB (``fupin identify --engine duckdb``).
+
+    ``households`` / ``members``: relations with ``__row`` / ``__mrow`` (input positions), ``household_id``
+    and the canonical columns named in ``household_columns`` / ``member_columns`` (typed as the reader
+    types them).  ``fetch_households(columns)`` returns those household columns as a pandas frame in
+    ``__row`` order (the deciding values the explanation texts show); ``ages``: the members' ages
+    (Arrow/numpy, in ``__mrow`` order) when the pack uses ``age``.  Only the columns the pack reads
+    are touched; the result is the same :class:`Evaluation` as :func:`evaluate_duckdb`."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from fupin_cli.engine.evaluate import used_params
+    from fupin_cli.engine.params import region_chain, resolve_many
+
+    region = region or pack.meta.region
+    region_chain(pack, region)
+    params = resolve_many(pack, used_params(pack, year), year, region)
+    values = {k: v.value for k, v in params.items()}
+    htypes, mtypes = household_types(pack), member_types()
+    mcols = set(member_columns)
+    if ages is not None:
+        mcols.add("age")
+    compiled = compile_pack(pack, year, values, household_columns, mcols, decisions=False, availability=availability)
+    q = DUCKDB.ident
+    present_h = set(household_columns)
+    hsel = [q(ROW), q("household_id")] + [_typed_input(q(n), htypes[n]) + f" AS {q(n)}"
+                                           for n in compiled.household_inputs if n != "household_id" and n in present_h]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {HOUSEHOLDS} AS SELECT {', '.join(hsel)} FROM {households}")
+    msel = [f"m.{q(MROW)}", f"m.{q('household_id')}"] + [_typed_input(f"m.{q(n)}", mtypes[n]) + f" AS {q(n)}"
+                                                         for n in compiled.member_inputs if n != "age"]
+    join = ""
+    if "age" in compiled.member_inputs:
+        con.register("__ages", pa.table({"__a_mrow": pa.array(range(len(ages)), type=pa.int64()), "age": pa.array(ages, type=pa.float64(), from_pandas=True)}))
+        msel.append('a."age"')
+        join = f"JOIN __ages AS a ON a.__a_mrow = m.{q(MROW)}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {MEMBERS} AS SELECT {', '.join(msel)} FROM {members} AS m {join}")
+    out = _in_row_order(con.sql(compiled.sql).to_arrow_table(), ROW)
+    mout = _in_row_order(con.sql(compiled.member_sql).to_arrow_table(), MROW) if compiled.member_sql else None
+    hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
+    mem = fetch_members(compiled.member_inputs) if (fetch_members is not None and compiled.member_sql) else \
+        pd.DataFrame(index=pd.RangeIndex(len(mout) if mout is not None else 0))
+    ev = _evaluation(out, mout, compiled, pack, year, region, hh, mem, params, values,
+                     None if (ages is None or fetch_members is None or not compiled.member_sql) else __import__("numpy").asarray(ages, dtype="float64"))
+    import numpy as np
+
+    for rid in compiled.not_evaluated:  # households for which a rule with absent inputs could not be decided
+        ne = np.asarray(out.column("ne:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        if ne.any():
+            ev.not_evaluated[rid] = ne
+    if availability is not None:
+        ev.availability = availability
+    if policy is not None:
+        ev.policy = policy
+    return ev
+
+
+def _typed_input(expr: str, ty: Ty) -> str:
+    """A reader-typed column as the SQL type of the pack's type (BIGINT → DOUBLE, DATE → TIMESTAMP)."""
+    return f"CAST({expr} AS {DUCKDB.SQL_TYPES[ty.kind]})" if ty.kind in DUCKDB.SQL_TYPES else expr

@@ -1,0 +1,241 @@
+"""精准识别 over a roster held in DuckDB (``fupin identify --engine duckdb``, experimental).
+
+:func:`identify_scanned` takes a roster already scanned into an in-process DuckDB (``io.scan``:
+tables ``__hh`` and ``__mem`` with the reader's canonical typed columns) and decides every
+household there:
+
+* member aggregates, derived fields, every rule of the year, status / attribute / causes /
+  measures as ``CASE`` by priority: one query compiled from the pack (``engine.compile_sql``);
+* the explanation texts (识别依据, 未识别原因 with the deciding values and thresholds): the engine's
+  vectorised text builder (``engine.details`` via ``engine.decide.identification``) over the
+  columns the rules read, fetched once as columns — not a Python call per household, and the very
+  code the pandas path uses, so the texts are the same;
+* the register: a DuckDB table ``__register`` (roster columns, decision columns, estimates,
+  人口数, year, pack, 原表行号) in roster order, written by the engine (``COPY``) in ``io.scan_write``.
+
+What it does not do (the caller falls back to :func:`fupin_cli.core.identify.identify` or says
+so): ``validate``'s data-quality checks (only the reader's value checks run: a cell that is not a
+valid number / date / 是否 stops the run as on the pandas path); the pack's ``check`` rules
+(疑点; shipped packs have only warning/info ones, which change no decision — a pack with an
+``error`` check rule is refused here); ``--quota``, ``--assist``, ``--population``; the 汇总 /
+致贫原因 / 帮扶覆盖 reports (only the closing counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_cli.core.identify import DECISION_COLUMNS, _text, closing_counts, excluded_mask, pack_label, provenance, stop_on_errors
+from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, SOURCE_ROW
+
+REGISTER = "__register"
+# validate's checks that identify runs on the pandas path and this path does not (said in every run)
+CHECKS_NOT_RUN = "validate 的数据质量检查 (validate's data-quality checks) and the pack's check rules"
+
+
+class FastPathUnsupported(Exception):
+    """The roster or the options need the pandas path (the message says what)."""
+
+
+@dataclass
+class ScannedResult:
+    con: Any
+    columns: list[str]  # register columns (canonical names) in the table ``__register``, in output order
+    kinds: dict[str, str]
+    counts: dict[str, Any]
+    provenance: dict[str, Any]
+    findings: pd.DataFrame
+    evaluation: Any = None
+    notes: list[str] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)  # not computed on this path (no 帮扶覆盖 report)
+    quota: Any = None
+
+    def to_json(self, outputs: list[str] | None = None) -> dict[str, Any]:
+        return {"counts": self.counts, "outputs": list(outputs or []), "provenance": self.provenance,
+                "coverage": {"households_without_responsible_person": None, "villages_without_task_force": None},
+                "quota": None}
+
+
+class _RosterInfo:
+    """What ``provenance`` and ``closing_counts`` read of a roster, for a scanned one."""
+
+    def __init__(self, scan: Any):
+        self.sources = scan.sources
+        self.households = pd.RangeIndex(scan.n_households)
+        self.members = pd.RangeIndex(scan.n_members)
+
+
+def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None, *, allow_errors: bool = False,
+                     version: str = "", run_time: str = "", options: dict[str, Any] | None = None,
+                     progress: Any = None, policy: Any = None) -> ScannedResult:
+    """Identify poor households of a scanned roster; the register is the DuckDB table ``__register``."""
+    from fupin_cli.engine.compile_sql import evaluate_relations
+    from fupin_cli.engine.decide import identification
+    from fupin_cli.findings import count_by_severity
+
+    step = progress or (lambda name: None)
+    con = scan.con
+    findings = scan.notes
+    source = scan.sources[0].name if scan.sources else "roster"
+    if count_by_severity(findings)["error"]:
+        if not allow_errors:
+            stop_on_errors(findings, source, scan.sources[0].path if scan.sources else None)
+        raise FastPathUnsupported("data errors with --allow-errors (the 待核实 reasons come from the pandas path)")
+    bad = [r.id for r in pack.rules_of("check", year) if getattr(r, "severity", "warning") == "error" and not getattr(r, "builtin", None)]
+    if bad:
+        raise FastPathUnsupported(f"the pack's error-level check rules ({', '.join(bad)})")
+    step("evaluate")
+    hcols = [c for c in scan.household_columns if c in HOUSEHOLD_FIELD_NAMES]
+    mcols = [c for c in scan.member_columns if c != "household_id" and not c.startswith("_")]
+    avail, policy = _availability(scan, pack, year, region, policy)
+    ages = _ages(con, scan, pack, year)
+
+    def fetch(columns: list[str]) -> pd.DataFrame:
+        return _frame(con.sql(f"SELECT {', '.join(_q(c) for c in columns)} FROM __hh ORDER BY __row").to_arrow_table(), scan.kinds)
+
+    ev = evaluate_relations(con, pack, year, region, "__hh", "__mem", hcols, mcols if scan.n_members else [], fetch, ages=ages,
+                            availability=avail, policy=policy)
+    decisions = identification(ev)
+    step("decide")
+    _register(con, scan, ev, decisions, year, pack)
+    written = _decision_columns(decisions)
+    hh_counts = _frame(con.sql(f"SELECT status, {'household_size' if 'household_size' in hcols else 'NULL AS household_size'}, "
+                                   f"member_count FROM {REGISTER} ORDER BY __row").to_arrow_table(),
+                       {"status": "str", "household_size": "int", "member_count": "int"})
+    hh_counts["status"] = hh_counts["status"].astype(object)
+    info = _RosterInfo(scan)
+    excluded = excluded_mask(ev)
+    counts = closing_counts(info, hh_counts, findings, excluded)
+    prov = provenance(info, pack, ev, year, region, version=version, run_time=run_time, options=options)
+    prov["engine"] = "duckdb"
+    notes = [f"--engine duckdb (experimental): {CHECKS_NOT_RUN} were not run; run `fupin validate` on the roster for them"]
+    prov["notes"] = list(notes)
+    columns = [c for c in _register_columns(scan, ev, written) if c != "__row"]
+    kinds = dict(scan.kinds)
+    kinds.update({c: "str" for c in written})
+    kinds.update({"member_count": "int", "assessment_year": "int", "pack": "str"})
+    return ScannedResult(con, columns, kinds, counts, prov, findings, ev, notes)
+
+
+def _availability(scan: Any, pack: Any, year: int, region: str | None, policy: Any):
+    """The pack as it can run on the roster's columns (``engine.inputs``): the run stops as the pandas path
+    stops (``check_policy``); the query is compiled from this effective pack (absent alternatives dropped, rules
+    with absent inputs evaluated both ways and not evaluated where the two disagree, as the pandas evaluator does)."""
+    from fupin_cli.engine.evaluate import used_params
+    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
+    from fupin_cli.engine.params import resolve_many
+
+    policy = policy or InputPolicy()
+    values = {k: v.value for k, v in resolve_many(pack, used_params(pack, year), year, region or pack.meta.region).items()}
+    households = pd.DataFrame(columns=scan.household_columns)  # analyse reads the columns present and whether members exist
+    members = pd.DataFrame(columns=scan.member_columns, index=pd.RangeIndex(1 if scan.n_members else 0))
+    avail = analyse(pack, year, households, members, policy, values)
+    check_policy(pack, avail, scan, policy)
+    return avail, policy
+
+
+def _q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _ages(con, scan, pack, year: int):
+    """Members' ages (``engine.derive.member_ages``, vectorised) when the pack reads ``age``; None otherwise."""
+    from fupin_cli.engine import ir
+    from fupin_cli.engine.derive import member_ages
+
+    uses = any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
+        r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
+    if not uses or not scan.n_members:
+        return None
+    cols = [c for c in ("birth_date", "id_number") if c in scan.member_columns]
+    if not cols:
+        return np.full(scan.n_members, np.nan)
+    frame = _frame(con.sql(f"SELECT {', '.join(_q(c) for c in cols)} FROM __mem ORDER BY __mrow").to_arrow_table(), scan.kinds)
+    return member_ages(frame, year)
+
+
+def _frame(table, kinds: dict[str, str]) -> pd.DataFrame:
+    """Arrow columns as the reader's pandas dtypes (str, Int64, Float64, boolean, datetime64[ns])."""
+    import pyarrow as pa
+
+    str_dtype = pd.StringDtype("pyarrow", na_value=np.nan)  # the reader's text dtype (io.read_grid.STR)
+    out = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        kind = kinds.get(name, "str")
+        if kind == "int":
+            vals = col.cast(pa.int64())
+            out[name] = pd.arrays.IntegerArray(np.asarray(vals.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64),
+                                               np.asarray(vals.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+        elif kind in ("float", "money"):
+            vals = col.cast(pa.float64())
+            out[name] = pd.arrays.FloatingArray(np.nan_to_num(vals.fill_null(0.0).to_numpy(zero_copy_only=False)),
+                                                np.asarray(vals.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+        elif kind == "bool":
+            out[name] = pd.arrays.BooleanArray(np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool),
+                                               np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+        elif kind == "date":
+            out[name] = np.asarray(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+        else:
+            out[name] = pd.array(col.cast(pa.large_string()), dtype=str_dtype)
+    return pd.DataFrame(out)
+
+
+def _register_columns(scan, ev, decision_columns: list[str]) -> list[str]:
+    known = [c for c in HOUSEHOLD_FIELD_NAMES if c in scan.household_columns]
+    passthrough = [c for c in scan.household_columns if c not in known and not str(c).startswith("_")]
+    estimates = list(_estimate_labels(ev))
+    return ["__row", *known, *passthrough, *decision_columns, *estimates, "member_count", "assessment_year", "pack", SOURCE_ROW]
+
+
+def _estimate_labels(ev) -> dict[str, str]:
+    from fupin_cli.core.identify import estimate_columns
+
+    return {name: rule_id for (name, _), rule_id in zip(estimate_columns(ev).items(), getattr(ev, "values", pd.DataFrame()).columns)}
+
+
+def _register(con, scan, ev, decisions: pd.DataFrame, year: int, pack) -> None:
+    """``__register``: the roster's household columns + decision columns (as core.identify.register_households)."""
+    import pyarrow as pa
+
+    from fupin_cli.core.identify import estimate_columns
+
+    data = {"__d_row": pa.array(np.arange(len(decisions), dtype=np.int64))}
+    for col in _decision_columns(decisions):
+        text = _text(decisions[col]) if col in decisions.columns else pd.Series(pd.NA, index=decisions.index, dtype="str")
+        arr = pa.array(text.astype("str").array)
+        data[f"__d_{col}"] = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    estimates = estimate_columns(ev)
+    for i, (name, values) in enumerate(estimates.items()):
+        data[f"__e_{i}"] = pa.array(values.to_numpy(dtype="float64", na_value=np.nan), type=pa.float64(), from_pandas=True)
+    con.register("__dec_arrow", pa.table(data))
+    known = [c for c in HOUSEHOLD_FIELD_NAMES if c in scan.household_columns]
+    passthrough = [c for c in scan.household_columns if c not in known and not str(c).startswith("_")]
+    if scan.n_members:
+        con.execute("CREATE OR REPLACE TEMP TABLE __counts AS SELECT household_id AS __c_id, count(*) AS __c_n FROM __mem "
+                    "WHERE household_id IS NOT NULL GROUP BY household_id")
+        count_sql, count_join = "coalesce(c.__c_n, 0)", "LEFT JOIN __counts AS c ON h.household_id = c.__c_id"
+    else:
+        count_sql, count_join = "NULL", ""
+    items = ["h.__row"] + [f"h.{_q(c)}" for c in known + passthrough]
+    items += [f"d.{_q('__d_' + c)} AS {_q(c)}" for c in _decision_columns(decisions)]
+    items += [f"d.{_q(f'__e_{i}')} AS {_q(name)}" for i, name in enumerate(estimates)]
+    items += [f"CAST({count_sql} AS BIGINT) AS member_count", f"CAST({int(year)} AS BIGINT) AS assessment_year",
+              f"{_lit(pack_label(pack))} AS pack", f"h.{_q(SOURCE_ROW)}"]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REGISTER} AS SELECT {', '.join(items)} FROM __hh AS h "
+                f"JOIN __dec_arrow AS d ON d.__d_row = h.__row {count_join}")
+    con.unregister("__dec_arrow")
+    scan.kinds.update({name: "float" for name in estimates})
+
+
+def _decision_columns(decisions: pd.DataFrame) -> list[str]:
+    """The register's decision columns (core.identify.register_households): 未评估规则 only when some rule was not evaluated."""
+    return [*DECISION_COLUMNS, *(["not_evaluated"] if "not_evaluated" in decisions.columns else [])]
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"

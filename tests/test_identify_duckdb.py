@@ -1,0 +1,199 @@
+"""Parity of ``identify --engine duckdb`` (io.scan + core.identify_sql) with the pandas path.
+
+Every register column (roster columns as read, 识别结果, 贫困户属性, 致贫原因, 帮扶措施, 识别依据,
+未识别原因 with their values and thresholds, 测算, 人口数, year, pack, 原表行号) must be identical for
+every household, on the bundled Parquet/CSV samples, generated household- and member-level rosters
+(clean and messy), and metamorphic forms (relabelled headers, inverted polarity, units, graded 危房,
+√/×, spaces, shuffled rows and columns).  The DuckDB path does not run validate's checks: on a messy
+roster the households that validate marks 数据错误待核实 on the pandas path are the only ones allowed
+to differ, and the reader's own value errors stop both paths alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+duckdb = pytest.importorskip("duckdb")
+
+from fupin_cli.core.identify import DATA_ERROR_PREFIX, identify  # noqa: E402
+from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned  # noqa: E402
+from fupin_cli.engine import load_pack  # noqa: E402
+from fupin_cli.errors import DataError  # noqa: E402
+from fupin_cli.io.read import read_roster  # noqa: E402
+from fupin_cli.io.scan import Unsupported, scan_roster, write_register_sql  # noqa: E402
+from fupin_cli.io.write_roster import write_roster  # noqa: E402
+from fupin_cli.samples import generate_roster  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "metamorphic"))
+from metamorphic_forms import Form, variants, write_form  # noqa: E402
+
+PACK = load_pack("national-2014")
+
+
+def _values(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.astype(object)
+    return out.where(out.notna(), None)
+
+
+def run_both(paths: list[Path], year: int, *, pack=PACK, columns=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(pandas register, DuckDB register, households the pandas path marked 数据错误待核实)."""
+    roster = read_roster(paths, columns=columns)
+    slow = identify(roster, pack, year, allow_errors=True).households.reset_index(drop=True)
+    con = duckdb.connect()
+    scan = scan_roster(con, paths, columns=columns)
+    fast = identify_scanned(scan, pack, year)
+    got = con.sql(f"SELECT {', '.join(chr(34) + c + chr(34) for c in fast.columns)} FROM __register ORDER BY __row").df()
+    flagged = slow["not_identified_reason"].astype(object).fillna("").str.startswith(DATA_ERROR_PREFIX)
+    return slow, got, flagged
+
+
+def assert_same(slow: pd.DataFrame, fast: pd.DataFrame, flagged: pd.Series, *, allow_flagged: bool = False) -> None:
+    assert list(fast.columns) == list(slow.columns)
+    assert len(fast) == len(slow)
+    if not allow_flagged:
+        assert not flagged.any(), "validate found errors: this case is meant to be clean"
+    a, b = _values(slow[~flagged.to_numpy()]), _values(fast[~flagged.to_numpy()])
+    for col in slow.columns:
+        x, y = a[col].tolist(), b[col].tolist()
+        bad = [(i, u, v) for i, (u, v) in enumerate(zip(x, y)) if not (u == v or (u is None and v is None))]
+        assert not bad, f"{col}: {len(bad)} households differ, e.g. {bad[:3]}"
+
+
+@pytest.mark.parametrize("name, year", [("roster-clean.parquet", 2015), ("roster-clean-gbk.csv", 2015)])
+def test_bundled_samples(name, year):
+    assert_same(*run_both([ROOT / "samples" / name], year))
+
+
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("layout, fmt, year", [
+    ("member", "parquet", 2016), ("household", "csv", 2015),
+    pytest.param("member", "csv", 2015, marks=SLOW), pytest.param("household", "parquet", 2016, marks=SLOW),
+    pytest.param("member", "parquet", 2015, marks=SLOW), pytest.param("household", "csv", 2016, marks=SLOW),
+])
+def test_generated_rosters(tmp_path, layout, fmt, year):
+    roster, _ = generate_roster(150, seed=year, year=year)
+    p = tmp_path / f"r.{fmt}"
+    write_roster(roster, p, layout=layout)
+    assert_same(*run_both([p], year))
+
+
+@pytest.mark.parametrize("layout, fmt", [("household", "parquet"), pytest.param("member", "csv", marks=SLOW),
+                                         pytest.param("household", "csv", marks=SLOW), pytest.param("member", "parquet", marks=SLOW)])
+def test_messy_rosters_differ_only_where_validate_finds_errors(tmp_path, layout, fmt):
+    roster, _ = generate_roster(300, seed=11, year=2015, messy=True)
+    p = tmp_path / f"m.{fmt}"
+    write_roster(roster, p, layout=layout)
+    read = read_roster([p])
+    reader_errors = read.notes[read.notes["severity"] == "error"]
+    if len(reader_errors):  # the reader's own value checks run on both paths and stop both alike
+        con = duckdb.connect()
+        scan = scan_roster(con, [p])
+        assert sorted(scan.notes.loc[scan.notes["severity"] == "error", "message"]) == sorted(reader_errors["message"])
+        with pytest.raises(DataError):
+            identify_scanned(scan, PACK, 2015)
+        with pytest.raises(FastPathUnsupported):
+            identify_scanned(scan, PACK, 2015, allow_errors=True)
+        return
+    slow, fast, flagged = run_both([p], 2015)
+    assert flagged.any()  # the messy roster has validate errors: the pandas path marks them 待核实
+    assert_same(slow, fast, flagged, allow_flagged=True)
+
+
+FORMS = [
+    Form("member", layout="head-only", relabel=tuple(sorted(variants("member"))), seed=5, fmt="parquet"),
+    Form("household", relabel=tuple(sorted(variants("household"))), spaces=True, shuffle=True, seed=14, fmt="csv"),
+    pytest.param(Form("member", relabel=tuple(sorted(variants("member"))), spaces=True, seed=3, fmt="csv"), marks=SLOW),
+    pytest.param(Form("member", relabel=tuple(sorted(variants("member"))), shuffle=True, seed=4, fmt="parquet"), marks=SLOW),
+    pytest.param(Form("household", relabel=tuple(sorted(variants("household"))), seed=13, fmt="parquet"), marks=SLOW),
+]
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory):
+    d = tmp_path_factory.mktemp("county")
+    roster, _ = generate_roster(60, seed=7, year=2016)
+    frames = {}
+    for family in ("member", "household"):
+        p = d / f"plain-{family}.csv"
+        write_roster(roster, p, layout=family, encoding="utf-8-sig")
+        frames[family] = pd.read_csv(p, dtype=str, keep_default_na=False)
+    return frames["member"], frames["household"]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f"{f.family}-{f.layout}-{f.fmt}-{f.seed}" if isinstance(f, Form) else None)
+def test_metamorphic_forms(county, tmp_path, form):
+    """Relabelled headers (inverted polarity, 万元/千元 units, graded 危房, √/×) read by the same vocabulary."""
+    member, household = county
+    paths = write_form(member, household, form, tmp_path)
+    assert_same(*run_both(paths, 2016), allow_flagged=True)
+
+
+def test_register_written_by_the_engine_reads_back_the_same(tmp_path):
+    from fupin_cli.io.register import read_register
+
+    roster, _ = generate_roster(200, seed=5, year=2016)
+    p = tmp_path / "r.parquet"
+    write_roster(roster, p, layout="member")
+    con = duckdb.connect()
+    fast = identify_scanned(scan_roster(con, [p]), PACK, 2016)
+    slow = identify(read_roster([p]), PACK, 2016).households.reset_index(drop=True)
+    for suffix in (".parquet", ".csv"):
+        out = write_register_sql(fast, tmp_path / f"reg{suffix}")
+        assert (out.stat().st_mode & 0o777) == 0o600  # the register holds full ID numbers
+        back = read_register(out).households
+        want = read_register(_pandas_register(slow, tmp_path / f"want{suffix}")).households
+        assert list(back.columns) == list(want.columns)
+        pd.testing.assert_frame_equal(_values(back), _values(want), check_dtype=False)
+
+
+def _pandas_register(households: pd.DataFrame, path: Path) -> Path:
+    from fupin_cli.io.register import bools_as_text, labelled
+    from fupin_cli.io.write import write_csv, write_parquet
+
+    if path.suffix == ".csv":
+        return write_csv(bools_as_text(labelled(households)), path, private=True)
+    return write_parquet(labelled(households), path, private=True)
+
+
+def test_what_it_does_not_handle_is_refused_not_guessed(tmp_path):
+    con = duckdb.connect()
+    with pytest.raises(Unsupported, match="xlsx"):
+        scan_roster(con, [ROOT / "samples" / "roster-clean.xlsx"])
+    roster, _ = generate_roster(50, seed=3, year=2016)
+    p = tmp_path / "r.csv"
+    write_roster(roster, p, layout="household", encoding="utf-8-sig")
+    text = p.read_text(encoding="utf-8-sig").splitlines()
+    p.write_text("\n".join([*text, "合计," + ",".join([""] * (text[0].count(",")))]) + "\n", encoding="utf-8")
+    with pytest.raises(Unsupported, match="rows the reader skips"):
+        scan_roster(con, [p])
+    with pytest.raises(Unsupported, match="several"):
+        scan_roster(con, [p, p])
+
+
+def test_cli_engine_duckdb_falls_back_without_no_checks(tmp_path):
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+
+    runner = CliRunner()
+    out_fast, out_slow = tmp_path / "fast.parquet", tmp_path / "slow.parquet"
+    src = str(ROOT / "samples" / "roster-clean.parquet")
+    r = runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(out_fast), "--engine", "duckdb", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "pandas engine runs instead" in r.output and "--no-checks" in r.output
+    r = runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(out_slow), "--engine", "duckdb", "--no-checks", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "were not run" in r.output
+    out_ref = tmp_path / "ref.parquet"
+    assert runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(out_ref), "--quiet"]).exit_code == 0
+    for got in (out_fast, out_slow):
+        pd.testing.assert_frame_equal(_values(pd.read_parquet(got)), _values(pd.read_parquet(out_ref)), check_dtype=False)
+    r = runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(tmp_path / "x.parquet"), "--no-checks"])
+    assert r.exit_code == 2 and "only for --engine duckdb" in r.output
