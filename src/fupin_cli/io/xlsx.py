@@ -25,6 +25,7 @@ import datetime as dt
 import math
 import os
 import shutil
+import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,7 +75,8 @@ def workbook_options(tmpdir: str, *, constant_memory: bool = True, font: str | N
         "default_date_format": DATE_FORMAT,
     }
     if font:
-        options["default_format_properties"] = {"font_name": font, "font_size": 11}
+        # the default cell format (xf 0) in this font, not tied to the theme's font (no <scheme>)
+        options["default_format_properties"] = {"font_name": font, "font_size": 11, "font_scheme": "none"}
     return options
 
 
@@ -107,9 +109,74 @@ def save_workbook(wb: Any, tmpdir: str | None = None) -> None:
         watch.start()
     try:
         wb.close()
+        if isinstance(wb.filename, (str, os.PathLike)):
+            zip64_only_where_needed(wb.filename)
     finally:
         if watch is not None:
             watch.finish()
+
+
+_CD_ENTRY = struct.Struct("<4s6H3L5H2L")  # central directory file header, 46 bytes
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
+
+
+def zip64_only_where_needed(path: str | os.PathLike) -> bool:
+    """Rewrite ZIP64 size records of the central directory as plain 32-bit sizes where they fit.
+
+    Python's zipfile switches a member to ZIP64 from 2 GiB (``ZIP64_LIMIT`` is 2**31 - 1), though a
+    zip's 32-bit sizes go to 4 GiB; LibreOffice (7.4 here) then refuses the workbook ("source file
+    could not be loaded") — and a large register's sheet XML is 2–4 GiB.  Each central-directory
+    entry whose sizes fit in 32 bits gets them back in its size fields and loses its ZIP64 extra
+    field; local headers keep theirs (readers take sizes from the central directory, and
+    LibreOffice opens the result).  Archives needing ZIP64 for offsets, counts or a member of
+    4 GiB or more are left as written.  Returns whether the file was changed."""
+    with open(path, "r+b") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        if end < _EOCD.size:
+            return False
+        f.seek(end - _EOCD.size)
+        eocd = f.read(_EOCD.size)
+        sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = _EOCD.unpack(eocd)
+        if sig != b"PK\x05\x06" or comment or 0xFFFFFFFF in (cd_size, cd_offset) or 0xFFFF in (n_disk, n_total):
+            return False  # a comment, or ZIP64 end records: not ours to touch
+        f.seek(cd_offset)
+        cd = f.read(cd_size)
+        out, i, changed = bytearray(), 0, False
+        for _ in range(n_total):
+            fields = list(_CD_ENTRY.unpack_from(cd, i))
+            name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
+            head_end = i + _CD_ENTRY.size
+            name = cd[head_end:head_end + name_len]
+            extra = cd[head_end + name_len:head_end + name_len + extra_len]
+            note = cd[head_end + name_len + extra_len:head_end + name_len + extra_len + comment_len]
+            i = head_end + name_len + extra_len + comment_len
+            compress_size, file_size, offset = fields[8], fields[9], fields[16]
+            kept, j = bytearray(), 0
+            while j + 4 <= len(extra):
+                hid, size = struct.unpack_from("<HH", extra, j)
+                block = extra[j:j + 4 + size]
+                j += 4 + size
+                if hid != 1 or offset == 0xFFFFFFFF:
+                    kept += block
+                    continue
+                values = list(struct.unpack_from(f"<{size // 8}Q", block, 4))
+                if file_size == 0xFFFFFFFF and values:
+                    file_size = values.pop(0)
+                if compress_size == 0xFFFFFFFF and values:
+                    compress_size = values.pop(0)
+                if values or max(file_size, compress_size) >= 0xFFFFFFFF:
+                    return False  # really needs ZIP64
+                changed = True
+            fields[8], fields[9], fields[11] = compress_size, file_size, len(kept)
+            out += _CD_ENTRY.pack(*fields) + name + kept + note
+        if not changed:
+            return False
+        f.seek(cd_offset)
+        f.write(out)
+        f.write(_EOCD.pack(sig, disk, cd_disk, n_disk, n_total, len(out), cd_offset, 0))
+        f.truncate()
+        return True
 
 
 class _SaveWatch(threading.Thread):
@@ -149,7 +216,8 @@ class _SaveWatch(threading.Thread):
 
     def finish(self) -> None:
         self.halt.set()
-        self.join(timeout=5)
+        if self.ident is not None:  # started
+            self.join(timeout=5)
         self.listener("save", self.total, self.total)
 
 
@@ -316,7 +384,11 @@ class XlsxBook:
             ws.set_column(j, j, width, cell_fmt)
         row = start_row
         if title:
-            ws.merge_range(row, 0, row, max(len(cols) - 1, 0), title, self.fmt(bold=True, font_size=14, align="center"))
+            title_format = self.fmt(bold=True, font_size=14, align="center")
+            if len(cols) > 1:
+                ws.merge_range(row, 0, row, len(cols) - 1, title, title_format)
+            else:  # Excel merges no single cell
+                ws.write_string(row, 0, title, title_format)
             row += 1
         ws.set_row(row, 30)
         ws.write_row(row, 0, cols, self.header_format)
