@@ -228,6 +228,21 @@ def test_xlsxwriter_temporaries_are_removed_on_success_and_on_failure(tmp_path, 
     assert not (tmp_path / "no.xlsx").exists()
 
 
+def test_folders_of_runs_that_died_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"fupin-xlsx-{int(dead.stdout)}-abc123"
+    stale.mkdir()
+    (stale / "rowdata").write_text("500230199001011234")
+    mine = tmp_path / f"fupin-xlsx-{os.getpid()}-live"
+    mine.mkdir()
+    other = tmp_path / "fupin-xlsx-notes"
+    other.mkdir()
+    with XlsxBook(tmp_path / "a.xlsx") as book:
+        book.add_table("s", frame(3))
+    assert not stale.exists() and mine.exists() and other.exists()
+
+
 def test_a_title_row_counts_against_the_sheet_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx_mod, "EXCEL_MAX_DATA_ROWS", 4)  # a sheet of 5 rows
     with XlsxBook(tmp_path / "a.xlsx") as book:

@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import math
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -86,13 +87,34 @@ def open_workbook(path: str | os.PathLike, *, constant_memory: bool = True, font
 
     Saved by :func:`save_workbook` when the block succeeds; on an error or Ctrl-C nothing is saved.
     Either way XlsxWriter's temporary files (the constant-memory row data) are removed."""
-    tmpdir = tempfile.mkdtemp(prefix=f"fupin-xlsx-{os.getpid()}-")
+    clean_stale_workbook_folders()
+    tmpdir = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-")
     try:
         wb = xlsxwriter.Workbook(str(path), workbook_options(tmpdir, constant_memory=constant_memory, font=font))
         yield wb
         save_workbook(wb, tmpdir)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+_TMP_PREFIX = "fupin-xlsx-"
+_TMP_FOLDER = re.compile(rf"^{_TMP_PREFIX}(?P<pid>\d+)-[A-Za-z0-9_]+$")
+
+
+def clean_stale_workbook_folders() -> list[str]:
+    """Remove the XlsxWriter temporary folders of runs that died (kill -9, power loss) from the system
+    temp folder: ``fupin-xlsx-PID-*`` whose process is gone (they may hold a register's row data)."""
+    from fupin_cli.io.write import _alive
+
+    removed = []
+    root = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for e in os.scandir(root):
+            m = _TMP_FOLDER.match(e.name)
+            if m and e.is_dir(follow_symlinks=False) and not _alive(int(m.group("pid"))):
+                shutil.rmtree(e.path, ignore_errors=True)
+                removed.append(e.path)
+    return removed
 
 
 def save_workbook(wb: Any, tmpdir: str | None = None) -> None:
