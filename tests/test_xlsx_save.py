@@ -329,3 +329,17 @@ def test_samples_generate_200000_households_as_xlsx(tmp_path):
     members = json.loads(proc.stdout)["members"]
     sheet = fastexcel.read_excel(str(out)).load_sheet(0, dtypes="string", use_columns=[0])
     assert sheet.height == members
+
+
+def test_the_cli_progress_bar_listens_to_rows_and_save():
+    from fupin_cli.cli.run import progress
+    from fupin_cli.io import progress as io_progress
+
+    assert io_progress.current() is None
+    with progress(quiet=True) as step:
+        assert io_progress.current() == step.report
+        io_progress.report("rows", 5, 10)
+        assert step._p.tasks[0].completed == 5 and "5/10 行" in step._p.tasks[0].description
+        io_progress.report("save", 3 << 20, 8 << 20)
+        assert step._p.tasks[0].completed == 3 << 20 and "保存 3/8 MB" in step._p.tasks[0].description
+    assert io_progress.current() is None
