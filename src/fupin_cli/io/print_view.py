@@ -156,7 +156,7 @@ def _print_rows(ws, frame: pd.DataFrame, cols, row: int, *, border, wrap, text, 
 def _print_cells(values: list, numeric: bool) -> tuple[list, int]:
     """One column of the print view as (cell values, kind): numbers where the column is numeric and
     the value reads as one, else text; blank for missing and whitespace-only values."""
-    from fupin_cli.io.xlsx import _ANY, _STR
+    from fupin_cli.io.xlsx import CELL_MIXED, CELL_TEXT
 
     out: list = []
     for v in values:
@@ -171,7 +171,7 @@ def _print_cells(values: list, numeric: bool) -> tuple[list, int]:
             out.append(number if number is not None and math.isfinite(number) else str(v))
         else:
             out.append(str(v))
-    return out, (_ANY if numeric else _STR)
+    return out, (CELL_MIXED if numeric else CELL_TEXT)
 
 
 def summary_table_sheet(book, name: str, table: pd.DataFrame, labels: dict[str, str], info: PrintInfo, *, title: str,

@@ -538,7 +538,7 @@ class XlsxBook:
 
 
 # -- rows: the public per-cell writers, one row after the other ------------------------------
-_STR, _NUM, _DATE, _ANY = 0, 1, 2, 3
+CELL_TEXT, CELL_NUMBER, CELL_DATE, CELL_MIXED = 0, 1, 2, 3
 
 
 def _to_cells(s: pd.Series, kind: str) -> list:
@@ -579,17 +579,17 @@ def _plain(v: Any) -> Any:
 
 def _cell_type(kind: str, values: list) -> int:
     if kind == "date":
-        return _DATE
+        return CELL_DATE
     if kind in ("bool",):
-        return _STR
+        return CELL_TEXT
     if kind in ("text", "general"):
         types = {type(v) for v in values if v is not None}
         if types <= {str}:
-            return _STR
+            return CELL_TEXT
         if types <= {int, float}:
-            return _NUM
-        return _ANY
-    return _NUM
+            return CELL_NUMBER
+        return CELL_MIXED
+    return CELL_NUMBER
 
 
 class RowWriter:
@@ -606,11 +606,11 @@ class RowWriter:
 
     def _writer(self, kind: int) -> Callable[..., Any]:
         ws = self.ws
-        if kind == _STR:
+        if kind == CELL_TEXT:
             return ws.write_string
-        if kind == _NUM:
+        if kind == CELL_NUMBER:
             return ws.write_number
-        if kind == _DATE:
+        if kind == CELL_DATE:
             return ws.write_datetime
         write_string, write_number = ws.write_string, ws.write_number
 
