@@ -28,6 +28,7 @@ includes the whole save.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pickle
@@ -103,7 +104,7 @@ def run(pickle_path: Path, out: Path) -> dict:
         write_register(result, out, force=True, progress=rows)
     t1, cpu1 = time.perf_counter(), time.process_time()
     times = [t0, *(m[0] for m in marks), t1]
-    gap = max(b - a for a, b in zip(times, times[1:]))
+    gap = max(b - a for a, b in itertools.pairwise(times))
     last_rows = max((m[0] for m in marks if m[1] == "rows"), default=t0)
     return {"total": t1 - t0, "cpu": cpu1 - cpu0, "save": t1 - (t_save[0] if t_save else last_rows),
             "save_reported": bool(t_save), "gap": gap, "reports": len(marks),

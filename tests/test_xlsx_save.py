@@ -181,9 +181,8 @@ def test_samples_generate_writes_past_the_zip64_limit(tmp_path, monkeypatch):
 
 def test_save_reports_progress_from_start_to_end(tmp_path):
     events: list[tuple[str, int, int]] = []
-    with listening(lambda stage, done, total: events.append((stage, done, total))):
-        with XlsxBook(tmp_path / "a.xlsx") as book:
-            book.add_table("s", frame(45_000))
+    with listening(lambda stage, done, total: events.append((stage, done, total))), XlsxBook(tmp_path / "a.xlsx") as book:
+        book.add_table("s", frame(45_000))
     rows = [e for e in events if e[0] == "rows"]
     save = [e for e in events if e[0] == "save"]
     assert rows[-1][1:] == (45_000, 45_000) and len(rows) == 3  # one report per 20k-row chunk
@@ -220,10 +219,9 @@ def test_xlsxwriter_temporaries_are_removed_on_success_and_on_failure(tmp_path, 
         book.add_table("s", frame(30_000))
         assert any(tmp.iterdir())  # the row data lives there while the sheet is written
     assert list(tmp.iterdir()) == []
-    with pytest.raises(KeyboardInterrupt):
-        with XlsxBook(tmp_path / "no.xlsx", private=True) as book:
-            book.add_table("s", frame(30_000))
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), XlsxBook(tmp_path / "no.xlsx", private=True) as book:
+        book.add_table("s", frame(30_000))
+        raise KeyboardInterrupt
     assert list(tmp.iterdir()) == []  # full ID numbers do not linger in /tmp
     assert not (tmp_path / "no.xlsx").exists()
 
@@ -248,15 +246,15 @@ def test_a_title_row_counts_against_the_sheet_limit(tmp_path, monkeypatch):
     with XlsxBook(tmp_path / "a.xlsx") as book:
         book.add_table("fits", pd.DataFrame({"x": range(4)}))
         book.add_table("titled", pd.DataFrame({"x": range(3)}), title="标题")
-    with pytest.raises(UsageError, match="4 rows exceed Excel's limit of 3 data rows"):
-        with XlsxBook(tmp_path / "b.xlsx") as book:
-            book.add_table("titled", pd.DataFrame({"x": range(4)}), title="标题")
+    with pytest.raises(UsageError, match="4 rows exceed Excel's limit of 3 data rows"), XlsxBook(tmp_path / "b.xlsx") as book:
+        book.add_table("titled", pd.DataFrame({"x": range(4)}), title="标题")
 
 
 def test_register_print_view_that_does_not_fit_is_left_out_with_a_note(tmp_path, monkeypatch):
+    from test_identify_writers import result
+
     from fupin_cli.io import print_view
     from fupin_cli.io.register import write_register
-    from test_identify_writers import result
 
     # title, unit line and header above; a blank row and the signature line below; 1,048,576 rows a sheet
     assert print_view.print_rows_fit(1_048_571) and not print_view.print_rows_fit(1_048_572)
@@ -277,12 +275,15 @@ def test_writers_use_only_xlsxwriters_public_api():
     for path in (ROOT / "src" / "fupin_cli").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xlsxwriter"):
-                if any(a.name.startswith("_") for a in node.names) or node.module != "xlsxwriter":
-                    offenders.append(f"{path.name}:{node.lineno} from {node.module} import ...")
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("ws", "wb", "worksheet"):
-                if node.attr.startswith("_") or node.attr in ("fh", "table", "merge", "fileclosed", "formats"):
-                    offenders.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+            private_import = (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xlsxwriter")
+                              and (node.module != "xlsxwriter" or any(a.name.startswith("_") for a in node.names)))
+            if private_import:
+                offenders.append(f"{path.name}:{node.lineno} from {node.module} import ...")
+            internal = (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                        and node.value.id in ("ws", "wb", "worksheet")
+                        and (node.attr.startswith("_") or node.attr in ("fh", "table", "merge", "fileclosed", "formats")))
+            if internal:
+                offenders.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
     assert offenders == []
 
 

@@ -244,7 +244,7 @@ class _SaveWatch(threading.Thread):
 
 
 def _sizes(folder: str) -> dict[str, int]:
-    out = {}
+    out: dict[str, int] = {}
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -547,22 +547,22 @@ def _to_cells(s: pd.Series, kind: str) -> list:
     Text stays text, numbers are floats (NaN, ±inf and pd.NA blank), dates are ``datetime``,
     booleans 是/否, lists joined with 、; "" is blank (as ``write_row`` makes it)."""
     if kind == "bool":
-        arr = s.astype("boolean")
-        return [None if v is pd.NA else ("是" if v else "否") for v in arr.tolist()]
+        flags = s.astype("boolean")
+        return [None if v is pd.NA else ("是" if v else "否") for v in flags.tolist()]
     if kind in ("text", "general") and not (kind == "general" and pd.api.types.is_numeric_dtype(s)):
         if pd.api.types.is_string_dtype(s) and s.dtype != object:
             vals = s.astype(object).where(s.notna(), None).tolist()
             return [None if not v else v for v in vals]
-        vals = s.astype(object).where(s.notna(), None).tolist()
-        out = [None if v is None else (v if isinstance(v, str) else _plain(v)) for v in vals]
-        return [None if v == "" else v for v in out]
+        objects = s.astype(object).where(s.notna(), None).tolist()
+        cells = [None if v is None else (v if isinstance(v, str) else _plain(v)) for v in objects]
+        return [None if v == "" else v for v in cells]
     if kind == "date":
-        vals = pd.to_datetime(s, errors="coerce")
-        return [None if pd.isna(v) else v.to_pydatetime() for v in vals]
+        dates = pd.to_datetime(s, errors="coerce")
+        return [None if pd.isna(v) else v.to_pydatetime() for v in dates]
     arr = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
-    out = arr.astype(object)
-    out[~np.isfinite(arr)] = None
-    return out.tolist()
+    numbers = arr.astype(object)
+    numbers[~np.isfinite(arr)] = None
+    return numbers.tolist()
 
 
 def _plain(v: Any) -> Any:
