@@ -185,7 +185,8 @@ def test_save_reports_progress_from_start_to_end(tmp_path):
         book.add_table("s", frame(45_000))
     rows = [e for e in events if e[0] == "rows"]
     save = [e for e in events if e[0] == "save"]
-    assert rows[-1][1:] == (45_000, 45_000) and len(rows) == 3  # one report per 20k-row chunk
+    assert rows[-1][1:] == (45_000, 45_000) and len(rows) == 45  # one report per 1,000 rows
+    assert [e[1] for e in rows] == list(range(1000, 45_001, 1000))
     assert save[0][1] == 0 and save[-1][1] == save[-1][2] > 0
     assert [e[1] for e in save] == sorted(e[1] for e in save)  # never backwards
     assert events.index(rows[-1]) < events.index(save[0])  # the save comes after the rows

@@ -147,9 +147,8 @@ def _print_rows(ws, frame: pd.DataFrame, cols, row: int, *, border, wrap, text, 
     for start in range(0, n, CHUNK_ROWS):
         part = frame.iloc[start:start + CHUNK_ROWS]
         columns = [_print_cells(part[key].tolist(), numeric) for (key, _, _), numeric in zip(cols, kinds)]
-        row = writer.write(row, columns, len(part))
-        if progress is not None:
-            progress(start + len(part), n)
+        report = None if progress is None else (lambda done, start=start: progress(start + done, n))
+        row = writer.write(row, columns, len(part), report)
     return row
 
 

@@ -43,6 +43,7 @@ from fupin_cli.io.write import EXCEL_MAX_DATA_ROWS, atomic_output, mask_ids_fram
 
 DEFAULT_FONT = "宋体"  # SimSun: present on Chinese Windows; LibreOffice substitutes a CJK font
 CHUNK_ROWS = 20_000
+REPORT_ROWS = 1_000  # rows between two progress reports (~1 s for the 87-column register)
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -619,29 +620,35 @@ class RowWriter:
 
         return write_any
 
-    def write(self, row: int, columns: Sequence[tuple[list, int]], n: int) -> int:
-        """Write ``n`` rows from ``row``: ``columns[j] = (values, kind)``; return the row after the last."""
+    def write(self, row: int, columns: Sequence[tuple[list, int]], n: int,
+              progress: Callable[[int], None] | None = None) -> int:
+        """Write ``n`` rows from ``row``: ``columns[j] = (values, kind)``; return the row after the last.
+
+        ``progress(rows_done)`` every ``REPORT_ROWS`` rows (a wide sheet's 20k-row chunk is ~20 s of
+        XlsxWriter's per-cell work: reported per chunk alone, the display would stall that long)."""
         formats = self.formats or [None] * len(columns)
         blanks = self.blank_formats or [None] * len(columns)
         write_blank = self.ws.write_blank
         specs = [(j, vals, self._writer(kind), formats[j], blanks[j]) for j, (vals, kind) in enumerate(columns)]
-        if any(b is not None for b in blanks):  # a blank cell gets its (border) format
-            for i in range(n):
+        framed = any(b is not None for b in blanks)  # a blank cell gets its (border) format
+        dense = [(j, vals, w, f) for j, vals, w, f, _ in specs]
+        for first in range(0, n, REPORT_ROWS):
+            for i in range(first, min(first + REPORT_ROWS, n)):
                 r = row + i
-                for j, vals, w, f, b in specs:
+                if framed:
+                    for j, vals, w, f, b in specs:
+                        v = vals[i]
+                        if v is not None:
+                            w(r, j, v, f)
+                        elif b is not None:
+                            write_blank(r, j, None, b)
+                    continue
+                for j, vals, w, f in dense:
                     v = vals[i]
                     if v is not None:
                         w(r, j, v, f)
-                    elif b is not None:
-                        write_blank(r, j, None, b)
-            return row + n
-        dense = [(j, vals, w, f) for j, vals, w, f, _ in specs]
-        for i in range(n):
-            r = row + i
-            for j, vals, w, f in dense:
-                v = vals[i]
-                if v is not None:
-                    w(r, j, v, f)
+            if progress is not None:
+                progress(min(first + REPORT_ROWS, n))
         return row + n
 
 
@@ -649,7 +656,7 @@ def write_frame_rows(ws: Any, df: pd.DataFrame, kinds: list[str], row: int,
                      progress: Callable[[int, int], None] | None = None,
                      formats: Sequence[Any] | None = None, blank_formats: Sequence[Any] | None = None) -> int:
     """Write the frame's rows from ``row`` in chunks of ``CHUNK_ROWS``; ``progress(done, total)``
-    after each chunk.  Returns the row after the last one."""
+    every ``REPORT_ROWS`` rows.  Returns the row after the last one."""
     writer = RowWriter(ws, formats, blank_formats)
     n = len(df)
     for start in range(0, n, CHUNK_ROWS):
@@ -658,7 +665,6 @@ def write_frame_rows(ws: Any, df: pd.DataFrame, kinds: list[str], row: int,
         for j in range(part.shape[1]):
             values = _to_cells(part.iloc[:, j], kinds[j])
             columns.append((values, _cell_type(kinds[j], values)))
-        row = writer.write(row, columns, len(part))
-        if progress is not None:
-            progress(start + len(part), n)
+        report = None if progress is None else (lambda done, start=start: progress(start + done, n))
+        row = writer.write(row, columns, len(part), report)
     return row
