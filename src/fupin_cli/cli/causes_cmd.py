@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, guard, input_argument, out
-from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, run_time
+from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, progress, run_time
 
 RegisterArg = input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")
 
@@ -35,24 +35,27 @@ def register(app: typer.Typer) -> None:
 
             area = area_name(by)
             prepare_outputs(output, force, allowed=(".xlsx",), inputs=[register])
-            reg = read_register(register)
-            if "primary_cause" not in reg.households.columns:
-                raise InputError(f"{register.name}: no 主要致贫原因 column",
-                                 "give a register written by `fupin identify` (sheet 登记册)")
-            report = causes_report(reg.households, by=area)
-            prov = {
-                "tool": "fupin", "version": __version__, "command": "causes",
-                "inputs": [{"name": register.name, "sha256": sha256_file(register)}],
-                "run_time": run_time([register]), "options": {"by": area},
-                "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
-                          if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
-            }
-            year = reg.about.get("年度 (year)", "").strip()
-            if year.isdigit():  # the register's year, for the printed titles
-                prov["year"] = int(year)
-            outputs = []
-            if output is not None:
-                outputs.append(str(write_causes(report, output, prov, force=force)))
+            with progress(quiet or json_) as step:
+                step("读取登记册")
+                reg = read_register(register)
+                if "primary_cause" not in reg.households.columns:
+                    raise InputError(f"{register.name}: no 主要致贫原因 column",
+                                     "give a register written by `fupin identify` (sheet 登记册)")
+                report = causes_report(reg.households, by=area)
+                prov = {
+                    "tool": "fupin", "version": __version__, "command": "causes",
+                    "inputs": [{"name": register.name, "sha256": sha256_file(register)}],
+                    "run_time": run_time([register]), "options": {"by": area},
+                    "notes": [f"登记册 {k}: {v}" for k, v in reg.about.items()
+                              if k.startswith(("规则包 (pack)", "年度", "区域", "规则包内容哈希"))],
+                }
+                year = reg.about.get("年度 (year)", "").strip()
+                if year.isdigit():  # the register's year, for the printed titles
+                    prov["year"] = int(year)
+                outputs = []
+                if output is not None:
+                    step("write")
+                    outputs.append(str(write_causes(report, output, prov, force=force)))
             finish(json_, quiet, payload=lambda: {**report.to_json(), "outputs": outputs, "provenance": prov},
                    render=lambda: render(report, outputs))
 

@@ -73,16 +73,30 @@ class Step:
     def rows(self, done: int, total: int) -> None:
         self._p.update(self._task, description=f"{self._name} {done:,}/{total:,} 行", total=total, completed=done)
 
+    def save(self, done: int, total: int) -> None:
+        """The final save of a workbook (sheet XML assembled, then compressed), in bytes (an estimate)."""
+        mb = 1024 * 1024
+        self._p.update(self._task, description=f"{self._name} 保存 {done / mb:,.0f}/{total / mb:,.0f} MB", total=total,
+                       completed=done)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        """The io writers' reports (:mod:`fupin_cli.io.progress`): rows of a table, or the save."""
+        (self.save if stage == "save" else self.rows)(done, total)
+
 
 @contextlib.contextmanager
 def progress(quiet: bool) -> Iterator[Step]:
     """A transient spinner/bar on stderr; silent when quiet, with --json, or when stderr is not a terminal."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from fupin_cli.io.progress import listening
+
     disable = quiet or not err.is_terminal
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
                   transient=True, disable=disable) as p:
-        yield Step(p, p.add_task("", total=None))
+        step = Step(p, p.add_task("", total=None))
+        with listening(step.report):  # every table written and every workbook saved in the block moves the bar
+            yield step
 
 
 def main_output(output: Path | None, default: Path, json_: bool) -> Path | None:

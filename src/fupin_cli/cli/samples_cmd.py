@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, ForceOpt, JsonOpt, QuietOpt, err, guard, print_json
+from fupin_cli.cli.run import progress
 
 app = typer.Typer(no_args_is_help=True, help="Generate synthetic county rosters for demos, tests and benchmarks.")
 
@@ -57,12 +58,15 @@ def generate(
         check_output(output, force)
         if truth:
             check_output(truth_path, force)
-        roster, t = generate_roster(households, seed, year, county, messy)
-        if messy and lay != t.layout:
-            t = relocate(roster, t, lay)
-        info = write_roster(roster, output, lay, force=force, encoding=encoding)
-        if truth:
-            write_truth(t, truth_path, force=force)
+        with progress(quiet or json_out) as step:
+            step("生成样例")
+            roster, t = generate_roster(households, seed, year, county, messy)
+            if messy and lay != t.layout:
+                t = relocate(roster, t, lay)
+            step("write")  # rows, then the final save, move the bar (io/progress.py)
+            info = write_roster(roster, output, lay, force=force, encoding=encoding)
+            if truth:
+                write_truth(t, truth_path, force=force)
         summary = {"output": str(output), "layout": lay, "format": info.format, "households": roster.n_households,
                    "members": roster.n_members, "year": year, "seed": seed, "messy": messy,
                    "truth": str(truth_path) if truth else None, "counts": t.counts()}
@@ -110,10 +114,14 @@ def chain(
             check_output(p, force)
             if truth:
                 check_output(p.with_name(p.name + ".truth.json"), force)
-        results = generate_chain(households, seed, year_list, county or "丰都县")
+        with progress(quiet or json_out) as step:
+            step("生成样例")
+            results = generate_chain(households, seed, year_list, county or "丰都县")
         summary = {"output": str(output), "years": {}, "seed": seed, "households": households}
         for (roster, t), (y, p) in zip(results, paths.items()):
-            write_roster(roster, p, layout.value, force=force, encoding=encoding)
+            with progress(quiet or json_out) as step:
+                step(f"写出 {p.name}")
+                write_roster(roster, p, layout.value, force=force, encoding=encoding)
             if truth:
                 write_truth(t, p.with_name(p.name + ".truth.json"), force=force)
             summary["years"][str(y)] = {"file": str(p), "households": roster.n_households, "members": roster.n_members,

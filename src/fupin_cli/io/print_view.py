@@ -10,6 +10,7 @@ register stays on the 登记册 sheet beside it.  ID numbers on paper are masked
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,10 @@ def info_for(households: pd.DataFrame, info: PrintInfo | None, year: int | None)
     return out
 
 
+HEADING_ROWS = 2  # title, 填报单位 line
+SIGNATURE_ROWS = 2  # a blank row, the signature line
+
+
 def _heading(book, ws, title: str, ncol: int, info: PrintInfo) -> int:
     ws.set_row(0, 30)
     ws.merge_range(0, 0, 0, ncol - 1, title, book.fmt(bold=True, font_size=16, align="center", valign="vcenter"))
@@ -107,26 +112,65 @@ def register_print_sheet(book, name: str, households: pd.DataFrame, info: PrintI
     ws.write_row(row, 0, [label for _, label, _ in cols],
                  book.fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color="#F2F2F2", font_size=10))
     header_row = row
-    values = [frame[key].tolist() for key, _, _ in cols]
-    for cells in zip(*values):
-        row += 1
-        for j, ((key, _, _), v) in enumerate(zip(cols, cells)):
-            v = _cell(v)
-            if v is None:
-                ws.write_blank(row, j, None, border)
-            elif key in MONEY_COLUMNS or key in INT_COLUMNS:
-                try:
-                    ws.write_number(row, j, float(v), money if key in MONEY_COLUMNS else border)
-                except (TypeError, ValueError):
-                    ws.write_string(row, j, str(v), border)
-            else:
-                ws.write_string(row, j, str(v), wrap if key in WRAP_COLUMNS else text if key == "household_id" else border)
+    row = _print_rows(ws, frame, cols, row + 1, border=border, wrap=wrap, text=text, money=money) - 1
     _signatures(book, ws, row + 1, ncol, info)
     head_name = next((j for j, (key, _, _) in enumerate(cols) if key == "head_name"), 0)
     ws.freeze_panes(header_row + 1, head_name + 1)  # 户编号 and 户主姓名 stay in view
     book.print_setup(ws, landscape=True, repeat_rows=(header_row, header_row))
     ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.6)
     return ws
+
+
+def print_rows_fit(n_rows: int) -> bool:
+    """Whether a print view of ``n_rows`` households fits one sheet (title, unit line, header above;
+    the signature lines below): XlsxWriter would drop the rows past the sheet's end silently."""
+    from fupin_cli.io.xlsx import rows_fit
+
+    return n_rows <= rows_fit(HEADING_ROWS + 1, SIGNATURE_ROWS)
+
+
+def _print_rows(ws, frame: pd.DataFrame, cols, row: int, *, border, wrap, text, money) -> int:
+    """The print view's data rows (public per-cell writers, in row order, with progress); every cell
+    framed, blank ones too.  Returns the row after the last."""
+    from fupin_cli.io.progress import rows_reporter
+    from fupin_cli.io.xlsx import CHUNK_ROWS, RowWriter
+
+    formats, kinds = [], []
+    for key, _, _ in cols:
+        numeric = key in MONEY_COLUMNS or key in INT_COLUMNS
+        formats.append(money if key in MONEY_COLUMNS else border if numeric else wrap if key in WRAP_COLUMNS
+                       else text if key == "household_id" else border)
+        kinds.append(numeric)
+    writer = RowWriter(ws, formats, [border] * len(cols))
+    progress = rows_reporter()
+    n = len(frame)
+    for start in range(0, n, CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        columns = [_print_cells(part[key].tolist(), numeric) for (key, _, _), numeric in zip(cols, kinds)]
+        report = None if progress is None else (lambda done, start=start: progress(start + done, n))
+        row = writer.write(row, columns, len(part), report)
+    return row
+
+
+def _print_cells(values: list, numeric: bool) -> tuple[list, int]:
+    """One column of the print view as (cell values, kind): numbers where the column is numeric and
+    the value reads as one, else text; blank for missing and whitespace-only values."""
+    from fupin_cli.io.xlsx import CELL_MIXED, CELL_TEXT
+
+    out: list = []
+    for v in values:
+        v = _cell(v)
+        if v is None:
+            out.append(None)
+        elif numeric:
+            try:
+                number = float(v)
+            except (TypeError, ValueError):
+                number = None
+            out.append(number if number is not None and math.isfinite(number) else str(v))
+        else:
+            out.append(str(v))
+    return out, (CELL_MIXED if numeric else CELL_TEXT)
 
 
 def summary_table_sheet(book, name: str, table: pd.DataFrame, labels: dict[str, str], info: PrintInfo, *, title: str,

@@ -335,7 +335,7 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
     from fupin_cli.core.causes import LABELS as CAUSE_LABELS
     from fupin_cli.core.quota import LABELS as QUOTA_LABELS
     from fupin_cli.core.summary import statistics_table
-    from fupin_cli.io.print_view import info_for, register_print_sheet, summary_table_sheet
+    from fupin_cli.io.print_view import info_for, print_rows_fit, register_print_sheet, summary_table_sheet
     from fupin_cli.io.xlsx import XlsxBook
 
     year = (result.provenance or {}).get("year")
@@ -346,8 +346,12 @@ def _write_register_xlsx(result: Any, p: Path, lang: str, force: bool, skip: set
             if key not in skip:
                 _table(book, key, df, lang, progress=progress)  # progress(rows, total) per 20k-row chunk
             if key == "households" and key not in skip:  # the print view beside the full-data sheet
-                register_print_sheet(book, sheet_name("print", lang), result.households, info,
-                                     title=f"{place}建档立卡贫困户识别登记册")
+                if print_rows_fit(len(result.households)):
+                    register_print_sheet(book, sheet_name("print", lang), result.households, info,
+                                         title=f"{place}建档立卡贫困户识别登记册")
+                else:
+                    notes.append(f"{sheet_name('print', lang)}: {len(result.households):,} households do not fit one sheet "
+                                 f"under its title and above its signature lines; not written (print from {sheet_name(key, lang)})")
         table, table_labels = statistics_table(result.summary, result.households)
         summary_table_sheet(book, sheet_name("summary", lang), table, table_labels if lang == "zh" else {}, info,
                             title=f"{place}建档立卡贫困人口统计表（汇总）", percent={"incidence"})

@@ -536,12 +536,16 @@ def _block_firsts(layout: str, roster: Roster, n_rows: int) -> np.ndarray:
 
 
 def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) -> None:
-    import xlsxwriter
+    """XlsxWriter's public API in constant memory: cells row after row; merges registered with
+    ``merge_range`` on their first row (an unformatted blank is not written, so nothing is flushed
+    early), the first cell then given its format.  Saved with ZIP64 and save progress (io/xlsx.py)."""
+    from fupin_cli.io.progress import rows_reporter
+    from fupin_cli.io.xlsx import open_workbook
 
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"created": _created(roster)})  # fixed document date: same roster → same bytes
-    try:
+    progress = rows_reporter()
+    total, done = sum(len(hi) for _, hi, _ in plans.values()), 0
+    with open_workbook(tmp, font=None) as wb:
+        wb.set_properties({"created": _created(roster)})  # fixed document date: same roster → same bytes
         head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True,
                               "border": 1, "bg_color": "#D9E1F2"})
         fmts = {"text": wb.add_format({"num_format": "@"}), "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
@@ -556,51 +560,61 @@ def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str)
                     raise UsageError(f"the template layout is meant for county files up to {TEMPLATE_MAX_ROWS:,} rows ({len(hi):,} here)",
                                      "use --layout member, household or two-sheet for larger files")
                 top = _xlsx_template_head(wb, ws, cols, title, _note(roster), head)
+                block = row_plan(roster).block
+                merge_rows = dict(zip((np.cumsum(block) - block + top).tolist(), block.tolist()))
             else:
                 for ci, c in enumerate(cols):
                     ws.write_string(0, ci, c.header, head)
                 ws.freeze_panes(1, 0)
                 top = 1
+                merge_rows = {}
             firsts = _block_firsts(layout, roster, len(hi))
             hh_cols = [ci for ci, c in enumerate(cols) if c.level == "household"]
+            writers = [(ws.write_string, ws.write_number, col_fmt[ci]) for ci in range(len(cols))]
             r = top
             for chunk in _rows(roster, cols, hi, mi, "xlsx"):
                 n = len(chunk[0]) if chunk else 0
                 for i in range(n):
+                    k = merge_rows.get(r, 1)
+                    if k > 1:  # household cells merged down over the household's member rows
+                        for ci in hh_cols:
+                            ws.merge_range(r, ci, r + k - 1, ci, None)
                     skip_h = not firsts[r - top]
                     for ci, vals in enumerate(chunk):
                         v = vals[i]
                         if v is None or (skip_h and cols[ci].level == "household"):
                             continue
+                        write_string, write_number, f = writers[ci]
                         if type(v) is str:
-                            ws.write_string(r, ci, v, col_fmt[ci])
+                            write_string(r, ci, v, f)
                         else:
-                            ws.write_number(r, ci, v, col_fmt[ci])
+                            write_number(r, ci, v, f)
                     r += 1
+                done += n
+                if progress is not None:
+                    progress(done, total)
             if layout == "template":
-                # household cells merged down over their member rows (top-left cell holds the value)
-                block = row_plan(roster).block
-                starts = np.cumsum(block) - block + top
-                for s, k in zip(starts[block > 1].tolist(), block[block > 1].tolist()):
-                    for ci in hh_cols:
-                        ws.merge.append([s, ci, s + k - 1, ci])
                 totals = _totals(roster, cols, hi)
                 ws.write_string(r, 0, "合计")
                 for ci, value in totals.items():
                     letter = column_letter(ci)
                     ws.write_formula(r, ci, f"=SUM({letter}{top + 1}:{letter}{r})", None, value)
                 last = min(len(cols) - 1, 12)
-                ws.write_string(r + 2, 0, "填表人：              审核人：              联系电话：")
+                signature = "填表人：              审核人：              联系电话："
                 if last > 0:
-                    ws.merge.append([r + 2, 0, r + 2, last])
+                    ws.merge_range(r + 2, 0, r + 2, last, signature)
+                else:
+                    ws.write_string(r + 2, 0, signature)
             else:
                 ws.autofilter(0, 0, max(r - 1, 0), len(cols) - 1)
-    finally:
-        wb.close()
 
 
 def _xlsx_template_head(wb, ws, cols: list[Column], title: str, note: str, head) -> int:
-    """Title, note and the two-row header; returns the first data row (0-based)."""
+    """Title, note and the two-row header; returns the first data row (0-based).
+
+    Constant memory writes rows in order, so each header merge is registered on its first row
+    (``merge_range`` with no format writes no blank cells below) and its first cell then written
+    with the header format; row 4's cells are written after."""
     last = len(cols) - 1
     title_fmt = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     ws.set_row(0, 30)
@@ -612,6 +626,10 @@ def _xlsx_template_head(wb, ws, cols: list[Column], title: str, note: str, head)
         ws.write_string(1, 0, note)
     runs = _group_runs(cols)
     for a, b, group in runs:  # row 3 (index 2): group headers and single headers
+        if group is None:  # a single header: one column, merged over both header rows
+            ws.merge_range(2, a, 3, a, None)
+        elif b > a:
+            ws.merge_range(2, a, 2, b, None)
         ws.write_string(2, a, group if group is not None else cols[a].header, head)
         for ci in range(a + 1, b + 1):
             ws.write_blank(2, ci, None, head)
@@ -621,12 +639,6 @@ def _xlsx_template_head(wb, ws, cols: list[Column], title: str, note: str, head)
                 ws.write_blank(3, ci, None, head)
             else:
                 ws.write_string(3, ci, cols[ci].header, head)
-    for a, b, group in runs:  # merges written row-major above; ranges registered here
-        if group is None:
-            for ci in range(a, b + 1):
-                ws.merge.append([2, ci, 3, ci])
-        elif b > a:
-            ws.merge.append([2, a, 2, b])
     ws.freeze_panes(4, 0)
     return 4
 
