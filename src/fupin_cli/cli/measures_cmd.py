@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.measures import by_name, measures
+            from fupin_cli.engine.params import check_era
             from fupin_cli.io.measures_report import write_measures
 
             from fupin_cli.cli.config import settings
@@ -63,6 +64,7 @@ def register(app: typer.Typer) -> None:
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
+                check_era(the_pack, year)  # the pack's years first, as every command (docs/cli.md "--year")
                 the_pack.mpi_spec(year)  # no MPI for the year: a pack error before the (long) read
                 step("read")
                 raw = read_sources(sources, sheet=sheet, encoding=encoding)
