@@ -42,7 +42,11 @@ def register(app: typer.Typer) -> None:
                     from fupin_cli.errors import UsageError
 
                     raise UsageError(f"output {write_map.name} is one of the inputs", "give the map its own file name")
-            data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
+            from fupin_cli.cli.run import progress
+
+            with progress(json_) as step:  # on a terminal only; the report itself is the output
+                step("read")
+                data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
             all_columns = [c for s in data.sources for c in s.columns]
             if write_map is not None:
                 with atomic_output(write_map, force) as tmp:

@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         "the area codes of its ID numbers (the evidence is written as a comment) and 填报单位 from its title row."))
     def init_command(
         roster: Annotated[Path | None, typer.Argument(help="A roster to inspect (.xlsx, .xls, .csv, .parquet).", exists=True, dir_okay=False)] = None,
-        output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)] = Path("fupin.toml"),
+        output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.toml).", dir_okay=False)] = Path("fupin.toml"),
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         force: ForceOpt = False,

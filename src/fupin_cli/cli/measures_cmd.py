@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         output: OutputOpt = None,
         sample: Annotated[bool, typer.Option("--sample", help="The input is a sample: add 95% bootstrap intervals (households resampled).")] = False,
         replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates with --sample.", min=20, max=100000)] = 500,
-        seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
+        seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
         allow_errors: AllowErrorsOpt = False,
         allow_missing: AllowMissingOpt = None,
         strict: StrictOpt = False,

@@ -30,7 +30,7 @@ EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding (gbk 
 
 @app.command("generate")
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .xlsx, .xls, .csv or .parquet.", dir_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .xlsx, .csv, .parquet, or .xls (written by LibreOffice, which must be installed).", dir_okay=False)],
     households: HouseholdsOpt = 60,
     seed: SeedOpt = 1,
     year: Annotated[int, typer.Option("--year", "-y", help=(
@@ -38,7 +38,7 @@ def generate(
         "`fupin monitor` (户类型, 监测对象类别 …) in 元谋县 (云南) against its monitoring line (2022 has no verified line)."),
         min=YEAR_MIN, max=YEAR_MAX)] = 2015,
     messy: Annotated[bool, typer.Option("--messy", help="Plant the documented faults (see samples/README.md).")] = False,
-    layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy).")] = None,
+    layout: Annotated[Layout | None, typer.Option("--layout", help="Sheet layout; default member (clean) or template (messy). template and two-sheet need .xlsx or .xls.")] = None,
     county: CountyOpt = None,
     truth: TruthOpt = False,
     encoding: EncodingOpt = "gbk",
@@ -89,8 +89,8 @@ def chain(
     households: HouseholdsOpt = 80,
     seed: SeedOpt = 1,
     years: Annotated[str, typer.Option("--years", help="Comma-separated increasing years, e.g. 2015,2016,2017.")] = "2015,2016,2017",
-    fmt: Annotated[str, typer.Option("--format", help="File format of each year: xlsx, xls, csv or parquet.")] = "xlsx",
-    layout: Annotated[Layout, typer.Option("--layout", help="Sheet layout of each year.")] = Layout.member,
+    fmt: Annotated[str, typer.Option("--format", help="File format of each year: xlsx, csv, parquet, or xls (written by LibreOffice, which must be installed).")] = "xlsx",
+    layout: Annotated[Layout, typer.Option("--layout", help="Sheet layout of each year (template and two-sheet need xlsx or xls).")] = Layout.member,
     county: CountyOpt = None,
     truth: TruthOpt = False,
     encoding: EncodingOpt = "gbk",
