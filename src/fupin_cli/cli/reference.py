@@ -18,6 +18,7 @@ not depend on who runs it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import sys
 from collections.abc import Iterator
@@ -75,7 +76,7 @@ def help_text(path: list[str]) -> str:
                                  color=False)
     if res.exit_code != 0:
         raise RuntimeError(f"fupin {' '.join(path)} --help failed: {res.output}")
-    return "\n".join(line.rstrip() for line in res.stdout.strip("\n").splitlines()) + "\n"
+    return "\n".join(line.rstrip() for line in res.stdout.splitlines()).strip("\n") + "\n"  # no blank first/last line
 
 
 def short_flags() -> dict[str, tuple[str, list[str]]]:
@@ -105,10 +106,15 @@ def _short_flags_table() -> str:
 
 def sections() -> dict[str, str]:
     """section name → generated body, in document order (the short-flag table, then the commands)."""
-    out = {SHORT_FLAGS: _short_flags_table()}
+    return dict(_sections())
+
+
+@functools.lru_cache(maxsize=1)
+def _sections() -> tuple[tuple[str, str], ...]:  # the help does not change within a process
+    out = [(SHORT_FLAGS, _short_flags_table())]
     for path in command_paths():
-        out[_name(path)] = "```text\n" + help_text(path) + "```\n"
-    return out
+        out.append((_name(path), "```text\n" + help_text(path) + "```\n"))
+    return tuple(out)
 
 
 def _name(path: list[str]) -> str:
