@@ -149,4 +149,4 @@ def test_inputs_carry_their_sha256(inputs, cwd):
     from fupin_cli.io.write import sha256_file
 
     assert prov["inputs"] == [{"name": CLEAN.name, "sha256": sha256_file(CLEAN), "format": "xlsx"}]
-    assert prov["pack"]["name"] == "national-2014" and prov["year"] == 2015
+    assert prov["pack"]["name"] == "chongqing" and prov["region"] == "重庆" and prov["year"] == 2015  # the pack follows the region

@@ -99,8 +99,7 @@ def register(app: typer.Typer) -> None:
             hid = str(roster.households.loc[idx, "household_id"])
             chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
             the_pack, region = chosen.pack, chosen.region
-            if not json_:
-                warn(chosen.warnings)
+            warn(chosen.warnings)  # on stderr with --json too (and in the envelope's warnings), as every command
             tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
             if not full:
                 tree = brief(tree)
