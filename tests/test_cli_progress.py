@@ -70,9 +70,13 @@ def test_samples_generate_advances_a_bar_per_rows_written(recorded, tmp_path):
     assert quiet is True and steps(rec)[1:] == ["写出 roster-2015.csv", "写出 roster-2016.csv"]
 
 
-def test_columns_shows_the_read(recorded):
+def test_columns_and_explain_show_their_stages(recorded):
     assert runner.invoke(app, ["columns", str(CLEAN)]).exit_code == 0
     assert steps(recorded[0][1]) == ["read"]
+    assert runner.invoke(app, ["explain", str(CLEAN), "5002300010010004", "-y", "2015"]).exit_code == 0
+    assert recorded[1][0] is False and steps(recorded[1][1]) == ["pack", "read", "evaluate"]
+    assert runner.invoke(app, ["explain", str(CLEAN), "5002300010010004", "-y", "2015", "--json"]).exit_code == 0
+    assert recorded[2][0] is True
 
 
 def test_the_display_is_silent_off_a_terminal_and_when_quiet(monkeypatch):

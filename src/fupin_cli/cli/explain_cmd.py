@@ -13,7 +13,8 @@ from fupin_cli.cli.common import (
     column_map, err, escape, guard, input_policy, out, rosters_argument,
 )
 from fupin_cli.cli.run import (
-    command_provenance, load_pack_checked, prepare_outputs, print_choice, print_envelope, print_outputs, settle, warn,
+    command_provenance, load_pack_checked, prepare_outputs, print_choice, print_envelope, print_outputs, progress,
+    settle, warn,
 )
 
 SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
@@ -92,15 +93,19 @@ def register(app: typer.Typer) -> None:
             pack, region, columns = cfg.pack, cfg.region, cfg.columns
             if output is not None:
                 prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=source)
-            the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
-            src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
-            roster = Roster(src.households, src.members, src.sources, unmatched=src.unmatched)
-            idx = find_household(roster, household_id)  # UsageError with did-you-mean
-            hid = str(roster.households.loc[idx, "household_id"])
-            chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
-            the_pack, region = chosen.pack, chosen.region
-            warn(chosen.warnings)  # on stderr with --json too (and in the envelope's warnings), as every command
-            tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
+            with progress(json_) as step:  # on a terminal only; the tree itself is the output
+                step("pack")
+                the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
+                step("read")
+                src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
+                roster = Roster(src.households, src.members, src.sources, unmatched=src.unmatched)
+                idx = find_household(roster, household_id)  # UsageError with did-you-mean
+                hid = str(roster.households.loc[idx, "household_id"])
+                chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
+                the_pack, region = chosen.pack, chosen.region
+                warn(chosen.warnings)  # on stderr with --json too (and in the envelope's warnings), as every command
+                step("evaluate")
+                tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
             if not full:
                 tree = brief(tree)
             payload = {
