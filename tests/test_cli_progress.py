@@ -38,6 +38,9 @@ def recorded(monkeypatch):
         yield rec
 
     monkeypatch.setattr(run, "progress", fake)
+    from fupin_cli.cli import explain_cmd
+
+    monkeypatch.setattr(explain_cmd, "progress", fake)  # imported by name at module level
     return seen
 
 
