@@ -24,6 +24,7 @@ runner = CliRunner()
 # command → (arguments of a successful run, the files it is asked to write, relative to the working folder);
 # {in} is the folder of the inputs (never the working folder, so any file that appears there is an output).
 RUNS = {
+    "init": (["init", str(CLEAN), "-o", "f.toml"], ["f.toml"]),
     "validate": (["validate", str(CLEAN)], []),
     "identify": (["identify", str(CLEAN), "-y", "2015"], []),
     "explain": (["explain", str(CLEAN), "5002300010010001", "-y", "2015"], []),
@@ -51,6 +52,7 @@ ASKED = {
 }
 # command → (arguments of a failing run, exit code)
 FAILS = {
+    "init": (["init", "-o", "f.txt"], 2),
     "validate": (["validate", str(CLEAN), "-p", "{in}/nopack"], 3),
     "identify": (["identify", str(CLEAN), "-y", "2015", "-r", "火星"], 3),
     "explain": (["explain", str(CLEAN), "H0", "-y", "2015"], 2),
