@@ -45,13 +45,15 @@ def test_check_prints_every_problem_and_exits_3():
 def test_check_json():
     r = runner.invoke(app, ["rules", "check", "tests/data/packs/broken/unknown_kind", "--json"])
     assert r.exit_code == 3
-    data = json.loads(r.stdout)
-    assert data["ok"] is False
+    data = json.loads(r.stdout)  # the error object every command prints (docs/cli.md "Errors")
+    assert data["exit_code"] == 3 and data["error"].startswith("rule pack tests/data/packs/broken/unknown_kind has 1 problem")
+    assert r.stderr.startswith("错误: rule pack")
     assert data["problems"] == ["tests/data/packs/broken/unknown_kind/rules.yaml:7:11: rules.1.kind: unknown kind 'critrion' (did you mean 'criterion'?)"]
     r = runner.invoke(app, ["rules", "check", MINI, "--json"])
     assert r.exit_code == 0
     data = json.loads(r.stdout)
     assert (data["ok"], data["rules"], data["parameters"], data["pack"]) == (True, 20, 3, "mini")
+    assert data["outputs"] == [] and data["provenance"]["command"] == "rules check"
 
 
 def test_unknown_pack_exit_3():
@@ -64,6 +66,8 @@ def test_show_json_equals_library():
     r = runner.invoke(app, ["rules", "show", MINI, "--year", "2016", "--region", "重庆", "--json"])
     assert r.exit_code == 0
     data = json.loads(r.stdout)
+    assert {"outputs", "warnings", "provenance"} <= set(data)  # the envelope around the library's data
+    data = {k: v for k, v in data.items() if k not in ("outputs", "warnings", "provenance")}
     assert data == json.loads(json.dumps(show_data(load_pack(MINI), 2016, "重庆"), ensure_ascii=False, default=str))
     line = next(p for p in data["parameters"] if p["name"] == "poverty_line")
     assert (line["value"], line["year"], line["region"], line["verified"], line["source"]) == (3100, 2016, "重庆", False, "test")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, SheetOpt, escape, guard, out, print_json, read_rosters,
+    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, SheetOpt, escape, guard, out, read_rosters,
 )
 
 WriteMapOpt = Annotated[Path | None, typer.Option(
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         force: ForceOpt = False,
         json_: JsonOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli.io.colmap import map_text
             from fupin_cli.io.write import atomic_output, check_output
 
@@ -42,13 +42,20 @@ def register(app: typer.Typer) -> None:
                     from fupin_cli.errors import UsageError
 
                     raise UsageError(f"output {write_map.name} is one of the inputs", "give the map its own file name")
-            data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
+            from fupin_cli.cli.run import progress
+
+            with progress(json_) as step:  # on a terminal only; the report itself is the output
+                step("read")
+                data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
             all_columns = [c for s in data.sources for c in s.columns]
             if write_map is not None:
                 with atomic_output(write_map, force) as tmp:
                     tmp.write_text(map_text(all_columns), encoding="utf-8")
             if json_:
-                print_json(payload(data, write_map))
+                from fupin_cli.cli.run import command_provenance, print_envelope
+
+                prov = command_provenance("columns", sources=data.sources, read=roster, files=[columns])
+                print_envelope(payload(data, write_map), outputs=[write_map] if write_map is not None else [], provenance=prov)
                 return
             render(data, write_map)
 

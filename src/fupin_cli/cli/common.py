@@ -48,13 +48,16 @@ class Lang(str, Enum):
 
 
 # ---- option aliases, defined once -------------------------------------------------------
-# One --year range for every command (2000–2100, a sanity bound below every shipped pack's first year;
-# tests/test_cli_basics.py checks it); the chosen pack's own years (its era) and parameter values are checked
-# next, with exit 3 naming the pack's years or the parameter.
+# One --year rule for every command (docs/cli.md "--year"): the parser takes 2000–2100 (a sanity bound below
+# every shipped pack's era; tests/test_cli_basics.py checks it), then every command that applies a rule pack
+# checks the year against that pack's era (pack.yaml valid_from/valid_until, engine.params.check_era) before any
+# other use of the year: exit 3 naming the pack's years.  No command has a range of its own.
 YEAR_MIN, YEAR_MAX = 2000, 2100
+YEAR_RULE = "2000–2100; a year outside the rule pack's years (`fupin rules show PACK`) stops with exit 3."
 YearOpt = Annotated[int, typer.Option("--year", "-y", help=(
     "Assessment year = the income year (识别/评估年度): the pack's values of that year apply to that year's income, "
-    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736)."), min=YEAR_MIN, max=YEAR_MAX)]
+    "ages on 31 December of it. The 2014 建档立卡 exercise used 2013 income: --year 2013 (line 2736). " + YEAR_RULE),
+    min=YEAR_MIN, max=YEAR_MAX)]
 RegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameters: 重庆, 重庆市 or 500000. Default: fupin.toml's region, else inferred from the roster (省/市/县 columns, title, ID area codes), else the pack's region; a contradiction with the roster stops the run.")]
 PackOpt = Annotated[str | None, typer.Option("--pack", "-p", help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder. Default: fupin.toml's pack, else the region's provincial pack when there is one (重庆 → chongqing), else the national pack.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.xlsx, .csv or .parquet).", dir_okay=False)]
@@ -230,3 +233,13 @@ def print_json(payload: Any) -> None:
     """Print JSON on stdout (sorted keys, UTF-8, no rich markup)."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def check_year(year: int, flag: str = "--year") -> int:
+    """The same range for a year given any other way (``samples chain --years``): a usage error outside it."""
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        from fupin_cli.errors import UsageError
+
+        raise UsageError(f"{flag}: {year} is not in the range {YEAR_MIN}<=x<={YEAR_MAX}",
+                         "give a year within the rule pack's years (`fupin rules show PACK`)")
+    return year

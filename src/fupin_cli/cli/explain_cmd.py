@@ -10,9 +10,12 @@ import typer
 
 from fupin_cli.cli.common import (
     AllowMissingOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt,
-    column_map, err, escape, guard, input_policy, out, print_json, rosters_argument,
+    column_map, err, escape, guard, input_policy, out, rosters_argument,
 )
-from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_choice, print_outputs, settle, warn
+from fupin_cli.cli.run import (
+    command_provenance, load_pack_checked, prepare_outputs, print_choice, print_envelope, print_outputs, progress,
+    settle, warn,
+)
 
 SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
@@ -90,16 +93,19 @@ def register(app: typer.Typer) -> None:
             pack, region, columns = cfg.pack, cfg.region, cfg.columns
             if output is not None:
                 prepare_outputs(output, force, allowed=(".txt", ".json"), inputs=source)
-            the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
-            src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
-            roster = Roster(src.households, src.members, src.sources, unmatched=src.unmatched)
-            idx = find_household(roster, household_id)  # UsageError with did-you-mean
-            hid = str(roster.households.loc[idx, "household_id"])
-            chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
-            the_pack, region = chosen.pack, chosen.region
-            if not json_:
-                warn(chosen.warnings)
-            tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
+            with progress(json_) as step:  # on a terminal only; the tree itself is the output
+                step("pack")
+                the_pack = load_pack_checked(pack, region)  # a bad pack or region fails before the read
+                step("read")
+                src = read_source(source, sheet=sheet, encoding=encoding, columns=column_map(columns))
+                roster = Roster(src.households, src.members, src.sources, unmatched=src.unmatched)
+                idx = find_household(roster, household_id)  # UsageError with did-you-mean
+                hid = str(roster.households.loc[idx, "household_id"])
+                chosen = settle(roster, cfg, year, "national-2014", loaded=the_pack, check_roster_year=src.kind == "roster")
+                the_pack, region = chosen.pack, chosen.region
+                warn(chosen.warnings)  # on stderr with --json too (and in the envelope's warnings), as every command
+                step("evaluate")
+                tree = explain(roster, the_pack, year, region, hid, policy=input_policy(allow_missing, strict))
             if not full:
                 tree = brief(tree)
             payload = {
@@ -115,13 +121,15 @@ def register(app: typer.Typer) -> None:
             }
             if output is not None:
                 _write(output, payload, tree, force, chosen.lines)
-                if json_:
-                    print_json({**{k: v for k, v in payload.items() if k != "tree"}, "outputs": [str(output)]})
-                else:
-                    print_outputs([output])
+            if json_:  # with -o the tree is in the file, not repeated on stdout
+                prov = command_provenance("explain", sources=src.sources, read=source, files=[columns], pack=the_pack,
+                                          year=year, region=region, options={"form": payload["form"]})
+                print_envelope({k: v for k, v in payload.items() if k != "tree" or output is None},
+                               outputs=[output] if output is not None else [], warnings=chosen.warnings,
+                               provenance=prov)
                 return
-            if json_:
-                print_json(payload)
+            if output is not None:
+                print_outputs([output])
                 return
             print_choice(chosen.lines)
             out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from fupin_cli.cli.common import EncodingOpt, ForceOpt, SheetOpt, err, escape, guard, out
+from fupin_cli.cli.common import EncodingOpt, ForceOpt, JsonOpt, SheetOpt, err, escape, guard, out
 
 _UNIT = re.compile(r"填报单位[:：]\s*([^\s（(]+)")
 
@@ -107,12 +107,13 @@ def register(app: typer.Typer) -> None:
         "the area codes of its ID numbers (the evidence is written as a comment) and 填报单位 from its title row."))
     def init_command(
         roster: Annotated[Path | None, typer.Argument(help="A roster to inspect (.xlsx, .xls, .csv, .parquet).", exists=True, dir_okay=False)] = None,
-        output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)] = Path("fupin.toml"),
+        output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.toml).", dir_okay=False)] = Path("fupin.toml"),
         sheet: SheetOpt = None,
         encoding: EncodingOpt = None,
         force: ForceOpt = False,
+        json_: JsonOpt = False,
     ) -> None:
-        with guard():
+        with guard(json_):
             from fupin_cli.cli.config import load
             from fupin_cli.io.write import atomic_output, check_output
 
@@ -125,6 +126,13 @@ def register(app: typer.Typer) -> None:
             text = render(data, roster.name if roster else None)
             with atomic_output(output, force) as tmp:
                 tmp.write_text(text, encoding="utf-8")
-                load(tmp)  # what init writes must load
+                written = load(tmp)  # what init writes must load
+            if json_:
+                from fupin_cli.cli.run import command_provenance, print_envelope
+
+                print_envelope({"config": {k: v for k, v in written.model_dump(mode="json").items() if v is not None}},
+                               outputs=[output], provenance=command_provenance(
+                                   "init", sources=data.sources if data is not None else (), read=[roster]))
+                return
             err.print(f"已写入 {escape(str(output))}: check it, then run e.g. `fupin identify ROSTER --year Y` in this folder")
             out.print(f"输出 output: {escape(str(output))}")

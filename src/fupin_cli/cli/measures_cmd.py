@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         output: OutputOpt = None,
         sample: Annotated[bool, typer.Option("--sample", help="The input is a sample: add 95% bootstrap intervals (households resampled).")] = False,
         replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates with --sample.", min=20, max=100000)] = 500,
-        seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
+        seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the bootstrap (same seed, same intervals).", min=0)] = 1,
         allow_errors: AllowErrorsOpt = False,
         allow_missing: AllowMissingOpt = None,
         strict: StrictOpt = False,
@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
             from fupin_cli import __version__
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.measures import by_name, measures
+            from fupin_cli.engine.params import check_era
             from fupin_cli.io.measures_report import write_measures
 
             from fupin_cli.cli.config import settings
@@ -63,6 +64,7 @@ def register(app: typer.Typer) -> None:
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
+                check_era(the_pack, year)  # the pack's years first, as every command (docs/cli.md "--year")
                 the_pack.mpi_spec(year)  # no MPI for the year: a pack error before the (long) read
                 step("read")
                 raw = read_sources(sources, sheet=sheet, encoding=encoding)

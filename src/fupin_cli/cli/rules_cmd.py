@@ -7,31 +7,27 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, JsonOpt, err, escape, guard, out, print_json
+from fupin_cli.cli.common import YEAR_MAX, YEAR_MIN, YEAR_RULE, JsonOpt, err, escape, guard, out
+from fupin_cli.cli.run import command_provenance, print_envelope
 from fupin_cli.errors import EXIT_DATA, RuleError
 
 app = typer.Typer(no_args_is_help=True, help="Check, show and test rule packs (规则包).")
 
 PackArg = Annotated[str, typer.Argument(help="Rule pack: a shipped pack name (national-2014, monitoring-2021, chongqing) or a folder.")]
-ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year.", min=YEAR_MIN, max=YEAR_MAX)]
+ShowYearOpt = Annotated[int | None, typer.Option("--year", "-y", help="Show the rules in force and the parameter values for this year: " + YEAR_RULE, min=YEAR_MIN, max=YEAR_MAX)]
 ShowRegionOpt = Annotated[str | None, typer.Option("--region", "-r", help="Region for parameter values (e.g. 重庆); default: the pack's region.")]
 
 
 @app.command("check", help="Validate a pack: print every problem as file:line:col: key.path: message (exit 3), or 'ok: N rules, M parameters'.")
 def check_command(pack: PackArg, json_: JsonOpt = False) -> None:
-    from fupin_cli.engine import load_pack
+    with guard(json_):
+        from fupin_cli.engine import load_pack
 
-    if json_:
-        try:
-            p = load_pack(pack)
-        except RuleError as e:
-            print_json({"ok": False, "message": e.message, "problems": e.problems})
-            raise typer.Exit(code=e.exit_code) from None
-        print_json({"ok": True, **_summary(p)})
-        return
-    with guard():
         p = load_pack(pack)
         s = _summary(p)
+        if json_:
+            print_envelope({"ok": True, **s}, provenance=command_provenance("rules check", pack=p))
+            return
         out.print(f"ok: {s['rules']} rules, {s['parameters']} parameters ({escape(p.ident)}, {s['derived']} derived fields, sha256 {p.sha256[:12]})")
 
 
@@ -46,9 +42,13 @@ def show_command(pack: PackArg, year: ShowYearOpt = None, region: ShowRegionOpt 
         from fupin_cli.engine import load_pack
 
         p = load_pack(pack)
+        if year is not None:
+            from fupin_cli.engine.params import check_era
+
+            check_era(p, year)  # a year outside the pack's years: exit 3 naming them, as every command
         data = show_data(p, year, region)
         if json_:
-            print_json(data)
+            print_envelope(data, provenance=command_provenance("rules show", pack=p, year=year, region=region))
             return
         _render_show(p, data, year)
 
@@ -184,8 +184,9 @@ def test_command(pack: PackArg, json_: JsonOpt = False, verbose: Annotated[bool,
         results = run_scenarios(p)
         failed = [r for r in results if not r.passed]
         if json_:
-            print_json({"pack": _summary(p), "passed": len(results) - len(failed), "failed": len(failed),
-                        "tests": [r.to_dict() for r in results]})
+            print_envelope({"pack": _summary(p), "passed": len(results) - len(failed), "failed": len(failed),
+                            "tests": [r.to_dict() for r in results]},
+                           provenance=command_provenance("rules test", pack=p, options={"verbose": verbose}))
         else:
             for r in results:
                 if r.passed:

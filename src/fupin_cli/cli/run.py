@@ -275,3 +275,40 @@ def write_annotated(plan: dict[Path, Path], roster, decisions, columns: list[str
     names = {c: (labels or {}).get(c) or column_label(c, lang) for c in columns}
     return annotate_rosters(plan, households=roster.households, members=roster.members, sources=roster.sources,
                             decisions=decisions, columns=names, about=provenance_rows(provenance), force=force)
+
+
+# ---- one JSON envelope for every command (docs/cli.md "JSON") ------------------------------
+ENVELOPE_KEYS = ("outputs", "warnings", "provenance")
+
+
+def command_provenance(command: str, *, sources: Iterable[Any] = (), files: Iterable[Path | None] = (),
+                       read: Iterable[Path | None] = (), pack: Any = None, year: int | None = None, region: str | None = None,
+                       options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``provenance`` for the commands that do not build the report commands' full one (validate, explain, columns,
+    rules, samples): tool, version, command, the inputs with their SHA-256 (``sources``: a roster's sources;
+    ``files``: other input files; ``read``: the files behind ``sources``, for the run time), the pack, year, region, run time and options (keys present only when known)."""
+    from fupin_cli import __version__
+    from fupin_cli.io.write import sha256_file
+
+    inputs = [{"name": s.name, "sha256": s.sha256, **({"format": s.format} if getattr(s, "format", None) else {})}
+              for s in sources]
+    paths = _paths(files)
+    inputs += [{"name": p.name, "sha256": sha256_file(p)} for p in paths if p.is_file()]
+    prov: dict[str, Any] = {"tool": "fupin", "version": __version__, "command": command, "inputs": inputs}
+    if pack is not None:
+        from fupin_cli.core.identify import pack_info
+
+        prov["pack"] = pack_info(pack)
+    if year is not None:
+        prov["year"] = year
+    if region is not None or pack is not None:
+        prov["region"] = region or getattr(getattr(pack, "meta", None), "region", None)
+    prov["run_time"] = run_time([*_paths(read), *paths])
+    prov["options"] = dict(options or {})
+    return prov
+
+
+def print_envelope(payload: dict[str, Any], *, outputs: Iterable[str | Path] = (), warnings: Iterable[str] = (),
+                   provenance: dict[str, Any]) -> None:
+    """``--json`` of any command: its own keys plus ``outputs``, ``warnings`` and ``provenance``."""
+    print_json(envelope({**payload, "outputs": [str(p) for p in outputs], "provenance": provenance}, list(warnings)))

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pandas is imported by the command when it runs, not by `fup
 
 from fupin_cli.cli.common import (
     YEAR_MAX, YEAR_MIN, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt,
-    QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out, print_json,
+    QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -20,7 +20,8 @@ DEFAULT_PACK = "national-2014"
 
 YearOpt = Annotated[int | None, typer.Option(
     "--year", "-y", help="Year whose 31 December ages are computed on (default: the roster's 年度 column, else the year "
-    "in its title rows, else the current year).", min=YEAR_MIN, max=YEAR_MAX)]
+    "in its title rows, else the current year); 2000–2100. The pack's check rules run whatever its years: they check "
+    "data, not the year's policy.", min=YEAR_MIN, max=YEAR_MAX)]
 CheckPackOpt = Annotated[str | None, typer.Option(
     "--pack", "-p", help=f"Rule pack whose `check` rules run as extra checks (default: {DEFAULT_PACK}).")]
 NoPackOpt = Annotated[bool, typer.Option("--no-pack", help="Built-in checks only: skip the rule pack's check rules.")]
@@ -66,43 +67,51 @@ def register(app: typer.Typer) -> None:
         with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
             from fupin_cli.errors import UsageError
-            from fupin_cli.cli.run import prepare_outputs, warn
-            from fupin_cli.io.write import write_frame
+            from fupin_cli.cli.config import settings
+            from fupin_cli.cli.run import (
+                command_provenance, load_pack_checked, prepare_outputs, print_envelope, progress, settle, warn,
+            )
+            from fupin_cli.io.write import take_notices, write_frame
 
             if no_pack and pack is not None:
                 raise UsageError("--pack and --no-pack cannot be used together", "give one of them")
-            from fupin_cli.cli.config import settings
-            from fupin_cli.cli.run import load_pack_checked, settle
-
             cfg = settings(ctx, pack=pack, region=region, columns=columns)
             columns = cfg.columns
             prepare_outputs(output, force, allowed=OUTPUT_FORMATS, inputs=roster)
-            extra, pack_id, chosen = [], None, None
-            loaded = None if no_pack else load_pack_checked(cfg.pack, cfg.region, default=DEFAULT_PACK)  # exit 3 before the read
-            data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
-            choice = choose_year(data, year)
-            if loaded is not None:
-                # region and pack as every command resolves them (the year: --year, else the roster's; no era check:
-                # these are data-quality checks, not the pack's policy)
-                how = {"option": ("given", f"命令行 --year {choice.year}")}.get(
-                    choice.source, ("inferred" if choice.source in ("roster", "title") else "default", choice.reason))
-                chosen = settle(data, cfg, choice.year, DEFAULT_PACK, loaded=loaded, check_roster_year=False, era=False,
-                                year_source=how)
-                extra, pack_id = [pack_checks(chosen.pack, chosen.region)], chosen.pack.ident
-            findings = validate(data, choice.year, extra)
-            labels = check_labels_of(extra)
-            payload = report(data, findings, choice, labels=labels, pack=pack_id)
-            if chosen is not None:
-                payload["summary"]["choice"] = chosen.info
-                warn(chosen.warnings)
-            if output is not None:
-                table = findings_for_output(findings, lang.value, labels)
-                write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
-            from fupin_cli.io.write import take_notices
-
-            warn(take_notices())
+            extra, pack_id, chosen, loaded = [], None, None, None
+            with progress(quiet or json_) as step:
+                if not no_pack:
+                    step("pack")
+                    loaded = load_pack_checked(cfg.pack, cfg.region, default=DEFAULT_PACK)  # exit 3 before the read
+                step("read")
+                data = read_rosters(roster, sheet=sheet, encoding=encoding, columns=columns)
+                choice = choose_year(data, year)
+                if loaded is not None:
+                    # region and pack as every command resolves them (the year: --year, else the roster's; no era check:
+                    # these are data-quality checks, not the pack's policy)
+                    how = {"option": ("given", f"命令行 --year {choice.year}")}.get(
+                        choice.source, ("inferred" if choice.source in ("roster", "title") else "default", choice.reason))
+                    chosen = settle(data, cfg, choice.year, DEFAULT_PACK, loaded=loaded, check_roster_year=False, era=False,
+                                    year_source=how)
+                    extra, pack_id = [pack_checks(chosen.pack, chosen.region)], chosen.pack.ident
+                step("validate")
+                findings = validate(data, choice.year, extra)
+                labels = check_labels_of(extra)
+                payload = report(data, findings, choice, labels=labels, pack=pack_id)
+                if chosen is not None:
+                    payload["summary"]["choice"] = chosen.info
+                if output is not None:
+                    step("write")
+                    table = findings_for_output(findings, lang.value, labels)
+                    write_frame(table, output, force=force, sheet_name="疑点", text_columns=[table.columns[7]])
+            warnings = [*(chosen.warnings if chosen is not None else []), *take_notices()]
+            warn(warnings)
             if json_:
-                print_json(payload)
+                prov = command_provenance("validate", sources=data.sources, read=roster, files=[columns],
+                                          pack=chosen.pack if chosen is not None else None, year=choice.year,
+                                          region=chosen.region if chosen is not None else None,
+                                          options={"no_pack": no_pack, "lang": lang.value})
+                print_envelope(payload, outputs=[output] if output is not None else [], warnings=warnings, provenance=prov)
             elif not quiet:
                 render(payload, findings, max_rows, lang.value, output, chosen.lines if chosen is not None else [])
             code = exit_code(findings)

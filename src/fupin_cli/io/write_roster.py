@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,8 +289,10 @@ def _isna(v) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
 
 
-def _rows(roster: Roster, cols: list[Column], hh_idx: np.ndarray, mem_idx: np.ndarray, target: str) -> Iterator[list[list]]:
-    """Chunks of column-value lists for the given household / member positions (-1 = blank)."""
+def _rows(roster: Roster, cols: list[Column], hh_idx: np.ndarray, mem_idx: np.ndarray, target: str,
+          tick: Callable[[int], None] | None = None) -> Iterator[list[list]]:
+    """Chunks of column-value lists for the given household / member positions (-1 = blank);
+    ``tick(n)`` after each chunk of ``n`` rows (the progress display)."""
     h, m = roster.households, roster.members
     for a in range(0, len(hh_idx), CHUNK):
         hi, mi = hh_idx[a:a + CHUNK], mem_idx[a:a + CHUNK]
@@ -305,6 +307,8 @@ def _rows(roster: Roster, cols: list[Column], hh_idx: np.ndarray, mem_idx: np.nd
                 vals = [None if i < 0 else v for v, i in zip(vals, idx)]
             out.append(vals)
         yield out
+        if tick is not None:
+            tick(len(hi))
 
 
 def _sheet_rows(roster: Roster, layout: str, sheet: str) -> tuple[list[Column], np.ndarray, np.ndarray]:
@@ -324,8 +328,10 @@ def _sheet_rows(roster: Roster, layout: str, sheet: str) -> tuple[list[Column], 
 # Public entry point
 # --------------------------------------------------------------------------------------
 def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member", *, force: bool = False,
-                 title: str | None = None, encoding: str = "gbk") -> WriteInfo:
-    """Write ``roster`` to ``path`` (format from the extension) in ``layout``."""
+                 title: str | None = None, encoding: str = "gbk",
+                 progress: Callable[[int, int], None] | None = None) -> WriteInfo:
+    """Write ``roster`` to ``path`` (format from the extension) in ``layout``; ``progress(done, total)`` as rows
+    are written (every sheet's rows count)."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -353,16 +359,34 @@ def write_roster(roster: Roster, path: str | os.PathLike, layout: str = "member"
                     "write .xlsx (1,048,576 rows), .csv or .parquet instead" if fmt == "xls" else "write .csv or .parquet instead")
     if title is None:
         title = _title(roster)
+    from fupin_cli.io.progress import rows_reporter
+
+    progress = rows_reporter(progress)  # the callback given, else the CLI's progress listener (if any)
+    tick = _ticker(progress, n_rows if fmt in ("xlsx", "xls") else len(plans[sheets[0]][1]))
     with _atomic(path, force) as tmp:
         if fmt == "xlsx":
-            _write_xlsx(tmp, roster, layout, plans, title)
+            _write_xlsx(tmp, roster, layout, plans, title, tick)
         elif fmt == "xls":
-            _write_xls(tmp, roster, layout, plans, title)
+            _write_xls(tmp, roster, layout, plans, title, tick)
         elif fmt == "csv":
-            _write_csv(tmp, roster, plans[sheets[0]], encoding)
+            _write_csv(tmp, roster, plans[sheets[0]], encoding, tick)
         else:
-            _write_parquet(tmp, roster, plans[sheets[0]])
+            _write_parquet(tmp, roster, plans[sheets[0]], tick)
     return WriteInfo(path, fmt, layout, sheets, n_rows)
+
+
+def _ticker(progress: Callable[[int, int], None] | None, total: int) -> Callable[[int], None] | None:
+    """``tick(n)``: n more rows written → ``progress(done, total)``."""
+    if progress is None:
+        return None
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(min(done, total), total)
+
+    return tick
 
 
 def _created(roster: Roster):
@@ -396,7 +420,7 @@ def _atomic(path: Path, force: bool) -> Iterator[Path]:
         raise UsageError(f"cannot write {path}: {e.strerror or e}", "check the folder exists, is writable and has space") from None
 
 
-def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
+def _write_csv(tmp: Path, roster: Roster, plan, encoding: str, tick: Callable[[int], None] | None = None) -> None:
     cols, hi, mi = plan
     headers = [c.header for c in cols]
     try:
@@ -405,7 +429,7 @@ def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
         raise UsageError(f"unknown encoding {encoding!r}", "use gbk, gb18030, utf-8 or utf-8-sig") from None
     with open(tmp, "w", encoding=encoding, newline="", errors="strict") as fh:
         first = True
-        for chunk in _rows(roster, cols, hi, mi, "csv"):
+        for chunk in _rows(roster, cols, hi, mi, "csv", tick):
             data = {h: [escape_formula(v) for v in vals] for h, vals in zip(range(len(headers)), chunk)}
             df = pd.DataFrame(data, dtype=object)
             df.columns = headers
@@ -422,7 +446,7 @@ def _write_csv(tmp: Path, roster: Roster, plan, encoding: str) -> None:
 PARQUET_ROWS = 500_000  # rows per row group (bounded memory for millions of rows)
 
 
-def _write_parquet(tmp: Path, roster: Roster, plan) -> None:
+def _write_parquet(tmp: Path, roster: Roster, plan, tick: Callable[[int], None] | None = None) -> None:
     """Columns converted to Arrow once, then ``take`` per row group (no Python objects per cell)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -448,6 +472,8 @@ def _write_parquet(tmp: Path, roster: Roster, plan) -> None:
                 neg = idx < 0
                 arrays.append(src.take(pa.array(idx, mask=neg if neg.any() else None)))
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            if tick is not None:
+                tick(len(hidx))
     finally:
         writer.close()
 
@@ -535,15 +561,14 @@ def _block_firsts(layout: str, roster: Roster, n_rows: int) -> np.ndarray:
     return first
 
 
-def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) -> None:
+def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str,
+                tick: Callable[[int], None] | None = None) -> None:
     """XlsxWriter's public API in constant memory: cells row after row; merges registered with
     ``merge_range`` on their first row (an unformatted blank is not written, so nothing is flushed
-    early), the first cell then given its format.  Saved with ZIP64 and save progress (io/xlsx.py)."""
-    from fupin_cli.io.progress import rows_reporter
+    early), the first cell then given its format.  Saved with ZIP64 and save progress (io/xlsx.py).
+    Rows written are counted by ``tick`` (see :func:`write_roster`)."""
     from fupin_cli.io.xlsx import open_workbook
 
-    progress = rows_reporter()
-    total, done = sum(len(hi) for _, hi, _ in plans.values()), 0
     with open_workbook(tmp, font=None) as wb:
         wb.set_properties({"created": _created(roster)})  # fixed document date: same roster → same bytes
         head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True,
@@ -572,7 +597,7 @@ def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str)
             hh_cols = [ci for ci, c in enumerate(cols) if c.level == "household"]
             writers = [(ws.write_string, ws.write_number, col_fmt[ci]) for ci in range(len(cols))]
             r = top
-            for chunk in _rows(roster, cols, hi, mi, "xlsx"):
+            for chunk in _rows(roster, cols, hi, mi, "xlsx", tick):
                 n = len(chunk[0]) if chunk else 0
                 for i in range(n):
                     k = merge_rows.get(r, 1)
@@ -590,9 +615,6 @@ def _write_xlsx(tmp: Path, roster: Roster, layout: str, plans: dict, title: str)
                         else:
                             write_number(r, ci, v, f)
                     r += 1
-                done += n
-                if progress is not None:
-                    progress(done, total)
             if layout == "template":
                 totals = _totals(roster, cols, hi)
                 ws.write_string(r, 0, "合计")
@@ -643,7 +665,8 @@ def _xlsx_template_head(wb, ws, cols: list[Column], title: str, note: str, head)
     return 4
 
 
-def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) -> None:
+def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str,
+               tick: Callable[[int], None] | None = None) -> None:
     """.xls (Excel 97–2003): the .xlsx of the same layout, saved as .xls by LibreOffice.
 
     No maintained Python library writes .xls (xlwt's last release was 2017); LibreOffice keeps the
@@ -655,7 +678,7 @@ def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str) 
             raise UsageError(f"{len(cols)} columns do not fit in an .xls sheet (256 at most)", "write .xlsx instead")
     xlsx = tmp.with_name(tmp.name + ".xlsx")
     try:
-        _write_xlsx(xlsx, roster, layout, plans, title)
+        _write_xlsx(xlsx, roster, layout, plans, title, tick)
         convert(xlsx, tmp, "writing .xls")
     finally:
         with contextlib.suppress(FileNotFoundError):
