@@ -36,7 +36,10 @@ def test_brief_json_keeps_only_deciding_groups_and_fired_rules():
     payload = json.loads(res.stdout)
     assert payload["form"] == "brief"
     groups = [c for c in payload["tree"]["children"] if c["kind"] == "group"]
-    assert [g["label"] for g in groups] == ["识别标准", "贫困户属性", "致贫原因"]
+    # 一票否决: only the items that could not be evaluated (the roster lacks their columns; 重庆 → chongqing,
+    # whose 七不进 items veto): any of them could have changed the decision, so the brief keeps them
+    assert [g["label"] for g in groups] == ["识别标准", "一票否决", "贫困户属性", "致贫原因"]
+    assert groups[1]["children"] and all(r["result"] is None and "未评估" in r["value"] for r in groups[1]["children"])
     for g in groups[1:]:
         assert all(r["result"] is not False for r in g["children"])
     full = json.loads(run("explain", CLEAN, HH, "-y", "2015", "--json", "--full").stdout)

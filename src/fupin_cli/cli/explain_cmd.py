@@ -12,7 +12,7 @@ from fupin_cli.cli.common import (
     AllowMissingOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt,
     column_map, err, escape, guard, input_policy, out, print_json, rosters_argument,
 )
-from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_choice, print_outputs, settle, warn
+from fupin_cli.cli.run import load_pack_checked, prepare_outputs, print_outputs, settle, warn
 
 SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
@@ -123,8 +123,9 @@ def register(app: typer.Typer) -> None:
             if json_:
                 print_json(payload)
                 return
-            print_choice(chosen.lines)
             out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them
+            for line in chosen.lines:  # where region, pack and year came from (stdout is the tree alone)
+                err.print(escape(line))
             if not full:
                 err.print("（--brief: the deciding rules only; --full shows every rule and input）")
 
@@ -138,9 +139,9 @@ def _write(path: Path, payload: dict, tree, force: bool, choice: list[str] = ())
         write_json(payload, path, force)
         return
     console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
-    for line in choice:
-        console.print(line, markup=False)
     console.print(render_tree(tree), soft_wrap=False)
+    for line in choice:  # where region, pack and year came from, after the tree
+        console.print(line, markup=False)
     with atomic_output(path, force) as tmp:
         tmp.write_text(console.export_text(), encoding="utf-8")
 
