@@ -13,7 +13,7 @@ from fupin_cli.cli.common import (
     column_map, err, escape, guard, input_policy, out, rosters_argument,
 )
 from fupin_cli.cli.run import (
-    command_provenance, load_pack_checked, prepare_outputs, print_choice, print_envelope, print_outputs, progress,
+    command_provenance, load_pack_checked, prepare_outputs, print_envelope, print_outputs, progress,
     settle, warn,
 )
 
@@ -131,8 +131,9 @@ def register(app: typer.Typer) -> None:
             if output is not None:
                 print_outputs([output])
                 return
-            print_choice(chosen.lines)
             out.print(render_tree(tree), soft_wrap=False)  # fold long labels, never cut them
+            for line in chosen.lines:  # where region, pack and year came from (stdout is the tree alone)
+                err.print(escape(line))
             if not full:
                 err.print("（--brief: the deciding rules only; --full shows every rule and input）")
 
@@ -146,9 +147,9 @@ def _write(path: Path, payload: dict, tree, force: bool, choice: list[str] = ())
         write_json(payload, path, force)
         return
     console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
-    for line in choice:
-        console.print(line, markup=False)
     console.print(render_tree(tree), soft_wrap=False)
+    for line in choice:  # where region, pack and year came from, after the tree
+        console.print(line, markup=False)
     with atomic_output(path, force) as tmp:
         tmp.write_text(console.export_text(), encoding="utf-8")
 
