@@ -42,7 +42,9 @@ def county(tmp_path_factory):
     df.loc[df["户编号"] == first, name_col] = planted  # a full ID typed into the name column
     roster = d / "roster.csv"
     df.to_csv(roster, index=False, encoding="utf-8-sig")
-    return {"dir": d, "roster": roster, "secrets": ids | banks, "household": first, "planted": planted}
+    later = d / "roster-2016.csv"  # the next year's roster (exit and reassess check --year against its 年度 column)
+    df.assign(**({"年度": "2016"} if "年度" in df.columns else {})).to_csv(later, index=False, encoding="utf-8-sig")
+    return {"dir": d, "roster": roster, "later": later, "secrets": ids | banks, "household": first, "planted": planted}
 
 
 def _leaks(text: str, secrets: set[str]) -> list[str]:
@@ -74,6 +76,7 @@ def test_privacy_audit_every_command_and_format(county):
 
 def _audit(county, full: bool) -> None:
     d, roster, secrets = county["dir"], str(county["roster"]), county["secrets"]
+    later = str(county["later"])
     runner = CliRunner()
     o = lambda name: str(d / name)  # noqa: E731
     runs = [
@@ -90,10 +93,10 @@ def _audit(county, full: bool) -> None:
         ("explain-debug", ["--debug", "explain", roster, county["planted"], "--year", "2015"]),
         ("causes", ["causes", o("register.xlsx"), "-o", o("causes.xlsx"), "--force"]),
         ("causes-json", ["causes", o("register.xlsx"), "--json"]),
-        ("exit", ["exit", o("register.xlsx"), "--year", "2016", "--roster", roster, "-o", o("exit.xlsx"),
+        ("exit", ["exit", o("register.xlsx"), "--year", "2016", "--roster", later, "-o", o("exit.xlsx"),
                   "--publicity", o("脱贫名单.xlsx"), "--force"]),
         ("exit-json", ["exit", o("register.xlsx"), "--year", "2016", "--json", "-o", o("exit2.xlsx"), "--force"]),
-        ("reassess", ["reassess", o("register.xlsx"), roster, "--year", "2016", "-o", o("register-2016.xlsx"), "--force",
+        ("reassess", ["reassess", o("register.xlsx"), later, "--year", "2016", "-o", o("register-2016.xlsx"), "--force",
                       "--allow-errors"]),
         ("debug-error", ["--debug", "identify", roster, "--year", "2015", "-o", o("r.xlsx"), "--pack", "no-such-pack", "--force"]),
     ]
@@ -111,7 +114,7 @@ def _audit(county, full: bool) -> None:
     # --json outputs are JSON and hold no full ID either (checked above as text)
     json.loads(printed[1])
     registers = {"register.xlsx", "register.csv", "register-2016.xlsx", "r.xlsx"}
-    outputs = [p for p in d.iterdir() if p.suffix in (".xlsx", ".csv", ".parquet") and p.name not in ("gen.csv", "roster.csv")]
+    outputs = [p for p in d.iterdir() if p.suffix in (".xlsx", ".csv", ".parquet") and p.name not in ("gen.csv", "roster.csv", "roster-2016.csv")]
     assert {"公示.xlsx", "脱贫名单.xlsx", "causes.xlsx", "exit.xlsx", "findings.xlsx"} <= {p.name for p in outputs}
     for p in outputs:
         leaks = _leaks(_file_text(p), secrets)
