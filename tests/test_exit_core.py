@@ -73,7 +73,7 @@ def test_income_exactly_at_the_exit_standard_does_not_exit(pack):
     ({"food_clothing_secure": pd.array([False], dtype="boolean")}, {}, "不愁吃、不愁穿"),
     ({}, {"school_status": ["非在校生", "非在校生"]}, "义务教育有保障（无义务教育阶段失学辍学）"),
     ({}, {"dropout": pd.array([False, True], dtype="boolean")}, "义务教育有保障（无义务教育阶段失学辍学）"),
-    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全员参加基本医疗保险，患病成员参加大病保险）"),
+    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全员参加基本医疗保险，患病成员参加大病保险，患大病成员享受医疗救助）"),
 ])
 def test_exit_blocked_by_each_single_condition(pack, hh_over, mem_over, label):
     result, unmet = one(pack, hh=households(**hh_over), mem=members(**mem_over))
