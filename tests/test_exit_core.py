@@ -240,3 +240,29 @@ def test_an_exit_condition_whose_column_is_absent_is_never_met(pack):
     assert "人均纯收入" in got.loc["H2", "exit_unmet"]
     listed = {r.rule_id: r for r in ev.not_evaluated_rules()}
     assert listed["hh_exit_housing"].fields == ("unsafe_housing",)
+
+
+@pytest.mark.parametrize(("x", "n", "published"), [
+    # Newcombe (1998), Statistics in Medicine 17:857–872, Table I, method 3 (Wilson score, no continuity correction)
+    (81, 263, (0.2553, 0.3662)), (15, 148, (0.0624, 0.1605)), (0, 20, (0.0, 0.1611)), (1, 29, (0.0061, 0.1718)),
+])
+def test_wilson_interval_matches_published_values(x, n, published):
+    from fupin_cli.core.exit import wilson
+
+    lo, hi = wilson(x, n)
+    assert (round(lo, 4), round(hi, 4)) == published
+
+
+@pytest.mark.parametrize(("x", "n"), [(0, 7), (3, 10), (17, 400), (250, 251), (1, 1)])
+def test_wilson_bounds_solve_the_score_equation(x, n):
+    """Formula check without scipy: each bound p (inside (0, 1)) satisfies |x/n − p| = z·sqrt(p(1−p)/n),
+    and the interval of n − x failures mirrors the interval of x successes."""
+    from fupin_cli.core.exit import CI_Z, wilson
+
+    lo, hi = wilson(x, n)
+    for p in (lo, hi):
+        if 0 < p < 1:
+            assert abs(abs(x / n - p) - CI_Z * (p * (1 - p) / n) ** 0.5) < 1e-5
+    mlo, mhi = wilson(n - x, n)
+    assert abs(mlo - (1 - hi)) < 2e-6 and abs(mhi - (1 - lo)) < 2e-6
+    assert lo <= x / n <= hi

@@ -210,7 +210,7 @@ def wilson(successes: int, n: int, z: float = CI_Z) -> list[float] | None:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
+    return [round(max(0.0, float(centre - half)), 6), round(min(1.0, float(centre + half)), 6)]
 
 
 def grossed_up(rates: dict[str, Any], assessed: pd.DataFrame) -> dict[str, Any]:
