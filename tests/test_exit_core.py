@@ -266,3 +266,70 @@ def test_wilson_bounds_solve_the_score_equation(x, n):
     mlo, mhi = wilson(n - x, n)
     assert abs(mlo - (1 - hi)) < 2e-6 and abs(mhi - (1 - lo)) < 2e-6
     assert lo <= x / n <= hi
+
+
+# ---- village indicators, provincial village-exit items and 贫困村识别 (issue 9.5) ------------------------
+def _villages_roster():
+    # 一村: A (1 person, income 1000, 危房), A2 (4, 9000, not 危房), A3 (95, 9000, 危房 blank);
+    # 二村: B1 (2, 1000), B2 (48, 9000), nothing about housing recorded
+    hh = pd.DataFrame({
+        "township": ["甲镇"] * 5, "village": ["一村", "一村", "一村", "二村", "二村"],
+        "household_id": ["A1", "A2", "A3", "B1", "B2"], "head_name": list("ABCDE"),
+        "household_size": pd.array([1, 4, 95, 2, 48], dtype="Int64"),
+        "income_per_capita": pd.array([1000.0, 9000.0, 9000.0, 1000.0, 9000.0], dtype="Float64"),
+        "unsafe_housing": pd.array([True, False, None, None, None], dtype="boolean"),
+        "status": ["贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户"],
+    })
+    mem = pd.DataFrame({"household_id": ["A1", "A2", "A3", "B1"], "name": list("wxyz"), "relation": ["户主"] * 4,
+                        "birth_date": pd.to_datetime(["1970-01-01"] * 4),
+                        "medical_insurance": pd.array([True, True, False, None], dtype="boolean")})
+    return hh, mem
+
+
+def test_village_indicators_come_from_recorded_values_only(pack):
+    hh, mem = _villages_roster()
+    a, _ = run_exit(hh, mem, pack, 2016)
+    v = a.villages.set_index("village")
+    # people-weighted 人均纯收入: (1×1000 + 4×9000 + 95×9000) / 100
+    assert v.loc["一村", "income_pc"] == pytest.approx(8920.0)
+    assert v.loc["一村", "safe_housing_rate"] == 0.5  # A1 危房, A2 not; A3 not recorded → not counted
+    assert pd.isna(v.loc["二村", "safe_housing_rate"])  # nobody recorded: unknown, never 0% or 100%
+    assert v.loc["一村", "medical_insurance_rate"] == 0.666667  # A1, A2 insured; A3's member is not
+    assert pd.isna(v.loc["二村", "medical_insurance_rate"])  # B1's member blank
+    assert v.loc["一村", "registered_incidence"] == pytest.approx(0.05)  # 5 registered people of 100
+    # the national pack sets no housing/insurance threshold: these items never block, even unknown
+    assert v.loc["一村", "exit_result"] == "退出"
+    # 贫困村识别 without the village table: 待核实, naming the missing province figures
+    assert set(v["poor_village"]) == {"待核实"}
+    assert "全省贫困发生率" in v.loc["一村", "poor_village_unmet"]
+
+
+def test_guangxi_village_exit_uses_the_roster_rates(pack):
+    hh, mem = _villages_roster()
+    a, _ = run_exit(hh, mem, pack, 2016, region="广西")
+    v = a.villages.set_index("village")
+    assert v.loc["一村", "exit_result"] == "未退出"  # incidence 1% < 3%, but housing 50% < 98%
+    assert "住房安全保障率达到省定要求" in v.loc["一村", "exit_unmet"]
+    assert v.loc["二村", "exit_result"] != "退出"  # 4% ≥ 3%, and no housing recorded
+
+
+def test_poor_village_identification_from_the_village_table(pack):
+    hh, mem = _villages_roster()
+    table = pd.DataFrame({"village": ["一村", "二村"], "collective_income": [0.0, 0.0], "income_pc": [None, None],
+                          "province_incidence": [0.02, 0.02], "province_income_pc": [16000.0, 16000.0]})
+    a, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v = a.villages.set_index("village")
+    # 一村: registered 5% ≥ 2 × 2%, income 8920 ≥ 60% × 16000 = 9600? no: 8920 < 9600 → 一低 holds; no collective income
+    assert v.loc["一村", "poor_village"] == "贫困村"
+    # 二村: registered 2 of 50 = 4% ≥ 4% (高一倍以上, inclusive); income (2×1000 + 48×9000)/50 = 8680 < 9600
+    assert v.loc["二村", "poor_village"] == "贫困村"
+    table.loc[1, "collective_income"] = 50000.0
+    a2, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v2 = a2.villages.set_index("village")
+    assert v2.loc["二村", "poor_village"] == "非贫困村"
+    assert "无村集体经济收入" in v2.loc["二村", "poor_village_unmet"]
+    table.loc[0, "income_pc"] = 12000.0  # the table's 村农民人均纯收入 wins over the roster's
+    a3, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v3 = a3.villages.set_index("village")
+    assert v3.loc["一村", "income_pc"] == 12000.0 and v3.loc["一村", "poor_village"] == "非贫困村"
+    assert a3.summary()["poor_villages"] == {"非贫困村": 2}
