@@ -333,3 +333,37 @@ def test_poor_village_identification_from_the_village_table(pack):
     v3 = a3.villages.set_index("village")
     assert v3.loc["一村", "income_pc"] == 12000.0 and v3.loc["一村", "poor_village"] == "非贫困村"
     assert a3.summary()["poor_villages"] == {"非贫困村": 2}
+
+
+def test_people_rate_interval_treats_households_as_clusters():
+    """错退率 / 漏评率 are over people, sampled by household: with equal household sizes the interval
+    is the Wilson interval over households; with unequal sizes the design effect widens or narrows
+    it through n_eff = r(1 − r) / v, v = Σ(cases − r·sizes)² / (Σsizes)² (checked by hand here)."""
+    import numpy as np
+
+    from fupin_cli.core.exit import ratio_wilson, wilson
+
+    cases, sizes = np.array([3, 0, 0, 0, 3, 0, 0, 0, 0, 0]), np.full(10, 3)
+    assert ratio_wilson(cases, sizes) == wilson(2, 10)
+    cases, sizes = np.array([5, 0, 1, 0, 0, 0]), np.array([5, 2, 1, 4, 3, 1])
+    r = 6 / 16
+    v = sum((c - r * s) ** 2 for c, s in zip(cases, sizes)) / 16 ** 2
+    n_eff = r * (1 - r) / v
+    assert ratio_wilson(cases, sizes) == wilson(r * n_eff, n_eff)
+    assert ratio_wilson(np.zeros(4), np.array([2, 3, 1, 4])) == wilson(0, 4)  # no variation: households
+    assert ratio_wilson(np.array([]), np.array([])) is None
+
+
+def test_sample_check_reports_people_intervals_beside_the_people_rates(pack):
+    hh = pd.DataFrame({"village": ["一村"] * 5, "household_id": ["A", "B", "C", "D", "E"],
+                       "household_size": pd.array([4, 1, 5, 1, 89], dtype="Int64"),
+                       "income_per_capita": pd.array([9000.0] * 5, dtype="Float64"),
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"]})
+    sample = pd.DataFrame({"household_id": ["A", "B", "C", "D"], "result": ["错退", "正确", "漏评", "正确"]})
+    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    c = a.county.iloc[0]
+    from fupin_cli.core.exit import ratio_wilson
+
+    lo, hi = ratio_wilson([4, 0], [4, 1])
+    assert c["wrong_exit_people_ci"] == f"{lo * 100:.2f}%–{hi * 100:.2f}%" and lo < 0.8 < hi
+    assert c["missed_people_ci"] is not None

@@ -60,7 +60,8 @@ COUNTY_LABELS = {
     "recognition_rate": "群众认可度", "sampled_exited": "抽查脱贫户数", "wrong_exits": "错退户数",
     "sampled_not_poor": "抽查非贫困户数", "missed": "漏评户数", "sampled_opinions": "认可度调查户数",
     "sampled_exited_people": "抽查脱贫人口", "wrong_exit_people": "错退人口", "sampled_not_poor_people": "抽查非贫困人口",
-    "missed_people": "漏评人口", "wrong_exit_rate_ci": "错退率95%置信区间（按户）", "missed_rate_ci": "漏评率95%置信区间（按户）",
+    "missed_people": "漏评人口", "wrong_exit_rate_ci": "错退户比例95%置信区间（按户）", "missed_rate_ci": "漏评户比例95%置信区间（按户）",
+    "wrong_exit_people_ci": "错退率95%置信区间（按人，以户为抽样单位）", "missed_people_ci": "漏评率95%置信区间（按人，以户为抽样单位）",
     "recognition_rate_ci": "认可度95%置信区间", "estimated_missed_people": "推算漏评人口",
     "estimated_wrong_exit_people": "推算错退人口", "comprehensive_incidence": "综合贫困发生率",
     "exit_incidence": "考核贫困发生率",
@@ -272,6 +273,7 @@ def county_frame(villages: pd.DataFrame, sample: dict[str, Any] | None = None) -
     for key in ("wrong_exit_rate", "missed_rate", "recognition_rate", "sampled_exited", "wrong_exits",
                 "sampled_not_poor", "missed", "sampled_opinions", "sampled_exited_people", "wrong_exit_people",
                 "sampled_not_poor_people", "missed_people", "wrong_exit_rate_ci", "missed_rate_ci", "recognition_rate_ci",
+                "wrong_exit_people_ci", "missed_people_ci",
                 "estimated_missed_people", "estimated_wrong_exit_people"):
         row[key] = (sample or {}).get(key)
         if key.endswith("_ci") and row[key] is not None:  # a cell of the report: "0.52%–3.41%"
@@ -289,14 +291,34 @@ def comprehensive_incidence(row: dict[str, Any]) -> float | None:
     return round((row["poor_population"] + missed + wrong) / row["population"], 6)
 
 
-def wilson(successes: int, n: int, z: float = CI_Z) -> list[float] | None:
-    """Wilson score interval of a binomial proportion (95 % by default); None when n = 0."""
+def wilson(successes: float, n: float, z: float = CI_Z) -> list[float] | None:
+    """Wilson score interval (no continuity correction) of a binomial proportion, 95 % by default;
+    None when n = 0.  ``n`` may be an effective sample size (not a whole number)."""
     if not n:
         return None
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [round(max(0.0, float(centre - half)), 6), round(min(1.0, float(centre + half)), 6)]
+
+
+def ratio_wilson(cases: np.ndarray, sizes: np.ndarray, z: float = CI_Z) -> list[float] | None:
+    """95 % interval of a people rate r = Σcases ÷ Σsizes estimated from sampled households (clusters).
+
+    The households, not the people, are the sampling units, so the people are not independent
+    draws.  The variance of the ratio is linearised, v = Σ(cases − r·sizes)² ÷ (Σsizes)²; the
+    effective sample size n_eff = r(1 − r) ÷ v (the design effect applied, Korn–Graubard style,
+    capped at the people sampled) goes into the Wilson interval.  With every household of one
+    size this is exactly the Wilson interval over households.  When r is 0 or 1 (no variation to
+    estimate) the number of households is used.  None without a sampled person."""
+    cases, sizes = np.asarray(cases, dtype=float), np.asarray(sizes, dtype=float)
+    total = sizes.sum()
+    if not len(sizes) or total <= 0:
+        return None
+    r = cases.sum() / total
+    v = float(((cases - r * sizes) ** 2).sum() / total ** 2)
+    n_eff = min(r * (1 - r) / v, total) if 0 < r < 1 and v > 0 else float(len(sizes))
+    return wilson(r * n_eff, n_eff, z)
 
 
 def grossed_up(rates: dict[str, Any], assessed: pd.DataFrame) -> dict[str, Any]:
@@ -321,7 +343,8 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     错退率 = 错退人口 ÷ people of the sampled households that are out of poverty (exited this year
     or before); 漏评率 = 漏评人口 ÷ people of the sampled households not in the registry — over
     **people**, as the 2017 实施办法 defines them (household counts are kept beside them);
-    认可度 = share of households answering yes.  ``*_ci``: 95 % Wilson intervals over the
+    认可度 = share of households answering yes.  ``*_people_ci``: 95 % intervals of the people rates
+    (:func:`ratio_wilson`, households as clusters); ``*_rate_ci``: 95 % Wilson intervals over the
     sampled households (the sampling unit).
     """
     notes: list[str] = []
@@ -353,6 +376,8 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     rates["missed_rate"] = round(rates["missed_people"] / rates["sampled_not_poor_people"], 6) if rates["sampled_not_poor_people"] else None
     rates["wrong_exit_rate_ci"] = wilson(rates["wrong_exits"], rates["sampled_exited"])
     rates["missed_rate_ci"] = wilson(rates["missed"], rates["sampled_not_poor"])
+    rates["wrong_exit_people_ci"] = ratio_wilson(np.where(wrong & is_exited, people, 0)[is_exited], people[is_exited])
+    rates["missed_people_ci"] = ratio_wilson(np.where(missed & not_poor, people, 0)[not_poor], people[not_poor])
     if "recognised" in sample.columns:
         rec = sample["recognised"].astype("boolean").dropna()
         rates["sampled_opinions"] = int(len(rec))
