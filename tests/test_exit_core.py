@@ -279,9 +279,11 @@ def _villages_roster():
         "income_per_capita": pd.array([1000.0, 9000.0, 9000.0, 1000.0, 9000.0], dtype="Float64"),
         "unsafe_housing": pd.array([True, False, None, None, None], dtype="boolean"),
         "status": ["贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户"],
+        "food_clothing_secure": pd.array([True] * 5, dtype="boolean"),
     })
     mem = pd.DataFrame({"household_id": ["A1", "A2", "A3", "B1"], "name": list("wxyz"), "relation": ["户主"] * 4,
-                        "birth_date": pd.to_datetime(["1970-01-01"] * 4),
+                        "birth_date": pd.to_datetime(["1970-01-01"] * 4), "school_status": ["非在校生"] * 4,
+                        "health": ["健康"] * 4, "dropout": pd.array([False] * 4, dtype="boolean"),
                         "medical_insurance": pd.array([True, True, False, None], dtype="boolean")})
     return hh, mem
 
@@ -358,9 +360,10 @@ def test_sample_check_reports_people_intervals_beside_the_people_rates(pack):
     hh = pd.DataFrame({"village": ["一村"] * 5, "household_id": ["A", "B", "C", "D", "E"],
                        "household_size": pd.array([4, 1, 5, 1, 89], dtype="Int64"),
                        "income_per_capita": pd.array([9000.0] * 5, dtype="Float64"),
-                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"]})
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"],
+                       "unsafe_housing": pd.array([False] * 5, dtype="boolean"), "food_clothing_secure": pd.array([True] * 5, dtype="boolean")})
     sample = pd.DataFrame({"household_id": ["A", "B", "C", "D"], "result": ["错退", "正确", "漏评", "正确"]})
-    a, _ = run_exit(hh, None, pack, 2016, sample=sample)
+    a, _ = run_exit(hh, members_of(hh), pack, 2016, sample=sample)
     c = a.county.iloc[0]
     from fupin_cli.core.exit import ratio_wilson
 
