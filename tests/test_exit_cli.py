@@ -124,7 +124,7 @@ def test_population_file_without_population_column(register_2015, tmp_path):
     res = runner.invoke(app, ["exit", str(register_2015), "--year", "2016", "-o", str(tmp_path / "e.xlsx"),
                               "--population", str(pop)])
     assert res.exit_code == 4
-    assert "pop.csv: no 人口数 column (the population table needs 行政村 and 人口数 (and may have 乡镇))" in res.stderr
+    assert "pop.csv: no 人口数 column (the village table needs 行政村 and 人口数 (and may have 乡镇, 村集体经济收入" in res.stderr
 
 
 def test_year_before_the_pack_is_a_rule_error(register_2015, tmp_path):
@@ -140,3 +140,40 @@ def test_bad_recognition_answer_names_the_row(register_2015, tmp_path):
                               "--sample-check", str(sample)])
     assert res.exit_code == 4
     assert "sample.csv: row 3, column 是否认可: '也许' is not 是 or 否 (write 是 or 否 (or leave it blank when not asked))" in res.stderr
+
+
+def test_exit_reads_a_village_table_for_poor_village_identification(register_2015, tmp_path):
+    """Issue 9.5: the village table (--population) brings what a roster cannot: 村集体经济收入 and the
+    province's incidence and income; the 村退出 sheet carries 贫困村识别 and the roster's rates."""
+    reg = read_register(register_2015)
+    villages = sorted(set(reg.households["village"].dropna().astype(str)))
+    table = tmp_path / "villages.csv"
+    lines = ["行政村,村集体经济收入,全省贫困发生率,全省农民人均纯收入"]
+    lines += [f"{v},{0 if i % 2 == 0 else 20000},5%,30000" for i, v in enumerate(villages)]
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "exit.xlsx"
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2015", "-o", str(out), "--population", str(table), "--json"])
+    assert res.exit_code == 0, res.stderr
+    payload = json.loads(res.stdout)
+    found = {v["village"]: v for v in payload["villages"]}
+    for i, name in enumerate(villages):
+        v = found[name]
+        assert v["province_incidence"] == pytest.approx(0.05) and v["province_income_pc"] == 30000
+        assert v["poor_village"] in ("贫困村", "非贫困村")
+        if i % 2:  # collective income: never a 贫困村 (一无 fails)
+            assert v["poor_village"] == "非贫困村" and "无村集体经济收入" in v["poor_village_unmet"]
+        else:  # 一高 and 一低 decided from the roster's registered incidence and income
+            high = v["registered_incidence"] >= 2 * 0.05
+            low = v["income_pc"] < 0.6 * 30000
+            assert (v["poor_village"] == "贫困村") == (high and low)
+    assert sum(payload["poor_villages"].values()) == len(villages)
+    rows = list(openpyxl.load_workbook(out, read_only=True)["村退出"].iter_rows(values_only=True))
+    assert "贫困村识别" in rows[0] and "住房安全保障率" in rows[0] and "村集体经济收入" in rows[0]
+
+
+def test_village_table_with_a_bad_number_is_a_one_line_error(register_2015, tmp_path):
+    table = tmp_path / "villages.csv"
+    table.write_text("行政村,村集体经济收入\n一村,很多\n", encoding="utf-8")
+    res = runner.invoke(app, ["exit", str(register_2015), "--year", "2015", "-o", str(tmp_path / "x.xlsx"), "--population", str(table)])
+    assert res.exit_code == 4, res.stderr
+    assert "row 2, column 村集体经济收入: '很多' is not a number" in res.stderr

@@ -73,7 +73,7 @@ def test_income_exactly_at_the_exit_standard_does_not_exit(pack):
     ({"food_clothing_secure": pd.array([False], dtype="boolean")}, {}, "不愁吃、不愁穿"),
     ({}, {"school_status": ["非在校生", "非在校生"]}, "义务教育有保障（无义务教育阶段失学辍学）"),
     ({}, {"dropout": pd.array([False, True], dtype="boolean")}, "义务教育有保障（无义务教育阶段失学辍学）"),
-    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全员参加基本医疗保险，患病成员参加大病保险）"),
+    ({}, {"medical_insurance": pd.array([True, False], dtype="boolean")}, "基本医疗有保障（全员参加基本医疗保险，患病成员参加大病保险，患大病成员享受医疗救助）"),
 ])
 def test_exit_blocked_by_each_single_condition(pack, hh_over, mem_over, label):
     result, unmet = one(pack, hh=households(**hh_over), mem=members(**mem_over))
@@ -240,3 +240,133 @@ def test_an_exit_condition_whose_column_is_absent_is_never_met(pack):
     assert "人均纯收入" in got.loc["H2", "exit_unmet"]
     listed = {r.rule_id: r for r in ev.not_evaluated_rules()}
     assert listed["hh_exit_housing"].fields == ("unsafe_housing",)
+
+
+@pytest.mark.parametrize(("x", "n", "published"), [
+    # Newcombe (1998), Statistics in Medicine 17:857–872, Table I, method 3 (Wilson score, no continuity correction)
+    (81, 263, (0.2553, 0.3662)), (15, 148, (0.0624, 0.1605)), (0, 20, (0.0, 0.1611)), (1, 29, (0.0061, 0.1718)),
+])
+def test_wilson_interval_matches_published_values(x, n, published):
+    from fupin_cli.core.exit import wilson
+
+    lo, hi = wilson(x, n)
+    assert (round(lo, 4), round(hi, 4)) == published
+
+
+@pytest.mark.parametrize(("x", "n"), [(0, 7), (3, 10), (17, 400), (250, 251), (1, 1)])
+def test_wilson_bounds_solve_the_score_equation(x, n):
+    """Formula check without scipy: each bound p (inside (0, 1)) satisfies |x/n − p| = z·sqrt(p(1−p)/n),
+    and the interval of n − x failures mirrors the interval of x successes."""
+    from fupin_cli.core.exit import CI_Z, wilson
+
+    lo, hi = wilson(x, n)
+    for p in (lo, hi):
+        if 0 < p < 1:
+            assert abs(abs(x / n - p) - CI_Z * (p * (1 - p) / n) ** 0.5) < 1e-5
+    mlo, mhi = wilson(n - x, n)
+    assert abs(mlo - (1 - hi)) < 2e-6 and abs(mhi - (1 - lo)) < 2e-6
+    assert lo <= x / n <= hi
+
+
+# ---- village indicators, provincial village-exit items and 贫困村识别 (issue 9.5) ------------------------
+def _villages_roster():
+    # 一村: A (1 person, income 1000, 危房), A2 (4, 9000, not 危房), A3 (95, 9000, 危房 blank);
+    # 二村: B1 (2, 1000), B2 (48, 9000), nothing about housing recorded
+    hh = pd.DataFrame({
+        "township": ["甲镇"] * 5, "village": ["一村", "一村", "一村", "二村", "二村"],
+        "household_id": ["A1", "A2", "A3", "B1", "B2"], "head_name": list("ABCDE"),
+        "household_size": pd.array([1, 4, 95, 2, 48], dtype="Int64"),
+        "income_per_capita": pd.array([1000.0, 9000.0, 9000.0, 1000.0, 9000.0], dtype="Float64"),
+        "unsafe_housing": pd.array([True, False, None, None, None], dtype="boolean"),
+        "status": ["贫困户", "贫困户", "非贫困户", "贫困户", "非贫困户"],
+        "food_clothing_secure": pd.array([True] * 5, dtype="boolean"),
+    })
+    mem = pd.DataFrame({"household_id": ["A1", "A2", "A3", "B1"], "name": list("wxyz"), "relation": ["户主"] * 4,
+                        "birth_date": pd.to_datetime(["1970-01-01"] * 4), "school_status": ["非在校生"] * 4,
+                        "health": ["健康"] * 4, "dropout": pd.array([False] * 4, dtype="boolean"),
+                        "medical_insurance": pd.array([True, True, False, None], dtype="boolean")})
+    return hh, mem
+
+
+def test_village_indicators_come_from_recorded_values_only(pack):
+    hh, mem = _villages_roster()
+    a, _ = run_exit(hh, mem, pack, 2016)
+    v = a.villages.set_index("village")
+    # people-weighted 人均纯收入: (1×1000 + 4×9000 + 95×9000) / 100
+    assert v.loc["一村", "income_pc"] == pytest.approx(8920.0)
+    assert v.loc["一村", "safe_housing_rate"] == 0.5  # A1 危房, A2 not; A3 not recorded → not counted
+    assert pd.isna(v.loc["二村", "safe_housing_rate"])  # nobody recorded: unknown, never 0% or 100%
+    assert v.loc["一村", "medical_insurance_rate"] == 0.666667  # A1, A2 insured; A3's member is not
+    assert pd.isna(v.loc["二村", "medical_insurance_rate"])  # B1's member blank
+    assert v.loc["一村", "registered_incidence"] == pytest.approx(0.05)  # 5 registered people of 100
+    # the national pack sets no housing/insurance threshold: these items never block, even unknown
+    assert v.loc["一村", "exit_result"] == "退出"
+    # 贫困村识别 without the village table: 待核实, naming the missing province figures
+    assert set(v["poor_village"]) == {"待核实"}
+    assert "全省贫困发生率" in v.loc["一村", "poor_village_unmet"]
+
+
+def test_guangxi_village_exit_uses_the_roster_rates(pack):
+    hh, mem = _villages_roster()
+    a, _ = run_exit(hh, mem, pack, 2016, region="广西")
+    v = a.villages.set_index("village")
+    assert v.loc["一村", "exit_result"] == "未退出"  # incidence 1% < 3%, but housing 50% < 98%
+    assert "住房安全保障率达到省定要求" in v.loc["一村", "exit_unmet"]
+    assert v.loc["二村", "exit_result"] != "退出"  # 4% ≥ 3%, and no housing recorded
+
+
+def test_poor_village_identification_from_the_village_table(pack):
+    hh, mem = _villages_roster()
+    table = pd.DataFrame({"village": ["一村", "二村"], "collective_income": [0.0, 0.0], "income_pc": [None, None],
+                          "province_incidence": [0.02, 0.02], "province_income_pc": [16000.0, 16000.0]})
+    a, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v = a.villages.set_index("village")
+    # 一村: registered 5% ≥ 2 × 2%, income 8920 ≥ 60% × 16000 = 9600? no: 8920 < 9600 → 一低 holds; no collective income
+    assert v.loc["一村", "poor_village"] == "贫困村"
+    # 二村: registered 2 of 50 = 4% ≥ 4% (高一倍以上, inclusive); income (2×1000 + 48×9000)/50 = 8680 < 9600
+    assert v.loc["二村", "poor_village"] == "贫困村"
+    table.loc[1, "collective_income"] = 50000.0
+    a2, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v2 = a2.villages.set_index("village")
+    assert v2.loc["二村", "poor_village"] == "非贫困村"
+    assert "无村集体经济收入" in v2.loc["二村", "poor_village_unmet"]
+    table.loc[0, "income_pc"] = 12000.0  # the table's 村农民人均纯收入 wins over the roster's
+    a3, _ = run_exit(hh, mem, pack, 2014, population=table)
+    v3 = a3.villages.set_index("village")
+    assert v3.loc["一村", "income_pc"] == 12000.0 and v3.loc["一村", "poor_village"] == "非贫困村"
+    assert a3.summary()["poor_villages"] == {"非贫困村": 2}
+
+
+def test_people_rate_interval_treats_households_as_clusters():
+    """错退率 / 漏评率 are over people, sampled by household: with equal household sizes the interval
+    is the Wilson interval over households; with unequal sizes the design effect widens or narrows
+    it through n_eff = r(1 − r) / v, v = Σ(cases − r·sizes)² / (Σsizes)² (checked by hand here)."""
+    import numpy as np
+
+    from fupin_cli.core.exit import ratio_wilson, wilson
+
+    cases, sizes = np.array([3, 0, 0, 0, 3, 0, 0, 0, 0, 0]), np.full(10, 3)
+    assert ratio_wilson(cases, sizes) == wilson(2, 10)
+    cases, sizes = np.array([5, 0, 1, 0, 0, 0]), np.array([5, 2, 1, 4, 3, 1])
+    r = 6 / 16
+    v = sum((c - r * s) ** 2 for c, s in zip(cases, sizes)) / 16 ** 2
+    n_eff = r * (1 - r) / v
+    assert ratio_wilson(cases, sizes) == wilson(r * n_eff, n_eff)
+    assert ratio_wilson(np.zeros(4), np.array([2, 3, 1, 4])) == wilson(0, 4)  # no variation: households
+    assert ratio_wilson(np.array([]), np.array([])) is None
+
+
+def test_sample_check_reports_people_intervals_beside_the_people_rates(pack):
+    hh = pd.DataFrame({"village": ["一村"] * 5, "household_id": ["A", "B", "C", "D", "E"],
+                       "household_size": pd.array([4, 1, 5, 1, 89], dtype="Int64"),
+                       "income_per_capita": pd.array([9000.0] * 5, dtype="Float64"),
+                       "status": ["贫困户", "贫困户", "非贫困户", "非贫困户", "非贫困户"],
+                       "unsafe_housing": pd.array([False] * 5, dtype="boolean"), "food_clothing_secure": pd.array([True] * 5, dtype="boolean")})
+    sample = pd.DataFrame({"household_id": ["A", "B", "C", "D"], "result": ["错退", "正确", "漏评", "正确"]})
+    a, _ = run_exit(hh, members_of(hh), pack, 2016, sample=sample)
+    c = a.county.iloc[0]
+    from fupin_cli.core.exit import ratio_wilson
+
+    lo, hi = ratio_wilson([4, 0], [4, 1])
+    assert c["wrong_exit_people_ci"] == f"{lo * 100:.2f}%–{hi * 100:.2f}%" and lo < 0.8 < hi
+    assert c["missed_people_ci"] is not None

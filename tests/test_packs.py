@@ -325,3 +325,21 @@ def test_docs_value_table_matches_the_pack(name):
     assert [row for row in _value_rows(name) if row + " §" not in doc] == []
     for key in pack(name).meta.sources:
         assert f"| `{key}` |" in doc
+
+
+def test_readme_names_every_semantic_switch():
+    """Issue 9 must-show: the README says which semantics each pack applies by default and how to switch.
+    Every mode or yes/no parameter of a shipped pack is named in the README's semantics table
+    (the per-item exclusion modes as `mode_excl_<item>`)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("Semantics each pack applies by default"):readme.index("## Exit codes")]
+    missing = []
+    for name in PACKS:
+        for pname, d in pack(name).parameters.items():
+            if (d.model.unit or "") in ("ignore/review/poor", "veto/review/ignore", "是/否"):
+                key = "mode_excl_<item>" if pname.startswith("mode_excl_") else pname
+                if f"`{key}`" not in table:
+                    missing.append(f"{name}:{pname}")
+    assert missing == []

@@ -216,6 +216,8 @@ MEMBER_FIELDS: list[Field] = [
     F("active_military", "是否现役军人", "member", "bool", "是否现役军人", "现役军人", "active_military"),
     F("medical_insurance", "是否参加基本医疗保险", "member", "bool", "是否参加基本医疗保险", "是否参加城乡居民基本医疗保险", "是否参加新型农村合作医疗", "是否参加新农合", "参加新农合", "基本医疗保险", "参加医保", "医保", "参加医疗保险", "医疗保险", "medical_insurance"),
     F("critical_illness_insurance", "是否参加大病保险", "member", "bool", "是否参加大病保险", "大病保险", "critical_illness_insurance"),
+    F("medical_assistance", "是否享受医疗救助", "member", "bool", "是否享受医疗救助", "是否纳入医疗救助", "医疗救助", "享受医疗救助", "medical_assistance",
+      description="医疗救助（基本医疗有保障：患大病成员已参加大病保险并得到医疗救助；只在填写时核查）"),
     F("pension_insurance", "是否参加城乡居民基本养老保险", "member", "bool", "是否参加城乡居民基本养老保险", "是否参加养老保险", "养老保险", "pension_insurance"),
     F("on_dibao", "是否享受低保", "member", "bool", "是否享受低保", "享受低保", "低保", "纳入低保", "低保对象", "on_dibao"),
     F("on_tekun", "是否特困供养", "member", "bool", "是否特困供养", "是否五保", "特困供养", "特困人员", "特困供养人员", "五保对象", "on_tekun"),

@@ -154,8 +154,8 @@ def render(assessment, outputs: list[str], choice: list[str] = ()) -> None:
         ("退出的村 villages exiting", f"{s['villages_exiting']:,} / {len(s['villages']):,}"),
         ("全县贫困发生率 county incidence", pct(c["incidence"])),
         ("综合贫困发生率 comprehensive incidence", pct(c.get("comprehensive_incidence"))),
-        ("错退率 wrong-exit rate (people)", pct(c["wrong_exit_rate"]) + (f"  [95% CI {c['wrong_exit_rate_ci']}]" if c.get("wrong_exit_rate_ci") else "")),
-        ("漏评率 missed rate (people)", pct(c["missed_rate"]) + (f"  [95% CI {c['missed_rate_ci']}]" if c.get("missed_rate_ci") else "")),
+        ("错退率 wrong-exit rate (people)", pct(c["wrong_exit_rate"]) + (f"  [95% CI {c['wrong_exit_people_ci']}]" if c.get("wrong_exit_people_ci") else "")),
+        ("漏评率 missed rate (people)", pct(c["missed_rate"]) + (f"  [95% CI {c['missed_people_ci']}]" if c.get("missed_people_ci") else "")),
         ("县退出 county exit", c["exit_result"]),
     ]
     for k, v in rows:

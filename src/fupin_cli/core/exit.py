@@ -6,6 +6,10 @@
 * Village: population (from the roster, or a registered-population table), remaining poor
   people (registered poor people who did not exit), 贫困发生率 = remaining ÷ population; the
   ``village_exit`` rules decide (national: below 2%, 3% in the west: ``param.village_exit_incidence``).
+* 贫困村识别 (``poor_village`` rules, e.g. 一高一低一无) on the same village rows, with the village
+  indicators the roster gives (村农民人均纯收入, 住房安全 / 参保 / 安全饮水 rates over the households
+  or members that record them) and those only a village table gives (村集体经济收入, the
+  province's incidence and per-capita income); a missing input leaves the village 待核实.
 * County: the same incidence for the whole county, plus 错退率 / 漏评率 / 群众认可度 from a
   sample check (抽查) when one is given; the ``county_exit`` rules decide.
 
@@ -27,7 +31,11 @@ from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
 
-PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence", "exit_incidence")  # the engine frames use %
+PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence", "exit_incidence",
+                  "registered_incidence", "safe_housing_rate", "medical_insurance_rate", "safe_water_rate",
+                  "province_incidence")  # fractions here; the engine frames use %
+# village values a village table (--population) may give; the roster cannot
+VILLAGE_TABLE_FIELDS = ("collective_income", "income_pc", "province_incidence", "province_income_pc")
 CI_Z = 1.959964  # 95 % two-sided normal quantile for the Wilson interval
 SAMPLE_OK, SAMPLE_WRONG_EXIT, SAMPLE_MISSED = "正确", "错退", "漏评"
 SAMPLE_RESULTS = {  # accepted spellings of a sample-check result → canonical
@@ -42,13 +50,18 @@ VILLAGE_LABELS = {
     "registered_people": "建档立卡贫困人口（年初）", "exited_households": "本年脱贫户数", "exited_people": "本年脱贫人口",
     "poor_households": "剩余贫困户数", "poor_population": "剩余贫困人口", "incidence": "贫困发生率",
     "exit_result": "退出结果", "exit_unmet": "未达标原因",
+    "registered_incidence": "建档立卡贫困发生率（年初）", "income_pc": "村农民人均纯收入",
+    "safe_housing_rate": "住房安全保障率", "medical_insurance_rate": "基本医疗保险参保率", "safe_water_rate": "安全饮水率",
+    "collective_income": "村集体经济收入", "province_incidence": "全省贫困发生率", "province_income_pc": "全省农民人均纯收入",
+    "poor_village": "贫困村识别", "poor_village_unmet": "贫困村识别未满足条件",
 }
 COUNTY_LABELS = {
     **VILLAGE_LABELS, "county": "县", "wrong_exit_rate": "错退率", "missed_rate": "漏评率",
     "recognition_rate": "群众认可度", "sampled_exited": "抽查脱贫户数", "wrong_exits": "错退户数",
     "sampled_not_poor": "抽查非贫困户数", "missed": "漏评户数", "sampled_opinions": "认可度调查户数",
     "sampled_exited_people": "抽查脱贫人口", "wrong_exit_people": "错退人口", "sampled_not_poor_people": "抽查非贫困人口",
-    "missed_people": "漏评人口", "wrong_exit_rate_ci": "错退率95%置信区间（按户）", "missed_rate_ci": "漏评率95%置信区间（按户）",
+    "missed_people": "漏评人口", "wrong_exit_rate_ci": "错退户比例95%置信区间（按户）", "missed_rate_ci": "漏评户比例95%置信区间（按户）",
+    "wrong_exit_people_ci": "错退率95%置信区间（按人，以户为抽样单位）", "missed_people_ci": "漏评率95%置信区间（按人，以户为抽样单位）",
     "recognition_rate_ci": "认可度95%置信区间", "estimated_missed_people": "推算漏评人口",
     "estimated_wrong_exit_people": "推算错退人口", "comprehensive_incidence": "综合贫困发生率",
     "exit_incidence": "考核贫困发生率",
@@ -91,6 +104,8 @@ class ExitAssessment:
             "not_found": int(len(self.not_found)),
             "villages": _records(self.villages),
             "villages_exiting": int((self.villages["exit_result"] == VILLAGE_DONE).sum()),
+            "poor_villages": ({k: int(v) for k, v in self.villages["poor_village"].value_counts().items()}
+                              if "poor_village" in self.villages.columns else None),
             "county": county,
             "unmet_conditions": {r.condition: r.households for r in self.unmet.itertuples()},
             "notes": list(self.notes),
@@ -161,20 +176,92 @@ def village_frame(assessed: pd.DataFrame, population: pd.DataFrame | None = None
 
 
 def _apply_population(villages: pd.DataFrame, population: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    pop = population.copy()
-    by_town = "township" in pop.columns and pop["township"].notna().any()
+    table = population.copy()
+    by_town = "township" in table.columns and table["township"].notna().any()
     keys = ["township", "village"] if by_town else ["village"]
-    pop = pop.assign(**{k: text(pop, k).fillna(UNKNOWN_AREA) for k in keys})
-    pop = pop.drop_duplicates(keys, keep="last").set_index(keys)["population"]
+    table = table.assign(**{k: text(table, k).fillna(UNKNOWN_AREA) for k in keys})
+    table = table.drop_duplicates(keys, keep="last").set_index(keys)
     idx = pd.MultiIndex.from_frame(villages[keys]) if by_town else pd.Index(villages["village"])
-    given = pd.Series(pop.reindex(idx).to_numpy(), index=villages.index)
     out = villages.copy()
-    has = given.notna().to_numpy()
-    out.loc[has, "population"] = given[has].astype("int64").to_numpy()
-    out.loc[has, "population_source"] = "人口数文件"
-    unknown = sorted(set(map(str, pop.index)) - set(map(str, idx)))
+    if "population" in table.columns:
+        given = pd.Series(table["population"].reindex(idx).to_numpy(), index=villages.index)
+        has = given.notna().to_numpy()
+        out.loc[has, "population"] = given[has].astype("int64").to_numpy()
+        out.loc[has, "population_source"] = "人口数文件"
+    for name in VILLAGE_TABLE_FIELDS:  # the table's value wins over the roster's (村农民人均纯收入)
+        if name in table.columns:
+            given = pd.Series(pd.to_numeric(table[name], errors="coerce").reindex(idx).to_numpy(dtype="float64"), index=villages.index)
+            current = out[name] if name in out.columns else pd.Series(np.nan, index=out.index)
+            out[name] = given.where(given.notna(), pd.to_numeric(current, errors="coerce"))
+    unknown = sorted(set(map(str, table.index)) - set(map(str, idx)))
     notes = [f"人口数文件中的 {len(unknown)} 个村不在花名册中，未计入: {'、'.join(unknown[:5])}" + (" 等" if len(unknown) > 5 else "")] if unknown else []
     return out, notes
+
+
+def _share(ok: pd.Series, known: pd.Series, keys: pd.DataFrame) -> pd.Series:
+    """Per (township, village): ok ÷ known (a fraction), missing where nothing is known."""
+    g = pd.DataFrame({"township": keys["township"].to_numpy(), "village": keys["village"].to_numpy(),
+                      "ok": (ok & known).to_numpy(dtype="int64"), "known": known.to_numpy(dtype="int64")})
+    s = g.groupby(["township", "village"], sort=False)[["ok", "known"]].sum()
+    return (s["ok"] / s["known"].where(s["known"] > 0)).round(6)
+
+
+def village_indicators(households: pd.DataFrame, members: pd.DataFrame | None) -> pd.DataFrame:
+    """Village values a household roster gives, indexed by (township, village):
+
+    * ``income_pc`` 村农民人均纯收入: the households' 人均纯收入 (the pack's ``income_pc``) weighted by
+      their people, over the households whose income is known;
+    * ``safe_housing_rate``: households not 危房 ÷ households whose 是否危房 is recorded;
+    * ``safe_water_rate``: households neither 饮水困难 nor 饮水不安全 ÷ households recording either;
+    * ``medical_insurance_rate``: households none of whose members is recorded 未参保 ÷ households
+      with at least one member's 基本医疗保险 recorded (广西 counts households, "户均达到98%").
+
+    A value nobody recorded stays missing (a rule on it is 待核实), never 0% or 100%.
+    """
+    keys = pd.DataFrame({"township": _area(households, "township"), "village": _area(households, "village")},
+                        index=households.index)
+    out = pd.DataFrame(index=pd.MultiIndex.from_frame(keys.drop_duplicates()))
+
+    def flag(frame: pd.DataFrame, col: str) -> pd.Series:
+        return (frame[col].astype("boolean") if col in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="boolean"))
+
+    income = pd.to_numeric(households["income_pc"], errors="coerce") if "income_pc" in households.columns else pd.Series(np.nan, index=households.index)
+    people = household_people(households).astype("float64")
+    known = income.notna() & (people > 0)
+    g = pd.DataFrame({"township": keys["township"], "village": keys["village"],
+                      "w": np.where(known, people, 0.0), "wy": np.where(known, income.fillna(0) * people, 0.0)})
+    s = g.groupby(["township", "village"], sort=False)[["w", "wy"]].sum()
+    out["income_pc"] = (s["wy"] / s["w"].where(s["w"] > 0)).round(2)
+    unsafe = flag(households, "unsafe_housing")
+    out["safe_housing_rate"] = _share(~unsafe.fillna(True), unsafe.notna(), keys)
+    difficulty, safe = flag(households, "water_difficulty"), flag(households, "safe_water")
+    water_known = difficulty.notna() | safe.notna()
+    out["safe_water_rate"] = _share(~difficulty.fillna(False) & safe.fillna(True), water_known, keys)
+    if members is not None and len(members) and "medical_insurance" in members.columns and "household_id" in members.columns:
+        hh_keys = keys.assign(household_id=text(households, "household_id")).dropna(subset=["household_id"])
+        hh_keys = hh_keys.drop_duplicates("household_id").set_index("household_id")
+        insured = pd.DataFrame({"household_id": text(members, "household_id").to_numpy(),
+                                "known": flag(members, "medical_insurance").notna().to_numpy(dtype=bool),
+                                "no": (flag(members, "medical_insurance") == False).fillna(False).to_numpy(dtype=bool)})  # noqa: E712
+        per = insured.dropna(subset=["household_id"]).groupby("household_id")[["known", "no"]].any()
+        hid = text(households, "household_id")
+        known = hid.map(per["known"]).astype("boolean").fillna(False).astype(bool)
+        uninsured = hid.map(per["no"]).astype("boolean").fillna(False).astype(bool)
+        out["medical_insurance_rate"] = _share(~uninsured, known, keys)
+    else:
+        out["medical_insurance_rate"] = np.nan
+    return out
+
+
+def with_village_indicators(villages: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """The village frame with the roster's indicators and 建档立卡贫困发生率 (registered people ÷ population)."""
+    idx = pd.MultiIndex.from_frame(villages[["township", "village"]])
+    out = villages.copy()
+    for name in indicators.columns:
+        out[name] = indicators[name].reindex(idx).to_numpy(dtype="float64")
+    pop = out["population"].astype("float64")
+    out["registered_incidence"] = (out["registered_people"] / pop.where(pop > 0)).round(6)
+    return out
 
 
 def county_frame(villages: pd.DataFrame, sample: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -186,6 +273,7 @@ def county_frame(villages: pd.DataFrame, sample: dict[str, Any] | None = None) -
     for key in ("wrong_exit_rate", "missed_rate", "recognition_rate", "sampled_exited", "wrong_exits",
                 "sampled_not_poor", "missed", "sampled_opinions", "sampled_exited_people", "wrong_exit_people",
                 "sampled_not_poor_people", "missed_people", "wrong_exit_rate_ci", "missed_rate_ci", "recognition_rate_ci",
+                "wrong_exit_people_ci", "missed_people_ci",
                 "estimated_missed_people", "estimated_wrong_exit_people"):
         row[key] = (sample or {}).get(key)
         if key.endswith("_ci") and row[key] is not None:  # a cell of the report: "0.52%–3.41%"
@@ -203,14 +291,34 @@ def comprehensive_incidence(row: dict[str, Any]) -> float | None:
     return round((row["poor_population"] + missed + wrong) / row["population"], 6)
 
 
-def wilson(successes: int, n: int, z: float = CI_Z) -> list[float] | None:
-    """Wilson score interval of a binomial proportion (95 % by default); None when n = 0."""
+def wilson(successes: float, n: float, z: float = CI_Z) -> list[float] | None:
+    """Wilson score interval (no continuity correction) of a binomial proportion, 95 % by default;
+    None when n = 0.  ``n`` may be an effective sample size (not a whole number)."""
     if not n:
         return None
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
+    return [round(max(0.0, float(centre - half)), 6), round(min(1.0, float(centre + half)), 6)]
+
+
+def ratio_wilson(cases: np.ndarray, sizes: np.ndarray, z: float = CI_Z) -> list[float] | None:
+    """95 % interval of a people rate r = Σcases ÷ Σsizes estimated from sampled households (clusters).
+
+    The households, not the people, are the sampling units, so the people are not independent
+    draws.  The variance of the ratio is linearised, v = Σ(cases − r·sizes)² ÷ (Σsizes)²; the
+    effective sample size n_eff = r(1 − r) ÷ v (the design effect applied, Korn–Graubard style,
+    capped at the people sampled) goes into the Wilson interval.  With every household of one
+    size this is exactly the Wilson interval over households.  When r is 0 or 1 (no variation to
+    estimate) the number of households is used.  None without a sampled person."""
+    cases, sizes = np.asarray(cases, dtype=float), np.asarray(sizes, dtype=float)
+    total = sizes.sum()
+    if not len(sizes) or total <= 0:
+        return None
+    r = cases.sum() / total
+    v = float(((cases - r * sizes) ** 2).sum() / total ** 2)
+    n_eff = min(r * (1 - r) / v, total) if 0 < r < 1 and v > 0 else float(len(sizes))
+    return wilson(r * n_eff, n_eff, z)
 
 
 def grossed_up(rates: dict[str, Any], assessed: pd.DataFrame) -> dict[str, Any]:
@@ -235,7 +343,8 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     错退率 = 错退人口 ÷ people of the sampled households that are out of poverty (exited this year
     or before); 漏评率 = 漏评人口 ÷ people of the sampled households not in the registry — over
     **people**, as the 2017 实施办法 defines them (household counts are kept beside them);
-    认可度 = share of households answering yes.  ``*_ci``: 95 % Wilson intervals over the
+    认可度 = share of households answering yes.  ``*_people_ci``: 95 % intervals of the people rates
+    (:func:`ratio_wilson`, households as clusters); ``*_rate_ci``: 95 % Wilson intervals over the
     sampled households (the sampling unit).
     """
     notes: list[str] = []
@@ -267,6 +376,8 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     rates["missed_rate"] = round(rates["missed_people"] / rates["sampled_not_poor_people"], 6) if rates["sampled_not_poor_people"] else None
     rates["wrong_exit_rate_ci"] = wilson(rates["wrong_exits"], rates["sampled_exited"])
     rates["missed_rate_ci"] = wilson(rates["missed"], rates["sampled_not_poor"])
+    rates["wrong_exit_people_ci"] = ratio_wilson(np.where(wrong & is_exited, people, 0)[is_exited], people[is_exited])
+    rates["missed_people_ci"] = ratio_wilson(np.where(missed & not_poor, people, 0)[not_poor], people[not_poor])
     if "recognised" in sample.columns:
         rec = sample["recognised"].astype("boolean").dropna()
         rates["sampled_opinions"] = int(len(rec))
@@ -331,12 +442,16 @@ def remaining_list(assessment: ExitAssessment, members: pd.DataFrame | None = No
 
 
 # ---- the pipeline behind `fupin exit` -----------------------------------------------------
-def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | None) -> pd.DataFrame:
-    """Run the pack's village/county exit rules on a frame (rates given to the engine in %)."""
+def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | None,
+                  into: tuple[str, str] = ("exit_result", "exit_unmet")) -> pd.DataFrame:
+    """Run the pack's village/county rules of one kind on a frame (rates given to the engine in %);
+    the decision and its unmet conditions go to the columns ``into``."""
     engine = frame.assign(**{c: frame[c].astype("float64") * 100 for c in PERCENT_FIELDS if c in frame.columns})
     decided = decide(engine, pack, year, region)
-    return frame.assign(exit_result=decided["exit_result"].to_numpy(dtype=object),
-                        exit_unmet=decided["exit_unmet"].replace("", None).to_numpy(dtype=object))
+    if decided is None:  # an optional kind the pack does not have for the year
+        return frame
+    return frame.assign(**{into[0]: decided["exit_result"].to_numpy(dtype=object),
+                           into[1]: decided["exit_unmet"].replace("", None).to_numpy(dtype=object)})
 
 
 def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int, region: str | None = None, *,
@@ -351,7 +466,7 @@ def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year:
     """
     from fupin_cli.core.history import match_households
     from fupin_cli.engine import evaluate
-    from fupin_cli.engine.decide import county_exit, household_exit, village_exit
+    from fupin_cli.engine.decide import county_exit, household_exit, poor_village, village_exit
     from fupin_cli.roster import Roster
 
     source_registry = registry_status(households)
@@ -386,7 +501,15 @@ def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year:
     assessed = household_exits(data.households, household_exit(ev), registry)
     villages, pop_notes = village_frame(assessed, population)
     notes += pop_notes
+    live = (assessed["registry_status"] != REGISTRY_GONE).to_numpy()
+    derived = ev.households.reindex(assessed.index)
+    villages = with_village_indicators(villages, village_indicators(
+        assessed[live].assign(income_pc=derived.get("income_pc", pd.Series(np.nan, index=assessed.index))[live].to_numpy()),
+        data.members))
+    if population is not None:  # the village table's own values (村集体经济收入, province figures) win
+        villages, _ = _apply_population(villages, population.drop(columns=["population"], errors="ignore"))
     villages = _decide_frame(villages, village_exit, pack, year, region)
+    villages = _decide_frame(villages, poor_village, pack, year, region, into=("poor_village", "poor_village_unmet"))
     rates: dict[str, Any] = {}
     if sample is not None:
         rates, sample_notes = sample_rates(sample, assessed)

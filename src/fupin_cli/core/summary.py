@@ -133,6 +133,8 @@ def apply_population(villages: pd.DataFrame, population: pd.DataFrame) -> pd.Dat
     """Village rows' ``people`` ← the population table where it names the village (by township and village
     when the table has 乡镇); ``population_source`` says which (花名册 / 人口数文件)."""
     pop = population.copy()
+    if "population" not in pop.columns:  # a village table without 人口数 (only 村集体经济收入 …)
+        return villages.assign(population_source="花名册")
     by_town = "township" in pop.columns and pop["township"].notna().any()
     keys = ["township", "village"] if by_town else ["village"]
     for k in keys:

@@ -34,6 +34,7 @@ EXIT_DONE, EXIT_NOT_DONE, PENDING = "脱贫", "未脱贫", schema.STATUS_PENDING
 ELIMINATED, NOT_ELIMINATED = "风险消除", "未消除"
 VILLAGE_DONE, VILLAGE_NOT_DONE = "退出", "未退出"
 COUNTY_DONE, COUNTY_NOT_DONE = "摘帽", "未摘帽"
+POOR_VILLAGE, NOT_POOR_VILLAGE = "贫困村", "非贫困村"
 
 
 # ---------------------------------------------------------------------------------------
@@ -516,7 +517,7 @@ def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | N
         raise RuleError(f"rule pack {pack.ident} has no {kind} rules for {year}", hint=f"add rules with kind: {kind}")
     from fupin_cli.engine.evaluate import used_params
 
-    level = "village" if kind == "village_exit" else "county"
+    level = "county" if kind == "county_exit" else "village"
     params = resolve_many(pack, used_params(pack, year, levels=(level,)), year, region)
     types = {k: t for k, (_, t) in fields.items()}
     fe = FrameEvaluator(frame, types, {k: v.value for k, v in params.items()})
@@ -547,6 +548,15 @@ def with_exit_incidence(frame: pd.DataFrame) -> pd.DataFrame:
 def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困村退出 per row of a village frame (columns: typecheck.VILLAGE_FIELDS)."""
     return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
+
+
+def poor_village(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame | None:
+    """贫困村识别 per row of a village frame: 贫困村 when every ``poor_village`` rule holds, 非贫困村 when
+    one fails (``exit_unmet`` lists the failing ones), 待核实 when an input is missing.  None when
+    the pack has no ``poor_village`` rules for the year (not an error: the kind is optional)."""
+    if not pack.rules_of("poor_village", year):
+        return None
+    return _frame_exit("poor_village", frame, pack, year, region, VILLAGE_FIELDS, POOR_VILLAGE, NOT_POOR_VILLAGE)
 
 
 def county_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:

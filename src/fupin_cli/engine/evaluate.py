@@ -23,7 +23,7 @@ from fupin_cli.engine.model import param_ref
 from fupin_cli.engine.params import ParamValue, check_era, region_chain, resolve_many
 from fupin_cli.engine.typecheck import BOOL as _BOOL, BUILTIN_MEMBER, FLOAT as _NUM
 
-FRAME_KINDS = ("village_exit", "county_exit")
+FRAME_KINDS = ("village_exit", "county_exit", "poor_village")
 
 
 @dataclass

@@ -39,7 +39,7 @@ from fupin_cli.engine.typecheck import BUILTIN_MEMBER
 from fupin_cli.errors import DataError
 
 MEMBERS = "members"  # pseudo field: the roster has no member rows (one row per household, no member table)
-FRAME_KINDS = ("village_exit", "county_exit")
+FRAME_KINDS = ("village_exit", "county_exit", "poor_village")  # frame rules (evaluate.FRAME_KINDS): no roster inputs
 
 
 @dataclass(frozen=True)

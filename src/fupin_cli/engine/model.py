@@ -223,6 +223,16 @@ class VillageExitRule(_RuleBase):
         return "village"
 
 
+class PoorVillageRule(_RuleBase):
+    """贫困村识别 (e.g. 一高一低一无): a village is a 贫困村 when every rule of the kind holds."""
+
+    kind: Literal["poor_village"]
+
+    @property
+    def level(self) -> str:
+        return "village"
+
+
 class CountyExitRule(_RuleBase):
     kind: Literal["county_exit"]
 
@@ -284,6 +294,7 @@ RULE_KINDS: dict[str, type[_RuleBase]] = {
     "household_exit": HouseholdExitRule,
     "village_exit": VillageExitRule,
     "county_exit": CountyExitRule,
+    "poor_village": PoorVillageRule,
     "monitoring": MonitoringRule,
     "risk": RiskRule,
     "elimination": EliminationRule,
@@ -298,7 +309,7 @@ Rule = Annotated[
 
 AnyRule = Union[
     CriterionRule, ExclusionRule, StatusRule, AttributeRule, CauseRule, CauseCheckRule, MeasureRule,
-    HouseholdExitRule, VillageExitRule, CountyExitRule, MonitoringRule, RiskRule, EliminationRule,
+    HouseholdExitRule, VillageExitRule, CountyExitRule, PoorVillageRule, MonitoringRule, RiskRule, EliminationRule,
     EstimateRule, CheckRule,
 ]
 

@@ -31,7 +31,7 @@ IDENTIFICATION_KEYS = {"status", "attribute", "primary_cause", "secondary_causes
 EXIT_KEYS = {"exit_result", "exit_unmet"}
 MONITORING_KEYS = {"monitoring_result", "monitoring_basis", "risk_types", "elimination_result", "elimination_unmet"}
 LIST_KEYS = {"secondary_causes": "、", "risk_types": "、", "measures": "；"}
-TEXT_CONTAINS_KEYS = {"basis", "not_identified_reason", "cause_check", "exit_unmet", "elimination_unmet", "monitoring_basis"}
+TEXT_CONTAINS_KEYS = {"basis", "not_identified_reason", "cause_check", "exit_unmet", "poor_village_unmet", "elimination_unmet", "monitoring_basis"}
 
 
 class Scenario(BaseModel):
@@ -359,9 +359,16 @@ def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict, dic
     frame = pd.DataFrame([{k: v for k, v in (row or {}).items() if k in fields}])
     if kind == "county_exit":
         frame = decide.with_exit_incidence(frame)
-    out = decide.village_exit(frame, pack, sc.year, sc.region) if kind == "village_exit" else decide.county_exit(frame, pack, sc.year, sc.region)
-    fired = _frame_fired(pack, frame, kind, sc.year, sc.region)
-    values = {"exit_result": out["exit_result"].iloc[0], "exit_unmet": out["exit_unmet"].iloc[0]}
+    fired: dict = {}
+    values: dict = {}
+    if kind == "village_exit" and pack.rules_of("poor_village", sc.year):  # 贫困村识别 on the same village row
+        pv = decide.poor_village(frame, pack, sc.year, sc.region)
+        fired.update(_frame_fired(pack, frame, "poor_village", sc.year, sc.region))
+        values.update({"poor_village_result": pv["exit_result"].iloc[0], "poor_village_unmet": pv["exit_unmet"].iloc[0]})
+    if pack.rules_of(kind, sc.year) or not fired:
+        out = decide.village_exit(frame, pack, sc.year, sc.region) if kind == "village_exit" else decide.county_exit(frame, pack, sc.year, sc.region)
+        fired.update(_frame_fired(pack, frame, kind, sc.year, sc.region))
+        values.update({"exit_result": out["exit_result"].iloc[0], "exit_unmet": out["exit_unmet"].iloc[0]})
     return {"_fired": fired}, values
 
 
@@ -371,8 +378,8 @@ def _frame_fired(pack: Pack, frame: pd.DataFrame, kind: str, year: int, region: 
     from fupin_cli.engine.params import resolve_many
     from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
 
-    fields = VILLAGE_FIELDS if kind == "village_exit" else COUNTY_FIELDS
-    level = "village" if kind == "village_exit" else "county"
+    fields = COUNTY_FIELDS if kind == "county_exit" else VILLAGE_FIELDS
+    level = "county" if kind == "county_exit" else "village"
     params = resolve_many(pack, used_params(pack, year, levels=(level,)), year, region or pack.meta.region)
     fe = FrameEvaluator(frame, {k: t for k, (_, t) in fields.items()}, {k: v.value for k, v in params.items()})
     out = {}

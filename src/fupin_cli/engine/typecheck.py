@@ -61,7 +61,9 @@ def contains_regex(text: str, field: str | None) -> str:
     alts = "|".join("".join("\\" + c if c in _REGEX_SPECIAL else c for c in s) for s in list_item_spellings(text, field))
     return f"(?:^|[{ITEM_SEPARATORS}])(?:{alts})(?:$|[{ITEM_SEPARATORS}])"
 
-# Fields of the village and county frames (``village_exit`` / ``county_exit`` rules).
+# Fields of the village and county frames (``village_exit`` / ``poor_village`` / ``county_exit`` rules).
+# The rates computed from a roster are over the households (people for insurance) whose value is
+# recorded; a field nobody recorded is missing, and a rule on it is 待核实.
 VILLAGE_FIELDS: dict[str, tuple[str, Ty]] = {
     "county": ("县", STR),
     "township": ("乡镇", STR),
@@ -73,9 +75,13 @@ VILLAGE_FIELDS: dict[str, tuple[str, Ty]] = {
     "incidence": ("贫困发生率(%)", FLOAT),
     "western": ("西部地区", BOOL),
     "safe_housing_rate": ("住房安全保障率(%)", FLOAT),
-    "medical_insurance_rate": ("基本医疗保险参保率(%)", FLOAT),
+    "medical_insurance_rate": ("基本医疗保险参保率(%)（按户）", FLOAT),
     "safe_water_rate": ("安全饮水率(%)", FLOAT),
     "collective_income": ("村集体经济收入", MONEY),
+    "registered_incidence": ("建档立卡贫困发生率(%)（年初）", FLOAT),
+    "income_pc": ("村农民人均纯收入", MONEY),
+    "province_incidence": ("全省贫困发生率(%)", FLOAT),
+    "province_income_pc": ("全省农民人均纯收入", MONEY),
 }
 COUNTY_FIELDS: dict[str, tuple[str, Ty]] = {
     "county": ("县", STR),

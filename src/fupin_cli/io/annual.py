@@ -134,7 +134,14 @@ POPULATION_ALIASES = {
     "village": FIELDS["village"].aliases,
     "population": ("人口数", "人口", "户籍人口", "户籍人口数", "农业户籍人口", "农村户籍人口", "农业人口", "农村人口",
                    "建档立卡村人口", "population"),
+    # village values a roster cannot give (贫困村识别 一高一低一无, village exit items)
+    "collective_income": ("村集体经济收入", "集体经济收入", "村集体收入", "collective_income"),
+    "income_pc": ("村农民人均纯收入", "全村农民人均纯收入", "农民人均纯收入", "村人均纯收入", "village_income_pc"),
+    "province_incidence": ("全省贫困发生率", "全省贫困发生率(%)", "全省贫困发生率（%）", "省贫困发生率", "province_incidence"),
+    "province_income_pc": ("全省农民人均纯收入", "全省农村居民人均纯收入", "省农民人均纯收入", "province_income_pc"),
 }
+VILLAGE_NUMBER_COLUMNS = {"collective_income": "村集体经济收入", "income_pc": "村农民人均纯收入",
+                          "province_incidence": "全省贫困发生率", "province_income_pc": "全省农民人均纯收入"}
 SAMPLE_ALIASES = {
     "household_id": FIELDS["household_id"].aliases,
     "result": ("核查结论", "核查结果", "评估结论", "抽查结论", "结论", "result"),
@@ -143,21 +150,41 @@ SAMPLE_ALIASES = {
 
 
 def read_population(path: str | os.PathLike) -> pd.DataFrame:
-    """``--population``: 行政村 (and optionally 乡镇) and 人口数 per village."""
+    """``--population``: the village table — 行政村 (and optionally 乡镇) with 人口数 and/or the village
+    values a roster cannot give: 村集体经济收入, 村农民人均纯收入, 全省贫困发生率 (in %: 12.5 or 12.5%),
+    全省农民人均纯收入.  A blank cell is "not given"; a cell that is not a number is an InputError."""
     from fupin_cli.io.register import read_table
 
     p = Path(path)
     df = _map_columns(read_table(p), POPULATION_ALIASES)
-    missing = [lab for name, lab in (("village", "行政村"), ("population", "人口数")) if name not in df.columns]
+    extra = [name for name in VILLAGE_NUMBER_COLUMNS if name in df.columns]
+    missing = [lab for name, lab in (("village", "行政村"),) if name not in df.columns]
+    if "population" not in df.columns and not extra:
+        missing.append("人口数")
     if missing:
-        raise InputError(f"{p.name}: no {' or '.join(missing)} column", "the population table needs 行政村 and 人口数 (and may have 乡镇)")
-    values = pd.to_numeric(df["population"].astype("string").str.replace(",", "", regex=False).str.strip(), errors="coerce")
-    bad = values.isna() | (values < 0) | (values.round() != values)
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0]) + 2  # header is Excel row 1
-        raise InputError(f"{p.name}: row {row}, column 人口数: '{df['population'].iloc[row - 2]}' is not a whole number of people",
-                         "write the registered population of each village as a whole number")
-    df["population"] = values.astype("int64")
+        raise InputError(f"{p.name}: no {' or '.join(missing)} column",
+                         "the village table needs 行政村 and 人口数 (and may have 乡镇, 村集体经济收入, 村农民人均纯收入, "
+                         "全省贫困发生率, 全省农民人均纯收入)")
+
+    def numbers(name: str, label: str, whole: bool) -> pd.Series:
+        raw = df[name].astype("string").str.replace(",", "", regex=False).str.strip()
+        blank = raw.isna() | (raw == "")
+        values = pd.to_numeric(raw.str.rstrip("%"), errors="coerce")
+        bad = ~blank & (values.isna() | (values < 0) | ((values.round() != values) if whole else False))
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0]) + 2  # header is Excel row 1
+            what = "a whole number of people" if whole else "a number (0 or more)"
+            raise InputError(f"{p.name}: row {row}, column {label}: '{df[name].iloc[row - 2]}' is not {what}",
+                             f"write {label} of each village as {what}, or leave the cell blank")
+        return values.where(~blank)
+
+    if "population" in df.columns:
+        values = numbers("population", "人口数", True)
+        df["population"] = values.astype("Int64") if values.isna().any() else values.astype("int64")
+    for name in extra:
+        df[name] = numbers(name, VILLAGE_NUMBER_COLUMNS[name], False).astype("float64")
+    if "province_incidence" in extra:  # a percentage in the table, a fraction in the frames
+        df["province_incidence"] = df["province_incidence"] / 100
     return df
 
 
@@ -273,7 +300,9 @@ def write_exit(assessment, members: pd.DataFrame | None, path: str | os.PathLike
         add_report(book, _sheet("未达标条件", "unmet", lang), assessment.unmet, lang,
                    extra={"rule": "规则", "households": "未达标户数", "unknown": "无法判断户数（数据缺失）"})
         add_report(book, _sheet("村退出", "villages", lang), assessment.villages, lang, extra=VILLAGE_LABELS,
-                   percent=("incidence",))
+                   percent=("incidence", "registered_incidence", "safe_housing_rate", "medical_insurance_rate",
+                            "safe_water_rate", "province_incidence"),
+                   money=("income_pc", "collective_income", "province_income_pc"))
         add_report(book, _sheet("县退出", "county", lang), assessment.county, lang, extra=COUNTY_LABELS,
                    percent=("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence"))
         if len(assessment.not_found):
