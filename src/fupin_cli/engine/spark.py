@@ -25,8 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from fupin_cli.engine.compile_sql import (HOUSEHOLDS, MEMBERS, MROW, ROW, SPARK, CompiledPack, _evaluation, _in_row_order,
-                                          compile_pack, household_types, member_types, pack_uses_age, prepare)
+from fupin_cli.engine.compile_sql import HOUSEHOLDS, MEMBERS, MROW, ROW, SPARK, CompiledPack, _evaluation, _in_row_order, compile_pack, household_types, member_types, pack_uses_age, prepare
 
 EPOCH = "TIMESTAMP_NTZ '1970-01-01 00:00:00'"
 DEFAULT_MASTER = "local[*]"
