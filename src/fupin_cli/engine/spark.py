@@ -189,10 +189,6 @@ def evaluate_frames(spark, households, members, pack, year: int, region: str | N
     if uses_age:
         mcols.add("age")
     compiled = compile_pack(pack, year, values, hcols, mcols, decisions=decisions, dialect=SPARK, keep=("household_id",))
-    if compiled.absent:  # the SQL has no not-evaluated rules (engine/inputs.py): never read an absent field as missing
-        more = "" if len(compiled.absent) <= 8 else f" and {len(compiled.absent) - 8} more"
-        raise SparkInputError(f"the roster lacks {', '.join(compiled.absent[:8])}{more} that the pack reads for {year}; "
-                              "add the columns (empty where unknown), or evaluate it with fupin's own path, which reports such rules as not evaluated")
     htypes, mtypes = household_types(pack), member_types()
 
     if ROW not in households.columns:
@@ -218,6 +214,10 @@ def evaluate_frames(spark, households, members, pack, year: int, region: str | N
             else:
                 items.append(_cast_input(members, n, mtypes[n].kind))
         mem = members.selectExpr(*items)
+    if compiled.absent:  # the SQL has no not-evaluated rules (engine/inputs.py): never read an absent field as missing
+        more = "" if len(compiled.absent) <= 8 else f" and {len(compiled.absent) - 8} more"
+        raise SparkInputError(f"the roster lacks {', '.join(compiled.absent[:8])}{more} that the pack reads for {year}; "
+                              "add the columns (empty where unknown), or evaluate it with fupin's own path, which reports such rules as not evaluated")
     with _bound(spark, hh, mem):
         out = spark.sql(compiled.sql)
         mout = spark.sql(compiled.member_sql) if compiled.member_sql else None
@@ -225,10 +225,10 @@ def evaluate_frames(spark, households, members, pack, year: int, region: str | N
 
 
 _ACCEPTS = {
-    "num": ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType"),
-    "bool": ("BooleanType",),
-    "date": ("DateType", "TimestampType", "TimestampNTZType"),
-    "str": ("StringType", "VarcharType", "CharType"),
+    "num": ("NullType", "ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType"),
+    "bool": ("NullType", "BooleanType",),
+    "date": ("NullType", "DateType", "TimestampType", "TimestampNTZType"),
+    "str": ("NullType", "StringType", "VarcharType", "CharType"),
 }
 
 
