@@ -76,7 +76,8 @@ def test_spark_equals_interpreter_on_random_packs(spark, spec, seed):
         _write_pack(Path(tmp), derived, rules)
         pack = load_pack(tmp)
         roster, hh_rows, mem_rows = random_roster(seed, 1000)
-        _, mismatches = compare_with_interpreter(pack, roster, hh_rows, mem_rows, 2016, backend="spark", spark=spark)
+        ev, mismatches = compare_with_interpreter(pack, roster, hh_rows, mem_rows, 2016, backend="spark", spark=spark)
+    assert ev.backend == "spark"  # not the pandas fallback
     assert not mismatches, (derived, rules, mismatches[:5])
 
 
