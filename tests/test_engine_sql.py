@@ -358,9 +358,11 @@ def _same(got, want) -> bool:
     return got == want
 
 
-def compare_with_interpreter(pack, roster: Roster, hh_rows: list[dict], mem_rows: list[dict], year: int, region: str | None = None):
-    """DuckDB evaluation == the interpreter, household by household (derived values, rules, estimates, member checks)."""
-    ev = evaluate(roster, pack, year, region, backend="duckdb")
+def compare_with_interpreter(pack, roster: Roster, hh_rows: list[dict], mem_rows: list[dict], year: int, region: str | None = None,
+                             backend: str = "duckdb", **options):
+    """An SQL backend's evaluation (DuckDB; Spark in test_engine_spark.py) == the interpreter, household by
+    household (derived values, rules, estimates, member checks)."""
+    ev = evaluate(roster, pack, year, region, backend=backend, **options)
     params = {k: v.value for k, v in ev.params.items()}
     ages = member_ages(roster.members, year) if len(roster.members) else np.zeros(0)
     by_house: dict[str, list[dict]] = {}

@@ -56,10 +56,7 @@ class SqlError(Exception):
 # dialect
 # ---------------------------------------------------------------------------------------
 class Dialect:
-    """DuckDB SQL.  A Spark SQL dialect overrides: ``ident`` (backticks), ``string`` (backslash is an
-    escape character there), ``regex_search`` (``RLIKE``), ``rint`` (``bround(x, 0)``), ``lambda_``
-    (``x -> …``), the list functions (``filter``, ``slice``, ``array_join``, ``array_contains``,
-    ``size``, ``flatten``, ``split``) and ``list_position`` (0-based lambda index)."""
+    """DuckDB SQL.  :class:`SparkDialect` overrides what Spark SQL spells differently."""
 
     name = "duckdb"
     SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
@@ -138,6 +135,78 @@ class Dialect:
 
 
 DUCKDB = Dialect()
+
+
+class SparkDialect(Dialect):
+    """Spark SQL (3.4+; tested on 4.x, ANSI mode on or off).  The same pack semantics as DuckDB:
+
+    * identifiers in backticks; text literals escape ``\\`` and ``'`` with a backslash (Spark's
+      string literals are escaped, unlike DuckDB's);
+    * dates are ``TIMESTAMP_NTZ`` (wall-clock, no session time zone anywhere);
+    * ``contains`` is ``RLIKE`` (Java regex, a search — the regex of ``typecheck.contains_regex``);
+    * round half to even is ``bround(x, 0)``; Spark rounds through ``BigDecimal`` of the double's
+      shortest text, which equals numpy's ``rint`` on every double (a double whose shortest text
+      ends in ``.5`` is exactly that half); the one difference: ``bround(-0.5, 0)`` is ``0.0``
+      where numpy gives ``-0.0`` (equal in every comparison and every written value);
+    * division by zero never reaches Spark (``NULLIF(b, 0)``), so ANSI mode cannot raise there;
+    * lists: ``filter``/``transform`` lambdas (``x -> …``), ``try_element_at`` (NULL past the end),
+      ``slice``, ``size``, ``array_contains``, ``array_join``; ``split`` takes a regex, so the
+      separator is quoted; the lambda index of ``filter`` is 0-based, ``array_position`` 1-based.
+    """
+
+    name = "spark"
+    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "STRING", "date": "TIMESTAMP_NTZ"}
+
+    def ident(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def string(self, text: str) -> str:
+        if "\x00" in text:
+            raise SqlError("text with a NUL character")
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def timestamp(self, value: dt.date) -> str:
+        return f"TIMESTAMP_NTZ '{value.isoformat()} 00:00:00'"
+
+    def regex_search(self, text: str, pattern: str) -> str:
+        return f"({text} RLIKE {self.string(pattern)})"
+
+    def rint(self, x: str) -> str:
+        return f"bround({x}, 0)"
+
+    def lambda_(self, params: str, body: str) -> str:
+        return f"({params}) -> {body}" if "," in params else f"{params} -> {body}"  # Spark: x -> …, (x, i) -> …
+
+    def text_list(self, items: list[str]) -> str:
+        if not items:
+            return "CAST(array() AS ARRAY<STRING>)"
+        return f"filter(array({', '.join(items)}), {self.lambda_('x', 'x IS NOT NULL')})"
+
+    def list_item(self, lst: str, i: int) -> str:
+        return f"try_element_at({lst}, {i})"
+
+    def list_slice(self, lst: str, first: int, last: int) -> str:
+        return f"slice({lst}, {first}, {last - first + 1})"
+
+    def list_len(self, lst: str) -> str:
+        return f"size({lst})"
+
+    def list_contains(self, lst: str, x: str) -> str:
+        return f"array_contains({lst}, {x})"
+
+    def list_join(self, lst: str, sep: str) -> str:
+        return f"array_join({lst}, {self.string(sep)})"
+
+    def split_all(self, lst: str, sep: str) -> str:
+        pattern = "".join("\\" + c if not c.isalnum() and ord(c) < 128 else c for c in sep)  # a literal separator
+        return f"flatten(transform({lst}, {self.lambda_('x', f'split(x, {self.string(pattern)}, -1)')}))"
+
+    def first_occurrences(self, lst: str) -> str:
+        return f"filter({lst}, {self.lambda_('x, i', f'array_position({lst}, x) = i + 1')})"
+
+
+SPARK = SparkDialect()
+DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
 
 # ---------------------------------------------------------------------------------------
@@ -397,6 +466,7 @@ class CompiledPack:
     member_rules: list[str]
     decisions: list[str] = field(default_factory=list)
     not_evaluated: list[str] = field(default_factory=list)  # rules with absent inputs: a ``ne:<id>`` column each
+    absent: list[str] = field(default_factory=list)  # fields the query reads that the relations lack (NULL for every row)
 
 
 def household_types(pack) -> dict[str, Ty]:
@@ -421,11 +491,13 @@ def value_column(rule_id: str) -> str:
 
 
 def compile_pack(pack, year: int, params: dict[str, Any], household_columns, member_columns, decisions: bool = True,
-                 dialect: Dialect = DUCKDB, availability=None) -> CompiledPack:
+                 dialect: Dialect = DUCKDB, availability=None, keep: tuple[str, ...] = ()) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
-    the member columns when the caller computed it).  Absent fields are missing for every row."""
+    the member columns when the caller computed it).  Absent fields are missing for every row.
+    ``keep``: household input columns passed through to the result after ``__row`` (e.g.
+    ``household_id`` on a path that writes the result without joining it back)."""
     q = dialect.ident
     htypes, mtypes = household_types(pack), member_types()
     derived_ids = {d.id for d in pack.derived}
@@ -458,6 +530,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
         hnames.add("recorded_primary_cause")
     household_inputs = sorted(n for n in hnames - derived_ids if n in household_columns and n in htypes)
     member_inputs = sorted(n for n in mnames if n in member_columns and n in mtypes and n != "household_id")
+    absent = sorted((hnames - derived_ids - household_columns) | (mnames - member_columns - {"household_id"}))
 
     mcols = {n: q(n) for n in member_inputs}
     mexpr = ExprCompiler(mtypes, params, mcols, dialect, TempPool("__mt", dialect))
@@ -558,7 +631,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
             source = q(name)
             decision_cols += [c for c, _ in sql if not c.startswith("__")]
 
-    out = [q(ROW)] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
+    out = [q(ROW)] + [q(k) for k in keep] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
     out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
     # no ORDER BY: sorting ~100 wide columns costs more than putting the rows back by __row (the runner does)
     sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(out)} FROM {source}"
@@ -566,9 +639,10 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     member_sql = None
     if member_rules:
         with_ = ("WITH " + ",\n".join(member_ctes) + "\n") if member_ctes else ""
-        member_sql = f"{with_}SELECT {q(MROW)}, {', '.join(member_items)} FROM {member_source}"
+        passed = "".join(f"{q(k)}, " for k in keep if k == "household_id")  # members carry household_id too
+        member_sql = f"{with_}SELECT {q(MROW)}, {passed}{', '.join(member_items)} FROM {member_source}"
     return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
-                        rules, estimates, member_rules, decision_cols, not_evaluated)
+                        rules, estimates, member_rules, decision_cols, not_evaluated, absent)
 
 
 def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
@@ -732,15 +806,50 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
     is refused (ValueError naming the rules and fields) rather than read as NULL; ``evaluate(...,
     backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster."""
     import duckdb
+
+    prep = prepare(roster, pack, year, region, decisions, DUCKDB, checked=checked)
+    con = connection if connection is not None else duckdb.connect()
+    try:
+        con.register(HOUSEHOLDS, prep.household_table)
+        con.register(MEMBERS, prep.member_table)
+        out = _in_row_order(con.sql(prep.compiled.sql).to_arrow_table(), ROW)
+        mout = _in_row_order(con.sql(prep.compiled.member_sql).to_arrow_table(), MROW) if prep.compiled.member_sql else None
+    finally:
+        con.unregister(HOUSEHOLDS)
+        con.unregister(MEMBERS)
+        if connection is None:
+            con.close()
+    return _evaluation(out, mout, prep.compiled, pack, year, prep.region, prep.households, prep.members, prep.params,
+                       prep.values, prep.ages, backend=DUCKDB.name)
+
+
+@dataclass
+class Prepared:
+    """A roster's needed columns as Arrow tables (``__row`` / ``__mrow`` = input positions) and the
+    pack's query for them: what an SQL engine (DuckDB, Spark) runs."""
+
+    compiled: CompiledPack
+    household_table: Any  # pyarrow.Table
+    member_table: Any
+    households: Any  # the roster's frames (pandas)
+    members: Any
+    params: dict[str, Any]  # name → ParamValue
+    values: dict[str, Any]  # name → value
+    ages: Any  # numpy array of member ages, or None when the pack does not use age
+    region: str
+
+
+def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *, checked: bool = False) -> Prepared:
+    """Resolve the parameters, compile the pack in ``dialect`` and convert the roster's columns it
+    reads to Arrow (vectorised; missing values are nulls).  Unless ``checked``, a roster lacking a
+    column the pack reads is refused (ValueError; the SQL has no not-evaluated rules)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
     from fupin_cli.engine.derive import member_ages
-    from fupin_cli.engine.evaluate import Evaluation, used_params
+    from fupin_cli.engine.evaluate import used_params
     from fupin_cli.engine.params import region_chain, resolve_many
-    from fupin_cli.engine.typecheck import BOOL, FLOAT
 
     region = region or pack.meta.region
     region_chain(pack, region)
@@ -760,18 +869,16 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
             absent = sorted(set(avail.absent).union(*map(set, changed.values())))
             more = lambda items: "" if len(items) <= 5 else f" and {len(items) - 5} more"  # noqa: E731
             raise ValueError(
-                f"evaluate_duckdb: the roster lacks {', '.join(absent[:5]) or 'inputs'}{more(absent)} that the pack reads; "
+                f"evaluate_{dialect.name}: the roster lacks {', '.join(absent[:5]) or 'inputs'}{more(absent)} that the pack reads; "
                 f"rules it cannot evaluate: {'; '.join(lacking[:5]) or 'derived fields'}{more(lacking)} — use "
-                "evaluate(..., backend=\"duckdb\"), which reports them as not evaluated (pandas path)")
+                f"evaluate(..., backend=\"{dialect.name}\"), which reports them as not evaluated (pandas path)")
     htypes, mtypes = household_types(pack), member_types()
     member_cols = set(members.columns)
-    uses_age = any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
-        r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
     ages = None
-    if uses_age:
+    if pack_uses_age(pack, year):
         ages = member_ages(members, year) if len(members) else np.zeros(0)
         member_cols.add("age")
-    compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions)
+    compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions, dialect=dialect)
 
     hh_table = pa.table({ROW: pa.array(np.arange(len(households), dtype=np.int64)),
                          "household_id": _arrow_column(households, "household_id", Ty("str")),
@@ -779,24 +886,17 @@ def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decision
     mem_data = {MROW: pa.array(np.arange(len(members), dtype=np.int64)), "household_id": _arrow_column(members, "household_id", Ty("str"))}
     for n in compiled.member_inputs:
         mem_data[n] = pa.array(ages, type=pa.float64(), from_pandas=True) if n == "age" else _arrow_column(members, n, mtypes[n])
-    mem_table = pa.table(mem_data)
-
-    con = connection if connection is not None else duckdb.connect()
-    try:
-        con.register(HOUSEHOLDS, hh_table)
-        con.register(MEMBERS, mem_table)
-        out = _in_row_order(con.sql(compiled.sql).to_arrow_table(), ROW)
-        mout = _in_row_order(con.sql(compiled.member_sql).to_arrow_table(), MROW) if compiled.member_sql else None
-    finally:
-        con.unregister(HOUSEHOLDS)
-        con.unregister(MEMBERS)
-        if connection is None:
-            con.close()
-
-    return _evaluation(out, mout, compiled, pack, year, region, households, members, params, values, ages)
+    return Prepared(compiled, hh_table, pa.table(mem_data), households, members, params, values, ages, region)
 
 
-def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str, households, members, params, values, ages):
+def pack_uses_age(pack, year: int) -> bool:
+    """Whether a derived field or an active member rule of ``year`` reads the built-in ``age``."""
+    return any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
+        r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
+
+
+def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str, households, members, params, values, ages,
+                backend: str = "duckdb"):
     """The query's result (Arrow, in input order) as the pandas backend's :class:`Evaluation`."""
     import pandas as pd
 
@@ -828,7 +928,7 @@ def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str,
         mem.set_column("age", ages)
     return Evaluation(pack=pack, year=year, region=region, households=out_households, members=members, results=results,
                       values=estimates, member_results=member_results, params=params, _hh=hh, _mem=mem,
-                      backend="duckdb", sql_decisions=sql_decisions)
+                      backend=backend, sql_decisions=sql_decisions)
 
 
 def sql_can_run(pack, avail) -> bool:

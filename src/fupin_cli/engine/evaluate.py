@@ -193,11 +193,11 @@ def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[
     return names
 
 
-BACKENDS = ("pandas", "duckdb")
+BACKENDS = ("pandas", "duckdb", "spark")
 
 
 def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
-             availability: Availability | None = None, *, era: bool = True, backend: str = "pandas") -> Evaluation:
+             availability: Availability | None = None, *, era: bool = True, backend: str = "pandas", spark: Any = None) -> Evaluation:
     """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
 
     Rules whose inputs the roster lacks are not evaluated (``engine/inputs.py``); ``policy``
@@ -206,7 +206,9 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: I
     ``era``: refuse a year outside the pack's years (``pack.valid_from``/``valid_until``);
     ``validate`` passes False (its checks are data quality, not the pack's policy).
     ``backend="duckdb"`` computes the derived fields and rules as SQL in an in-process DuckDB
-    (``engine/compile_sql.py``); the results are the same."""
+    (``engine/compile_sql.py``); the results are the same.  ``backend="spark"`` runs the same
+    query in Spark SQL (``engine/spark.py``; ``spark``: a SparkSession, default ``engine.spark.session()``,
+    needs ``pip install "fupin[spark]"`` and Java)."""
     if era:
         check_era(pack, year)
     if backend not in BACKENDS:
@@ -223,13 +225,18 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: I
         check_policy(pack, avail, roster, policy)
     else:
         avail = availability
-    if backend == "duckdb":
+    if backend in ("duckdb", "spark"):
         # The SQL compiler has no not-evaluated rules yet: when absent inputs change the pack
         # (rules not evaluated, absent alternatives dropped) the pandas evaluator runs (``Evaluation.backend`` says which one computed the results).
         from fupin_cli.engine.compile_sql import evaluate_duckdb, sql_can_run
 
         if sql_can_run(pack, avail):
-            ev = evaluate_duckdb(roster, pack, year, region, checked=True)
+            if backend == "spark":
+                from fupin_cli.engine.spark import evaluate_spark
+
+                ev = evaluate_spark(roster, pack, year, region, spark=spark, checked=True)
+            else:
+                ev = evaluate_duckdb(roster, pack, year, region, checked=True)
             ev.availability, ev.policy = avail, policy
             return ev
     hh, mem = compute_derived(pack, households, members, year, values, avail.derived_ir, avail.derived_absent)
