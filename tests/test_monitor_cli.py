@@ -54,7 +54,7 @@ def test_json_equals_the_library(roster, tmp_path):
     assert payload["monitoring_status"]["风险消除"]["households"] == 0
     assert payload["monitoring_status"]["继续监测"]["households"] == 2
     not_evaluated = {r["rule"]: r for r in payload["provenance"]["not_evaluated"]}
-    assert not_evaluated["elim_education"]["fields"] == ["members"]
+    assert not_evaluated["elim_education"]["fields"] == ["has_dropout", "members"]  # neither the 辍学 flag nor member rows
     assert payload["notes"] == ["2 户的已监测月数按风险识别时间计算至 2023-12-31"]
     assert payload["provenance"]["inputs"][0]["name"] == "roster-2023.csv"
     wb = openpyxl.load_workbook(out, read_only=True)
