@@ -92,7 +92,7 @@ def test_missing_input(here, cmd):
     assert first_line(res) == f"错误: Invalid value for '{name}': file 'nope.xlsx' does not exist. (see `fupin {cmd} --help`)"
 
 
-ROSTERS_COMMANDS = ("identify", "explain", "reassess", "monitor", "validate")  # ROSTER...: files, folders, globs
+ROSTERS_COMMANDS = ("identify", "explain", "reassess", "monitor", "validate", "exit")  # ROSTER...: files, folders, globs
 
 
 @pytest.mark.parametrize("cmd", [c for c in COMMANDS if c not in ROSTERS_COMMANDS])
