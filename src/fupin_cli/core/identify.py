@@ -342,9 +342,8 @@ def _arrow_ids(s: pd.Series):
     return arr
 
 
-def _positions(keys, value_set) -> "np.ndarray":
+def _positions(keys, value_set) -> np.ndarray:
     """Position in ``value_set`` (first occurrence) of every key, −1 when absent or missing (C++ hashing)."""
-    import numpy as np
     import pyarrow.compute as pc
 
     pos = pc.index_in(keys, value_set=value_set, skip_nulls=True)
