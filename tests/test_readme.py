@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def _bash_blocks() -> list[list[str]]:
-    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
     return [[ln.split("  #")[0].strip() for ln in b.splitlines() if ln.strip() and not ln.startswith("#")] for b in blocks]
 
 
@@ -36,7 +36,7 @@ def _commands() -> list[str]:
 
 def test_every_command_is_in_the_readme_table():
     for name in _commands():
-        assert re.search(rf"^\| `fupin {name}[ `]", README, flags=re.M), f"fupin {name} missing from README's table"
+        assert re.search(rf"^\| `fupin {name}[ `]", README, flags=re.MULTILINE), f"fupin {name} missing from README's table"
 
 
 def test_readme_links_exist():

@@ -37,8 +37,21 @@ CheckFunction = Callable[[CheckContext], "pd.DataFrame | Iterable[pd.DataFrame] 
 FAMILIES = (required, ids, household, members, income, assistance, causes, exited)
 BUILTIN_CHECKS: tuple[CheckFunction, ...] = tuple(fn for family in FAMILIES for fn in family.CHECK_FUNCTIONS)
 
-__all__ = ["CHECKS", "BUILTIN_CHECKS", "CheckContext", "CheckInfo", "YearChoice", "check_labels_of", "choose_year",
-           "exit_code", "label_of", "pack_checks", "report", "summarise", "validate"]
+__all__ = [
+    "BUILTIN_CHECKS",
+    "CHECKS",
+    "CheckContext",
+    "CheckInfo",
+    "YearChoice",
+    "check_labels_of",
+    "choose_year",
+    "exit_code",
+    "label_of",
+    "pack_checks",
+    "report",
+    "summarise",
+    "validate",
+]
 
 
 def _frames(result: Any) -> list[pd.DataFrame]:
@@ -122,7 +135,7 @@ def summarise(findings: pd.DataFrame, labels: dict[str, str] | None = None) -> d
         ]
     with_errors = findings.loc[(findings["severity"] == "error") & (findings["household_id"] != ""), "household_id"]
     return {
-        "total": int(len(findings)),
+        "total": len(findings),
         **{s: counts[s] for s in SEVERITIES},
         "households_with_errors": int(with_errors.nunique()),
         "by_check": by_check,

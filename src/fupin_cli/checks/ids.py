@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fupin_cli import idnumber
-from fupin_cli.checks.context import dates, CheckContext, fmt_text
+from fupin_cli.checks.context import CheckContext, dates, fmt_text
 
 ID_PROBLEMS = ("excel_number", "characters", "length", "birth_date", "checksum", "upgraded_15", "disability")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fupin_cli.checks.context import num, WORK_PLACES, CheckContext, fmt_num
+from fupin_cli.checks.context import WORK_PLACES, CheckContext, fmt_num, num
 from fupin_cli.schema import FIELDS
 
 COMPONENTS = ("wage_income", "business_income", "property_income", "transfer_income")

@@ -9,11 +9,30 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    escape, guard, input_option, out,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    PackOpt,
+    PhoneOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    YearOpt,
+    escape,
+    guard,
+    input_option,
+    out,
 )
 from fupin_cli.cli.run import (
-    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+    finish,
+    load_pack_checked,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
 )
 
 PaymentsArg = Annotated[list[Path], typer.Argument(
@@ -54,14 +73,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.funds import check_funds, parse_budget, publicity_frames
             from fupin_cli.errors import RuleError
             from fupin_cli.io.funds_report import write_findings, write_fund_publicity
             from fupin_cli.io.read_payments import read_payments
             from fupin_cli.io.register import read_register, read_table
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
             pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""

@@ -35,13 +35,13 @@ def run_time(inputs: Iterable[Path | None] = ()) -> str:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.UTC).isoformat(timespec="seconds")
     times = []
     for p in _paths(inputs):
         with contextlib.suppress(OSError):
             times.append(p.stat().st_mtime)
     if times:
-        return dt.datetime.fromtimestamp(int(max(times)), dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(int(max(times)), dt.UTC).isoformat(timespec="seconds")
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 

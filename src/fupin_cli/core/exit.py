@@ -27,7 +27,7 @@ import pandas as pd
 from fupin_cli.core.history import REGISTERED_POOR, registry_status, text
 from fupin_cli.core.identify import _records
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people
-from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
+from fupin_cli.engine.decide import VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
 
@@ -96,12 +96,12 @@ class ExitAssessment:
         county = _records(self.county)[0]
         return {
             "year": self.year,
-            "registered_households": int(len(self.registered)),
-            "exited_households": int(len(self.exited())),
+            "registered_households": len(self.registered),
+            "exited_households": len(self.exited()),
             "exited_people": int(self.exited()["people"].sum()),
-            "remaining_households": int(len(self.remaining())),
+            "remaining_households": len(self.remaining()),
             "remaining_people": int(self.remaining()["people"].sum()),
-            "not_found": int(len(self.not_found)),
+            "not_found": len(self.not_found),
             "villages": _records(self.villages),
             "villages_exiting": int((self.villages["exit_result"] == VILLAGE_DONE).sum()),
             "poor_villages": ({k: int(v) for k, v in self.villages["poor_village"].value_counts().items()}
@@ -380,9 +380,9 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     rates["missed_people_ci"] = ratio_wilson(np.where(missed & not_poor, people, 0)[not_poor], people[not_poor])
     if "recognised" in sample.columns:
         rec = sample["recognised"].astype("boolean").dropna()
-        rates["sampled_opinions"] = int(len(rec))
+        rates["sampled_opinions"] = len(rec)
         rates["recognition_rate"] = round(float(rec.mean()), 6) if len(rec) else None
-        rates["recognition_rate_ci"] = wilson(int(rec.sum()), int(len(rec)))
+        rates["recognition_rate_ci"] = wilson(int(rec.sum()), len(rec))
     return rates, notes
 
 

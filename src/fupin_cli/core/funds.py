@@ -68,7 +68,7 @@ class FundsResult:
     def counts(self) -> dict[str, Any]:
         by_check = self.findings["check"].value_counts().sort_index()
         return {
-            "payments": int(len(self.payments)),
+            "payments": len(self.payments),
             "amount": round(float(self.payments["amount_value"].fillna(0).sum()), 2),
             "matched": int(self.payments["matched_household"].notna().sum()),
             "households": int(self.payments["matched_household"].nunique()),
@@ -135,7 +135,7 @@ def _finding(p: pd.DataFrame, mask_rows: np.ndarray, check: str, severity: str, 
     return make_findings(pd.DataFrame({
         "severity": severity, "check": check, "file": sel[SOURCE_FILE].astype(str) if SOURCE_FILE in sel else "",
         "sheet": sel[SOURCE_SHEET].astype(object).fillna("").astype(str) if SOURCE_SHEET in sel else "",
-        "row": sel[SOURCE_ROW] if SOURCE_ROW in sel else pd.NA, "column": column,
+        "row": sel.get(SOURCE_ROW, pd.NA), "column": column,
         "household_id": sel["matched_household"].fillna(sel["given_household"]).fillna("").astype(str),
         "message": msg, "hint": hint}, index=sel.index))
 

@@ -234,8 +234,8 @@ class Match:
     def counts(self) -> dict[str, int]:
         c = self.pairs["method"].value_counts()
         out = {m: int(c.get(m, 0)) for m in MATCH_METHODS if m != MATCH_NEW}
-        out["unmatched_previous"] = int(len(self.unmatched_previous))
-        out["unmatched_current"] = int(len(self.unmatched_current))
+        out["unmatched_previous"] = len(self.unmatched_previous)
+        out["unmatched_current"] = len(self.unmatched_current)
         return out
 
 

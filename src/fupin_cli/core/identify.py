@@ -33,8 +33,14 @@ from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import count_by_severity, empty_findings
 from fupin_cli.roster import Roster
 from fupin_cli.schema import (
-    HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET,
-    STATUS_NOT_POOR, STATUS_PENDING, STATUS_POOR,
+    HOUSEHOLD_FIELD_NAMES,
+    MEMBER_FIELD_NAMES,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+    STATUS_NOT_POOR,
+    STATUS_PENDING,
+    STATUS_POOR,
 )
 
 DECISION_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis",
@@ -448,8 +454,8 @@ def quota_frame(households: pd.DataFrame, ev: Any) -> pd.DataFrame:
     labourers = _first_col(evh, ("labourer_count",), households.index)
     return pd.DataFrame({
         "household_id": households["household_id"],
-        "township": households["township"] if "township" in households else pd.NA,
-        "village": households["village"] if "village" in households else "",
+        "township": households.get("township", pd.NA),
+        "village": households.get("village", ""),
         "status": households["status"],
         "people": household_people(households),
         "income": income,
@@ -480,8 +486,8 @@ def closing_counts(roster: Roster, households: pd.DataFrame, findings: pd.DataFr
     sev = count_by_severity(findings) if len(findings) else {"error": 0, "warning": 0, "info": 0}
     status = households["status"].astype(object)
     return {
-        "households_read": int(len(roster.households)),
-        "members_read": int(len(roster.members)),
+        "households_read": len(roster.households),
+        "members_read": len(roster.members),
         "findings": sev,
         "poor_households": t["poor_households"],
         "poor_people": t["poor_people"],

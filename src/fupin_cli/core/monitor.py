@@ -98,7 +98,7 @@ class MonitorResult:
         eliminated = self.listing(ELIMINATED_NOW)
         return {
             "year": self.year,
-            "households": int(len(self.households)),
+            "households": len(self.households),
             "monitoring_status": {r.monitoring_status: {"households": int(r.households), "people": int(r.people)}
                                   for r in counts.itertuples()},
             "categories": {c: int((objects["monitoring_category"] == c).sum()) for c in self.categories},
@@ -180,7 +180,7 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
         notes.append(f"{int(eliminated_before.sum())} 户此前已标注风险消除，按未监测户重新判定")
     unknown = [v for v in set(text(households, "monitoring_category").dropna()) if canonical_category(v, categories) is None]
     if unknown:
-        notes.append(f"监测对象类别 '{sorted(unknown)[0]}' 不是规则包中的类别（{'、'.join(categories)}），按原文保留")
+        notes.append(f"监测对象类别 '{min(unknown)}' 不是规则包中的类别（{'、'.join(categories)}），按原文保留")
     result = MonitorResult(year=year, households=out, categories=categories, elimination=pd.DataFrame(), notes=notes,
                            line=line_used(ev))
     result.elimination = elimination_table(ev, out)

@@ -106,7 +106,7 @@ class Reassessment:
         return {
             "year": self.year,
             "previous_year": self.previous_year,
-            "households": int(len(self.households)),
+            "households": len(self.households),
             "transitions": {r.transition: {"households": int(r.households), "people": int(r.people)}
                             for r in counts.itertuples()},
             "registry_status": {k: int(v) for k, v in
@@ -149,7 +149,7 @@ def check_years(previous: pd.DataFrame, current: pd.DataFrame, year: int, previo
                          "PREVIOUS must be the earlier year's register and CURRENT the later year's roster")
     roster_years = integer(current, "year").dropna().unique()
     if len(roster_years) and any(int(y) != year for y in roster_years):
-        other = sorted(int(y) for y in roster_years if int(y) != year)[0]
+        other = min(int(y) for y in roster_years if int(y) != year)
         same = " (the year of PREVIOUS)" if other == prev_year else ""
         raise UsageError(f"CURRENT roster's 年度 column says {other}{same}, but --year is {year}",
                          "check that CURRENT is this year's roster and --year is right")

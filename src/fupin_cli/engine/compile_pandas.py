@@ -262,7 +262,7 @@ class FrameEvaluator:
     def _compare(self, op: str, a: Any, b: Any) -> BooleanArray:
         n = self.n
         if isinstance(a, pd.Series) or isinstance(b, pd.Series) or isinstance(a, str) or isinstance(b, str):
-            sa = a if isinstance(a, pd.Series) else a
+            sa = a
             raw = (sa == b) if isinstance(sa, pd.Series) else (b == sa)
             if not isinstance(raw, pd.Series):  # two scalars
                 raw = pd.Series(np.full(n, bool(raw)))
@@ -356,9 +356,7 @@ class FrameEvaluator:
             for a in arrays:
                 if a is first:
                     continue
-                if isinstance(a, pd.Series):
-                    out = out.fillna(a)
-                elif a is not None:
+                if isinstance(a, pd.Series) or a is not None:
                     out = out.fillna(a)
             # an earlier scalar wins over everything after it
             for a in arrays:

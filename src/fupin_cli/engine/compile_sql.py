@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
@@ -59,7 +59,7 @@ class Dialect:
     """DuckDB SQL.  :class:`SparkDialect` overrides what Spark SQL spells differently."""
 
     name = "duckdb"
-    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
+    SQL_TYPES: ClassVar[dict[str, str]] = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -739,7 +739,7 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
     whens = []
     for r in _by_priority(of("status")):
         word = _rule_mode(r, params, year)
-        value = MODE_STATUS[word] if word in MODE_STATUS else word
+        value = MODE_STATUS.get(word, word)
         if value is None:
             continue
         cond = f"{col[r.id]} IS TRUE" + (f" AND NOT {guarded}" if getattr(r, "unless_excluded", False) else "")

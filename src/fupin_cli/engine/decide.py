@@ -22,7 +22,18 @@ from pandas.arrays import BooleanArray
 
 from fupin_cli import schema
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
-from fupin_cli.engine.details import NOT_EVALUATED, SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
+from fupin_cli.engine.details import (
+    NOT_EVALUATED,
+    SEP,
+    TEXT,
+    DetailBuilder,
+    concat,
+    nonempty,
+    text_const,
+    text_of,
+    text_scalar,
+    where,
+)
 from fupin_cli.engine.evaluate import Evaluation
 from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, MODE_SUFFIX, param_ref
 from fupin_cli.engine.params import region_chain, resolve_many
@@ -216,8 +227,8 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     exclusions, reviews = exclusions_by_mode(ev)
     all_ok = _all([res[r.id] for r in crit_all], n)
     any_ok = _any([res[r.id] for r in crit_any], n) if crit_any else bool_array(np.ones(n, bool))
-    elig_t, elig_f, elig_u = _truth(all_ok & any_ok)
-    ex_t, ex_f, ex_u = _truth(_any([res[r.id] for r in exclusions], n))
+    elig_t, elig_f, _elig_u = _truth(all_ok & any_ok)
+    ex_t, ex_f, _ex_u = _truth(_any([res[r.id] for r in exclusions], n))
     excluded = ex_t
     failed = ~ex_t & elig_f
     poor = elig_t & ex_f
@@ -383,7 +394,7 @@ def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: n
     rules, values, suffix = [], [], {}
     for r in _by_priority(ev.rules_of("status")):
         word = rule_mode(ev, r)
-        value = MODE_STATUS[word] if word in MODE_STATUS else word  # a mode word, or a status label
+        value = MODE_STATUS.get(word, word)  # a mode word, or a status label
         if value is None:
             continue
         rules.append(r)

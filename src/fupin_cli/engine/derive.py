@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array, to_date, to_str
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, field_type, member_scope
-from fupin_cli import schema
 
 
 def member_types() -> dict[str, Ty]:

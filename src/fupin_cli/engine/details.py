@@ -11,7 +11,8 @@ statement about the household: ``人均纯收入 3,100.00 ≥ 国家扶贫标准
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -16,12 +16,22 @@ from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
 from fupin_cli.engine.derive import compute_derived, household_types, member_types
 from fupin_cli.engine.details import DetailBuilder
+from fupin_cli.engine.inputs import (
+    Availability,
+    InputPolicy,
+    RuleNotEvaluated,
+    analyse,
+    check_policy,
+    has_absent,
+    substitute,
+)
 from fupin_cli.engine.inputs import field_label as input_label
-from fupin_cli.engine.inputs import Availability, InputPolicy, RuleNotEvaluated, analyse, check_policy, has_absent, substitute
 from fupin_cli.engine.loader import Pack
 from fupin_cli.engine.model import param_ref
 from fupin_cli.engine.params import ParamValue, check_era, region_chain, resolve_many
-from fupin_cli.engine.typecheck import BOOL as _BOOL, BUILTIN_MEMBER, FLOAT as _NUM
+from fupin_cli.engine.typecheck import BOOL as _BOOL
+from fupin_cli.engine.typecheck import BUILTIN_MEMBER
+from fupin_cli.engine.typecheck import FLOAT as _NUM
 
 FRAME_KINDS = ("village_exit", "county_exit", "poor_village")
 

@@ -16,11 +16,11 @@ import pandas as pd
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
+from fupin_cli.engine.compile_pandas import convert
 from fupin_cli.engine.derive import household_types, member_ages, member_types
 from fupin_cli.engine.details import MISSING, SENSITIVE, format_scalar, mask_value
 from fupin_cli.engine.evaluate import FRAME_KINDS, evaluate, field_label, used_params
 from fupin_cli.engine.expr import to_text
-from fupin_cli.engine.compile_pandas import convert
 from fupin_cli.engine.interpret import Interpreter, scalar_aggregate, scalar_household  # noqa: F401 (re-exported)
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.params import ParamValue, resolve_many
@@ -40,7 +40,7 @@ class ExplainNode:
     expr: str = ""
     value: str = ""  # display text of the value
     result: bool | None = None  # for conditions: true / false / None (unknown)
-    children: list["ExplainNode"] = field(default_factory=list)
+    children: list[ExplainNode] = field(default_factory=list)
     rule_id: str | None = None
 
     def to_dict(self) -> dict:
@@ -193,9 +193,8 @@ def explain(roster, pack, year: int, region: str | None, household_id: str, poli
 
     Absent inputs are judged on the whole roster (``policy`` as for the other commands): a rule
     the roster cannot feed is shown as 未评估 with the missing columns, never as 不成立."""
-    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
-
     from fupin_cli.engine.evaluate import used_params as _used
+    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
 
     policy = policy or InputPolicy()
     switches = {k: v.value for k, v in resolve_many(pack, _used(pack, year), year, region or pack.meta.region).items()}

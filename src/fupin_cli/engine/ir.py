@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -60,52 +59,52 @@ class ListLit:
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Node"
+    operand: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Arith:
     op: str  # + - * /
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Compare:
     op: str  # < <= > >= == !=
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class In:
-    operand: "Node"
-    options: "Node"  # ListLit or Param (list-valued)
+    operand: Node
+    options: Node  # ListLit or Param (list-valued)
     negate: bool = False
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Between:
-    operand: "Node"
-    low: "Node"
-    high: "Node"
+    operand: Node
+    low: Node
+    high: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class IsMissing:
-    operand: "Node"
+    operand: Node
     negate: bool = False
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
     pos: int = field(default=0, compare=False)
 
 
@@ -139,7 +138,8 @@ def _cached_hash(self) -> int:
         return h
 
 
-Node = Union[Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call]
+Node = (Num | Str | Bool | Date | Name | Param | ListLit | Neg | Arith | Compare | In | Between | IsMissing | Not | And | Or
+        | Call)
 for _cls in (Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call):
     _cls.__hash__ = _cached_hash  # type: ignore[method-assign]
 LEAVES = (Num, Str, Bool, Date, Name, Param, ListLit)

@@ -9,9 +9,7 @@ unknown fields/parameters, duplicate ids, parameter problems) is collected as
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
-import difflib
 import hashlib
 import math
 import os
@@ -26,10 +24,21 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from fupin_cli import schema
-from fupin_cli.engine import ir, typecheck as tc
+from fupin_cli.engine import ir
+from fupin_cli.engine import typecheck as tc
 from fupin_cli.engine.expr import MAX_NUMBER, ExprError, caret, did_you_mean, parse
 from fupin_cli.engine.model import (
-    EXCLUSION_MODES, MODE_STATUS, RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule,
+    EXCLUSION_MODES,
+    MODE_STATUS,
+    RULE_KINDS,
+    AnyRule,
+    Derived,
+    DerivedAgg,
+    FundsSpec,
+    MeasuresSpec,
+    PackMeta,
+    Parameter,
+    Rule,
     param_ref,
 )
 from fupin_cli.errors import RuleError
@@ -304,7 +313,7 @@ def _yaml() -> YAML:
 
 MAX_PACK_FILE_BYTES = 2 << 20  # a pack file is a few dozen KB; bigger is a mistake or an attack
 MAX_YAML_DEPTH = 40  # nesting of mappings/sequences (shipped packs: 7)
-MAX_NUMBER = 1e15  # magnitude of any number in a pack (money, ages, shares ...): beyond it, a typo or an attack
+# MAX_NUMBER (from engine/expr.py, 1e15) bounds any number in a pack (money, ages, shares ...): beyond it, a typo or an attack
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -1166,7 +1175,7 @@ def _check_regions(meta: PackMeta, origin: Origin | None, problems: Problems) ->
     return regions
 
 
-def _fits_float(v: int | float) -> bool:
+def _fits_float(v: float) -> bool:
     try:
         float(v)
         return True

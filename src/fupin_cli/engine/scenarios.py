@@ -175,7 +175,7 @@ def _plain_value(v: Any) -> Any:
         return None if math.isnan(v) else float(v)
     if isinstance(v, (pd.Timestamp, np.datetime64)):
         return pd.Timestamp(v).date()
-    return v if not isinstance(v, str) else v
+    return v
 
 
 def _same(key: str, expected: Any, got: Any) -> bool:
@@ -228,7 +228,7 @@ def scenario_pack(pack: Pack, sc: Scenario) -> Pack:
     return dataclasses.replace(pack, parameters=params)
 
 
-def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcome: "_Outcome | None" = None, pos: int = 0) -> ScenarioResult:
+def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcome: _Outcome | None = None, pos: int = 0) -> ScenarioResult:
     """Run one scenario (``outcome``/``pos``: its row in an already evaluated batch)."""
     res = ScenarioResult(sc.name, file, line, False)
     expect = dict(sc.expect)

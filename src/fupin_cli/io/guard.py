@@ -175,7 +175,7 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
 
 
 _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*?)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*'
-                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?', re.S)
+                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?', re.DOTALL)
 _ATTR_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
 
@@ -319,4 +319,4 @@ def finite_column(values: np.ndarray, valid: np.ndarray) -> bool:
         return bool(np.all(np.isfinite(v)) and np.all(np.abs(v) <= MAX_NUMBER))
 
 
-__all__ = ["check_xlsx_zip", "plausible_number", "finite_column", "max_cells", "MAX_CELLS", "MAX_NUMBER"]
+__all__ = ["MAX_CELLS", "MAX_NUMBER", "check_xlsx_zip", "finite_column", "max_cells", "plausible_number"]

@@ -373,7 +373,7 @@ def split_members(table: Table, hid: pd.Series) -> tuple[pd.DataFrame, pd.DataFr
     columns[SOURCE_ROW] = _first_per_group(frame[SOURCE_ROW], codes, len(keys), grouped)  # rows ascend: the least
     households = pd.DataFrame(columns)
     households = households[_order(["household_id", *hh_cols, *PROVENANCE_COLUMNS], [])]
-    hh_merged = table.merged_fields & set(["household_id", *hh_cols])
+    hh_merged = table.merged_fields & {"household_id", *hh_cols}
     if hh_merged:
         layout = "member-merged"
     else:

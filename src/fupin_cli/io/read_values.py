@@ -41,7 +41,7 @@ KIND_HINT = {
     "bool": "填写“是”或“否”",
     "date": "填写日期, 如 1990-08-08 或 1990年8月",
 }
-_NUM_CLEAN = re.compile(r"^[¥￥]|[,，\s]|(元/人|元/年|万元|万|元|人|口|亩|公里|千米|km|平方米|㎡|m2|个月|个|月|年|岁|户|%)$", re.I)
+_NUM_CLEAN = re.compile(r"^[¥￥]|[,，\s]|(元/人|元/年|万元|万|元|人|口|亩|公里|千米|km|平方米|㎡|m2|个月|个|月|年|岁|户|%)$", re.IGNORECASE)
 _SCI = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _TRAILING_ZERO = re.compile(r"^\d{15,18}\.0*$")
 _DATE_SEP = re.compile(
@@ -88,7 +88,7 @@ def fold(s: pd.Series) -> pd.Series:
 
 
 def _fold_array(arr: pa.Array) -> pa.Array:
-    if not pc.all(pc.string_is_ascii(arr)).as_py() in (True, None):
+    if pc.all(pc.string_is_ascii(arr)).as_py() not in (True, None):
         arr = pc.utf8_normalize(arr, form="NFKC")
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)

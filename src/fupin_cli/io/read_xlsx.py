@@ -303,7 +303,7 @@ def _number_cells_pattern(col: int) -> re.Pattern:
 
 
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
-_CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _T = re.compile(rb"<t[^>]*>([^<]*)</t>")
 _V = re.compile(rb"<v>([^<]*)</v>")
 
@@ -353,8 +353,8 @@ def _shared_strings(path: Path, sst: str | None, count: int, limit: int = 32 << 
         done = data.count(b"</si>") >= count or len(data) > limit
         if done:
             break
-    data = re.sub(rb"<rPh\b.*?</rPh>", b"", data, flags=re.S)  # phonetic runs are not cell text
-    for si in re.findall(rb"<si>(.*?)</si>", data, flags=re.S)[:count]:
+    data = re.sub(rb"<rPh\b.*?</rPh>", b"", data, flags=re.DOTALL)  # phonetic runs are not cell text
+    for si in re.findall(rb"<si>(.*?)</si>", data, flags=re.DOTALL)[:count]:
         out.append(_xml_unescape(b"".join(_T.findall(si)).decode("utf-8", "replace")))
     return out
 
@@ -423,4 +423,4 @@ def _merge_tuple(m: tuple[bytes, bytes, bytes, bytes]) -> Merge:
     return (r0, c0, r1, c1)
 
 
-__all__ = ["Workbook", "file_kind", "encrypted_error", "corrupt_error"]
+__all__ = ["Workbook", "corrupt_error", "encrypted_error", "file_kind"]

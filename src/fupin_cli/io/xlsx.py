@@ -31,7 +31,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ def workbook_date() -> dt.datetime:
     date (so the same inputs and pack give byte-identical .xlsx)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.UTC).replace(tzinfo=None)
     return dt.datetime(2000, 1, 1)
 
 

@@ -126,7 +126,7 @@ def raw_income(rng: np.random.Generator, n: int, hh: np.ndarray, m: dict, cond: 
     expense = business * (0.25 + 0.2 * rng.random(n))
     dividend = np.zeros(n)
     other_property = np.where(rng.random(n) < 0.1, 100 + rng.random(n) * 1900, 0)
-    on_dibao, on_tekun = m["on_dibao"], m["on_tekun"]
+    on_dibao = m["on_dibao"]
     dibao = group_sum(hh, on_dibao, n) ** 0.7 * (600 + 600 * rng.random(n))
     dibao = np.where(flags["dibao_household"], dibao, 0)
     tekun = np.where(flags["tekun_household"], 1500 + 1000 * rng.random(n), 0)
@@ -171,7 +171,7 @@ def income_targets(rng: np.random.Generator, raw_pc: np.ndarray, line: float, po
     """(target per-capita income, poor mask): the lowest ``poor_share`` by noisy raw income are poor."""
     n = len(raw_pc)
     score = raw_pc * rng.lognormal(0, 0.35, n)
-    k = int(round(poor_share * n))
+    k = round(poor_share * n)
     poor = np.zeros(n, dtype=bool)
     poor[np.argsort(score, kind="stable")[:k]] = True
     median = float(np.median(raw_pc)) if n else 1.0

@@ -72,7 +72,6 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
     rng = stream(seed, "monitoring")
     u = rng.random((n, 12))
     hpos = member_positions(h, m)
-    size = h["household_size"].to_numpy(dtype=float)
     pc = h["income_per_capita"].to_numpy(dtype=float)
     below = pc < line
     labour = m["labour"].astype("str")

@@ -137,7 +137,6 @@ def generate_payments(households: pd.DataFrame, members: pd.DataFrame, pack: Any
         truth.not_planted["all"] = "fewer than 4 registered poor households with a head, or no fund item in force"
         return _frame(rows), truth
     first_item = items[order[0]]
-    second_item = items[order[1]] if len(order) > 1 else first_item
     c = int(poor_idx[2])  # the household whose account another household is paid into
     others = [int(i) for i in poor_idx if int(i) != c]  # every other anomaly avoids c (its account is flagged)
     a, b, d = others[0], others[1], others[2]
