@@ -17,6 +17,7 @@ Frames (English column names; :data:`LABELS` has the Chinese ones):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +46,7 @@ class CausesReport:
     households: int
     people: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "area": self.area,
             "households": self.households,

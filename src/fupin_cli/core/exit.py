@@ -18,8 +18,9 @@ No threshold lives here: every one comes from the pack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ class ExitAssessment:
         }
 
 
-def unmet_table(ev, assessed: pd.DataFrame) -> pd.DataFrame:
+def unmet_table(ev: Evaluation, assessed: pd.DataFrame) -> pd.DataFrame:
     """Per household exit rule: remaining households failing it, and those it cannot decide (missing data)."""
     remaining = (assessed["exit_result"] == EXIT_NOT_DONE).to_numpy()
     rows = []
@@ -134,7 +135,7 @@ def household_exits(households: pd.DataFrame, exit_decisions: pd.DataFrame,
     poor = out["registry_status"].isin(REGISTERED_POOR).to_numpy()
     result = text(exit_decisions, "exit_result").reindex(out.index)
     # an undecidable household (missing input) is not out of poverty: 未脱贫, the reason says what is missing
-    out["exit_result"] = np.where(poor, np.where(result.to_numpy(dtype=object) == EXIT_DONE, EXIT_DONE, EXIT_NOT_DONE), None)
+    out["exit_result"] = np.where(poor, np.where(result.to_numpy(dtype=object) == EXIT_DONE, EXIT_DONE, EXIT_NOT_DONE), None)  # type: ignore[call-overload]  # numpy stubs refuse a None branch; at run time it gives an object array
     unmet = text(exit_decisions, "exit_unmet").reindex(out.index)
     out["exit_unmet"] = unmet.where(poor & (out["exit_result"] == EXIT_NOT_DONE).to_numpy(), None)
     out["people"] = household_people(out).astype("int64")
@@ -288,7 +289,7 @@ def comprehensive_incidence(row: dict[str, Any]) -> float | None:
     missed, wrong = row.get("estimated_missed_people"), row.get("estimated_wrong_exit_people")
     if missed is None or wrong is None or not row.get("population"):
         return None
-    return round((row["poor_population"] + missed + wrong) / row["population"], 6)
+    return cast(float, round((row["poor_population"] + missed + wrong) / row["population"], 6))
 
 
 def wilson(successes: float, n: float, z: float = CI_Z) -> list[float] | None:

@@ -19,6 +19,7 @@ that split off, or whose number and head both changed).  Everything is vectorise
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -273,8 +274,8 @@ def match_households(
     )
 
 
-def _match_by_members(previous, current, previous_members, current_members, prev_heads, cur_heads,
-                      cur_free: np.ndarray, taken: set) -> pd.DataFrame:
+def _match_by_members(previous: pd.DataFrame, current: pd.DataFrame, previous_members: pd.DataFrame | None,
+                      current_members: pd.DataFrame | None, prev_heads: Any, cur_heads: Any, cur_free: np.ndarray, taken: set[Any]) -> pd.DataFrame:
     empty = pd.DataFrame({"cur": pd.Series(dtype="int64"), "prev": pd.Series(dtype="int64"),
                           "method": pd.Series(dtype=object), "shared": pd.Series(dtype="int64")})
     if not len(cur_free):

@@ -189,7 +189,7 @@ def error_reasons(roster: Roster, findings: pd.DataFrame) -> pd.Series:
     return mapped.where(mapped.notna(), pd.NA)
 
 
-def _row_lookup(roster: Roster) -> dict[tuple, str]:
+def _row_lookup(roster: Roster) -> dict[tuple[Any, ...], str]:
     frames = []
     for df in (roster.households, roster.members):
         if len(df) and SOURCE_ROW in df.columns and "household_id" in df.columns:
@@ -319,7 +319,7 @@ def _source_name(roster: Roster) -> str:
     return "roster"
 
 
-def _to_pending(households: pd.DataFrame, mask, reason: pd.Series) -> None:
+def _to_pending(households: pd.DataFrame, mask: Any, reason: pd.Series) -> None:
     households.loc[mask, "status"] = STATUS_PENDING
     households.loc[mask, "attribute"] = pd.NA
     households.loc[mask, "not_identified_reason"] = reason.to_numpy()
@@ -337,7 +337,7 @@ def _text(s: pd.Series) -> pd.Series:
     return text.where(text.str.strip().str.len() > 0)
 
 
-def _arrow_ids(s: pd.Series):
+def _arrow_ids(s: pd.Series) -> Any:
     """A text column as a pyarrow array (no copy when the column is Arrow-backed)."""
     import pyarrow as pa
 
@@ -348,7 +348,7 @@ def _arrow_ids(s: pd.Series):
     return arr
 
 
-def _positions(keys, value_set) -> np.ndarray:
+def _positions(keys: Any, value_set: Any) -> np.ndarray:
     """Position in ``value_set`` (first occurrence) of every key, −1 when absent or missing (C++ hashing)."""
     import pyarrow.compute as pc
 
@@ -432,7 +432,7 @@ def register_members(roster: Roster, households: pd.DataFrame, codes: Any = None
     else:
         pos = _positions(_arrow_ids(out["household_id"]), _arrow_ids(households["household_id"]))
 
-    def household_values(c: str):
+    def household_values(c: str) -> Any:
         col = households[c]
         if col.dtype == object:  # text kept as objects (status): the members get ``str``
             col = col.astype("str")
@@ -463,7 +463,7 @@ def quota_frame(households: pd.DataFrame, ev: Any) -> pd.DataFrame:
     }, index=households.index)
 
 
-def _first_col(df: pd.DataFrame, names: tuple[str, ...], index) -> pd.Series:
+def _first_col(df: pd.DataFrame, names: tuple[str, ...], index: pd.Index) -> pd.Series:
     for n in names:
         if n in df.columns:
             return pd.to_numeric(df[n], errors="coerce").reindex(index)

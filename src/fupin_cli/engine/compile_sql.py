@@ -35,12 +35,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, DerivedAgg, param_ref
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, contains_regex, field_type
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 SEP = "；"  # texts joined (as engine.details.SEP)
 OTHER_CAUSE = "其他"
@@ -390,7 +395,7 @@ class ExprCompiler:
         if isinstance(n.options, ir.ListLit):
             items = [self.sql(i) for i in n.options.items]
         else:  # a list parameter: the items that can equal a value of this kind (Python equality)
-            items = [self.literal(v) for v in _matching_items(self.params[n.options.name], kind)]
+            items = [self.literal(v) for v in _matching_items(self.params[cast(ir.Param, n.options).name], kind)]
         if not items:
             return _S(f"CASE WHEN {x.sql} IS NULL THEN NULL ELSE {self.d.boolean(n.negate)} END", x.need)
         return _S(f"({x.sql} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)}))", x.need)
@@ -407,7 +412,7 @@ class ExprCompiler:
             return _S(f"abs({e.sql})", e.need, may_nan=e.may_nan)
         if f == "round":
             e = self._sql(n.args[0])
-            digits = int(n.args[1].value) if len(n.args) == 2 else 0  # type: ignore[union-attr]
+            digits = int(n.args[1].value) if len(n.args) == 2 else 0
             if digits == 0:
                 return _S(d.rint(e.sql), e.need, may_nan=e.may_nan)
             scale = d.number(10.0**digits)
@@ -421,7 +426,7 @@ class ExprCompiler:
         if f == "contains":
             e = self.value(n.args[0])
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
-            return _S(d.regex_search(e.sql, contains_regex(n.args[1].value, field)), e.need)  # type: ignore[union-attr]
+            return _S(d.regex_search(e.sql, contains_regex(n.args[1].value, field)), e.need)
         raise SqlError(f"unknown function {f!r}")
 
 
@@ -437,7 +442,7 @@ def _value_kind(value: Any) -> str:
     return "str"
 
 
-def _matching_items(values: list, kind: str) -> list:
+def _matching_items(values: list[Any], kind: str) -> list[Any]:
     """Items of a list parameter that can equal a value of ``kind``, as the interpreter compares
     (Python ``==``: ``True == 1``, a number never equals text)."""
     if kind == "num":
@@ -469,7 +474,7 @@ class CompiledPack:
     absent: list[str] = field(default_factory=list)  # fields the query reads that the relations lack (NULL for every row)
 
 
-def household_types(pack) -> dict[str, Ty]:
+def household_types(pack: Pack) -> dict[str, Ty]:
     types = {f.name: field_type(f) for f in schema.HOUSEHOLD_FIELDS}
     types.update(pack.field_types)
     return types
@@ -626,10 +631,10 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     # 5. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
     decision_cols: list[str] = []
     if decisions and any(r.kind == "criterion" for r in active):
-        for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
-            ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in sql)} FROM {source})")
+        for name, layer in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
+            ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in layer)} FROM {source})")
             source = q(name)
-            decision_cols += [c for c, _ in sql if not c.startswith("__")]
+            decision_cols += [c for c, _ in layer if not c.startswith("__")]
 
     out = [q(ROW)] + [q(k) for k in keep] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
     out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
@@ -677,21 +682,21 @@ def _empty_sql(agg: str, dialect: Dialect) -> str:
     return {"count": dialect.number(0.0), "any": "FALSE", "all": "TRUE", "sum": dialect.number(0.0)}.get(agg, "NULL")
 
 
-def _by_priority(rules: list) -> list:
+def _by_priority(rules: list[Any]) -> list[Any]:
     """Lowest priority number first; pack order among equals (as engine.decide)."""
     return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
 
 
-def cause_order(rules: list) -> list[tuple[str, list]]:
+def cause_order(rules: list[Any]) -> list[tuple[str, list[Any]]]:
     """Causes by their best (lowest) priority, pack order among equals, with their rules."""
-    causes: dict[str, tuple[int, list]] = {}
+    causes: dict[str, tuple[int, list[Any]]] = {}
     for i, r in enumerate(rules):
         best, rs = causes.get(r.cause, (10**9, []))
         causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
     return [(c, causes[c][1]) for c in sorted(causes, key=lambda c: causes[c][0])]
 
 
-def _rule_mode(rule, params: dict[str, Any], year: int) -> str:
+def _rule_mode(rule: Any, params: dict[str, Any], year: int) -> str:
     """The mode word of an exclusion (``mode``) or a status rule (``value``), ``param.NAME`` resolved
     (as ``engine.decide.rule_mode``)."""
     from fupin_cli.errors import RuleError
@@ -699,15 +704,15 @@ def _rule_mode(rule, params: dict[str, Any], year: int) -> str:
     text = rule.mode if rule.kind == "exclusion" else rule.value
     name = param_ref(text)
     if name is None:
-        return text
+        return cast(str, text)
     value = params[name]
     allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
     if value not in allowed:
         raise RuleError(f"parameter {name} = {value!r} ({year}) is not a mode of rule {rule.id}", hint="allowed: " + " | ".join(allowed))
-    return value
+    return cast(str, value)
 
 
-def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """CTE layers computing the identification decisions from the rule columns.
 
     The same semantics as ``engine.decide.identification`` (its texts excepted): 非贫困户 when an
@@ -716,13 +721,16 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
     measures for 贫困户 and 待核实."""
     q = d.ident
     col = {r.id: q(rule_column(r.id)) for r in rules}
-    of = lambda kind: [r for r in rules if r.kind == kind]  # noqa: E731
+    def of(kind: str) -> list[Any]:
+        return [r for r in rules if r.kind == kind]
+
     crit_all = [col[r.id] for r in of("criterion") if r.mode == "all"]
     crit_any = [col[r.id] for r in of("criterion") if r.mode == "any"]
     all_ok = "(" + " AND ".join(crit_all) + ")" if crit_all else "TRUE"
     any_ok = "(" + " OR ".join(crit_any) + ")" if crit_any else "TRUE"
     eligible = f"({all_ok} AND {any_ok})"
-    vetoes, reviews = [], []
+    vetoes: list[str] = []
+    reviews: list[str] = []
     for r in of("exclusion"):  # 一票否决 (veto), 待核实 + 民主评议 (review), or off (ignore): engine.decide
         mode = _rule_mode(r, params, year)
         (vetoes if mode == "veto" else reviews if mode == "review" else []).append(col[r.id])
@@ -951,7 +959,7 @@ def _in_row_order(table, key: str):
     return table.take(pa.array(order))
 
 
-def _arrow_column(frame, name: str, ty: Ty):
+def _arrow_column(frame: Any, name: str, ty: Ty) -> Any:
     """One roster column as an Arrow array of the SQL type of ``ty`` (vectorised; nulls for missing)."""
     import numpy as np
     import pandas as pd
@@ -973,7 +981,7 @@ def _arrow_column(frame, name: str, ty: Ty):
     return pa.array(value.to_numpy(dtype=object, na_value=None), type=pa.string()) if isinstance(value, pd.Series) else pa.nulls(n, pa.string())
 
 
-def _internal(column, ty: Ty):
+def _internal(column: Any, ty: Ty) -> Any:
     """An Arrow result column → the pandas backend's internal representation (for ``to_series``)."""
     import numpy as np
     import pandas as pd
@@ -994,7 +1002,7 @@ def _internal(column, ty: Ty):
     return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"))
 
 
-def _text_series(column, index):
+def _text_series(column: Any, index: Any) -> Any:
     import pandas as pd
     import pyarrow as pa
 

@@ -12,7 +12,8 @@ false: they give 待核实 and name the missing inputs.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,9 @@ from fupin_cli.engine.params import region_chain, resolve_many
 from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
 from fupin_cli.errors import RuleError
 from fupin_cli.findings import make_findings
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 EXIT_DONE, EXIT_NOT_DONE, PENDING = "脱贫", "未脱贫", schema.STATUS_PENDING
 ELIMINATED, NOT_ELIMINATED = "风险消除", "未消除"
@@ -73,7 +77,7 @@ def _any(cols: list[pd.Series], n: int) -> BooleanArray:
     return out
 
 
-def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
+def join(pieces: list[Any], n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
     """Join per-row texts of several pieces (object or Arrow arrays, "" = nothing) with ``sep``.
 
     Only rows with text are touched: pieces are gathered sparsely and joined per row.
@@ -92,7 +96,7 @@ def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: b
     return join_sparse(rows, texts, n, sep, dedupe, repeated)
 
 
-def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
+def join_sparse(rows: list[np.ndarray], texts: list[Any], n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
     """Join texts given as (row positions, texts) pairs, in the order given, per row (Arrow text array).
 
     When the texts repeat (``repeated``: measures, cause names, messages), rows are joined as integer
@@ -183,7 +187,7 @@ def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, pref
     return join_sparse(rows, texts, n)
 
 
-def _str(values) -> Any:
+def _str(values: Any) -> Any:
     """Arrow text → pandas ``str`` array (no copy); anything else unchanged."""
     return pd.array(values, dtype="str") if isinstance(values, pa.Array) else values
 
@@ -194,11 +198,11 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[np.where(codes < 0, len(categories), codes)], categories=uniq)
 
 
-def _by_priority(rules: list) -> list:
+def _by_priority(rules: list[Any]) -> list[Any]:
     return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
 
 
-def _first_true(ev_results: pd.DataFrame, rules: list, n: int) -> np.ndarray:
+def _first_true(ev_results: pd.DataFrame, rules: list[Any], n: int) -> np.ndarray:
     """Index (into ``rules``) of the first rule whose result is true, −1 when none."""
     if not rules:
         return np.full(n, -1, dtype=np.int64)
@@ -344,31 +348,33 @@ def not_evaluated_column(ev: Evaluation, affected: dict[str, np.ndarray], n: int
     return join_sparse(rows, texts, n, dedupe=True, repeated=True)
 
 
-def rule_mode(ev: Evaluation, rule) -> str:
+def rule_mode(ev: Evaluation, rule: Any) -> str:
     """The mode word of an exclusion (``mode``) or of a status rule (``value``), resolved for the
     run's year and region when written as ``param.NAME`` (a status label is returned as is)."""
     text = rule.mode if rule.kind == "exclusion" else rule.value
     name = param_ref(text)
     if name is None:
-        return text
+        return cast(str, text)
     value = ev.params[name].value
     allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
     if value not in allowed:
         raise RuleError(f"parameter {name} = {value!r} ({ev.year}, {ev.params[name].region}) is not a mode of rule {rule.id}",
                         hint="allowed: " + " | ".join(allowed))
-    return value
+    return cast(str, value)
 
 
-def exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
+def exclusions_by_mode(ev: Evaluation) -> tuple[list[Any], list[Any]]:
     """Active exclusion rules split into vetoes (一票否决) and reviews (待核实, 民主评议); ``ignore`` drops a rule."""
-    vetoes, reviews = [], []
+    vetoes: list[Any] = []
+    reviews: list[Any] = []
     for r in ev.rules_of("exclusion"):
         mode = rule_mode(ev, r)
         (vetoes if mode == "veto" else reviews if mode == "review" else []).append(r)
     return vetoes, reviews
 
 
-def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason, excluded: np.ndarray, n: int):
+def _review_exclusions(ev: Evaluation, reviews: list[Any], status: np.ndarray, reason: pa.Array, excluded: np.ndarray,
+                       n: int) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Exclusions in ``review`` mode: a household that is poor or 待核实 (and not vetoed) with one
     of them becomes 待核实, its reason ``标签（数值），提交民主评议`` first.  Returns the new status,
     reason and the mask of households that a review exclusion hit (whatever their status)."""
@@ -386,7 +392,8 @@ def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason
     return status, reason, hit
 
 
-def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: np.ndarray, guarded: np.ndarray, n: int):
+def _status_overrides(ev: Evaluation, status: np.ndarray, basis: pa.Array, reason: pa.Array, poor: np.ndarray, guarded: np.ndarray,
+                      n: int) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """``status`` rules override the status (lowest priority number wins); a rule with
     ``unless_excluded`` does not apply where ``guarded`` (an exclusion hit the household); a
     rule whose value is a mode word (``review``/``poor``/``veto``, possibly from a parameter)
@@ -432,7 +439,7 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
     """Primary cause (Categorical), secondary causes (text joined with 、) and, per cause,
     whether it is the household's primary or a secondary cause."""
     rules = ev.rules_of("cause")
-    causes: dict[str, tuple[int, list]] = {}  # cause → (best priority, rules)
+    causes: dict[str, tuple[int, list[Any]]] = {}  # cause → (best priority, rules)
     for i, r in enumerate(rules):
         best, rs = causes.get(r.cause, (10**9, []))
         causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
@@ -468,7 +475,7 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
     return _categorical(primary.astype(np.int64), labels), secondary, involved
 
 
-def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarray, n: int) -> np.ndarray:
+def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarray, n: int) -> pa.Array:
     """帮扶措施建议: the measures of every measure rule whose cause is a cause of the household."""
     rows, texts = [], []
     for r in ev.rules_of("measure"):
@@ -482,7 +489,7 @@ def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarr
     return join_sparse(rows, texts, n, "；", dedupe=True, repeated=True)
 
 
-def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
+def _cause_checks(ev: Evaluation, n: int) -> pa.Array:
     rules = ev.rules_of("cause_check")
     if not rules:
         return text_const("", n)
@@ -501,7 +508,7 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # "all must hold" kinds: household exit, elimination, village and county exit
 # ---------------------------------------------------------------------------------------
-def _all_must_hold(results: pd.DataFrame, rules: list, details, n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
+def _all_must_hold(results: pd.DataFrame, rules: list[Any], details: Callable[[str, np.ndarray], pa.Array], n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
     ok_t, ok_f, ok_u = _truth(_all([results[r.id] for r in rules], n))
     result = np.where(ok_t, done, np.where(ok_f, not_done, PENDING)).astype(object)
     unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n, unmet=True)
@@ -520,7 +527,7 @@ def household_exit(ev: Evaluation) -> pd.DataFrame:
     return pd.DataFrame({"exit_result": result, "exit_unmet": _str(unmet)}, index=ev.households.index).astype("str")
 
 
-def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | None, fields: dict, done: str, not_done: str) -> pd.DataFrame:
+def _frame_exit(kind: str, frame: pd.DataFrame, pack: Pack, year: int, region: str | None, fields: dict[str, Any], done: str, not_done: str) -> pd.DataFrame:
     region = region or pack.meta.region
     region_chain(pack, region)
     rules = [r for r in pack.rules_of(kind, year)]
@@ -540,7 +547,7 @@ def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | N
     labels = {k: lab for k, (lab, _) in fields.items()}
     builder = DetailBuilder(fe, types, lambda name: labels.get(name, name), params)
 
-    def details(rule_id, mask):
+    def details(rule_id: str, mask: np.ndarray) -> pa.Array:
         return builder.rule_text_arrow(pack.conditions.get(rule_id), np.flatnonzero(mask))
 
     result, unmet = _all_must_hold(results, rules, details, n, done, not_done)
@@ -556,7 +563,7 @@ def with_exit_incidence(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(exit_incidence=filled.astype("Float64"))
 
 
-def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+def village_exit(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困村退出 per row of a village frame (columns: typecheck.VILLAGE_FIELDS)."""
     return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
 

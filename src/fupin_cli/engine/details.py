@@ -11,7 +11,7 @@ statement about the household: ``人均纯收入 3,100.00 ≥ 国家扶贫标准
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -324,7 +324,7 @@ class DetailBuilder:
         v = self.ev.as_bool(self.ev.eval(node))[rows]
         return v.to_numpy(dtype=bool, na_value=False), np.asarray(v.isna())
 
-    def _parts(self, node: ir.Node, rel: np.ndarray, rows: np.ndarray):
+    def _parts(self, node: ir.Node, rel: np.ndarray, rows: np.ndarray) -> Iterator[tuple[pa.Array, np.ndarray]]:
         if isinstance(node, (ir.And, ir.Or)):
             val, unk = self._truth(node, rows)
             for child in node.items:

@@ -7,7 +7,7 @@ each lookup is recorded in ``Evaluation.params`` (value, year in force, region, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -87,10 +87,10 @@ class Evaluation:
                                         set(fields) <= set(allowed)))
         return out
 
-    def rule(self, rule_id: str):
+    def rule(self, rule_id: str) -> AnyRule:
         return self.pack.rule(rule_id)
 
-    def rules_of(self, kind: str) -> list:
+    def rules_of(self, kind: str) -> list[Any]:
         """Active rules of ``kind`` in pack order."""
         return [r for r in self.pack.rules_of(kind, self.year) if r.id in self.results.columns or r.id in self.member_results.columns]
 
@@ -138,13 +138,13 @@ class Evaluation:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         return self._rule_text_arrow(self._builder(), rule_id, rows, self.not_evaluated.get(rule_id))
 
-    def household_codes(self):
+    def household_codes(self) -> HouseholdCodes:
         """Members → household rows (``derive.HouseholdCodes``), built once and shared."""
         from fupin_cli.engine.derive import HouseholdCodes
 
         if self._hh.codes is None:
             self._hh.codes = HouseholdCodes(self.households, self.members)
-        return self._hh.codes
+        return cast(HouseholdCodes, self._hh.codes)
 
     def _builder(self) -> DetailBuilder:
         if self._detail_builder is None:
@@ -169,7 +169,7 @@ class Evaluation:
             self._hh.params.update({k: v.value for k, v in extra.items()})
         return to_series(self._hh.eval_bool(node), _BOOL, self.households.index)
 
-    def provenance(self) -> dict:
+    def provenance(self) -> dict[str, Any]:
         return {
             **self.pack.provenance(),
             "year": self.year,
@@ -186,7 +186,7 @@ def field_label(pack: Pack, name: str) -> str:
     return pack.derived_label(name)
 
 
-def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[str]:
+def used_params(pack: Pack, year: int, levels: tuple[str, ...] = ("households", "members")) -> set[str]:
     names: set[str] = set()
     for nodes in pack.derived_ir.values():
         for node in nodes.values():

@@ -8,8 +8,9 @@ derived fields with their members, parameters with year in force, region and sou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,10 @@ from fupin_cli.engine.interpret import Interpreter, scalar_aggregate, scalar_hou
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.params import ParamValue, resolve_many
 from fupin_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 KIND_LABELS = {
     "criterion": "识别标准", "exclusion": "一票否决", "status": "状态调整", "attribute": "贫困户属性",
@@ -43,14 +48,14 @@ class ExplainNode:
     children: list[ExplainNode] = field(default_factory=list)
     rule_id: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"label": self.label, "kind": self.kind, "expr": self.expr, "value": self.value, "result": self.result}
         if self.rule_id:
             d["rule_id"] = self.rule_id
         d["children"] = [c.to_dict() for c in self.children]
         return d
 
-    def walk(self):
+    def walk(self) -> Iterator[ExplainNode]:
         yield self
         for c in self.children:
             yield from c.walk()
@@ -59,7 +64,7 @@ class ExplainNode:
 # ---------------------------------------------------------------------------------------
 # rows of a frame as scalars (the interpreter's input)
 # ---------------------------------------------------------------------------------------
-def row_values(frame: pd.DataFrame, types: dict, names, position: int) -> dict[str, Any]:
+def row_values(frame: pd.DataFrame, types: dict[str, Any], names: Iterable[str], position: int) -> dict[str, Any]:
     """The values of ``names`` in row ``position`` of ``frame``, converted as the roster's columns are."""
     out: dict[str, Any] = {}
     for name in names:
@@ -89,7 +94,8 @@ def scalar_of(col: Any, i: int) -> Any:
 # the tree
 # ---------------------------------------------------------------------------------------
 class _Tree:
-    def __init__(self, pack, hh_values: dict, interps: list[Interpreter], member_names: list[str], params: dict[str, ParamValue]):
+    def __init__(self, pack: Pack, hh_values: dict[str, Any], interps: list[Interpreter], member_names: list[str],
+                 params: dict[str, ParamValue]) -> None:
         self.pack = pack
         self.values = hh_values
         self.params = params
@@ -110,7 +116,7 @@ class _Tree:
 
         return plain_text(node, self.label, self.plabel)
 
-    def node(self, n: ir.Node, interp: Interpreter, types: dict, depth: int = 0) -> ExplainNode:
+    def node(self, n: ir.Node, interp: Interpreter, types: dict[str, Any], depth: int = 0) -> ExplainNode:
         v = interp.eval(n)
         if isinstance(n, ir.Param):
             pv = self.params[n.name]
@@ -161,7 +167,7 @@ class _Tree:
             children.append(ExplainNode("（无成员）", "member", "", ""))
         return [ExplainNode(f"{what}（共 {len(self.member_names)} 名成员）", "group", model.where or model.of or "", "", None, children)]
 
-    def rule(self, r) -> ExplainNode:
+    def rule(self, r: Any) -> ExplainNode:
         cond = self.pack.conditions.get(r.id)
         if cond is None:
             return ExplainNode(r.label, "rule", "", "成立（无条件）", True, [], r.id)
@@ -178,7 +184,7 @@ _COALESCE = re.compile(r"coalesce\(([^(),]+), ([^(),]+)\)")
 
 def _readable_coalesce(text: str) -> str:
     """``coalesce(是否危房, false)`` → ``是否危房``; ``coalesce(低保金, 0)`` → ``低保金（空按 0）``."""
-    def one(m: re.Match) -> str:
+    def one(m: re.Match[str]) -> str:
         return m.group(1) if m.group(2) in ("false", "true") else f"{m.group(1)}（空按 {m.group(2)}）"
 
     return _COALESCE.sub(one, text)
@@ -244,7 +250,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str, poli
             val = dec[col]
             if isinstance(val, str) and val or (not isinstance(val, str) and pd.notna(val)):
                 root.children.append(ExplainNode(schema.label(col), "value", col, str(val)))
-    by_kind: dict[str, list] = {}
+    by_kind: dict[str, list[Any]] = {}
     for r in pack.rules:
         if r.active(year) and r.kind not in FRAME_KINDS and r.level == "households" and not getattr(r, "builtin", None):
             by_kind.setdefault(r.kind, []).append(r)

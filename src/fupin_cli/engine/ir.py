@@ -9,7 +9,9 @@ compile to SQL).  ``pos`` is the 0-based column in the expression text (not comp
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Param:
 
 @dataclass(frozen=True)
 class ListLit:
-    items: tuple  # of Num | Str | Bool | Date
+    items: tuple[Any, ...]  # of Num | Str | Bool | Date
     pos: int = field(default=0, compare=False)
 
 
@@ -110,28 +112,28 @@ class Not:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple
+    items: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple
+    items: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Call:
     func: str  # min max abs round coalesce year contains
-    args: tuple
+    args: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
-def _cached_hash(self) -> int:
+def _cached_hash(self: Any) -> int:
     """The dataclass hash, computed once per node (memo tables hash nodes again and again, and the
     generated hash walks the whole subtree every time)."""
     try:
-        return self.__dict__["_hash"]
+        return cast(int, self.__dict__["_hash"])
     except KeyError:
         h = hash((type(self).__name__, *(getattr(self, f) for f in self.__dataclass_fields__ if self.__dataclass_fields__[f].compare)))
         object.__setattr__(self, "_hash", h)
@@ -146,7 +148,7 @@ LEAVES = (Num, Str, Bool, Date, Name, Param, ListLit)
 CONDITIONS = (Compare, In, Between, IsMissing)  # leaves of the deciding-values text
 
 
-def children(node: Node) -> tuple:
+def children(node: Node) -> tuple[Any, ...]:
     if isinstance(node, (Neg, Not)):
         return (node.operand,)
     if isinstance(node, (Arith, Compare)):
@@ -166,7 +168,7 @@ def children(node: Node) -> tuple:
     return ()
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Node]:
     """Yield every node of the tree, depth first."""
     yield node
     for c in children(node):

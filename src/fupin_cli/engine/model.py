@@ -302,9 +302,10 @@ RULE_KINDS: dict[str, type[_RuleBase]] = {
     "check": CheckRule,
 }
 
-Rule = Annotated[
-    # Union[(A, B, …)] is Union[A, B, …]; ruff's UP007 fix would leave the bare tuple
-    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in RULE_KINDS.items())],  # type: ignore[misc]  # noqa: UP007
+# Union[(A, B, …)] is Union[A, B, …], built from RULE_KINDS (ruff's UP007 fix would leave the bare tuple);
+# mypy cannot follow a Union built at runtime
+Rule = Annotated[  # type: ignore[valid-type]
+    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in RULE_KINDS.items())],  # noqa: UP007
     Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
 ]
 
