@@ -221,8 +221,9 @@ def test_relabelled_column_stops_the_run_end_to_end(sample):
 @pytest.fixture(scope="module")
 def generated(pack):
     pytest.importorskip("duckdb")
-    from fupin_cli.samples.generate import generate_roster
     from test_engine_sql import with_every_column
+
+    from fupin_cli.samples.generate import generate_roster
 
     return with_every_column(generate_roster(300, seed=7, year=2016)[0], pack, 2016, seed=7)
 

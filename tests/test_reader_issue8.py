@@ -4,10 +4,10 @@ column maps, `fupin columns`, per-member household columns, errors first."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from reader_helpers import notes_of, write_xlsx
 from typer.testing import CliRunner
 
 from fupin_cli.cli.app import app
@@ -15,7 +15,6 @@ from fupin_cli.errors import UsageError
 from fupin_cli.headers import LIKELY, candidates, match_header
 from fupin_cli.io.colmap import load_column_map
 from fupin_cli.io.read import read_roster
-from reader_helpers import notes_of, write_xlsx
 
 runner = CliRunner()
 

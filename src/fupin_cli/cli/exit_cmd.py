@@ -14,8 +14,17 @@ from fupin_cli.cli.common import (
     input_option, input_policy, out, read_rosters, rosters_argument, rosters_option,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
 SourceArg = rosters_argument(
@@ -64,12 +73,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import default_output as in_output_dir
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.exit import run_exit
-            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
+            from fupin_cli.core.identify import not_evaluated_lines
+            from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import default_output as in_output_dir, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone,
                            columns=columns)

@@ -81,13 +81,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine.explain import explain
             from fupin_cli.idnumber import mask_text
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region, columns=columns)  # the same pack, region and map as identify's
             pack, region, columns = cfg.pack, cfg.region, cfg.columns

@@ -9,14 +9,45 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters,
-    Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
-    StrictOpt, YearOpt, guard, input_option, input_policy, out,
+    AllowErrorsOpt,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PopulationOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    RostersArg,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    guard,
+    input_option,
+    input_policy,
+    out,
+    read_rosters,
 )
 from fupin_cli.errors import UsageError
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
 QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
@@ -41,7 +72,8 @@ ANNOTATE_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", 
 
 def default_output(roster: Path, year: int, cfg=None) -> Path:
     """``<roster stem>-register-<year>.xlsx`` in fupin.toml's output_dir, else the current directory."""
-    from fupin_cli.cli.config import Settings, default_output as in_output_dir
+    from fupin_cli.cli.config import Settings
+    from fupin_cli.cli.config import default_output as in_output_dir
 
     return in_output_dir(cfg or Settings(), f"{roster.stem}-register-{year}.xlsx")
 
@@ -84,13 +116,12 @@ def register(app: typer.Typer) -> None:
             if no_checks and engine is not Engine.duckdb:
                 raise UsageError("--no-checks is only for --engine duckdb", "the pandas engine always runs validate's checks; drop --no-checks")
             from fupin_cli import __version__
+            from fupin_cli.cli.config import print_info, settings
             from fupin_cli.core.identify import identify, not_evaluated_lines, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
                            publicity_days=publicity_days, phone=phone, columns=columns)

@@ -13,7 +13,14 @@ from fupin_cli.cli.common import (
     StrictOpt, YearOpt, escape, guard, input_policy, out, rosters_argument,
 )
 from fupin_cli.cli.run import (
-    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+    finish,
+    load_pack_checked,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
 )
 
 SourcesArg = rosters_argument(
@@ -49,12 +56,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.measures import by_name, measures
             from fupin_cli.engine.params import check_era
             from fupin_cli.io.measures_report import write_measures
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region)
             pack, region = cfg.pack, cfg.region

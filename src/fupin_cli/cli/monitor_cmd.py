@@ -9,13 +9,42 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard, input_policy, out,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    escape,
+    guard,
+    input_policy,
+    out,
     rosters_argument,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
 SourceArg = rosters_argument(
@@ -62,11 +91,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
-            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
+            from fupin_cli.cli.config import default_output as in_output_dir
+            from fupin_cli.cli.config import settings
+            from fupin_cli.core.identify import not_evaluated_lines
+            from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
-
-            from fupin_cli.cli.config import default_output as in_output_dir, settings
 
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
             pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns

@@ -455,8 +455,8 @@ def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | No
                            into[1]: decided["exit_unmet"].replace("", None).to_numpy(dtype=object)})
 
 
-def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int, region: str | None = None, *,
-             roster=None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
+def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack: Pack, year: int, region: str | None = None, *,
+             roster: Roster | None = None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
              source_name: str = "SOURCE", policy: Any = None, unmatched: Any = ()) -> tuple[ExitAssessment, Any]:
     """Household, village and county exit for ``year``; returns the assessment and the Evaluation.
 

@@ -154,7 +154,7 @@ def not_evaluated_lines(prov: dict[str, Any]) -> list[str]:
     return lines
 
 
-def not_evaluated_used(ev: Any, kinds: Any = None) -> list[dict]:
+def not_evaluated_used(ev: Any, kinds: Any = None) -> list[dict[str, Any]]:
     """Rules (of ``kinds``) not evaluated for lack of a roster column (engine/inputs.py), for --json and 说明."""
     rules = getattr(ev, "not_evaluated_rules", None)
     return [r.to_dict(ev.pack) for r in rules(kinds)] if rules else []

@@ -143,7 +143,7 @@ def elimination_table(ev: Evaluation, households: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["condition", "rule", "households", "unknown"])
 
 
-def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int,
+def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack: Pack, year: int,
                 region: str | None = None, *, policy: Any = None, unmatched: Any = ()) -> tuple[MonitorResult, Any]:
     """Evaluate the monitoring pack on SOURCE and sort households (see the module doc).
 

@@ -421,7 +421,7 @@ class RegisterView:
 
 def run_reassess(previous: Any, current: Roster, pack: Pack, year: int, region: str | None = None, *, allow_errors: bool = False,
                  previous_name: str = "PREVIOUS", version: str = "", run_time: str = "",
-                 options: dict | None = None, progress=None, policy=None) -> tuple[Reassessment, RegisterView]:
+                 options: dict[str, Any] | None = None, progress: Any = None, policy: Any = None) -> tuple[Reassessment, RegisterView]:
     """PREVIOUS register (``.households`` / ``.members``) + CURRENT Roster → reassessment and new register.
 
     The current year is identified exactly as ``fupin identify`` does (validation, rules, 待核实),

@@ -44,6 +44,7 @@ from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, contains_regex, field
 
 if TYPE_CHECKING:
     from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.inputs import Availability
     from fupin_cli.engine.loader import Pack
     from fupin_cli.roster import Roster
 
@@ -804,8 +805,8 @@ def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, s
 # ---------------------------------------------------------------------------------------
 # running it in DuckDB
 # ---------------------------------------------------------------------------------------
-def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decisions: bool = True, connection=None, *,
-                    checked: bool = False):
+def evaluate_duckdb(roster: Roster, pack: Pack, year: int, region: str | None = None, decisions: bool = True,
+                    connection: Any = None, *, checked: bool = False) -> Evaluation:
     """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
     as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
     check; no texts) when the pack has criteria for ``year``.
@@ -875,7 +876,9 @@ def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialec
                        if node is not None and avail.conditions.get(rid) != node}
             lacking = sorted(f"{rid} ({', '.join(f)})" for rid, f in changed.items())
             absent = sorted(set(avail.absent).union(*map(set, changed.values())))
-            more = lambda items: "" if len(items) <= 5 else f" and {len(items) - 5} more"  # noqa: E731
+            def more(items: list[str]) -> str:
+                return "" if len(items) <= 5 else f" and {len(items) - 5} more"
+
             raise ValueError(
                 f"evaluate_{dialect.name}: the roster lacks {', '.join(absent[:5]) or 'inputs'}{more(absent)} that the pack reads; "
                 f"rules it cannot evaluate: {'; '.join(lacking[:5]) or 'derived fields'}{more(lacking)} — use "
@@ -939,14 +942,14 @@ def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str,
                       backend=backend, sql_decisions=sql_decisions)
 
 
-def sql_can_run(pack, avail) -> bool:
+def sql_can_run(pack: Pack, avail: Availability) -> bool:
     """The compiled SQL is the pack as written: true when nothing the pack reads is absent from the roster
     (no rule not evaluated, no absent alternative dropped from a derived field)."""
     return (not avail.absent and avail.derived_ir == pack.derived_ir
             and all(avail.conditions.get(k) == v for k, v in pack.conditions.items()))
 
 
-def _in_row_order(table, key: str):
+def _in_row_order(table: Any, key: str) -> Any:
     """The rows of a query result put back in the order of the input (``key`` = input position)."""
     import numpy as np
     import pyarrow as pa

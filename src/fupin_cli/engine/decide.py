@@ -159,7 +159,7 @@ def _join_coded(idx: np.ndarray, ids: np.ndarray, words: list[str], n: int, sep:
     return pa.array(texts + [""], TEXT).take(pa.array(index))
 
 
-def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None,
+def _rule_texts(detail_texts: Callable[[str, np.ndarray], pa.Array], rules: list[Any], masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None,
                unmet: bool = False) -> pa.Array:
     """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；".
 
@@ -341,7 +341,7 @@ def not_evaluated_column(ev: Evaluation, affected: dict[str, np.ndarray], n: int
     for rule_id, mask in affected.items():
         if mask.any():
             r = ev.rule(rule_id)
-            fields = ev.availability.rule_fields[rule_id]
+            fields = ev.analysis.rule_fields[rule_id]
             idx = np.flatnonzero(mask)
             rows.append(idx)
             texts.append(text_const(f"{r.label}（{not_evaluated_text(fields, lambda f: input_label(f, ev.pack))}）", len(idx)))

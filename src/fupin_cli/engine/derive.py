@@ -184,8 +184,8 @@ def aggregate(model: DerivedAgg, nodes: dict[str, ir.Node], mem: FrameEvaluator,
     return res
 
 
-def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any],
-                    derived_ir: dict | None = None, absent: Any = ()) -> tuple[FrameEvaluator, FrameEvaluator]:
+def compute_derived(pack: Pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any],
+                    derived_ir: dict[str, Any] | None = None, absent: Any = ()) -> tuple[FrameEvaluator, FrameEvaluator]:
     """Evaluators over households (with every derived field set) and members (with ``age``).
 
     ``derived_ir``: the derived fields' nodes as they can run on this roster (``inputs.analyse``);

@@ -61,10 +61,17 @@ class Evaluation:
     affected: dict[str, np.ndarray] = field(default_factory=dict)
     policy: InputPolicy = field(default_factory=InputPolicy)
 
-    def condition(self, rule_id: str):
+    @property
+    def analysis(self) -> Availability:
+        """The input analysis: set whenever a rule was not evaluated (the only time it is asked for)."""
+        if self.availability is None:
+            raise AssertionError("evaluation without an input analysis")
+        return self.availability
+
+    def condition(self, rule_id: str) -> ir.Node | None:
         """The rule's condition as evaluated on this roster (absent alternatives dropped)."""
         if self.availability is not None and rule_id in self.availability.conditions:
-            return self.availability.conditions[rule_id]
+            return cast("ir.Node | None", self.availability.conditions[rule_id])
         return self.pack.conditions.get(rule_id)
 
     def not_evaluated_mask(self, rule_id: str) -> np.ndarray | None:
@@ -81,7 +88,7 @@ class Evaluation:
             mask = self.not_evaluated.get(r.id)
             if mask is None or (kinds is not None and r.kind not in kinds):
                 continue
-            fields = tuple(sorted(self.availability.rule_fields[r.id]))
+            fields = tuple(sorted(self.analysis.rule_fields[r.id]))
             out.append(RuleNotEvaluated(r.id, r.kind, r.label, fields, int(mask.sum()),
                                         int(affected[r.id].sum()) if affected and r.id in affected else int(mask.sum()),
                                         set(fields) <= set(allowed)))
@@ -113,12 +120,12 @@ class Evaluation:
         data = {rid: self._rule_text(builder, rid, rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.households.index[rows], columns=rule_ids, dtype=object)
 
-    def _rule_text(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray):
+    def _rule_text(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray) -> Any:
         from fupin_cli.engine.details import to_objects
 
         return to_objects(self._rule_text_arrow(builder, rule_id, rows, self.not_evaluated.get(rule_id)))
 
-    def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None):
+    def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None) -> pa.Array:
         """Deciding values of a rule at ``rows``; where it was not evaluated, which columns are missing."""
         node = self.condition(rule_id)
         if ne is None or not has_absent(node):
@@ -130,10 +137,10 @@ class Evaluation:
         # decided rows: the text of the valuation that agrees with the result without the absent part
         as_true = builder.rule_text_arrow(substitute(node, True), rows)
         as_false = builder.rule_text_arrow(substitute(node, False), rows)
-        missing = not_evaluated_text(self.availability.rule_fields[rule_id], lambda f: input_label(f, self.pack))
+        missing = not_evaluated_text(self.analysis.rule_fields[rule_id], lambda f: input_label(f, self.pack))
         return where(ne_rows, missing, where(result, as_false, as_true))
 
-    def detail_texts(self, rule_id: str, mask: Any):
+    def detail_texts(self, rule_id: str, mask: Any) -> pa.Array:
         """Deciding-values text of one household rule where ``mask`` holds (Arrow text array, "" = none)."""
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         return self._rule_text_arrow(self._builder(), rule_id, rows, self.not_evaluated.get(rule_id))
@@ -296,7 +303,7 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: I
     )
 
 
-def _eval_condition(fe: FrameEvaluator, node) -> tuple:
+def _eval_condition(fe: FrameEvaluator, node: Any) -> tuple[Any, ...]:
     """(boolean result, not-evaluated mask or None) of a condition that may hold absent parts.
 
     Without absent parts: the plain result.  With them, the condition is evaluated with the

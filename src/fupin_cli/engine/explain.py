@@ -28,6 +28,8 @@ from fupin_cli.engine.params import ParamValue, resolve_many
 from fupin_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.inputs import InputPolicy
     from fupin_cli.engine.loader import Pack
     from fupin_cli.roster import Roster
 
@@ -194,7 +196,8 @@ def _result_text(v: Any) -> str:
     return "成立" if v is True else "不成立" if v is False else "无法判断（" + MISSING + "）"
 
 
-def explain(roster, pack, year: int, region: str | None, household_id: str, policy=None) -> ExplainNode:
+def explain(roster: Roster, pack: Pack, year: int, region: str | None, household_id: str,
+            policy: InputPolicy | None = None) -> ExplainNode:
     """The decision tree of one household (every rule active in ``year``).
 
     Absent inputs are judged on the whole roster (``policy`` as for the other commands): a rule
@@ -265,7 +268,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str, poli
     return root
 
 
-def _not_evaluated_node(ev, r) -> ExplainNode | None:
+def _not_evaluated_node(ev: Evaluation, r: Any) -> ExplainNode | None:
     """A rule whose inputs the roster lacks: 未评估 with the missing columns (never 不成立)."""
     mask = ev.not_evaluated.get(r.id)
     if mask is None or not mask[0]:
@@ -273,7 +276,7 @@ def _not_evaluated_node(ev, r) -> ExplainNode | None:
     from fupin_cli.engine.details import not_evaluated_text
     from fupin_cli.engine.inputs import field_label as input_label
 
-    text = not_evaluated_text(ev.availability.rule_fields[r.id], lambda f: input_label(f, ev.pack))
+    text = not_evaluated_text(ev.analysis.rule_fields[r.id], lambda f: input_label(f, ev.pack))
     return ExplainNode(r.label, "rule", "", text, None, [], r.id)
 
 

@@ -961,7 +961,7 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
     for key in ("required", "optional"):
         for i, name in enumerate(getattr(meta, key, None) or []):
             if name not in known:
-                problems.add(raw.meta_origin, [key, i], f"{key}: unknown field {name!r} (a roster field or a derived field id){did_you_mean(name, sorted(known))}", value=True)
+                problems.add(raw.pack_origin, [key, i], f"{key}: unknown field {name!r} (a roster field or a derived field id){did_you_mean(name, sorted(known))}", value=True)
     return Pack(
         meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
         conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
