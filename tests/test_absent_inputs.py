@@ -180,7 +180,7 @@ def test_region_from_id_area_codes_and_title():
 
 
 def test_cli_region_year_and_pack(sample):
-    d, frame = sample
+    d, _frame = sample
     path = d / "s.csv"
     out = d / "r.xlsx"
     res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "--json", "-f"])

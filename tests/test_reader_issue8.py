@@ -93,7 +93,7 @@ def test_several_files_keep_provenance_and_report_the_same_household(tmp_path):
     assert r.households["_source"].tolist() == ["a.xlsx", "a.xlsx", "b.csv", "b.csv"]
     assert r.households["_row"].tolist() == [2, 3, 2, 3]
     assert [s.name for s in r.sources] == ["a.xlsx", "b.csv"]
-    (row, severity, message), = notes_of(r, "read.duplicate_household")
+    (_row, severity, message), = notes_of(r, "read.duplicate_household")
     assert severity == "error" and "a.xlsx 花名册!第 3 行" in message and "b.csv 第 2 行" in message  # never one silently
 
 

@@ -78,7 +78,7 @@ def validate(
     """
     today = dt.date.today()
     ctx = CheckContext(roster, choose_year(roster, year, today).year, ref_date or today)
-    packs = [fn.pack for fn in extra_checks if getattr(fn, "pack", None) is not None]
+    packs = [getattr(fn, "pack") for fn in extra_checks if getattr(fn, "pack", None) is not None]  # noqa: B009 (an attribute pack_checks sets)
     if packs:  # the pack is the source of truth: its thresholds replace the built-in fallbacks
         ctx.params = pack_thresholds(packs[0], ctx.year, getattr(extra_checks[0], "region", None))
     builtins = [fn for fn in BUILTIN_CHECKS if not (packs and getattr(fn, "pack_replaces", False))]

@@ -87,7 +87,8 @@ def labour_checks(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def work_checks(ctx: CheckContext) -> list[pd.DataFrame]:
-    m, out = ctx.members, []
+    m = ctx.members
+    out: list[pd.DataFrame] = []
     if not len(m):
         return out
     months = num(m["work_months"]) if "work_months" in m.columns else None

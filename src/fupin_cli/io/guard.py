@@ -131,8 +131,8 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
     """Read a (small) sheet part once: its real inflated size (a directory entry can lie) and the
     real used range from the cell references (so can ``<dimension>``)."""
     cap = max(4 * info.file_size, 1 << 20)
-    rows = [None, None]
-    cols = [None, None]
+    rows: list[int | None] = [None, None]
+    cols: list[int | None] = [None, None]
     done = 0
     carry = b""
     formulas: list[tuple[int, int, str, str]] = []
@@ -164,12 +164,13 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
         raise
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
         return []  # corrupt or encrypted: the reader says so
-    if rows[0] is None:
+    r0, r1, c0, c1 = rows[0], rows[1], cols[0], cols[1]
+    if r0 is None or r1 is None or c0 is None or c1 is None:  # no cell (the four are set together)
         return formulas
-    cells = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
-    _check_width(path.name, sheet, cols[1] - cols[0] + 1)
+    cells = (r1 - r0 + 1) * (c1 - c0 + 1)
+    _check_width(path.name, sheet, c1 - c0 + 1)
     if cells > cells_limit:
-        ref = f"{_letters(cols[0])}{rows[0]}:{_letters(cols[1])}{rows[1]}"
+        ref = f"{_letters(c0)}{r0}:{_letters(c1)}{r1}"
         raise range_error(path.name, sheet, ref, cells, cells_limit)
     return formulas
 

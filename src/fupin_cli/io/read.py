@@ -379,7 +379,7 @@ def _finish(roster: Roster, columns: ColumnMap | None) -> None:
             first = first or c
         if columns is not None:
             s.column_map = columns.label
-        if listed:
+        if listed and first is not None:  # (first is set with listed)
             notes.append(make_findings([{
                 "severity": "info", "check": "read.unknown_columns", "file": s.name, "sheet": first["sheet"],
                 "row": first["row"], "message": f"未识别的列按原样保留: {'、'.join(dict.fromkeys(listed))}",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -269,7 +270,8 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
                 s = s.mask(as_number)
         return s, notes
     if kind == "code":
-        table = VALUE_INDEX[f.code_table]
+        code_table = cast(str, f.code_table)  # a code field names its table
+        table = VALUE_INDEX[code_table]
 
         def canon(u: str) -> object:
             label = table.get(normalise_value(u))
@@ -277,13 +279,13 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
 
         codes, parsed, unknown = parse_uniques(s, canon)
         if unknown.any():
-            labels = "、".join(list(CODE_TABLES[f.code_table])[:12])
+            labels = "、".join(list(CODE_TABLES[code_table])[:12])
             notes.append(notes_for(
                 unknown, s, where, "warning", "read.unknown_code",
                 lambda cell, v: f"{cell}: {where.header}“{v}”不在{f.zh}代码表中, 按原样保留",
                 f"可用值: {labels}",
             ))
-        uniques = pd.factorize(s, use_na_sentinel=True)[1] if unknown.any() else None
+        uniques: Any = pd.factorize(s, use_na_sentinel=True)[1] if unknown.any() else None
         labels_u = [v if isinstance(v, str) else (uniques[i] if v is BAD else None) for i, v in enumerate(parsed)]
         table_u = pa.array([*labels_u, None], type=pa.large_string())
         out = table_u.take(pa.array(np.where(codes < 0, len(parsed), codes)))

@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from posixpath import join, normpath
+from typing import cast
 
 import numpy as np
 
@@ -177,7 +178,7 @@ def _calamine_layout(path: Path, sheet: str) -> tuple[int, list[Merge]]:
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
         sh = wb.get_sheet_by_name(sheet)
         merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sh.merged_cell_ranges or [])]
-        return sh.start[0], merges
+        return (sh.start[0] if sh.start else 0), merges
     except Exception as e:
         raise _calamine_error(path.name, path.suffix.lstrip("."), e) from None
 
@@ -241,7 +242,7 @@ class _XlsxScan:
     def _chunks(self):
         """(buffer, end): each buffer holds whole tags up to ``end`` (the last ``<``)."""
         carry = b""
-        for block in _inflate(self.path, self.xml_path):
+        for block in _inflate(self.path, cast(str, self.xml_path)):  # run() returns first when there is none
             buf = carry + block
             cut = buf.rfind(b"<")
             carry = buf[cut:]

@@ -11,6 +11,8 @@ and 纯收入 = 工资 + 经营 + 财产 + 转移 − 经营支出, 人均纯收
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fupin_cli.samples import names
@@ -37,7 +39,7 @@ EXCLUSION_FIELDS = ["has_public_employee", "has_village_cadre", "has_vehicle", "
 MONEY_COMPONENTS = ["wage_income", "business_income", "property_income", "transfer_income", "business_expense"]
 
 
-def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[str, np.ndarray]:
+def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[str, Any]:
     """Townships, villages and a household id for each of ``n`` households."""
     per_village = float(np.clip(15 * (n / 60) ** 0.3, 12, 400))
     n_vil = max(1, round(n / per_village))
