@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -146,7 +147,7 @@ def register(app: typer.Typer) -> None:
                    warnings=warnings, render=lambda: render(assessment, outputs, chosen.lines))
 
 
-def render(assessment, outputs: list[str], choice: list[str] = ()) -> None:
+def render(assessment, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from fupin_cli.cli.run import (
     settle, warn,
 )
 
-SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
+SourceArg = Annotated[list[Path], rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")]
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
@@ -137,7 +138,7 @@ def register(app: typer.Typer) -> None:
                 err.print("（--brief: the deciding rules only; --full shows every rule and input）")
 
 
-def _write(path: Path, payload: dict, tree, force: bool, choice: list[str] = ()) -> None:
+def _write(path: Path, payload: dict, tree, force: bool, choice: Sequence[str] = ()) -> None:
     from rich.console import Console
 
     from fupin_cli.io.write import atomic_output, write_json

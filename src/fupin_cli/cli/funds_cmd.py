@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -40,8 +41,8 @@ PaymentsArg = Annotated[list[Path], typer.Argument(
     exists=True, dir_okay=False, readable=True)]
 RegisterOpt = Annotated[Path, typer.Option("--register", help="The register (written by identify or reassess) the payments are checked against.",
                                            exists=True, dir_okay=False, readable=True)]
-AssistOpt = input_option("--assist", "帮扶 table (.xlsx/.csv): 户编号 + 帮扶责任人 + 开始/结束帮扶时间 per household, 行政村 (乡镇) + 驻村工作队 + 驻村开始/结束时间 per village.")
-BudgetOpt = input_option("--budget", "Budget table (.xlsx/.csv): 资金项目, 预算金额, and 行政村 (乡镇) for village budgets (blank / 全县 = county).")
+AssistOpt = Annotated[Path | None, input_option("--assist", "帮扶 table (.xlsx/.csv): 户编号 + 帮扶责任人 + 开始/结束帮扶时间 per household, 行政村 (乡镇) + 驻村工作队 + 驻村开始/结束时间 per village.")]
+BudgetOpt = Annotated[Path | None, input_option("--budget", "Budget table (.xlsx/.csv): 资金项目, 预算金额, and 行政村 (乡镇) for village budgets (blank / 全县 = county).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +143,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(code=1)
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

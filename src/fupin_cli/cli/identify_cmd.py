@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
             inputs = [*roster, quota, assist, population]
             target = prepare_outputs(main_output(output, default_output(roster[0], year, cfg), json_), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=inputs, annotated=plan.values())
-            options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
+            options: dict[str, Any] = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             policy = input_policy(allow_missing, strict)
             if policy.allow_missing or strict:
                 options.update({"allow_missing": sorted(policy.allow_missing), "strict": strict})

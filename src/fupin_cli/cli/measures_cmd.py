@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -148,7 +149,7 @@ def evaluate_sources(raw: SimpleNamespace, pack, year: int, region: str | None, 
                            kinds="register", notes=notes, present=present_fields(raw.households, raw.members))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -47,9 +48,9 @@ from fupin_cli.cli.run import (
     write_annotated,
 )
 
-SourceArg = rosters_argument(
+SourceArg = Annotated[list[Path], rosters_argument(
     "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, "
-    ".parquet; a roster may be several files, a folder or a glob.")
+    ".parquet; a roster may be several files, a folder or a glob.")]
 
 
 # what --annotate writes into the roster; the category and risk types the rules decide get their own columns
@@ -149,7 +150,7 @@ def register(app: typer.Typer) -> None:
                    render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -47,8 +48,8 @@ from fupin_cli.cli.run import (
     write_annotated,
 )
 
-PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
-CurrentArg = rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")
+PreviousArg = Annotated[Path, input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")]
+CurrentArg = Annotated[list[Path], rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")]
 
 
 # what --annotate writes into this year's roster
@@ -145,7 +146,7 @@ def register(app: typer.Typer) -> None:
                              *annotated.warnings], render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

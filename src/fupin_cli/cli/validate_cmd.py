@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -120,7 +121,7 @@ def register(app: typer.Typer) -> None:
 
 
 def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None,
-           choice: list[str] = ()) -> None:
+           choice: Sequence[str] = ()) -> None:
     from fupin_cli.cli.render import readable_width
     from fupin_cli.cli.run import print_choice
 

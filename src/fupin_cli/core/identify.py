@@ -116,8 +116,9 @@ def parameters_used(ev: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def provenance(roster: Roster, pack: Any, ev: Any, year: int, region: str | None, *, version: str, run_time: str,
+def provenance(roster: Any, pack: Any, ev: Any, year: int, region: str | None, *, version: str, run_time: str,
                command: str = "identify", options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``roster``: a Roster, or any object with its ``sources`` (the commands that read several inputs)."""
     return {
         "tool": "fupin",
         "version": version,
