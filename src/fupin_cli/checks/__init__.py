@@ -166,7 +166,7 @@ def roster_info(roster: Roster) -> dict[str, Any]:
 
 
 def report(roster: Roster, findings: pd.DataFrame, year: int | YearChoice | None = None, *,
-           labels: dict[str, str] | None = None, pack: dict[str, Any] | None = None) -> dict[str, Any]:
+           labels: dict[str, str] | None = None, pack: str | None = None) -> dict[str, Any]:
     """The ``fupin validate --json`` payload: ``{"summary", "findings", "roster"}``.
 
     ``summary.year`` is the year used, ``summary.year_source`` (option | roster | title |
