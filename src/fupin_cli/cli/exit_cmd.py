@@ -10,9 +10,33 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard,
-    input_option, input_policy, out, read_rosters, rosters_argument, rosters_option,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PopulationOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    escape,
+    guard,
+    input_option,
+    input_policy,
+    out,
+    read_rosters,
+    rosters_argument,
+    rosters_option,
 )
 from fupin_cli.cli.run import (
     annotate_plan,
@@ -28,12 +52,12 @@ from fupin_cli.cli.run import (
     write_annotated,
 )
 
-SourceArg = rosters_argument(
+SourceArg = Annotated[list[Path], rosters_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry "
-    "status: one file, or a roster in several files, a folder or a glob (青山镇/*.xlsx).")
-RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
-                           "Repeat it, or give a folder or a glob, for a roster in several files.")
-SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
+    "status: one file, or a roster in several files, a folder or a glob (青山镇/*.xlsx).")]
+RosterOpt = Annotated[list[Path] | None, rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
+                           "Repeat it, or give a folder or a glob, for a roster in several files.")]
+SampleCheckOpt = Annotated[Path | None, input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")]
 
 
 ANNOTATE_COLUMNS = ["registry_status", "exit_result", "exit_unmet"]  # what --annotate writes into the roster

@@ -10,8 +10,23 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AllowMissingOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
-    StrictOpt, YearOpt, escape, guard, input_policy, out, rosters_argument,
+    AllowErrorsOpt,
+    AllowMissingOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    OutputOpt,
+    PackOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    escape,
+    guard,
+    input_policy,
+    out,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
     finish,
@@ -24,9 +39,9 @@ from fupin_cli.cli.run import (
     settle,
 )
 
-SourcesArg = rosters_argument(
+SourcesArg = Annotated[list[Path], rosters_argument(
     "Roster(s) (the pack is evaluated as identify does: several files, a folder or a glob such as 青山镇/*.xlsx, read as "
-    "one roster) or register(s) written by identify / reassess.")
+    "one roster) or register(s) written by identify / reassess.")]
 
 
 def register(app: typer.Typer) -> None:
