@@ -10,8 +10,23 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt,
-    column_map, err, escape, guard, input_policy, out, rosters_argument,
+    AllowMissingOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    PackOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    err,
+    escape,
+    guard,
+    input_policy,
+    out,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
     command_provenance, load_pack_checked, prepare_outputs, print_envelope, print_outputs, progress,

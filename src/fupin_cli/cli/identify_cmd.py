@@ -35,7 +35,6 @@ from fupin_cli.cli.common import (
     out,
     read_rosters,
 )
-from fupin_cli.errors import UsageError
 from fupin_cli.cli.run import (
     annotate_plan,
     finish,
@@ -49,8 +48,9 @@ from fupin_cli.cli.run import (
     settle,
     write_annotated,
 )
+from fupin_cli.errors import UsageError
 
-QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
+QuotaOpt = Annotated[Path | None, input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")]
 class Engine(str, Enum):
     pandas = "pandas"
     duckdb = "duckdb"
@@ -63,7 +63,7 @@ EngineOpt = Annotated[Engine, typer.Option(
 NoChecksOpt = Annotated[bool, typer.Option(
     "--no-checks", help="With --engine duckdb: run without validate's data-quality checks (that engine does not run them yet; "
     "run `fupin validate` on the roster first). Without this flag --engine duckdb falls back to pandas, which runs them.")]
-AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")
+AssistOpt = Annotated[Path | None, input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")]
 
 
 # the decision columns --annotate writes into the roster workbook
@@ -200,9 +200,9 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
                      json_, unsupported, no_checks, cfg, policy):
     """``--engine duckdb``: (result, outputs, warnings), or None after saying why the pandas engine runs instead."""
     from fupin_cli import __version__
-    from fupin_cli.io.colmap import load_column_map
     from fupin_cli.cli.run import run_time, settle, warn
     from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned
+    from fupin_cli.io.colmap import load_column_map
     from fupin_cli.io.paths import expand_paths
 
     why = None

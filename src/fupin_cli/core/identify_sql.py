@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fupin_cli.core.identify import DECISION_COLUMNS, _text, closing_counts, excluded_mask, pack_label, provenance, stop_on_errors
+from fupin_cli.core.identify import (
+    DECISION_COLUMNS,
+    _text,
+    closing_counts,
+    excluded_mask,
+    pack_label,
+    provenance,
+    stop_on_errors,
+)
 from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, SOURCE_ROW
 
 REGISTER = "__register"

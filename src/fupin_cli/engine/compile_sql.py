@@ -524,7 +524,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     for model in pack.derived:
         if model.id in absent_derived or model.id not in derived_ir:
             continue
-        for key, node in derived_ir[model.id].items():
+        for node in derived_ir[model.id].values():
             (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(node))
     for r in active:
         for node in (conditions.get(r.id), values_ir.get(r.id)):

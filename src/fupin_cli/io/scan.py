@@ -38,7 +38,16 @@ import pyarrow as pa
 from fupin_cli.core.identify_sql import FastPathUnsupported
 from fupin_cli.findings import concat_findings, empty_findings
 from fupin_cli.roster import SourceInfo
-from fupin_cli.schema import FIELDS, HOUSEHOLD_FIELD_NAMES, HOUSEHOLD_MEANING, MEMBER_FIELD_NAMES, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET
+from fupin_cli.schema import (
+    FIELDS,
+    HOUSEHOLD_FIELD_NAMES,
+    HOUSEHOLD_MEANING,
+    MEMBER_FIELD_NAMES,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+)
 
 HH, MEM = "__hh", "__mem"
 SRC = "__src"
@@ -543,15 +552,14 @@ def write_register_sql(result: Any, path: str | os.PathLike, *, lang: str = "zh"
     from fupin_cli.io.write import _cr_as_newline, escape_formulas_frame
 
     reader = con.sql(query).to_arrow_reader(100_000)
-    with atomic_output(p, force, private=True) as tmp:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-            first = True
-            for batch in reader:
-                frame = _pandas_batch(batch, result, labels)
-                _cr_as_newline(escape_formulas_frame(bools_as_text(frame))).to_csv(f, index=False, header=first, lineterminator="\n")
-                first = False
-            if first:
-                pd.DataFrame(columns=labels).to_csv(f, index=False, lineterminator="\n")
+    with atomic_output(p, force, private=True) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+        first = True
+        for batch in reader:
+            frame = _pandas_batch(batch, result, labels)
+            _cr_as_newline(escape_formulas_frame(bools_as_text(frame))).to_csv(f, index=False, header=first, lineterminator="\n")
+            first = False
+        if first:
+            pd.DataFrame(columns=labels).to_csv(f, index=False, lineterminator="\n")
     return p
 
 

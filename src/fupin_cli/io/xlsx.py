@@ -326,7 +326,7 @@ class XlsxBook:
         self._formats: dict[tuple, Any] = {}
 
     # -- context -------------------------------------------------------------------------
-    def __enter__(self) -> "XlsxBook":
+    def __enter__(self) -> Self:
         with contextlib.ExitStack() as stack:  # unwinds what was opened if a later step fails
             tmp = stack.enter_context(atomic_output(self.path, self.force, private=self.private))
             self.wb = stack.enter_context(open_workbook(tmp, constant_memory=self.constant_memory, font=self.font))
