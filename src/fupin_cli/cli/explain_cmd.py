@@ -29,8 +29,14 @@ from fupin_cli.cli.common import (
     rosters_argument,
 )
 from fupin_cli.cli.run import (
-    command_provenance, load_pack_checked, prepare_outputs, print_envelope, print_outputs, progress,
-    settle, warn,
+    command_provenance,
+    load_pack_checked,
+    prepare_outputs,
+    print_envelope,
+    print_outputs,
+    progress,
+    settle,
+    warn,
 )
 
 SourceArg = Annotated[list[Path], rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -49,6 +50,9 @@ from fupin_cli.cli.run import (
     write_annotated,
 )
 from fupin_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from fupin_cli.core.identify_sql import ScannedResult
 
 QuotaOpt = Annotated[Path | None, input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")]
 class Engine(str, Enum):
@@ -239,10 +243,11 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
         return None
     from fupin_cli.core.identify import not_evaluated_lines
 
+    result = cast("ScannedResult", result)  # set when why is None
     return result, outputs, [*chosen.warnings, *not_evaluated_lines(result.provenance), *result.notes], chosen.lines
 
 
-def render_summary(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render_summary(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

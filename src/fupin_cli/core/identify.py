@@ -482,7 +482,7 @@ def excluded_mask(ev: Any) -> pd.Series:
     return ev.results[ids].fillna(False).astype(bool).any(axis=1)
 
 
-def closing_counts(roster: Roster, households: pd.DataFrame, findings: pd.DataFrame, excluded: pd.Series) -> dict[str, Any]:
+def closing_counts(roster: Any, households: pd.DataFrame, findings: pd.DataFrame, excluded: pd.Series) -> dict[str, Any]:
     t = totals(households)
     sev = count_by_severity(findings) if len(findings) else {"error": 0, "warning": 0, "info": 0}
     status = households["status"].astype(object)

@@ -524,8 +524,8 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     for model in pack.derived:
         if model.id in absent_derived or model.id not in derived_ir:
             continue
-        for node in derived_ir[model.id].values():
-            (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(node))
+        for dnode in derived_ir[model.id].values():
+            (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(dnode))
     for r in active:
         for node in (conditions.get(r.id), values_ir.get(r.id)):
             if node is not None:
@@ -580,7 +580,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
 
     # 3. derived formulas, in layers (a layer uses only earlier layers' columns)
     level: dict[str, int] = {m.id: 0 for m in aggs}
-    layers: dict[int, list] = {}
+    layers: dict[int, list[Any]] = {}
     missing_items = []
     for model in pack.derived:
         if model.id in absent_derived and model.id in pack.derived_ir:  # never computed: missing for every household
@@ -1013,8 +1013,9 @@ def _text_series(column: Any, index: Any) -> Any:
     return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"), index=index)
 
 
-def evaluate_relations(con, pack, year: int, region: str | None, households: str, members: str, household_columns,
-                       member_columns, fetch_households, fetch_members=None, ages=None, availability=None, policy=None):
+def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, households: str, members: str, household_columns: Any,
+                       member_columns: Any, fetch_households: Any, fetch_members: Any = None, ages: Any = None,
+                       availability: Availability | None = None, policy: Any = None) -> Evaluation:
     """``evaluate`` over a roster that already lives in DuckDB (``fupin identify --engine duckdb``).
 
     ``households`` / ``members``: relations with ``__row`` / ``__mrow`` (input positions), ``household_id``

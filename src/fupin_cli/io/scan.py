@@ -27,9 +27,10 @@ fractional numbers in typed integer columns, a unit factor on a typed integer co
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def scan_roster(con: Any, paths: list[str | os.PathLike], *, sheet: str | None = None, encoding: str | None = None,
+def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str | None = None, encoding: str | None = None,
                 columns: Any = None) -> Scan:
     """Scan ``paths`` (one Parquet/CSV roster) into ``con``; :class:`Unsupported` when the pandas reader is needed."""
     from fupin_cli.io.read import _check_path, _sha256
@@ -162,7 +163,7 @@ def _header(con, p: Path, fmt: str, encoding, matcher, info: SourceInfo):
     start = header.data_start
     data = {"__i": pa.array(np.arange(grid.height - start, dtype=np.int64))}
     for c in header.columns:
-        data[f"c{c.index}"] = grid.column_source(c.index).slice(start - grid.source_start)
+        data[f"c{c.index}"] = cast(Callable[[int], Any], grid.column_source)(c.index).slice(start - grid.source_start)  # a lean grid has one
         grid.release_column(c.index)
     table = pa.table(data)
     con.register("__csv", table)
