@@ -32,6 +32,11 @@ from fupin_cli.engine.decide import VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
 
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
+
 PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence", "exit_incidence",
                   "registered_incidence", "safe_housing_rate", "medical_insurance_rate", "safe_water_rate",
                   "province_incidence")  # fractions here; the engine frames use %
@@ -443,7 +448,7 @@ def remaining_list(assessment: ExitAssessment, members: pd.DataFrame | None = No
 
 
 # ---- the pipeline behind `fupin exit` -----------------------------------------------------
-def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | None,
+def _decide_frame(frame: pd.DataFrame, decide: Callable[..., Any], pack: Pack, year: int, region: str | None,
                   into: tuple[str, str] = ("exit_result", "exit_unmet")) -> pd.DataFrame:
     """Run the pack's village/county rules of one kind on a frame (rates given to the engine in %);
     the decision and its unmet conditions go to the columns ``into``."""

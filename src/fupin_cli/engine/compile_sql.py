@@ -161,7 +161,7 @@ class SparkDialect(Dialect):
     """
 
     name = "spark"
-    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "STRING", "date": "TIMESTAMP_NTZ"}
+    SQL_TYPES: ClassVar[dict[str, str]] = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "STRING", "date": "TIMESTAMP_NTZ"}
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -496,8 +496,9 @@ def value_column(rule_id: str) -> str:
     return f"value:{rule_id}"
 
 
-def compile_pack(pack, year: int, params: dict[str, Any], household_columns, member_columns, decisions: bool = True,
-                 dialect: Dialect = DUCKDB, availability=None, keep: tuple[str, ...] = ()) -> CompiledPack:
+def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_columns: Any, member_columns: Any,
+                 decisions: bool = True, dialect: Dialect = DUCKDB, availability: Availability | None = None,
+                 keep: tuple[str, ...] = ()) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
@@ -848,7 +849,8 @@ class Prepared:
     region: str
 
 
-def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *, checked: bool = False) -> Prepared:
+def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *,
+            checked: bool = False) -> Prepared:
     """Resolve the parameters, compile the pack in ``dialect`` and convert the roster's columns it
     reads to Arrow (vectorised; missing values are nulls).  Unless ``checked``, a roster lacking a
     column the pack reads is refused (ValueError; the SQL has no not-evaluated rules)."""
@@ -900,14 +902,14 @@ def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialec
     return Prepared(compiled, hh_table, pa.table(mem_data), households, members, params, values, ages, region)
 
 
-def pack_uses_age(pack, year: int) -> bool:
+def pack_uses_age(pack: Pack, year: int) -> bool:
     """Whether a derived field or an active member rule of ``year`` reads the built-in ``age``."""
     return any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
         r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
 
 
-def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str, households, members, params, values, ages,
-                backend: str = "duckdb"):
+def _evaluation(out: Any, mout: Any, compiled: CompiledPack, pack: Pack, year: int, region: str, households: Any, members: Any,
+                params: Any, values: Any, ages: Any, backend: str = "duckdb") -> Evaluation:
     """The query's result (Arrow, in input order) as the pandas backend's :class:`Evaluation`."""
     import pandas as pd
 

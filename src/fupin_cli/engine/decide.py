@@ -568,7 +568,7 @@ def village_exit(frame: pd.DataFrame, pack: Pack, year: int, region: str | None 
     return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
 
 
-def poor_village(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame | None:
+def poor_village(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame | None:
     """贫困村识别 per row of a village frame: 贫困村 when every ``poor_village`` rule holds, 非贫困村 when
     one fails (``exit_unmet`` lists the failing ones), 待核实 when an input is missing.  None when
     the pack has no ``poor_village`` rules for the year (not an error: the kind is optional)."""
@@ -577,7 +577,7 @@ def poor_village(frame: pd.DataFrame, pack, year: int, region: str | None = None
     return _frame_exit("poor_village", frame, pack, year, region, VILLAGE_FIELDS, POOR_VILLAGE, NOT_POOR_VILLAGE)
 
 
-def county_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+def county_exit(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困县摘帽 per row of a county frame (columns: typecheck.COUNTY_FIELDS).
 
     ``exit_incidence`` (the incidence the county is assessed on) defaults to 综合贫困发生率 where

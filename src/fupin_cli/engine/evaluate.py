@@ -33,6 +33,12 @@ from fupin_cli.engine.typecheck import BOOL as _BOOL
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER
 from fupin_cli.engine.typecheck import FLOAT as _NUM
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+    
+    from fupin_cli.engine.derive import HouseholdCodes
+    from fupin_cli.engine.model import AnyRule
+
 FRAME_KINDS = ("village_exit", "county_exit", "poor_village")
 
 
@@ -213,7 +219,7 @@ def used_params(pack: Pack, year: int, levels: tuple[str, ...] = ("households", 
 BACKENDS = ("pandas", "duckdb", "spark")
 
 
-def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
+def evaluate(roster: Any, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
              availability: Availability | None = None, *, era: bool = True, backend: str = "pandas", spark: Any = None) -> Evaluation:
     """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
 

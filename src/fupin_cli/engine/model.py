@@ -309,11 +309,11 @@ Rule = Annotated[  # type: ignore[valid-type]
     Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
 ]
 
-AnyRule = Union[
-    CriterionRule, ExclusionRule, StatusRule, AttributeRule, CauseRule, CauseCheckRule, MeasureRule,
-    HouseholdExitRule, VillageExitRule, CountyExitRule, PoorVillageRule, MonitoringRule, RiskRule, EliminationRule,
-    EstimateRule, CheckRule,
-]
+AnyRule = (
+    CriterionRule | ExclusionRule | StatusRule | AttributeRule | CauseRule | CauseCheckRule |
+    MeasureRule | HouseholdExitRule | VillageExitRule | CountyExitRule | PoorVillageRule |
+    MonitoringRule | RiskRule | EliminationRule | EstimateRule | CheckRule
+)
 
 
 # ---------------------------------------------------------------------------------------

@@ -362,10 +362,10 @@ def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict[str,
     frame = pd.DataFrame([{k: v for k, v in (row or {}).items() if k in fields}])
     if kind == "county_exit":
         frame = decide.with_exit_incidence(frame)
-    fired: dict = {}
-    values: dict = {}
+    fired: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if kind == "village_exit" and pack.rules_of("poor_village", sc.year):  # 贫困村识别 on the same village row
-        pv = decide.poor_village(frame, pack, sc.year, sc.region)
+        pv = cast(pd.DataFrame, decide.poor_village(frame, pack, sc.year, sc.region))  # the pack has poor_village rules
         fired.update(_frame_fired(pack, frame, "poor_village", sc.year, sc.region))
         values.update({"poor_village_result": pv["exit_result"].iloc[0], "poor_village_unmet": pv["exit_unmet"].iloc[0]})
     if pack.rules_of(kind, sc.year) or not fired:
