@@ -148,7 +148,7 @@ def input_option(flag: str, help: str) -> Any:
     return typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)
 
 
-PopulationOpt = input_option("--population", "Village table (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率 over the registered population; default: people in the roster. `exit` also reads 村集体经济收入, 村农民人均纯收入, 全省贫困发生率 (%) and 全省农民人均纯收入: 贫困村 一高一低一无.")
+PopulationOpt = Annotated[Path | None, input_option("--population", "Village table (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率 over the registered population; default: people in the roster. `exit` also reads 村集体经济收入, 村农民人均纯收入, 全省贫困发生率 (%) and 全省农民人均纯收入: 贫困村 一高一低一无.")]
 
 
 def input_argument(help: str) -> Any:
