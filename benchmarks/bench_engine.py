@@ -30,15 +30,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fupin_cli import schema  # noqa: E402
-from fupin_cli.engine import evaluate, ir, load_pack  # noqa: E402
-from fupin_cli.engine.compile_pandas import convert  # noqa: E402
-from fupin_cli.engine.decide import identification  # noqa: E402
-from fupin_cli.engine.derive import household_types, member_ages, member_types  # noqa: E402
-from fupin_cli.engine.evaluate import FRAME_KINDS  # noqa: E402
-from fupin_cli.engine.explain import scalar_household  # noqa: E402
-from fupin_cli.engine.interpret import Interpreter, scalar_of  # noqa: E402
-from fupin_cli.roster import Roster  # noqa: E402
+from fupin_cli import schema
+from fupin_cli.engine import evaluate, ir, load_pack
+from fupin_cli.engine.compile_pandas import convert
+from fupin_cli.engine.decide import identification
+from fupin_cli.engine.derive import household_types, member_ages, member_types
+from fupin_cli.engine.evaluate import FRAME_KINDS
+from fupin_cli.engine.explain import scalar_household
+from fupin_cli.engine.interpret import Interpreter, scalar_of
+from fupin_cli.roster import Roster
 
 
 def used_fields(pack) -> tuple[set[str], set[str]]:

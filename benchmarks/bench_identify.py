@@ -297,7 +297,7 @@ def main() -> None:
     folder = ROOT / "data" / f"identify-{args.households}"
     roster = args.roster.resolve() if args.roster else prepare(args.households, args.year, folder, args.layout)
     folder.mkdir(parents=True, exist_ok=True)
-    out_fupin, out_duck = folder / "fupin-out.parquet", folder / "duckdb-out.parquet"
+    _out_fupin, out_duck = folder / "fupin-out.parquet", folder / "duckdb-out.parquet"
     print(f"roster: {roster} ({roster.stat().st_size / 2**20:.0f} MB)", file=sys.stderr)
     if args.phases:
         print(json.dumps(phases(roster, folder / "phases-out.parquet", args.year, args.pack, args.allow_errors), indent=2))

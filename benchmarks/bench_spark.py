@@ -62,7 +62,7 @@ class Peak:
         for p in os.listdir("/proc"):
             if p.isdigit():
                 try:
-                    ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+                    ppid = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
                     children.setdefault(ppid, []).append(int(p))
                 except OSError:
                     pass
@@ -77,7 +77,7 @@ class Peak:
             total = 0
             for p in self.tree():
                 try:
-                    for line in open(f"/proc/{p}/status"):
+                    for line in Path(f"/proc/{p}/status").read_text().splitlines():
                         if line.startswith("VmRSS:"):
                             total += int(line.split()[1]) * 1024
                 except OSError:
@@ -91,13 +91,13 @@ def cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def tree_cpu(peak: "Peak") -> float:
+def tree_cpu(peak: Peak) -> float:
     """CPU seconds of this process's descendants still running (the driver JVM is not a waited-for
     child until it exits, so RUSAGE_CHILDREN misses it)."""
     tick, total = os.sysconf("SC_CLK_TCK"), 0.0
     for p in peak.tree()[1:]:
         try:
-            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
         except OSError:
             pass
@@ -132,7 +132,16 @@ def run_duckdb(n: int) -> dict:
     import duckdb
 
     from fupin_cli.engine import load_pack
-    from fupin_cli.engine.compile_sql import DUCKDB, HOUSEHOLDS, MEMBERS, MROW, ROW, compile_pack, household_types, member_types
+    from fupin_cli.engine.compile_sql import (
+        DUCKDB,
+        HOUSEHOLDS,
+        MEMBERS,
+        MROW,
+        ROW,
+        compile_pack,
+        household_types,
+        member_types,
+    )
     from fupin_cli.engine.evaluate import used_params
     from fupin_cli.engine.params import resolve_many
 

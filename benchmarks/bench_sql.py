@@ -52,7 +52,7 @@ def hand_sql(roster: Path, params: dict, columns: set[str]) -> str:
 
     sql = bench_identify.build_sql(roster, Path("/dev/null"), params, columns)
     sql = sql.replace(f"read_parquet('{str(roster).replace(chr(39), chr(39) * 2)}')", "roster_table")
-    inner = re.search(r"COPY \((.*)\) TO '", sql, re.S)
+    inner = re.search(r"COPY \((.*)\) TO '", sql, re.DOTALL)
     assert inner, "bench_identify.SQL changed shape"
     return inner.group(1)
 
@@ -74,11 +74,11 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "fupin_cli", "samples", "generate", "-n", str(args.households), "-s", "2016",
                             "--year", str(args.year), "-o", str(roster_path), "-q"], check=True)
 
+    import bench_identify
     import duckdb
     import numpy as np
     import pyarrow.parquet as pq
 
-    import bench_identify
     from fupin_cli.engine import load_pack
     from fupin_cli.engine.decide import identification
     from fupin_cli.engine.evaluate import evaluate
@@ -111,7 +111,7 @@ def main() -> None:
 
     con = duckdb.connect()
     t = time.perf_counter()
-    con.execute(f"CREATE TABLE roster_table AS SELECT * FROM read_parquet('{str(roster_path)}')")
+    con.execute(f"CREATE TABLE roster_table AS SELECT * FROM read_parquet('{roster_path!s}')")
     out["c_load_parquet_into_duckdb_s"] = round(time.perf_counter() - t, 2)
     columns = set(pq.read_schema(roster_path).names)
     sql = hand_sql(roster_path, bench_identify.pack_params(args.pack, args.year), columns)

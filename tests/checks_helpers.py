@@ -27,29 +27,29 @@ SON_ID = make_id("2005-09-01", 31)  # male
 
 
 def household(**over) -> dict:
-    base = dict(
-        household_id="H1", village="甲村", head_name="张三", head_id_number=HEAD_ID, household_size=3,
-        wage_income=6000.0, business_income=2000.0, property_income=0.0, transfer_income=1000.0,
-        business_expense=500.0, net_income=8500.0, income_per_capita=2833.33,
-        recorded_attribute="一般贫困户", recorded_primary_cause="因病", recorded_secondary_causes="缺资金",
-        dibao_household=False, tekun_household=False, dibao_benefit=0.0, tekun_benefit=0.0,
-        _source=FILE, _sheet=SHEET, _row=3,
-    )
+    base = {
+        "household_id": "H1", "village": "甲村", "head_name": "张三", "head_id_number": HEAD_ID, "household_size": 3,
+        "wage_income": 6000.0, "business_income": 2000.0, "property_income": 0.0, "transfer_income": 1000.0,
+        "business_expense": 500.0, "net_income": 8500.0, "income_per_capita": 2833.33,
+        "recorded_attribute": "一般贫困户", "recorded_primary_cause": "因病", "recorded_secondary_causes": "缺资金",
+        "dibao_household": False, "tekun_household": False, "dibao_benefit": 0.0, "tekun_benefit": 0.0,
+        "_source": FILE, "_sheet": SHEET, "_row": 3,
+    }
     base.update(over)
     return base
 
 
 def members(hid: str = "H1", first_row: int = 3) -> list[dict]:
     rows = [
-        dict(name="张三", relation="户主", sex="男", birth_date="1970-05-01", id_number=HEAD_ID, ethnicity="汉族",
-             education="小学", school_status="非在校生", health="长期慢性病", labour="普通劳动力",
-             work_status="省外务工", work_months=6.0, on_dibao=False, on_tekun=False),
-        dict(name="李四", relation="配偶", sex="女", birth_date="1972-03-08", id_number=WIFE_ID, ethnicity="汉族",
-             education="初中", school_status="非在校生", health="健康", labour="普通劳动力",
-             work_status="其他", work_months=0.0, on_dibao=False, on_tekun=False),
-        dict(name="张小", relation="之子", sex="男", birth_date="2005-09-01", id_number=SON_ID, ethnicity="汉族",
-             education="小学", school_status="小学", health="健康", labour="无劳动力",
-             work_status=None, work_months=0.0, on_dibao=False, on_tekun=False),
+        {"name": "张三", "relation": "户主", "sex": "男", "birth_date": "1970-05-01", "id_number": HEAD_ID, "ethnicity": "汉族",
+             "education": "小学", "school_status": "非在校生", "health": "长期慢性病", "labour": "普通劳动力",
+             "work_status": "省外务工", "work_months": 6.0, "on_dibao": False, "on_tekun": False},
+        {"name": "李四", "relation": "配偶", "sex": "女", "birth_date": "1972-03-08", "id_number": WIFE_ID, "ethnicity": "汉族",
+             "education": "初中", "school_status": "非在校生", "health": "健康", "labour": "普通劳动力",
+             "work_status": "其他", "work_months": 0.0, "on_dibao": False, "on_tekun": False},
+        {"name": "张小", "relation": "之子", "sex": "男", "birth_date": "2005-09-01", "id_number": SON_ID, "ethnicity": "汉族",
+             "education": "小学", "school_status": "小学", "health": "健康", "labour": "无劳动力",
+             "work_status": None, "work_months": 0.0, "on_dibao": False, "on_tekun": False},
     ]
     for i, r in enumerate(rows):
         r.update(household_id=hid, _source=FILE, _sheet=SHEET, _row=first_row + i)

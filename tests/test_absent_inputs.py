@@ -180,7 +180,7 @@ def test_region_from_id_area_codes_and_title():
 
 
 def test_cli_region_year_and_pack(sample):
-    d, frame = sample
+    d, _frame = sample
     path = d / "s.csv"
     out = d / "r.xlsx"
     res = runner.invoke(app, ["identify", str(path), "--year", "2015", "-o", str(out), "--json", "-f"])
@@ -221,8 +221,9 @@ def test_relabelled_column_stops_the_run_end_to_end(sample):
 @pytest.fixture(scope="module")
 def generated(pack):
     pytest.importorskip("duckdb")
-    from fupin_cli.samples.generate import generate_roster
     from test_engine_sql import with_every_column
+
+    from fupin_cli.samples.generate import generate_roster
 
     return with_every_column(generate_roster(300, seed=7, year=2016)[0], pack, 2016, seed=7)
 

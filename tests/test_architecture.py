@@ -135,7 +135,7 @@ def test_contract_table_matches_the_doc():
     """The doc's `unit → may import` lines are exactly ALLOWED (so doc and test change together)."""
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     found = {}
-    for m in re.finditer(r"^\| `(\w+)/` \| ([^|]+) \|", doc, flags=re.M):
+    for m in re.finditer(r"^\| `(\w+)/` \| ([^|]+) \|", doc, flags=re.MULTILINE):
         found[m.group(1)] = {x.strip(" `") for x in m.group(2).split(",") if x.strip()} - {"base"} | (
             BASE if "base" in m.group(2) else set())
     assert found == ALLOWED

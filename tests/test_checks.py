@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from checks_helpers import (
-    FILE, HEAD_ID, REF, SHEET, SON_ID, WIFE_ID, YEAR, household, make_id, make_roster, members, only, run,
+    FILE,
+    HEAD_ID,
+    REF,
+    SHEET,
+    SON_ID,
+    WIFE_ID,
+    YEAR,
+    household,
+    make_id,
+    make_roster,
+    members,
+    only,
+    run,
 )
+
 from fupin_cli.checks import BUILTIN_CHECKS, CHECKS, exit_code, report, summarise, validate
 from fupin_cli.findings import FINDING_COLUMNS, make_findings
 

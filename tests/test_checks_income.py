@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from checks_helpers import household, make_roster, members, only, run
 
 
@@ -58,6 +57,7 @@ def test_transfer_smaller_than_its_parts_and_negative_values():
 
 def test_text_amounts_are_parsed():
     from checks_helpers import REF, YEAR
+
     from fupin_cli.checks import validate
 
     roster = make_roster([household()], members())

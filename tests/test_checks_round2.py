@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import pytest
 from checks_helpers import FILE, REF, SON_ID, YEAR, household, make_roster, members, only, run
 

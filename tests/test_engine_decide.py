@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 
 from fupin_cli.engine import evaluate, load_pack
-from fupin_cli.engine.decide import check_findings, county_exit, estimates, household_exit, identification, monitoring, village_exit
+from fupin_cli.engine.decide import (
+    check_findings,
+    county_exit,
+    estimates,
+    household_exit,
+    identification,
+    monitoring,
+    village_exit,
+)
 from fupin_cli.engine.explain import explain, tree_lines
 from fupin_cli.engine.scenarios import run_scenarios
 from fupin_cli.errors import RuleError, UsageError

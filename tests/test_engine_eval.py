@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fupin_cli.engine.inputs import InputPolicy
 from fupin_cli.engine import evaluate, load_pack
 from fupin_cli.engine.compile_pandas import FrameEvaluator
 from fupin_cli.engine.derive import household_types, member_ages, member_types
 from fupin_cli.engine.explain import row_values, scalar_household
 from fupin_cli.engine.expr import parse
+from fupin_cli.engine.inputs import InputPolicy
 from fupin_cli.engine.interpret import Interpreter
 from fupin_cli.engine.typecheck import FLOAT, INT, check, household_scope
 from fupin_cli.errors import RuleError

@@ -6,7 +6,7 @@ import pytest
 
 from fupin_cli.engine import ir
 from fupin_cli.engine.expr import ExprError, caret, parse, to_text
-from fupin_cli.engine.typecheck import BOOL, INT, MONEY, household_scope, member_scope, check
+from fupin_cli.engine.typecheck import BOOL, INT, MONEY, check, household_scope, member_scope
 
 
 def err(text: str) -> tuple[str, int]:

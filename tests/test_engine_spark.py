@@ -22,7 +22,18 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_engine_sql import HTYPES, PARAMS, PVALUES, SEMANTICS, _norm, _py, _write_pack, compare_with_interpreter, random_pack, random_roster
+from test_engine_sql import (
+    HTYPES,
+    PARAMS,
+    PVALUES,
+    SEMANTICS,
+    _norm,
+    _py,
+    _write_pack,
+    compare_with_interpreter,
+    random_pack,
+    random_roster,
+)
 
 from fupin_cli.engine import load_pack
 from fupin_cli.engine.compile_sql import SPARK, ExprCompiler

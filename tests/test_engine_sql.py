@@ -419,7 +419,7 @@ def test_sql_equals_interpreter_on_random_packs(spec, seed):
 def _rows(frame: pd.DataFrame, types: dict[str, Ty]) -> list[dict]:
     """A typed roster frame as Python values (the reader's types: Float64/Int64, boolean, str, datetime64)."""
     cols = [c for c in frame.columns if c in types]
-    out = [dict() for _ in range(len(frame))]
+    out = [{} for _ in range(len(frame))]
     for c in cols:
         kind = types[c].kind
         for i, v in enumerate(frame[c].tolist()):

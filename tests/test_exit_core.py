@@ -154,7 +154,7 @@ def test_sample_check_rates_drive_the_county(pack):
     assert c["exit_result"] == "未摘帽"
     assert "未满足“错退率低于上限（按人口）”：错退率(%) 50.00，不低于" in c["exit_unmet"]
     assert "群众认可度高于下限" in c["exit_unmet"]
-    rates, notes = sample_rates(pd.DataFrame({"household_id": ["C", "Z"], "result": ["错退", "正确"]}), a.households)
+    _rates, notes = sample_rates(pd.DataFrame({"household_id": ["C", "Z"], "result": ["错退", "正确"]}), a.households)
     assert notes == ["抽查表中 1 户不在花名册/登记册中，未计入错退率、漏评率",
                      "抽查表中 1 户的核查结论与其建档立卡状态不符（错退须为脱贫户，漏评须为非建档立卡户），未计入"]
 

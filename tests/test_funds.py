@@ -85,7 +85,7 @@ def test_every_planted_anomaly_is_found_at_its_row_and_no_clean_payment_is_flagg
     reg, mem, frame, truth = plant(path, members)
     assert {a["check"] for a in truth.anomalies} == ALL_CHECKS, truth.not_planted
     lst = write_list(frame, tmp_path / "payments.xlsx")
-    payments, sources, _ = read_payments([lst])
+    payments, _sources, _ = read_payments([lst])
     result = check_funds(payments, reg.households, mem, load_pack("chongqing"), 2015)
     assert_found_exactly(result.findings, truth)
     sev = dict(zip(result.findings["check"], result.findings["severity"]))
@@ -104,7 +104,7 @@ def test_identify_register_has_no_leavers_and_says_so(register, tmp_path):
 
 def test_clean_list_has_no_findings(register, tmp_path):
     reg = read_register(register)
-    frame, truth = generate_payments(reg.households, reg.members, load_pack("chongqing"), 2015, seed=5)
+    frame, _truth = generate_payments(reg.households, reg.members, load_pack("chongqing"), 2015, seed=5)
     payments, _, _ = read_payments([write_list(frame, tmp_path / "clean.xlsx")])
     result = check_funds(payments, reg.households, reg.members, load_pack("chongqing"), 2015)
     assert result.findings.empty, result.findings[["check", "row", "message"]]
@@ -170,7 +170,7 @@ def full_numbers(text: str, known: set[str]) -> set[str]:
 
 def test_cli_outputs_findings_publicity_and_masks_every_number(register_with_leaver, tmp_path):
     path, members = register_with_leaver
-    reg, mem, frame, truth = plant(path, members)
+    _reg, _mem, frame, _truth = plant(path, members)
     # the CLI reads the register from disk: give it one with the members too (identify's workbook)
     lst = write_list(frame, tmp_path / "payments.xlsx")
     budget = tmp_path / "budget.csv"
@@ -245,7 +245,7 @@ def test_assistance_ledger(register, tmp_path):
     poor = hh[hh["status"].astype(object) == "贫困户"]
     villages = list(dict.fromkeys(zip(poor["township"].astype(str), poor["village"].astype(str))))
     assert len(villages) >= 3
-    (t1, v1), (t2, v2), (t3, v3) = villages[:3]
+    (t1, v1), (t2, v2), (_t3, v3) = villages[:3]
     ids = list(poor["household_id"].astype(str))
     table = pd.DataFrame([
         {"乡镇": t1, "行政村": v1, "驻村工作队": "甲队", "驻村开始时间": "2014-03-01", "驻村结束时间": ""},
@@ -253,7 +253,7 @@ def test_assistance_ledger(register, tmp_path):
         *({"户编号": h, "帮扶责任人": f"干部{i}", "开始帮扶时间": "2015-01-01", "结束帮扶时间": ""} for i, h in enumerate(ids[1:])),
         {"户编号": ids[1], "帮扶责任人": "干部X", "开始帮扶时间": "2015-01-01", "结束帮扶时间": "2015-09-30"},
     ])
-    v, f, notes = assistance_ledger(hh, table, load_pack("chongqing"), 2015, source="assist.csv")
+    v, f, _notes = assistance_ledger(hh, table, load_pack("chongqing"), 2015, source="assist.csv")
     res = v.set_index("village")["result"]
     assert res[v1] == "在驻" and res[v2] == "驻村不满3年即撤离" and res[v3] == "无驻村工作队"
     assert v.set_index("village").loc[v2, "years"] == pytest.approx(1.33, abs=0.01)

@@ -165,7 +165,7 @@ def test_quota_and_assist_options(files, registered, tmp_path):
               "--assist", tmp_path / "assist.csv", "--json")
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    q = [r for r in payload["quota"] if r["village"] == village][0]
+    q = next(r for r in payload["quota"] if r["village"] == village)
     assert q["quota"] == 1 and q["over_households"] >= 1
     assert payload["provenance"]["options"]["quota"].startswith("quota.csv (sha256 ")
     wb = openpyxl.load_workbook(tmp_path / "q.xlsx", read_only=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fupin_cli.core.causes import causes_report
 from fupin_cli.core.identify import error_reasons, find_household, one_household, with_assistance

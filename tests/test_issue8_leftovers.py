@@ -85,9 +85,9 @@ def test_the_same_household_in_two_files_stops_identify_naming_both_places(tmp_p
 
     from typer.testing import CliRunner
 
+    from fupin_cli.checks import validate
     from fupin_cli.cli.app import app
     from fupin_cli.io.read import read_roster
-    from fupin_cli.checks import validate
 
     frame = pd.read_csv(SAMPLES / "roster-clean-gbk.csv", encoding="gbk", dtype=str)
     ids = frame["户编号"].unique()

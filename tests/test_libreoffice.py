@@ -17,13 +17,13 @@ import subprocess
 
 import openpyxl
 import pytest
+from test_identify_writers import households, result
 
 from fupin_cli.core.causes import causes_report
 from fupin_cli.core.identify import publicity_list
 from fupin_cli.io.causes_report import write_causes
 from fupin_cli.io.publicity import PublicityOptions, write_publicity
 from fupin_cli.io.register import write_register
-from test_identify_writers import households, result
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = [pytest.mark.libreoffice, pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")]

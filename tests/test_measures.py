@@ -256,7 +256,7 @@ def test_mpi_pack_errors_have_positions(tmp_path):
 # ---- bootstrap ----------------------------------------------------------------------------
 def test_bootstrap_is_seeded_and_brackets_the_estimate(sample_result):
     roster, res = sample_result
-    kw = dict(by=["乡镇"], sample=True, replicates=200, present=present_fields(roster.households, roster.members))
+    kw = {"by": ["乡镇"], "sample": True, "replicates": 200, "present": present_fields(roster.households, roster.members)}
     a = measures(res.households, roster.members, res.evaluation, seed=7, **kw)
     b = measures(res.households, roster.members, res.evaluation, seed=7, **kw)
     c = measures(res.households, roster.members, res.evaluation, seed=8, **kw)

@@ -63,8 +63,8 @@ def test_province_line_from_the_pack(pack):
 
 
 def test_elimination_for_monitored_households(pack):
-    ok = dict(household_type="监测户", monitoring_category="边缘易致贫户", income_per_capita=12000,
-              monitored_months=8, measures_count=1)
+    ok = {"household_type": "监测户", "monitoring_category": "边缘易致贫户", "income_per_capita": 12000,
+              "monitored_months": 8, "measures_count": 1}
     hh = frame([
         row("E1", risk_types="因病", **ok),                                 # 帮扶消除: risk still recorded
         row("E2", **ok),                                                   # 自然消除: no risk fires any more

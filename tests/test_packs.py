@@ -8,7 +8,7 @@ the western exit threshold).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -28,12 +28,12 @@ UNVERIFIED_SOURCES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def pack(name: str):
     return load_pack(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scenario_results(name: str) -> dict[tuple[str, int], object]:
     """Every scenario of a pack, run once: (file name, index in file) → ScenarioResult."""
     p = pack(name)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from fupin_cli.checks import pack_checks, validate
-from fupin_cli.checks.exited import exited_mask
 from fupin_cli.checks.context import CheckContext
+from fupin_cli.checks.exited import exited_mask
 from fupin_cli.engine import evaluate, load_pack
 from fupin_cli.engine.decide import household_exit
 from fupin_cli.samples.chain import generate_chain

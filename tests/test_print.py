@@ -78,8 +78,9 @@ def test_summary_is_the_statistics_table(books):
 
 
 def test_summary_flags_poor_villages_where_the_roster_says(tmp_path):
-    from fupin_cli.core.summary import area_summary, statistics_table
     import pandas as pd
+
+    from fupin_cli.core.summary import area_summary, statistics_table
 
     hh = pd.DataFrame({"township": ["甲镇", "甲镇", "乙镇"], "village": ["一村", "二村", "三村"], "household_size": [3, 2, 4],
                        "status": ["贫困户", "非贫困户", "贫困户"], "attribute": ["低保贫困户", None, "一般贫困户"],

@@ -19,24 +19,24 @@ CASES = [
     ("empty.csv", {}, "empty.csv: 文件是空的 (empty file) (检查是否选错了文件)"),
     ("empty_sheet.xlsx", {}, "empty_sheet.xlsx 工作表“Sheet1”是空的 (empty sheet) (用 --sheet 选择有数据的工作表)"),
     ("no_header.xlsx", {},
-     "no_header.xlsx 工作表“说明”: 第 1–15 行中没有找到表头 (no recognisable header) "
-     "(表头应包含 户编号、户主姓名、姓名、证件号码、与户主关系、家庭人口数 等列名; 用 --sheet 选择花名册所在的工作表)"),
+     ("no_header.xlsx 工作表“说明”: 第 1–15 行中没有找到表头 (no recognisable header) "
+     "(表头应包含 户编号、户主姓名、姓名、证件号码、与户主关系、家庭人口数 等列名; 用 --sheet 选择花名册所在的工作表)")),
     ("duplicated_header.xlsx", {},
-     "duplicated_header.xlsx 工作表“花名册” 第 2 行: 表头重复 (duplicated header): C 列“身份证号”和 E 列“证件号码”都是证件号码 "
-     "(删除其中一列或改为不同的列名)"),
+     ("duplicated_header.xlsx 工作表“花名册” 第 2 行: 表头重复 (duplicated header): C 列“身份证号”和 E 列“证件号码”都是证件号码 "
+     "(删除其中一列或改为不同的列名)")),
     ("utf16_no_bom.csv", {},
-     "utf16_no_bom.csv: 无法识别文件编码, 不是 UTF-8 或 GBK/GB18030 文本 (wrong encoding: NUL bytes, UTF-16 or binary data?) "
-     "(用 --encoding 指定文件的编码, 例如 --encoding utf-16; 或在 Excel 中另存为“CSV UTF-8”)"),
+     ("utf16_no_bom.csv: 无法识别文件编码, 不是 UTF-8 或 GBK/GB18030 文本 (wrong encoding: NUL bytes, UTF-16 or binary data?) "
+     "(用 --encoding 指定文件的编码, 例如 --encoding utf-16; 或在 Excel 中另存为“CSV UTF-8”)")),
     ("random_bytes.csv", {},
-     "random_bytes.csv: 无法识别文件编码, 不是 UTF-8 或 GBK/GB18030 文本 (wrong encoding: invalid byte at offset 1) "
-     "(用 --encoding 指定文件的编码, 例如 --encoding utf-16; 或在 Excel 中另存为“CSV UTF-8”)"),
+     ("random_bytes.csv: 无法识别文件编码, 不是 UTF-8 或 GBK/GB18030 文本 (wrong encoding: invalid byte at offset 1) "
+     "(用 --encoding 指定文件的编码, 例如 --encoding utf-16; 或在 Excel 中另存为“CSV UTF-8”)")),
     ("gbk.csv", {"encoding": "utf-8"},
      "gbk.csv: 不能按 utf-8 解码, 第 0 字节起有无效字节 (wrong encoding) (去掉 --encoding 让 fupin 自动识别, 或换用文件实际的编码)"),
     ("gbk.csv", {"encoding": "no-such-codec"},
      "gbk.csv: 未知的编码“no-such-codec” (unknown encoding) (常用编码: utf-8, gb18030, gbk, utf-16)"),
     ("encrypted.xlsx", {},
-     "encrypted.xlsx: 文件已加密 (encrypted: remove the password in Excel) "
-     "(在 Excel 中打开, 文件 → 信息 → 保护工作簿 → 用密码进行加密, 清空密码后另存为 .xlsx)"),
+     ("encrypted.xlsx: 文件已加密 (encrypted: remove the password in Excel) "
+     "(在 Excel 中打开, 文件 → 信息 → 保护工作簿 → 用密码进行加密, 清空密码后另存为 .xlsx)")),
     ("truncated.xlsx", {},
      "truncated.xlsx: 文件已损坏或不是有效的 .xlsx 文件 (corrupt xlsx: File is not a zip file) (用 Excel 或 WPS 打开并另存为 .xlsx 后重试)"),
     ("two_sheets.xlsx", {"sheet": "村民"},

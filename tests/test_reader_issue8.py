@@ -4,10 +4,10 @@ column maps, `fupin columns`, per-member household columns, errors first."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from reader_helpers import notes_of, write_xlsx
 from typer.testing import CliRunner
 
 from fupin_cli.cli.app import app
@@ -15,7 +15,6 @@ from fupin_cli.errors import UsageError
 from fupin_cli.headers import LIKELY, candidates, match_header
 from fupin_cli.io.colmap import load_column_map
 from fupin_cli.io.read import read_roster
-from reader_helpers import notes_of, write_xlsx
 
 runner = CliRunner()
 
@@ -94,7 +93,7 @@ def test_several_files_keep_provenance_and_report_the_same_household(tmp_path):
     assert r.households["_source"].tolist() == ["a.xlsx", "a.xlsx", "b.csv", "b.csv"]
     assert r.households["_row"].tolist() == [2, 3, 2, 3]
     assert [s.name for s in r.sources] == ["a.xlsx", "b.csv"]
-    (row, severity, message), = notes_of(r, "read.duplicate_household")
+    (_row, severity, message), = notes_of(r, "read.duplicate_household")
     assert severity == "error" and "a.xlsx 花名册!第 3 行" in message and "b.csv 第 2 行" in message  # never one silently
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 from reader_helpers import notes_of, write_xlsx
 
 from fupin_cli.io import read_roster
-from fupin_cli.io.read_values import parse_bool, parse_date, parse_number, BAD
+from fupin_cli.io.read_values import BAD, parse_bool, parse_date, parse_number
 
 
 def _one_column(tmp_path, header: str, values: list[object], extra=("姓名", "与户主关系")):

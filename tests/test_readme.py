@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def _bash_blocks() -> list[list[str]]:
-    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
     return [[ln.split("  #")[0].strip() for ln in b.splitlines() if ln.strip() and not ln.startswith("#")] for b in blocks]
 
 
@@ -36,7 +36,7 @@ def _commands() -> list[str]:
 
 def test_every_command_is_in_the_readme_table():
     for name in _commands():
-        assert re.search(rf"^\| `fupin {name}[ `]", README, flags=re.M), f"fupin {name} missing from README's table"
+        assert re.search(rf"^\| `fupin {name}[ `]", README, flags=re.MULTILINE), f"fupin {name} missing from README's table"
 
 
 def test_readme_links_exist():
@@ -50,8 +50,12 @@ def test_quick_start_has_two_commands_install_run_and_test():
     assert len(quick) == 2
     assert "pip install -e ." in quick[0] and "fupin identify samples/" in quick[0]
     assert 'pip install -e ".[test]"' in quick[1] and "python -m pytest" in quick[1]
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'python -m pip install -q -e ".[test]" && python -m pytest -q' in ci
+    ci = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    # CI runs the README's command 2 (install, then the tests) with lint and type checks in between
+    steps = ['python -m pip install -q -e ".[test]"', "ruff check", "mypy", "python -m pytest -q"]
+    assert all(step in ci for step in steps), ci
+    assert [ci.index(step) for step in steps] == sorted(ci.index(step) for step in steps)
+    assert "set -euo pipefail" in ci  # a finding (non-zero exit) of any step fails the run
 
 
 def _run_lines(lines, cwd, monkeypatch):

@@ -206,10 +206,10 @@ def test_history_wide_rejects_malformed_entries():
 
 
 def test_sheets_above_the_excel_limit_go_to_parquet(tmp_path, monkeypatch):
-    import fupin_cli.io.annual as annual
     from fupin_cli.core.causes import causes_report
     from fupin_cli.core.reassess import RegisterView
     from fupin_cli.core.summary import area_summary
+    from fupin_cli.io import annual
 
     dec = decisions(["贫困户"] * 6, exit_result=["未脱贫"] * 6)
     r = reassess(register_2015(), roster_2016(), dec, 2016)

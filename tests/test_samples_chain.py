@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 
@@ -43,7 +45,7 @@ def test_every_transition_happens(chain):
 
 
 def test_transitions_sum_up(chain):
-    for (prev_roster, prev), (roster, cur) in zip(chain, chain[1:]):
+    for (prev_roster, prev), (roster, cur) in itertools.pairwise(chain):
         p, th = prev.households, cur.households
         in_reg = p["registry_status"].isin(["贫困户", "返贫"]).sum()
         c = th["transition"].value_counts()
@@ -73,7 +75,7 @@ def test_transitions_agree_with_data(chain):
 
 
 def test_renumbered_and_split_households(chain):
-    for (prev_roster, _), (roster, t) in zip(chain, chain[1:]):
+    for (prev_roster, _), (roster, t) in itertools.pairwise(chain):
         th = t.households
         ren = th[th["previous_household_id"] != ""]
         assert 1 <= len(ren) <= 2

@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 
 from fupin_cli import schema
-from fupin_cli.engine import ir
-from fupin_cli.engine import evaluate, load_pack
+from fupin_cli.engine import evaluate, ir, load_pack
 from fupin_cli.engine.inputs import InputPolicy
 from fupin_cli.engine.loader import shipped_packs
 from fupin_cli.roster import Roster

@@ -13,9 +13,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from fupin_cli.checks import pack_checks, report, validate
-from fupin_cli.engine import load_pack
 from fupin_cli.cli.app import app
 from fupin_cli.cli.render import findings_table, frame_table, truncation_note
+from fupin_cli.engine import load_pack
 from fupin_cli.io.read import read_roster
 from fupin_cli.io.write_roster import write_roster
 from fupin_cli.samples.generate import generate_roster

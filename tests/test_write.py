@@ -55,10 +55,9 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path, frame):
 
 def test_failed_write_leaves_no_partial_file(tmp_path):
     target = tmp_path / "out.xlsx"
-    with pytest.raises(RuntimeError):
-        with w.atomic_output(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), w.atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("boom")
     assert not target.exists()
     assert os.listdir(tmp_path) == []
 
@@ -88,9 +87,8 @@ def test_xlsx_types_formats_and_no_formulas(tmp_path, frame):
 def test_xlsx_row_limit_is_checked_before_writing(tmp_path, monkeypatch):
     monkeypatch.setattr("fupin_cli.io.xlsx.EXCEL_MAX_DATA_ROWS", 3)
     df = pd.DataFrame({"x": range(4)})
-    with pytest.raises(UsageError) as info:
-        with XlsxBook(tmp_path / "big.xlsx") as book:
-            book.add_table("s", df)
+    with pytest.raises(UsageError) as info, XlsxBook(tmp_path / "big.xlsx") as book:
+        book.add_table("s", df)
     assert info.value.one_line() == "sheet s: 4 rows exceed Excel's limit of 3 data rows (write .parquet or .csv instead)"
     assert not (tmp_path / "big.xlsx").exists()
 

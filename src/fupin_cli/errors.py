@@ -86,3 +86,4 @@ class DataError(FupinError):
     """The data has errors that stop the requested job (e.g. validation errors in identify)."""
 
     exit_code = EXIT_DATA
+    problems: list[str]  # the first findings, when the raiser lists them (core/identify.stop_on_errors)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -198,7 +199,7 @@ def unit_scale(name: str, unit: str) -> tuple[float, str]:
     return factor, ""
 
 
-def candidates(text: str, exclude: set[str] = frozenset(), limit: int = 3) -> list[tuple[str, float]]:
+def candidates(text: str, exclude: AbstractSet[str] = frozenset(), limit: int = 3) -> list[tuple[str, float]]:
     """Fields an unmatched header most resembles, best first, similarity ≥ :data:`LIKELY`.
 
     Similarity is the best ``difflib`` ratio between the header's stem and any alias stem of

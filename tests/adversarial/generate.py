@@ -249,7 +249,7 @@ def _formulas(kind: str) -> Callable[[bytes], bytes]:
             "error": '<c r="E2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
             "error_na": '<c r="E2" t="e"><f>NA()</f><v>#N/A</v></c>',
         }[kind].encode()
-        return re.sub(rb'<c r="E2"[^>]*>.*?</c>', lambda m: cell, xml, count=1, flags=re.S)
+        return re.sub(rb'<c r="E2"[^>]*>.*?</c>', lambda m: cell, xml, count=1, flags=re.DOTALL)
     return fn
 
 

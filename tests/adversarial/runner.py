@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 
 @dataclasses.dataclass
@@ -119,7 +120,7 @@ class Runner:
         self._tmp = tempfile.TemporaryDirectory(prefix="fupin-runner-")
         self._proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Self:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True, env=env)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import generate
+import pytest
 from conftest import MEMORY_LIMIT_MB, record, sha256
 
 FAST = generate.cases(slow=False)
@@ -65,7 +64,7 @@ def run_case(case, command, files, runner, tmp_path):
 @pytest.mark.parametrize("case", FAST, ids=[c.name for c in FAST])
 def test_validate_every_input(case, adversarial_files, runner, tmp_path):
     res, verdict = run_case(case, "validate", adversarial_files, runner, tmp_path)
-    record(case.category, verdict if verdict is None else verdict)
+    record(case.category, verdict)
     if verdict is None and res.code in (2, 3, 4):
         record_clean(case.category)
     assert verdict is None, (case.name, res.code, res.signal, f"{res.peak_rss_mb:.0f} MB", res.stderr[-600:])

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import record
+
 from fupin_cli.io import write as w
 from fupin_cli.io.xlsx import XlsxBook
 
@@ -103,9 +103,8 @@ def test_failed_close_does_not_commit(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(xlsxwriter.Workbook, "close", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        with XlsxBook(target, force=True) as book:
-            book.add_table("t", pd.DataFrame({"a": range(10)}))
+    with pytest.raises(KeyboardInterrupt), XlsxBook(target, force=True) as book:
+        book.add_table("t", pd.DataFrame({"a": range(10)}))
     assert target.read_bytes() == b"the previous register"
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]
     record(CAT, None)

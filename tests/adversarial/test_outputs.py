@@ -22,9 +22,9 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import record, sha256
 from typer.testing import CliRunner
 
-from conftest import record, sha256
 from fupin_cli.cli.app import app
 from fupin_cli.errors import OutputError, UsageError
 from fupin_cli.io import write as w
@@ -126,9 +126,8 @@ def test_full_disk_is_a_clean_exit_4_and_nothing_half_written(tmp_path, monkeypa
 
     monkeypatch.setattr(zipfile.ZipFile, "writestr", full)
     monkeypatch.setattr(zipfile.ZipFile, "write", full)
-    with pytest.raises(OutputError) as info:
-        with XlsxBook(target, force=True) as book:
-            book.add_table("t", pd.DataFrame({"a": [1, 2]}))
+    with pytest.raises(OutputError) as info, XlsxBook(target, force=True) as book:
+        book.add_table("t", pd.DataFrame({"a": [1, 2]}))
     assert "disk full" in info.value.message and info.value.exit_code == 4
     assert target.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
@@ -200,9 +199,8 @@ def test_two_runs_writing_the_same_target_one_wins_whole(tmp_path):
     t = threading.Thread(target=first)
     t.start()
     started.wait(10)
-    with pytest.raises(OutputError) as info:
-        with w.atomic_output(target, force=True) as tmp:
-            tmp.write_text("second\n")
+    with pytest.raises(OutputError) as info, w.atomic_output(target, force=True) as tmp:
+        tmp.write_text("second\n")
     assert "another fupin run is writing" in info.value.message
     release.set()
     t.join()

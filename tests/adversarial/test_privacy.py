@@ -15,9 +15,9 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import record
 from typer.testing import CliRunner
 
-from conftest import record
 from fupin_cli.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,11 +7,9 @@ of this folder — equal the table in docs/reliability.md row for row.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-
 from conftest import OUTCOMES, TALLY
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"

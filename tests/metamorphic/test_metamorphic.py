@@ -21,13 +21,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from metamorphic_forms import Form, variants, write_form
 
 from fupin_cli.core.identify import identify
 from fupin_cli.engine import load_pack
 from fupin_cli.io.read import read_roster
 from fupin_cli.io.write_roster import write_roster
 from fupin_cli.samples import generate_roster
-from metamorphic_forms import Form, variants, write_form
 
 YEAR = 2016
 HAS_XLWT = importlib.util.find_spec("xlwt") is not None
@@ -85,8 +85,8 @@ def forms():
     return build()
 
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-                derandomize=False)
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+                "derandomize": False}
 
 
 @settings(max_examples=8, **SETTINGS)
@@ -132,7 +132,7 @@ def test_government_template_layout(county, tmp_path, fmt):
 
 def test_units_grades_and_polarity_in_labels(county, tmp_path):
     """人均纯收入(万元) scaled back to 元, D级危房 read as unsafe, 房屋是否安全 read inverted."""
-    member, household, reference = county
+    _member, household, reference = county
     df = household.copy()
     df["人均纯收入"] = df["人均纯收入"].map(lambda v: str(float(v) / 10000))
     df = df.rename(columns={"人均纯收入": "人均纯收入(万元)"})

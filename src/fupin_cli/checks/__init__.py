@@ -37,8 +37,21 @@ CheckFunction = Callable[[CheckContext], "pd.DataFrame | Iterable[pd.DataFrame] 
 FAMILIES = (required, ids, household, members, income, assistance, causes, exited)
 BUILTIN_CHECKS: tuple[CheckFunction, ...] = tuple(fn for family in FAMILIES for fn in family.CHECK_FUNCTIONS)
 
-__all__ = ["CHECKS", "BUILTIN_CHECKS", "CheckContext", "CheckInfo", "YearChoice", "check_labels_of", "choose_year",
-           "exit_code", "label_of", "pack_checks", "report", "summarise", "validate"]
+__all__ = [
+    "BUILTIN_CHECKS",
+    "CHECKS",
+    "CheckContext",
+    "CheckInfo",
+    "YearChoice",
+    "check_labels_of",
+    "choose_year",
+    "exit_code",
+    "label_of",
+    "pack_checks",
+    "report",
+    "summarise",
+    "validate",
+]
 
 
 def _frames(result: Any) -> list[pd.DataFrame]:
@@ -65,7 +78,7 @@ def validate(
     """
     today = dt.date.today()
     ctx = CheckContext(roster, choose_year(roster, year, today).year, ref_date or today)
-    packs = [fn.pack for fn in extra_checks if getattr(fn, "pack", None) is not None]
+    packs = [getattr(fn, "pack") for fn in extra_checks if getattr(fn, "pack", None) is not None]  # noqa: B009 (an attribute pack_checks sets)
     if packs:  # the pack is the source of truth: its thresholds replace the built-in fallbacks
         ctx.params = pack_thresholds(packs[0], ctx.year, getattr(extra_checks[0], "region", None))
     builtins = [fn for fn in BUILTIN_CHECKS if not (packs and getattr(fn, "pack_replaces", False))]
@@ -122,7 +135,7 @@ def summarise(findings: pd.DataFrame, labels: dict[str, str] | None = None) -> d
         ]
     with_errors = findings.loc[(findings["severity"] == "error") & (findings["household_id"] != ""), "household_id"]
     return {
-        "total": int(len(findings)),
+        "total": len(findings),
         **{s: counts[s] for s in SEVERITIES},
         "households_with_errors": int(with_errors.nunique()),
         "by_check": by_check,
@@ -153,7 +166,7 @@ def roster_info(roster: Roster) -> dict[str, Any]:
 
 
 def report(roster: Roster, findings: pd.DataFrame, year: int | YearChoice | None = None, *,
-           labels: dict[str, str] | None = None, pack: dict[str, Any] | None = None) -> dict[str, Any]:
+           labels: dict[str, str] | None = None, pack: str | None = None) -> dict[str, Any]:
     """The ``fupin validate --json`` payload: ``{"summary", "findings", "roster"}``.
 
     ``summary.year`` is the year used, ``summary.year_source`` (option | roster | title |

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fupin_cli.checks.context import WORKING_LABOUR, CheckContext, as_bool, fmt_num, num
+from fupin_cli.checks.context import flag as to_flag
 from fupin_cli.checks.members import working_ages
-from fupin_cli.checks.context import num, flag as to_flag, WORKING_LABOUR, CheckContext, as_bool, fmt_num
-
 
 
 def _status(ctx: CheckContext, flag: str, word: str) -> tuple[pd.Series, pd.Series, str] | None:

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
-from fupin_cli.checks.members import working_ages
 from fupin_cli.checks.context import NOT_STUDENT, WORKING_LABOUR, CheckContext
+from fupin_cli.checks.members import working_ages
 from fupin_cli.schema import canonical_value
 
 SEPARATORS = r"[、,，;；/|\s]+"

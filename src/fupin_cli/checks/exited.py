@@ -34,7 +34,8 @@ def _poor(ctx: CheckContext) -> pd.Series | None:
 
 
 def responsible_person(ctx: CheckContext) -> list[pd.DataFrame]:
-    hh, out = ctx.households, []
+    hh = ctx.households
+    out: list[pd.DataFrame] = []
     poor = _poor(ctx)
     if poor is None or "responsible_person" not in hh.columns or not ctx.has("responsible_person", "household"):
         return out
@@ -51,7 +52,7 @@ def _responsible_is_poor(ctx: CheckContext, poor: pd.Series) -> list[pd.DataFram
         return []
     in_poor = ctx.to_members(poor).fillna(False).astype(bool)
     by_id = "responsible_id_number" in hh.columns and ctx.has("responsible_id_number", "household") and ctx.ids is not None
-    if by_id:
+    if by_id and ctx.ids is not None:  # (by_id checked it; said again for the type checker)
         person = idnumber.check_series(hh["responsible_id_number"], ctx.ref_date)["normalised"].where(~blank(hh["responsible_id_number"]))
         keys = ctx.ids["normalised"].where(in_poor & ctx.ids["valid"])
         field, what = "responsible_id_number", "证件号码"

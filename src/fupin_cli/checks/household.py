@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_cli import idnumber
-from fupin_cli.checks.context import num, CheckContext, fmt_num, fmt_text
+from fupin_cli.checks.context import CheckContext, fmt_num, fmt_text, num
 from fupin_cli.schema import SOURCE_FILE, SOURCE_SHEET
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from fupin_cli import idnumber
-from fupin_cli.checks.context import dates, CheckContext, fmt_text
+from fupin_cli.checks.context import CheckContext, dates, fmt_text
 
 ID_PROBLEMS = ("excel_number", "characters", "length", "birth_date", "checksum", "upgraded_15", "disability")
 
@@ -17,11 +19,11 @@ def _problem_findings(ctx: CheckContext, frame: pd.DataFrame, checked: pd.DataFr
         if not mask.any():
             continue
         if code == "upgraded_15":
-            def message(sub, _c=checked[mask]):
+            def message(sub: Any, _c: Any = checked[mask]) -> Any:
                 return ("15 位旧证件号码 " + idnumber.mask_series(sub[field].astype("str")).to_numpy()
                         + "，已升级为 18 位 " + idnumber.mask_series(_c["normalised"]).to_numpy())
         else:
-            def message(sub):  # the flagged values are few: the scalar check gives the exact message
+            def message(sub: Any, _c: Any = None) -> Any:  # few flagged values: the scalar check gives the exact message
                 return [idnumber.check_id(v, ctx.ref_date).problems[0][1] for v in sub[field].tolist()]
         out.append(ctx.emit(f"id.{code}", frame, mask, field, message))
     return out
@@ -39,7 +41,8 @@ def id_problems(ctx: CheckContext) -> list[pd.DataFrame]:
 
 def id_agreement(ctx: CheckContext) -> list[pd.DataFrame]:
     """性别 and 出生日期 as recorded against the values encoded in a valid ID."""
-    ids, m, out = ctx.ids, ctx.members, []
+    ids, m = ctx.ids, ctx.members
+    out: list[pd.DataFrame] = []
     if ids is None:
         return out
     valid = ids["valid"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from fupin_cli.checks.context import num, WORK_PLACES, CheckContext, fmt_num
+from fupin_cli.checks.context import WORK_PLACES, CheckContext, fmt_num, num
 from fupin_cli.schema import FIELDS
 
 COMPONENTS = ("wage_income", "business_income", "property_income", "transfer_income")
@@ -26,11 +28,14 @@ def _money(hh: pd.DataFrame, name: str) -> pd.Series:
 
 
 def negative_values(ctx: CheckContext) -> list[pd.DataFrame]:
-    hh, out = ctx.households, []
+    hh = ctx.households
+    out: list[pd.DataFrame] = []
     for name in (*COMPONENTS, EXPENSE, *TRANSFER_PARTS, "dividend_income"):
         if name in hh.columns:
-            out.append(ctx.emit("income.negative", hh, _money(hh, name) < 0, name,
-                                lambda sub, n=name: f"{FIELDS[n].zh} " + fmt_num(sub[n])))
+            def negative(sub: pd.DataFrame, n: str = name) -> Any:
+                return f"{FIELDS[n].zh} " + fmt_num(sub[n])
+
+            out.append(ctx.emit("income.negative", hh, _money(hh, name) < 0, name, negative))
     return out
 
 
@@ -52,7 +57,8 @@ def net_income(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def per_capita(ctx: CheckContext) -> list[pd.DataFrame]:
-    hh, out = ctx.households, []
+    hh = ctx.households
+    out: list[pd.DataFrame] = []
     if "income_per_capita" not in hh.columns:
         return out
     pc = _money(hh, "income_per_capita")
@@ -71,7 +77,8 @@ def per_capita(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def ranges(ctx: CheckContext) -> list[pd.DataFrame]:
-    hh, out = ctx.households, []
+    hh = ctx.households
+    out: list[pd.DataFrame] = []
     if "business_income" in hh.columns and EXPENSE in hh.columns:
         bad = (_money(hh, "business_income") > 0) & (_money(hh, EXPENSE) == 0)
         out.append(ctx.emit("income.business_no_expense", hh, bad, EXPENSE,
@@ -85,8 +92,11 @@ def ranges(ctx: CheckContext) -> list[pd.DataFrame]:
         limit = ctx.param(param, fallback)
         if name in hh.columns:
             v = _money(hh, name)
-            out.append(ctx.emit("income.small_benefit", hh, (v > 0) & (v < limit), name,
-                                lambda sub, n=name, lim=limit: f"{FIELDS[n].zh} " + fmt_num(sub[n]) + f" 元（低于 {lim:g} 元）"))
+
+            def small(sub: pd.DataFrame, n: str = name, lim: float = limit) -> Any:
+                return f"{FIELDS[n].zh} " + fmt_num(sub[n]) + f" 元（低于 {lim:g} 元）"
+
+            out.append(ctx.emit("income.small_benefit", hh, (v > 0) & (v < limit), name, small))
     if "eco_compensation" in hh.columns and "grain_for_green" in hh.columns:
         land = num(hh["grain_for_green"]).fillna(0)
         bad = (_money(hh, "eco_compensation") > 0) & (land <= 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fupin_cli.checks.context import lookup, num, NO_LABOUR, NOT_STUDENT, WORK_PLACES, CheckContext, fmt_num, fmt_text
+from fupin_cli.checks.context import NO_LABOUR, NOT_STUDENT, WORK_PLACES, CheckContext, fmt_num, fmt_text, lookup, num
 
 MALE_RELATIONS = ("之子", "之女婿", "之孙子", "之外孙子", "之父", "之岳父", "之公公", "之祖父", "之外祖父")
 FEMALE_RELATIONS = ("之女", "之儿媳", "之孙女", "之外孙女", "之母", "之岳母", "之婆婆", "之祖母", "之外祖母")
@@ -87,7 +87,8 @@ def labour_checks(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def work_checks(ctx: CheckContext) -> list[pd.DataFrame]:
-    m, out = ctx.members, []
+    m = ctx.members
+    out: list[pd.DataFrame] = []
     if not len(m):
         return out
     months = num(m["work_months"]) if "work_months" in m.columns else None

@@ -21,6 +21,7 @@ from fupin_cli import schema
 from fupin_cli.checks.context import CheckContext, no_findings
 from fupin_cli.engine import ir
 
+
 def check_rules(pack: Any, year: int | None = None, *, include_duplicates: bool = False) -> list:
     """The pack's ``check`` rules (active in ``year``) that run their own condition (not ``builtin:``).
 

@@ -10,7 +10,7 @@ import typer
 from fupin_cli.cli.common import ForceOpt, JsonOpt, QuietOpt, guard, input_argument, out
 from fupin_cli.cli.run import finish, prepare_outputs, print_outputs, progress, run_time
 
-RegisterArg = input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")
+RegisterArg = Annotated[Path, input_argument("Register written by `fupin identify` (.xlsx, .csv or .parquet).")]
 
 
 def register(app: typer.Typer) -> None:

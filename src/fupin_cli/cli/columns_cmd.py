@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, SheetOpt, escape, guard, out, read_rosters,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    RostersArg,
+    SheetOpt,
+    escape,
+    guard,
+    out,
+    read_rosters,
 )
 
 WriteMapOpt = Annotated[Path | None, typer.Option(

@@ -9,9 +9,10 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -110,17 +111,19 @@ def _expand_rosters(value: list[Path] | None) -> list[Path] | None:
         raise typer.BadParameter(e.one_line()) from None
 
 
-def rosters_argument(help: str = ROSTERS_HELP):
+# The factories below give typer's parameter info; a command module spells the type beside it,
+# ``Annotated[list[Path], rosters_argument(...)]``, so that type checkers read a real alias.
+def rosters_argument(help: str = ROSTERS_HELP) -> Any:
     """ROSTER...: one or more roster files, folders or glob patterns (expanded to files)."""
-    return Annotated[list[Path], typer.Argument(help=help, callback=_expand_rosters, show_default=False)]
+    return typer.Argument(help=help, callback=_expand_rosters, show_default=False)
 
 
-def rosters_option(flag: str, help: str):
+def rosters_option(flag: str, help: str) -> Any:
     """An optional, repeatable roster option (files, folders or patterns)."""
-    return Annotated[list[Path] | None, typer.Option(flag, help=help, callback=_expand_rosters)]
+    return typer.Option(flag, help=help, callback=_expand_rosters)
 
 
-RostersArg = rosters_argument()
+RostersArg = Annotated[list[Path], rosters_argument()]
 
 
 def column_map(columns: Path | None):
@@ -140,17 +143,17 @@ def read_rosters(paths: list[Path], *, sheet: str | None = None, encoding: str |
     return read_roster(paths, sheet=sheet, encoding=encoding, columns=cmap)
 
 
-def input_option(flag: str, help: str):
+def input_option(flag: str, help: str) -> Any:
     """An optional input file given by ``flag`` (exists, not a folder, readable)."""
-    return Annotated[Path | None, typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)]
+    return typer.Option(flag, help=help, exists=True, dir_okay=False, readable=True)
 
 
-PopulationOpt = input_option("--population", "Village table (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率 over the registered population; default: people in the roster. `exit` also reads 村集体经济收入, 村农民人均纯收入, 全省贫困发生率 (%) and 全省农民人均纯收入: 贫困村 一高一低一无.")
+PopulationOpt = Annotated[Path | None, input_option("--population", "Village table (.xlsx/.csv: 乡镇, 行政村, 人口数) for 贫困发生率 over the registered population; default: people in the roster. `exit` also reads 村集体经济收入, 村农民人均纯收入, 全省贫困发生率 (%) and 全省农民人均纯收入: 贫困村 一高一低一无.")]
 
 
-def input_argument(help: str):
+def input_argument(help: str) -> Any:
     """A required input file argument (exists, not a folder, readable)."""
-    return Annotated[Path, typer.Argument(help=help, exists=True, dir_okay=False, readable=True)]
+    return typer.Argument(help=help, exists=True, dir_okay=False, readable=True)
 
 
 def json_error(message: str, exit_code: int, problems: list[str] | None = None) -> None:

@@ -208,7 +208,8 @@ def load(path: Path) -> ProjectFile:
         if first["type"] == "extra_forbidden":
             import difflib
 
-            model = {"signatures": Signatures, "publicity": Publicity}.get(str(loc[0]), ProjectFile) if len(loc) > 1 else ProjectFile
+            sections: dict[str, type[BaseModel]] = {"signatures": Signatures, "publicity": Publicity}
+            model = sections.get(str(loc[0]), ProjectFile) if len(loc) > 1 else ProjectFile
             known = sorted(model.model_fields)
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})")

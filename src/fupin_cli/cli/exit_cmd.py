@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -9,21 +10,54 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard,
-    input_option, input_policy, out, read_rosters, rosters_argument, rosters_option,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PopulationOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    escape,
+    guard,
+    input_option,
+    input_policy,
+    out,
+    read_rosters,
+    rosters_argument,
+    rosters_option,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
-SourceArg = rosters_argument(
+SourceArg = Annotated[list[Path], rosters_argument(
     "A register written by `fupin identify` / `fupin reassess`, or a roster whose 脱贫状态 column records the registry "
-    "status: one file, or a roster in several files, a folder or a glob (青山镇/*.xlsx).")
-RosterOpt = rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
-                           "Repeat it, or give a folder or a glob, for a roster in several files.")
-SampleCheckOpt = input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")
+    "status: one file, or a roster in several files, a folder or a glob (青山镇/*.xlsx).")]
+RosterOpt = Annotated[list[Path] | None, rosters_option("--roster", "This year's roster: the exit rules run on its data; SOURCE gives the registry status. "
+                           "Repeat it, or give a folder or a glob, for a roster in several files.")]
+SampleCheckOpt = Annotated[Path | None, input_option("--sample-check", "Sample check (抽查) for 错退率 / 漏评率: 户编号, 核查结论 (正确/错退/漏评), optional 是否认可.")]
 
 
 ANNOTATE_COLUMNS = ["registry_status", "exit_result", "exit_unmet"]  # what --annotate writes into the roster
@@ -64,12 +98,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import default_output as in_output_dir
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.exit import run_exit
-            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
+            from fupin_cli.core.identify import not_evaluated_lines
+            from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.io.annual import read_population, read_sample_check, read_source, write_exit
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import default_output as in_output_dir, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start, phone=phone,
                            columns=columns)
@@ -136,7 +171,7 @@ def register(app: typer.Typer) -> None:
                    warnings=warnings, render=lambda: render(assessment, outputs, chosen.lines))
 
 
-def render(assessment, outputs: list[str], choice: list[str] = ()) -> None:
+def render(assessment, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

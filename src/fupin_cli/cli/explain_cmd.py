@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, PackOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt,
-    column_map, err, escape, guard, input_policy, out, rosters_argument,
+    AllowMissingOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    PackOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    err,
+    escape,
+    guard,
+    input_policy,
+    out,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
-    command_provenance, load_pack_checked, prepare_outputs, print_envelope, print_outputs, progress,
-    settle, warn,
+    command_provenance,
+    load_pack_checked,
+    prepare_outputs,
+    print_envelope,
+    print_outputs,
+    progress,
+    settle,
+    warn,
 )
 
-SourceArg = rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")
+SourceArg = Annotated[list[Path], rosters_argument("Roster file(s) (.xlsx, .xls, .csv, .parquet; several files, a folder or a glob) or a register written by identify.")]
 HouseholdArg = Annotated[str, typer.Argument(help="户编号 of the household to explain.")]
 
 RESULT_MARKS = {True: "[green]✔ 成立[/]", False: "[red]✘ 不成立[/]", None: "[yellow]? 无法判断[/]"}
@@ -81,13 +103,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.identify import find_household, pack_info
             from fupin_cli.engine.explain import explain
             from fupin_cli.idnumber import mask_text
             from fupin_cli.io.annual import read_source
             from fupin_cli.roster import Roster
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region, columns=columns)  # the same pack, region and map as identify's
             pack, region, columns = cfg.pack, cfg.region, cfg.columns
@@ -138,7 +159,7 @@ def register(app: typer.Typer) -> None:
                 err.print("（--brief: the deciding rules only; --full shows every rule and input）")
 
 
-def _write(path: Path, payload: dict, tree, force: bool, choice: list[str] = ()) -> None:
+def _write(path: Path, payload: dict, tree, force: bool, choice: Sequence[str] = ()) -> None:
     from rich.console import Console
 
     from fupin_cli.io.write import atomic_output, write_json

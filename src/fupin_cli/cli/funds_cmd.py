@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    EncodingOpt, ForceOpt, JsonOpt, PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, YearOpt,
-    escape, guard, input_option, out,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    PackOpt,
+    PhoneOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    YearOpt,
+    escape,
+    guard,
+    input_option,
+    out,
 )
 from fupin_cli.cli.run import (
-    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+    finish,
+    load_pack_checked,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
 )
 
 PaymentsArg = Annotated[list[Path], typer.Argument(
@@ -21,8 +41,8 @@ PaymentsArg = Annotated[list[Path], typer.Argument(
     exists=True, dir_okay=False, readable=True)]
 RegisterOpt = Annotated[Path, typer.Option("--register", help="The register (written by identify or reassess) the payments are checked against.",
                                            exists=True, dir_okay=False, readable=True)]
-AssistOpt = input_option("--assist", "帮扶 table (.xlsx/.csv): 户编号 + 帮扶责任人 + 开始/结束帮扶时间 per household, 行政村 (乡镇) + 驻村工作队 + 驻村开始/结束时间 per village.")
-BudgetOpt = input_option("--budget", "Budget table (.xlsx/.csv): 资金项目, 预算金额, and 行政村 (乡镇) for village budgets (blank / 全县 = county).")
+AssistOpt = Annotated[Path | None, input_option("--assist", "帮扶 table (.xlsx/.csv): 户编号 + 帮扶责任人 + 开始/结束帮扶时间 per household, 行政村 (乡镇) + 驻村工作队 + 驻村开始/结束时间 per village.")]
+BudgetOpt = Annotated[Path | None, input_option("--budget", "Budget table (.xlsx/.csv): 资金项目, 预算金额, and 行政村 (乡镇) for village budgets (blank / 全县 = county).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,14 +74,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.funds import check_funds, parse_budget, publicity_frames
             from fupin_cli.errors import RuleError
             from fupin_cli.io.funds_report import write_findings, write_fund_publicity
             from fupin_cli.io.read_payments import read_payments
             from fupin_cli.io.register import read_register, read_table
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone)
             pack, region, publicity_start, phone = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or ""
@@ -124,7 +143,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(code=1)
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters,
-    Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt, PopulationOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt,
-    StrictOpt, YearOpt, guard, input_option, input_policy, out,
+    AllowErrorsOpt,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PopulationOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    RostersArg,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    guard,
+    input_option,
+    input_policy,
+    out,
+    read_rosters,
+)
+from fupin_cli.cli.run import (
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 from fupin_cli.errors import UsageError
-from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
-)
 
-QuotaOpt = input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")
+if TYPE_CHECKING:
+    from fupin_cli.core.identify_sql import ScannedResult
+
+QuotaOpt = Annotated[Path | None, input_option("--quota", "规模控制: .csv/.xlsx with 行政村 (and 乡镇) and 指标 (poor people); a 全县 row gives the county total.")]
 class Engine(str, Enum):
     pandas = "pandas"
     duckdb = "duckdb"
@@ -32,7 +67,7 @@ EngineOpt = Annotated[Engine, typer.Option(
 NoChecksOpt = Annotated[bool, typer.Option(
     "--no-checks", help="With --engine duckdb: run without validate's data-quality checks (that engine does not run them yet; "
     "run `fupin validate` on the roster first). Without this flag --engine duckdb falls back to pandas, which runs them.")]
-AssistOpt = input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")
+AssistOpt = Annotated[Path | None, input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")]
 
 
 # the decision columns --annotate writes into the roster workbook
@@ -41,7 +76,8 @@ ANNOTATE_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", 
 
 def default_output(roster: Path, year: int, cfg=None) -> Path:
     """``<roster stem>-register-<year>.xlsx`` in fupin.toml's output_dir, else the current directory."""
-    from fupin_cli.cli.config import Settings, default_output as in_output_dir
+    from fupin_cli.cli.config import Settings
+    from fupin_cli.cli.config import default_output as in_output_dir
 
     return in_output_dir(cfg or Settings(), f"{roster.stem}-register-{year}.xlsx")
 
@@ -84,13 +120,12 @@ def register(app: typer.Typer) -> None:
             if no_checks and engine is not Engine.duckdb:
                 raise UsageError("--no-checks is only for --engine duckdb", "the pandas engine always runs validate's checks; drop --no-checks")
             from fupin_cli import __version__
+            from fupin_cli.cli.config import print_info, settings
             from fupin_cli.core.identify import identify, not_evaluated_lines, publicity_list, with_assistance
             from fupin_cli.core.quota import parse_quota
             from fupin_cli.io.publicity import PublicityOptions, write_publicity_files
             from fupin_cli.io.register import read_table, write_register
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region, population=population, publicity_start=publicity_start,
                            publicity_days=publicity_days, phone=phone, columns=columns)
@@ -105,7 +140,7 @@ def register(app: typer.Typer) -> None:
             inputs = [*roster, quota, assist, population]
             target = prepare_outputs(main_output(output, default_output(roster[0], year, cfg), json_), force, publicity=publicity,
                                      publicity_what="公示名单", inputs=inputs, annotated=plan.values())
-            options = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
+            options: dict[str, Any] = {"allow_errors": allow_errors, "lang": lang.value, **cfg.describe()}
             policy = input_policy(allow_missing, strict)
             if policy.allow_missing or strict:
                 options.update({"allow_missing": sorted(policy.allow_missing), "strict": strict})
@@ -169,9 +204,9 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
                      json_, unsupported, no_checks, cfg, policy):
     """``--engine duckdb``: (result, outputs, warnings), or None after saying why the pandas engine runs instead."""
     from fupin_cli import __version__
-    from fupin_cli.io.colmap import load_column_map
     from fupin_cli.cli.run import run_time, settle, warn
     from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned
+    from fupin_cli.io.colmap import load_column_map
     from fupin_cli.io.paths import expand_paths
 
     why = None
@@ -208,10 +243,11 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
         return None
     from fupin_cli.core.identify import not_evaluated_lines
 
+    result = cast("ScannedResult", result)  # set when why is None
     return result, outputs, [*chosen.warnings, *not_evaluated_lines(result.provenance), *result.notes], chosen.lines
 
 
-def render_summary(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render_summary(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

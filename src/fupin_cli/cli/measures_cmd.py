@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -9,16 +10,38 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AllowMissingOpt, EncodingOpt, ForceOpt, JsonOpt, OutputOpt, PackOpt, QuietOpt, RegionOpt, SheetOpt,
-    StrictOpt, YearOpt, escape, guard, input_policy, out, rosters_argument,
+    AllowErrorsOpt,
+    AllowMissingOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    OutputOpt,
+    PackOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    escape,
+    guard,
+    input_policy,
+    out,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
-    finish, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress, run_time, settle,
+    finish,
+    load_pack_checked,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
 )
 
-SourcesArg = rosters_argument(
+SourcesArg = Annotated[list[Path], rosters_argument(
     "Roster(s) (the pack is evaluated as identify does: several files, a folder or a glob such as 青山镇/*.xlsx, read as "
-    "one roster) or register(s) written by identify / reassess.")
+    "one roster) or register(s) written by identify / reassess.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,12 +72,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import settings
             from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.measures import by_name, measures
             from fupin_cli.engine.params import check_era
             from fupin_cli.io.measures_report import write_measures
-
-            from fupin_cli.cli.config import settings
 
             cfg = settings(ctx, pack=pack, region=region)
             pack, region = cfg.pack, cfg.region
@@ -142,7 +164,7 @@ def evaluate_sources(raw: SimpleNamespace, pack, year: int, region: str | None, 
                            kinds="register", notes=notes, present=present_fields(raw.households, raw.members))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

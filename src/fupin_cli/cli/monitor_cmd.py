@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
@@ -9,18 +10,47 @@ from typing import Annotated
 import typer
 
 from fupin_cli.cli.common import (
-    AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt, PackOpt, PhoneOpt,
-    PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, column_map, escape, guard, input_policy, out,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    column_map,
+    escape,
+    guard,
+    input_policy,
+    out,
     rosters_argument,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
-SourceArg = rosters_argument(
+SourceArg = Annotated[list[Path], rosters_argument(
     "Roster of 脱贫户 and 一般农户 (户类型, 监测对象类别, 风险识别时间, 帮扶措施数 …) or a register: .xlsx, .xls, .csv, "
-    ".parquet; a roster may be several files, a folder or a glob.")
+    ".parquet; a roster may be several files, a folder or a glob.")]
 
 
 # what --annotate writes into the roster; the category and risk types the rules decide get their own columns
@@ -62,11 +92,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
-            from fupin_cli.core.identify import not_evaluated_lines, provenance as build_provenance
+            from fupin_cli.cli.config import default_output as in_output_dir
+            from fupin_cli.cli.config import settings
+            from fupin_cli.core.identify import not_evaluated_lines
+            from fupin_cli.core.identify import provenance as build_provenance
             from fupin_cli.core.monitor import run_monitor
             from fupin_cli.io.annual import read_source, write_monitor
-
-            from fupin_cli.cli.config import default_output as in_output_dir, settings
 
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
             pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns
@@ -119,7 +150,7 @@ def register(app: typer.Typer) -> None:
                    render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

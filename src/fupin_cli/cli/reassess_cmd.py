@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fupin_cli.cli.common import (
-    AllowErrorsOpt, AllowMissingOpt, AnnotateOpt, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, Lang, LangOpt, OutputOpt,
-    PackOpt, PhoneOpt, PublicityStartOpt, QuietOpt, RegionOpt, SheetOpt, StrictOpt, YearOpt, guard, input_argument,
-    input_policy, out, read_rosters, rosters_argument,
+    AllowErrorsOpt,
+    AllowMissingOpt,
+    AnnotateOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    PackOpt,
+    PhoneOpt,
+    PublicityStartOpt,
+    QuietOpt,
+    RegionOpt,
+    SheetOpt,
+    StrictOpt,
+    YearOpt,
+    guard,
+    input_argument,
+    input_policy,
+    out,
+    read_rosters,
+    rosters_argument,
 )
 from fupin_cli.cli.run import (
-    annotate_plan, finish, main_output, load_pack_checked, prepare_outputs, print_choice, print_outputs, progress,
-    run_time, settle, write_annotated,
+    annotate_plan,
+    finish,
+    load_pack_checked,
+    main_output,
+    prepare_outputs,
+    print_choice,
+    print_outputs,
+    progress,
+    run_time,
+    settle,
+    write_annotated,
 )
 
-PreviousArg = input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")
-CurrentArg = rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")
+PreviousArg = Annotated[Path, input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")]
+CurrentArg = Annotated[list[Path], rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")]
 
 
 # what --annotate writes into this year's roster
@@ -62,12 +93,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli import __version__
+            from fupin_cli.cli.config import default_output as in_output_dir
+            from fupin_cli.cli.config import print_info, settings
             from fupin_cli.core.identify import not_evaluated_lines
             from fupin_cli.core.reassess import check_years, run_reassess
             from fupin_cli.io.annual import read_previous_register, write_reassess
             from fupin_cli.io.write import sha256_file
-
-            from fupin_cli.cli.config import default_output as in_output_dir, print_info, settings
 
             cfg = settings(ctx, pack=pack, region=region, publicity_start=publicity_start, phone=phone, columns=columns)
             pack, region, publicity_start, phone, columns = cfg.pack, cfg.region, cfg.publicity_start, cfg.phone or "", cfg.columns
@@ -115,7 +146,7 @@ def register(app: typer.Typer) -> None:
                              *annotated.warnings], render=lambda: render(result, outputs, chosen.lines))
 
 
-def render(result, outputs: list[str], choice: list[str] = ()) -> None:
+def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:
     from rich.table import Table
 
     print_choice(choice)

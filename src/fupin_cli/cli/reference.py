@@ -29,7 +29,7 @@ import typer
 WIDTH = 100
 DOC = Path(__file__).resolve().parents[3] / "docs" / "cli.md"
 SHORT_FLAGS = "short flags"
-_SECTION = re.compile(r"<!-- \[\[\[(?P<name>[^\]]+)\]\]\][^\n]*-->\n(?P<body>.*?)<!-- \[\[\[end\]\]\] -->\n", re.S)
+_SECTION = re.compile(r"<!-- \[\[\[(?P<name>[^\]]+)\]\]\][^\n]*-->\n(?P<body>.*?)<!-- \[\[\[end\]\]\] -->\n", re.DOTALL)
 _APPENDIX = "\n## Command reference (generated from --help)\n"
 
 

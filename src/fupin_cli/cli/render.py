@@ -125,7 +125,7 @@ def checks_table(summary: Mapping, *, lang: str = "zh", title: str | None = None
                         (("条数", "count"), True), (("户数", "households"), True)):
         table.add_column(head[0] if zh else head[1], justify="right" if right else "left")
     for c in summary.get("by_check", []):
-        table.add_row(Text(severity_label(c["severity"], lang), style=SEVERITY_STYLES.get(c["severity"])),
+        table.add_row(Text(severity_label(c["severity"], lang), style=SEVERITY_STYLES.get(c["severity"], "")),
                       c["check"], c.get("label", ""), f"{c['count']:,}", f"{c.get('households', 0):,}")
     return table
 

@@ -26,22 +26,23 @@ STEPS = {"pack": "加载规则包", "read": "读取花名册", "validate": "校�
          "decide": "生成识别结果", "write": "写出文件"}
 
 
-def run_time(inputs: Iterable[Path | None] = ()) -> str:
+def run_time(inputs: Iterable[Any] = ()) -> str:
     """The time written into outputs (说明 sheets, JSON provenance), ISO 8601.
 
     ``SOURCE_DATE_EPOCH`` pins it; otherwise the newest modification time of the inputs, so the
     same inputs and pack give byte-identical files (a county can diff two runs); the current
-    time only when no input can be looked at.
+    time only when no input can be looked at.  ``inputs``: paths, None (an option not given) and
+    lists of paths (several roster files).
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.UTC).isoformat(timespec="seconds")
     times = []
     for p in _paths(inputs):
         with contextlib.suppress(OSError):
             times.append(p.stat().st_mtime)
     if times:
-        return dt.datetime.fromtimestamp(int(max(times)), dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(int(max(times)), dt.UTC).isoformat(timespec="seconds")
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 

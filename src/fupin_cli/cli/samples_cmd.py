@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,7 +69,7 @@ def generate(
             if truth:
                 write_truth(t, truth_path, force=force)
         outputs = [output, *([truth_path] if truth else [])]
-        summary = {"output": str(output), "layout": lay, "format": info.format, "households": roster.n_households,
+        summary: dict[str, Any] = {"output": str(output), "layout": lay, "format": info.format, "households": roster.n_households,
                    "members": roster.n_members, "year": year, "seed": seed, "messy": messy,
                    "truth": str(truth_path) if truth else None, "counts": t.counts()}
         if json_out:
@@ -124,7 +124,7 @@ def chain(
             if truth:
                 check_output(p.with_name(p.name + ".truth.json"), force)
         outputs: list[Path] = []
-        summary = {"output": str(output), "years": {}, "seed": seed, "households": households}
+        summary: dict[str, Any] = {"output": str(output), "years": {}, "seed": seed, "households": households}
         with progress(quiet or json_out) as step:
             step(f"生成 {len(year_list)} 年 × {households:,} 户")
             results = generate_chain(households, seed, year_list, county or "丰都县")
@@ -185,7 +185,7 @@ def payments(
         write_payments(frame, output, title=f"{county}{year}年扶贫资金到户发放名单", force=force)
         if truth:
             write_json(t.to_json(), truth_path, force=force)
-        summary = {"output": str(output), "payments": len(frame), "year": year, "pack": the_pack.name, "seed": seed,
+        summary: dict[str, Any] = {"output": str(output), "payments": len(frame), "year": year, "pack": the_pack.name, "seed": seed,
                    "anomalies": [a["check"] for a in t.anomalies], "not_planted": t.not_planted,
                    "truth": str(truth_path) if truth else None}
         if json_out:

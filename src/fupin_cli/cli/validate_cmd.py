@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,8 +12,24 @@ if TYPE_CHECKING:  # pandas is imported by the command when it runs, not by `fup
     import pandas as pd
 
 from fupin_cli.cli.common import (
-    YEAR_MAX, YEAR_MIN, ColumnsOpt, EncodingOpt, ForceOpt, JsonOpt, RostersArg, read_rosters, Lang, LangOpt, OutputOpt,
-    QuietOpt, RegionOpt, SheetOpt, err, escape, guard, out,
+    YEAR_MAX,
+    YEAR_MIN,
+    ColumnsOpt,
+    EncodingOpt,
+    ForceOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    OutputOpt,
+    QuietOpt,
+    RegionOpt,
+    RostersArg,
+    SheetOpt,
+    err,
+    escape,
+    guard,
+    out,
+    read_rosters,
 )
 
 OUTPUT_FORMATS = (".xlsx", ".csv", ".parquet")
@@ -66,11 +83,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         with guard(json_):
             from fupin_cli.checks import check_labels_of, choose_year, exit_code, pack_checks, report, validate
-            from fupin_cli.errors import UsageError
             from fupin_cli.cli.config import settings
             from fupin_cli.cli.run import (
-                command_provenance, load_pack_checked, prepare_outputs, print_envelope, progress, settle, warn,
+                command_provenance,
+                load_pack_checked,
+                prepare_outputs,
+                print_envelope,
+                progress,
+                settle,
+                warn,
             )
+            from fupin_cli.errors import UsageError
             from fupin_cli.io.write import take_notices, write_frame
 
             if no_pack and pack is not None:
@@ -120,7 +143,7 @@ def register(app: typer.Typer) -> None:
 
 
 def render(payload: dict, findings: pd.DataFrame, max_rows: int, lang: str, output: Path | None,
-           choice: list[str] = ()) -> None:
+           choice: Sequence[str] = ()) -> None:
     from fupin_cli.cli.render import readable_width
     from fupin_cli.cli.run import print_choice
 

@@ -17,6 +17,7 @@ Frames (English column names; :data:`LABELS` has the Chinese ones):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +46,7 @@ class CausesReport:
     households: int
     people: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "area": self.area,
             "households": self.households,
@@ -102,7 +103,7 @@ def causes_report(households: pd.DataFrame, by: str = "township") -> CausesRepor
     base = pd.DataFrame({"cause": primary, "people": people})
     agg = base.groupby("cause").agg(households=("people", "size"), people=("people", "sum"))
     by_cause = agg.reindex(order, fill_value=0).rename_axis("cause").reset_index()
-    n_h, n_p = int(len(poor)), int(people.sum())
+    n_h, n_p = len(poor), int(people.sum())
     by_cause["household_share"] = (by_cause["households"] / n_h).round(6) if n_h else 0.0
     by_cause["people_share"] = (by_cause["people"] / n_p).round(6) if n_p else 0.0
     by_cause = by_cause.astype({"households": "int64", "people": "int64", "household_share": "float64", "people_share": "float64"})

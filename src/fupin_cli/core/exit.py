@@ -18,8 +18,9 @@ No threshold lives here: every one comes from the pack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,14 @@ import pandas as pd
 from fupin_cli.core.history import REGISTERED_POOR, registry_status, text
 from fupin_cli.core.identify import _records
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people
-from fupin_cli.engine.decide import COUNTY_DONE, VILLAGE_DONE
+from fupin_cli.engine.decide import VILLAGE_DONE
 from fupin_cli.errors import InputError, UsageError
 from fupin_cli.schema import EXIT_DONE, EXIT_NOT_DONE, REGISTRY_EXITED, REGISTRY_GONE
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 PERCENT_FIELDS = ("incidence", "wrong_exit_rate", "missed_rate", "recognition_rate", "comprehensive_incidence", "exit_incidence",
                   "registered_incidence", "safe_housing_rate", "medical_insurance_rate", "safe_water_rate",
@@ -96,12 +102,12 @@ class ExitAssessment:
         county = _records(self.county)[0]
         return {
             "year": self.year,
-            "registered_households": int(len(self.registered)),
-            "exited_households": int(len(self.exited())),
+            "registered_households": len(self.registered),
+            "exited_households": len(self.exited()),
             "exited_people": int(self.exited()["people"].sum()),
-            "remaining_households": int(len(self.remaining())),
+            "remaining_households": len(self.remaining()),
             "remaining_people": int(self.remaining()["people"].sum()),
-            "not_found": int(len(self.not_found)),
+            "not_found": len(self.not_found),
             "villages": _records(self.villages),
             "villages_exiting": int((self.villages["exit_result"] == VILLAGE_DONE).sum()),
             "poor_villages": ({k: int(v) for k, v in self.villages["poor_village"].value_counts().items()}
@@ -112,7 +118,7 @@ class ExitAssessment:
         }
 
 
-def unmet_table(ev, assessed: pd.DataFrame) -> pd.DataFrame:
+def unmet_table(ev: Evaluation, assessed: pd.DataFrame) -> pd.DataFrame:
     """Per household exit rule: remaining households failing it, and those it cannot decide (missing data)."""
     remaining = (assessed["exit_result"] == EXIT_NOT_DONE).to_numpy()
     rows = []
@@ -134,7 +140,7 @@ def household_exits(households: pd.DataFrame, exit_decisions: pd.DataFrame,
     poor = out["registry_status"].isin(REGISTERED_POOR).to_numpy()
     result = text(exit_decisions, "exit_result").reindex(out.index)
     # an undecidable household (missing input) is not out of poverty: 未脱贫, the reason says what is missing
-    out["exit_result"] = np.where(poor, np.where(result.to_numpy(dtype=object) == EXIT_DONE, EXIT_DONE, EXIT_NOT_DONE), None)
+    out["exit_result"] = np.where(poor, np.where(result.to_numpy(dtype=object) == EXIT_DONE, EXIT_DONE, EXIT_NOT_DONE), None)  # type: ignore[call-overload]  # numpy stubs refuse a None branch; at run time it gives an object array
     unmet = text(exit_decisions, "exit_unmet").reindex(out.index)
     out["exit_unmet"] = unmet.where(poor & (out["exit_result"] == EXIT_NOT_DONE).to_numpy(), None)
     out["people"] = household_people(out).astype("int64")
@@ -288,7 +294,7 @@ def comprehensive_incidence(row: dict[str, Any]) -> float | None:
     missed, wrong = row.get("estimated_missed_people"), row.get("estimated_wrong_exit_people")
     if missed is None or wrong is None or not row.get("population"):
         return None
-    return round((row["poor_population"] + missed + wrong) / row["population"], 6)
+    return cast(float, round((row["poor_population"] + missed + wrong) / row["population"], 6))
 
 
 def wilson(successes: float, n: float, z: float = CI_Z) -> list[float] | None:
@@ -380,9 +386,9 @@ def sample_rates(sample: pd.DataFrame, assessed: pd.DataFrame) -> tuple[dict[str
     rates["missed_people_ci"] = ratio_wilson(np.where(missed & not_poor, people, 0)[not_poor], people[not_poor])
     if "recognised" in sample.columns:
         rec = sample["recognised"].astype("boolean").dropna()
-        rates["sampled_opinions"] = int(len(rec))
+        rates["sampled_opinions"] = len(rec)
         rates["recognition_rate"] = round(float(rec.mean()), 6) if len(rec) else None
-        rates["recognition_rate_ci"] = wilson(int(rec.sum()), int(len(rec)))
+        rates["recognition_rate_ci"] = wilson(int(rec.sum()), len(rec))
     return rates, notes
 
 
@@ -442,7 +448,7 @@ def remaining_list(assessment: ExitAssessment, members: pd.DataFrame | None = No
 
 
 # ---- the pipeline behind `fupin exit` -----------------------------------------------------
-def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | None,
+def _decide_frame(frame: pd.DataFrame, decide: Callable[..., Any], pack: Pack, year: int, region: str | None,
                   into: tuple[str, str] = ("exit_result", "exit_unmet")) -> pd.DataFrame:
     """Run the pack's village/county rules of one kind on a frame (rates given to the engine in %);
     the decision and its unmet conditions go to the columns ``into``."""
@@ -454,8 +460,8 @@ def _decide_frame(frame: pd.DataFrame, decide, pack, year: int, region: str | No
                            into[1]: decided["exit_unmet"].replace("", None).to_numpy(dtype=object)})
 
 
-def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int, region: str | None = None, *,
-             roster=None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
+def run_exit(households: pd.DataFrame, members: pd.DataFrame | None, pack: Pack, year: int, region: str | None = None, *,
+             roster: Roster | None = None, population: pd.DataFrame | None = None, sample: pd.DataFrame | None = None,
              source_name: str = "SOURCE", policy: Any = None, unmatched: Any = ()) -> tuple[ExitAssessment, Any]:
     """Household, village and county exit for ``year``; returns the assessment and the Evaluation.
 

@@ -28,8 +28,9 @@ Checks (``check`` ids):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,10 @@ from fupin_cli.errors import InputError, RuleError
 from fupin_cli.findings import concat_findings, count_by_severity, empty_findings, make_findings
 from fupin_cli.idnumber import mask, mask_account
 from fupin_cli.schema import REGISTRY_GONE, REGISTRY_REMOVED, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET, normalise_header
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.engine.model import FundsSpec
 
 LEFT = (REGISTRY_REMOVED, REGISTRY_GONE)
 ONCE = "一次性"
@@ -68,7 +73,7 @@ class FundsResult:
     def counts(self) -> dict[str, Any]:
         by_check = self.findings["check"].value_counts().sort_index()
         return {
-            "payments": int(len(self.payments)),
+            "payments": len(self.payments),
             "amount": round(float(self.payments["amount_value"].fillna(0).sum()), 2),
             "matched": int(self.payments["matched_household"].notna().sum()),
             "households": int(self.payments["matched_household"].nunique()),
@@ -118,9 +123,9 @@ def _leave_year(households: pd.DataFrame, year: int) -> pd.Series:
     return pd.to_numeric(found, errors="coerce").fillna(year).astype(int)
 
 
-def _item_index(pack) -> dict[str, Any]:
-    out = {}
-    for item in pack.funds.items:
+def _item_index(funds: FundsSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in funds.items:
         for name in (item.label, item.id, *item.aliases):
             out[normalise_header(name)] = item
     return out
@@ -135,7 +140,7 @@ def _finding(p: pd.DataFrame, mask_rows: np.ndarray, check: str, severity: str, 
     return make_findings(pd.DataFrame({
         "severity": severity, "check": check, "file": sel[SOURCE_FILE].astype(str) if SOURCE_FILE in sel else "",
         "sheet": sel[SOURCE_SHEET].astype(object).fillna("").astype(str) if SOURCE_SHEET in sel else "",
-        "row": sel[SOURCE_ROW] if SOURCE_ROW in sel else pd.NA, "column": column,
+        "row": sel.get(SOURCE_ROW, pd.NA), "column": column,
         "household_id": sel["matched_household"].fillna(sel["given_household"]).fillna("").astype(str),
         "message": msg, "hint": hint}, index=sel.index))
 
@@ -202,7 +207,7 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     p["village"] = m.map(info["village"]).where(m.notna(), _text(p, "village")).fillna(UNKNOWN_AREA)
     p["head_name"] = m.map(info["head"])
 
-    index = _item_index(pack)
+    index = _item_index(pack.funds)
     norm = p["item_text"].map(lambda t: normalise_header(t) if isinstance(t, str) else None)
     p["item_id"] = norm.map(lambda k: index[k].id if k in index else None).astype(object)
     items = {i.id: i for i in pack.funds.items}
@@ -329,7 +334,7 @@ def check_funds(payments: pd.DataFrame, households: pd.DataFrame, members: pd.Da
     return FundsResult(payments=p, findings=findings, totals=totals, budget=budget_frame, notes=notes)
 
 
-def _per_pair(p: pd.DataFrame, key: str, other: str, decide, default: bool) -> pd.Series:
+def _per_pair(p: pd.DataFrame, key: str, other: str, decide: Callable[[str, Any], Any], default: bool) -> pd.Series:
     """``decide(item id, value)`` once per distinct (item, value) pair, spread to the payments; ``default``
     where the payment has no known item."""
     pairs = p[[key, other]].astype(object)
@@ -344,7 +349,7 @@ def _per_pair(p: pd.DataFrame, key: str, other: str, decide, default: bool) -> p
     return out
 
 
-def _limits(p: pd.DataFrame, items: dict, pack, year: int, region, resolve) -> tuple[np.ndarray, np.ndarray]:
+def _limits(p: pd.DataFrame, items: dict[str, Any], pack: Pack, year: int, region: str | None, resolve: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per payment: the standard (× people when per person) and the per-period cap, NaN where none."""
     limit = np.full(len(p), np.nan)
     cap = np.full(len(p), np.nan)
@@ -395,7 +400,7 @@ def _totals(p: pd.DataFrame) -> pd.DataFrame:
 def parse_budget(table: pd.DataFrame, source: str = "budget") -> pd.DataFrame:
     """``--budget``: 项目 + 预算金额, per 行政村 (and 乡镇) or for the county (行政村 blank / 全县)."""
     index = {normalise_header(a): k for k, names in BUDGET_ALIASES.items() for a in names}
-    cols = {}
+    cols: dict[str, Any] = {}
     for c in table.columns:
         k = index.get(normalise_header(c))
         if k and k not in cols.values():
@@ -510,7 +515,7 @@ def assistance_ledger(households: pd.DataFrame, table: pd.DataFrame, pack: Any, 
     town, village = _text(hh, "township").fillna(""), _text(hh, "village").fillna(UNKNOWN_AREA)
     found: list[pd.DataFrame] = []
 
-    def finding(check, severity, rows, hids, messages, hint, column=""):
+    def finding(check: str, severity: str, rows: Any, hids: Any, messages: Any, hint: str, column: str = "") -> None:
         if len(messages):
             found.append(make_findings(pd.DataFrame({"severity": severity, "check": check, "file": source, "row": rows,
                                                      "household_id": hids, "message": messages, "hint": hint, "column": column})))

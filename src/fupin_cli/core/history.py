@@ -19,6 +19,7 @@ that split off, or whose number and head both changed).  Everything is vectorise
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -234,8 +235,8 @@ class Match:
     def counts(self) -> dict[str, int]:
         c = self.pairs["method"].value_counts()
         out = {m: int(c.get(m, 0)) for m in MATCH_METHODS if m != MATCH_NEW}
-        out["unmatched_previous"] = int(len(self.unmatched_previous))
-        out["unmatched_current"] = int(len(self.unmatched_current))
+        out["unmatched_previous"] = len(self.unmatched_previous)
+        out["unmatched_current"] = len(self.unmatched_current)
         return out
 
 
@@ -273,8 +274,8 @@ def match_households(
     )
 
 
-def _match_by_members(previous, current, previous_members, current_members, prev_heads, cur_heads,
-                      cur_free: np.ndarray, taken: set) -> pd.DataFrame:
+def _match_by_members(previous: pd.DataFrame, current: pd.DataFrame, previous_members: pd.DataFrame | None,
+                      current_members: pd.DataFrame | None, prev_heads: Any, cur_heads: Any, cur_free: np.ndarray, taken: set[Any]) -> pd.DataFrame:
     empty = pd.DataFrame({"cur": pd.Series(dtype="int64"), "prev": pd.Series(dtype="int64"),
                           "method": pd.Series(dtype=object), "shared": pd.Series(dtype="int64")})
     if not len(cur_free):

@@ -33,8 +33,14 @@ from fupin_cli.errors import DataError, UsageError
 from fupin_cli.findings import count_by_severity, empty_findings
 from fupin_cli.roster import Roster
 from fupin_cli.schema import (
-    HOUSEHOLD_FIELD_NAMES, MEMBER_FIELD_NAMES, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET,
-    STATUS_NOT_POOR, STATUS_PENDING, STATUS_POOR,
+    HOUSEHOLD_FIELD_NAMES,
+    MEMBER_FIELD_NAMES,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+    STATUS_NOT_POOR,
+    STATUS_PENDING,
+    STATUS_POOR,
 )
 
 DECISION_COLUMNS = ["status", "attribute", "primary_cause", "secondary_causes", "measures", "basis",
@@ -110,8 +116,9 @@ def parameters_used(ev: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def provenance(roster: Roster, pack: Any, ev: Any, year: int, region: str | None, *, version: str, run_time: str,
+def provenance(roster: Any, pack: Any, ev: Any, year: int, region: str | None, *, version: str, run_time: str,
                command: str = "identify", options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``roster``: a Roster, or any object with its ``sources`` (the commands that read several inputs)."""
     return {
         "tool": "fupin",
         "version": version,
@@ -148,7 +155,7 @@ def not_evaluated_lines(prov: dict[str, Any]) -> list[str]:
     return lines
 
 
-def not_evaluated_used(ev: Any, kinds: Any = None) -> list[dict]:
+def not_evaluated_used(ev: Any, kinds: Any = None) -> list[dict[str, Any]]:
     """Rules (of ``kinds``) not evaluated for lack of a roster column (engine/inputs.py), for --json and 说明."""
     rules = getattr(ev, "not_evaluated_rules", None)
     return [r.to_dict(ev.pack) for r in rules(kinds)] if rules else []
@@ -183,7 +190,7 @@ def error_reasons(roster: Roster, findings: pd.DataFrame) -> pd.Series:
     return mapped.where(mapped.notna(), pd.NA)
 
 
-def _row_lookup(roster: Roster) -> dict[tuple, str]:
+def _row_lookup(roster: Roster) -> dict[tuple[Any, ...], str]:
     frames = []
     for df in (roster.households, roster.members):
         if len(df) and SOURCE_ROW in df.columns and "household_id" in df.columns:
@@ -313,7 +320,7 @@ def _source_name(roster: Roster) -> str:
     return "roster"
 
 
-def _to_pending(households: pd.DataFrame, mask, reason: pd.Series) -> None:
+def _to_pending(households: pd.DataFrame, mask: Any, reason: pd.Series) -> None:
     households.loc[mask, "status"] = STATUS_PENDING
     households.loc[mask, "attribute"] = pd.NA
     households.loc[mask, "not_identified_reason"] = reason.to_numpy()
@@ -331,7 +338,7 @@ def _text(s: pd.Series) -> pd.Series:
     return text.where(text.str.strip().str.len() > 0)
 
 
-def _arrow_ids(s: pd.Series):
+def _arrow_ids(s: pd.Series) -> Any:
     """A text column as a pyarrow array (no copy when the column is Arrow-backed)."""
     import pyarrow as pa
 
@@ -342,9 +349,8 @@ def _arrow_ids(s: pd.Series):
     return arr
 
 
-def _positions(keys, value_set) -> "np.ndarray":
+def _positions(keys: Any, value_set: Any) -> np.ndarray:
     """Position in ``value_set`` (first occurrence) of every key, −1 when absent or missing (C++ hashing)."""
-    import numpy as np
     import pyarrow.compute as pc
 
     pos = pc.index_in(keys, value_set=value_set, skip_nulls=True)
@@ -427,7 +433,7 @@ def register_members(roster: Roster, households: pd.DataFrame, codes: Any = None
     else:
         pos = _positions(_arrow_ids(out["household_id"]), _arrow_ids(households["household_id"]))
 
-    def household_values(c: str):
+    def household_values(c: str) -> Any:
         col = households[c]
         if col.dtype == object:  # text kept as objects (status): the members get ``str``
             col = col.astype("str")
@@ -449,8 +455,8 @@ def quota_frame(households: pd.DataFrame, ev: Any) -> pd.DataFrame:
     labourers = _first_col(evh, ("labourer_count",), households.index)
     return pd.DataFrame({
         "household_id": households["household_id"],
-        "township": households["township"] if "township" in households else pd.NA,
-        "village": households["village"] if "village" in households else "",
+        "township": households.get("township", pd.NA),
+        "village": households.get("village", ""),
         "status": households["status"],
         "people": household_people(households),
         "income": income,
@@ -458,7 +464,7 @@ def quota_frame(households: pd.DataFrame, ev: Any) -> pd.DataFrame:
     }, index=households.index)
 
 
-def _first_col(df: pd.DataFrame, names: tuple[str, ...], index) -> pd.Series:
+def _first_col(df: pd.DataFrame, names: tuple[str, ...], index: pd.Index) -> pd.Series:
     for n in names:
         if n in df.columns:
             return pd.to_numeric(df[n], errors="coerce").reindex(index)
@@ -476,13 +482,13 @@ def excluded_mask(ev: Any) -> pd.Series:
     return ev.results[ids].fillna(False).astype(bool).any(axis=1)
 
 
-def closing_counts(roster: Roster, households: pd.DataFrame, findings: pd.DataFrame, excluded: pd.Series) -> dict[str, Any]:
+def closing_counts(roster: Any, households: pd.DataFrame, findings: pd.DataFrame, excluded: pd.Series) -> dict[str, Any]:
     t = totals(households)
     sev = count_by_severity(findings) if len(findings) else {"error": 0, "warning": 0, "info": 0}
     status = households["status"].astype(object)
     return {
-        "households_read": int(len(roster.households)),
-        "members_read": int(len(roster.members)),
+        "households_read": len(roster.households),
+        "members_read": len(roster.members),
         "findings": sev,
         "poor_households": t["poor_households"],
         "poor_people": t["poor_people"],

@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fupin_cli.core.identify import DECISION_COLUMNS, _text, closing_counts, excluded_mask, pack_label, provenance, stop_on_errors
+from fupin_cli.core.identify import (
+    DECISION_COLUMNS,
+    _text,
+    closing_counts,
+    excluded_mask,
+    pack_label,
+    provenance,
+    stop_on_errors,
+)
 from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, SOURCE_ROW
 
 REGISTER = "__register"
@@ -121,7 +129,7 @@ def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None,
     return ScannedResult(con, columns, kinds, counts, prov, findings, ev, notes)
 
 
-def _availability(scan: Any, pack: Any, year: int, region: str | None, policy: Any):
+def _availability(scan: Any, pack: Any, year: int, region: str | None, policy: Any) -> Any:
     """The pack as it can run on the roster's columns (``engine.inputs``): the run stops as the pandas path
     stops (``check_policy``); the query is compiled from this effective pack (absent alternatives dropped, rules
     with absent inputs evaluated both ways and not evaluated where the two disagree, as the pandas evaluator does)."""
@@ -142,7 +150,7 @@ def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _ages(con, scan, pack, year: int):
+def _ages(con: Any, scan: Any, pack: Any, year: int) -> np.ndarray | None:
     """Members' ages (``engine.derive.member_ages``, vectorised) when the pack reads ``age``; None otherwise."""
     from fupin_cli.engine import ir
     from fupin_cli.engine.derive import member_ages
@@ -158,7 +166,7 @@ def _ages(con, scan, pack, year: int):
     return member_ages(frame, year)
 
 
-def _frame(table, kinds: dict[str, str]) -> pd.DataFrame:
+def _frame(table: Any, kinds: dict[str, str]) -> pd.DataFrame:
     """Arrow columns as the reader's pandas dtypes (str, Int64, Float64, boolean, datetime64[ns])."""
     import pyarrow as pa
 
@@ -185,20 +193,20 @@ def _frame(table, kinds: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _register_columns(scan, ev, decision_columns: list[str]) -> list[str]:
+def _register_columns(scan: Any, ev: Any, decision_columns: list[str]) -> list[str]:
     known = [c for c in HOUSEHOLD_FIELD_NAMES if c in scan.household_columns]
     passthrough = [c for c in scan.household_columns if c not in known and not str(c).startswith("_")]
     estimates = list(_estimate_labels(ev))
     return ["__row", *known, *passthrough, *decision_columns, *estimates, "member_count", "assessment_year", "pack", SOURCE_ROW]
 
 
-def _estimate_labels(ev) -> dict[str, str]:
+def _estimate_labels(ev: Any) -> dict[str, str]:
     from fupin_cli.core.identify import estimate_columns
 
     return {name: rule_id for (name, _), rule_id in zip(estimate_columns(ev).items(), getattr(ev, "values", pd.DataFrame()).columns)}
 
 
-def _register(con, scan, ev, decisions: pd.DataFrame, year: int, pack) -> None:
+def _register(con: Any, scan: Any, ev: Any, decisions: pd.DataFrame, year: int, pack: Any) -> None:
     """``__register``: the roster's household columns + decision columns (as core.identify.register_households)."""
     import pyarrow as pa
 

@@ -27,8 +27,9 @@ The aggregates are one DuckDB ``GROUP BY`` per view over the household table; th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -77,10 +78,10 @@ def by_name(text: str) -> str:
 # ---- inputs ---------------------------------------------------------------------------------
 def household_size(households: pd.DataFrame) -> np.ndarray:
     """n_h: 家庭人口数 when given and > 0, else member rows when > 0, else NaN (unusable)."""
-    def col(name):
+    def col(name: str) -> np.ndarray:
         if name not in households.columns:
             return np.full(len(households), np.nan)
-        return pd.to_numeric(households[name], errors="coerce").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+        return cast(np.ndarray, pd.to_numeric(households[name], errors="coerce").astype("Float64").to_numpy(dtype="float64", na_value=np.nan))
 
     size, count = col("household_size"), col("member_count")
     size = np.where(size > 0, size, np.nan)
@@ -92,9 +93,9 @@ def registered(households: pd.DataFrame) -> np.ndarray:
     """Registered poor: 建档立卡状态 贫困户/返贫 when the register records it, else 识别结果 = 贫困户."""
     if "registry_status" in households.columns and households["registry_status"].notna().any():
         s = households["registry_status"].astype(object)
-        return s.isin([REGISTRY_POOR, REGISTRY_RETURNED]).to_numpy()
+        return cast(np.ndarray, s.isin([REGISTRY_POOR, REGISTRY_RETURNED]).to_numpy())
     if "status" in households.columns:
-        return (households["status"].astype(object) == STATUS_POOR).to_numpy()
+        return cast(np.ndarray, (households["status"].astype(object) == STATUS_POOR).to_numpy())
     return np.zeros(len(households), dtype=bool)
 
 
@@ -175,7 +176,7 @@ class MeasuresResult:
 
     def to_json(self) -> dict[str, Any]:
         o = self.overall.iloc[0]
-        groups: dict[str, list] = {}
+        groups: dict[str, list[Any]] = {}
         for by, df in self.groups.items():
             keys = BY_KEYS[by]
             groups[BY_LABELS[by]] = [
@@ -210,7 +211,7 @@ def _num(v: Any) -> float | None:
 
 
 # ---- computing --------------------------------------------------------------------------------
-def measures(households: pd.DataFrame, members: pd.DataFrame | None, ev: Any, *, by: list[str] = (),
+def measures(households: pd.DataFrame, members: pd.DataFrame | None, ev: Any, *, by: Sequence[str] = (),
              sample: bool = False, replicates: int = 500, seed: int = 1, present: set[str] | None = None) -> MeasuresResult:
     """All measures for the households of an evaluation (``ev`` from :func:`fupin_cli.engine.evaluate`).
 
@@ -249,9 +250,9 @@ def measures(households: pd.DataFrame, members: pd.DataFrame | None, ev: Any, *,
     for dim, ind in mpi.indicators:
         node = pack.mpi_ir[f"{mpi.id}.{ind.id}"]
         inputs = sorted(input_fields(pack, node))
-        evaluated = bool(set(inputs) & present) if inputs else True
-        item = Indicator(ind.id, ind.label, dim.id, ind.weight, 0.0, evaluated, inputs)
-        if evaluated:
+        is_evaluated = bool(set(inputs) & present) if inputs else True
+        item = Indicator(ind.id, ind.label, dim.id, ind.weight, 0.0, is_evaluated, inputs)
+        if is_evaluated:
             values = ev.household_condition(node)
             unknown = values.isna().to_numpy()
             item.unknown_households = int((unknown & usable).sum())
@@ -323,7 +324,7 @@ def programmes(ev: Any, households: pd.DataFrame, n: np.ndarray, present: set[st
     of registered poor among the relocated households), where the source has a 是否易地扶贫搬迁户 column."""
     people = np.nan_to_num(n, nan=0.0)
     rows = []
-    values = getattr(ev, "values", None)
+    values: Any = getattr(ev, "values", None)
     for rule_id in ([] if values is None else list(values.columns)):
         v = values[rule_id].to_numpy(dtype="float64", na_value=np.nan)
         has = ~np.isnan(v)
@@ -363,7 +364,7 @@ def _key_column(households: pd.DataFrame, name: str) -> np.ndarray:
         return np.full(len(households), UNKNOWN_AREA, dtype=object)
     s = households[name].astype(object)
     ok = s.notna() & (s.astype(str).str.strip() != "")
-    return s.where(ok, UNKNOWN_AREA).astype(str).to_numpy(dtype=object)
+    return cast(np.ndarray, s.where(ok, UNKNOWN_AREA).astype(str).to_numpy(dtype=object))
 
 
 def _sql_sums(z: float, evaluated: list[Indicator], mpi: bool) -> list[str]:
@@ -492,7 +493,7 @@ def _ratios(sums: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def _bootstrap(table: pd.DataFrame, z: float, bys: list[str], groups: dict[str, pd.DataFrame], evaluated, mpi: bool,
+def _bootstrap(table: pd.DataFrame, z: float, bys: list[str], groups: dict[str, pd.DataFrame], evaluated: list[Indicator], mpi: bool,
                replicates: int, seed: int) -> dict[str, Any]:
     """95% percentile intervals from ``replicates`` resamples of households (the clusters), seeded."""
     if replicates < 20:

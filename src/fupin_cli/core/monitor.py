@@ -20,7 +20,7 @@ rule holds (monitored ≥ 6 months, ≥ 1 measure, income above the line, rigid 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,10 @@ import pandas as pd
 from fupin_cli.core.history import text
 from fupin_cli.core.summary import UNKNOWN_AREA, household_people
 from fupin_cli.engine.decide import ELIMINATED, PENDING
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.loader import Pack
 
 NEW, CONTINUING, ELIMINATED_NOW, UNDECIDED, NOT_MONITORED = "新纳入监测", "继续监测", "风险消除", "待核实", "非监测对象"
 MONITORING_STATUSES = (NEW, CONTINUING, ELIMINATED_NOW, UNDECIDED, NOT_MONITORED)
@@ -98,7 +102,7 @@ class MonitorResult:
         eliminated = self.listing(ELIMINATED_NOW)
         return {
             "year": self.year,
-            "households": int(len(self.households)),
+            "households": len(self.households),
             "monitoring_status": {r.monitoring_status: {"households": int(r.households), "people": int(r.people)}
                                   for r in counts.itertuples()},
             "categories": {c: int((objects["monitoring_category"] == c).sum()) for c in self.categories},
@@ -128,7 +132,7 @@ def already_monitored(households: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     return monitored, eliminated & (category | htype)
 
 
-def elimination_table(ev, households: pd.DataFrame) -> pd.DataFrame:
+def elimination_table(ev: Evaluation, households: pd.DataFrame) -> pd.DataFrame:
     continuing = (households["monitoring_status"] == CONTINUING).to_numpy()
     rows = []
     for rule in ev.rules_of("elimination"):
@@ -139,7 +143,7 @@ def elimination_table(ev, households: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["condition", "rule", "households", "unknown"])
 
 
-def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, year: int,
+def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack: Pack, year: int,
                 region: str | None = None, *, policy: Any = None, unmatched: Any = ()) -> tuple[MonitorResult, Any]:
     """Evaluate the monitoring pack on SOURCE and sort households (see the module doc).
 
@@ -167,20 +171,20 @@ def run_monitor(households: pd.DataFrame, members: pd.DataFrame | None, pack, ye
     out = households.copy(deep=False)
     out["monitoring_status"] = status
     out["monitoring_result"] = np.where(flagged, category, None)
-    chosen = np.where(monitored, recorded, None)
+    chosen = np.where(monitored, recorded, None)  # type: ignore[arg-type]  # numpy stubs refuse a None branch; at run time it gives an object array
     out["monitoring_category"] = np.where(pd.isna(chosen) & flagged, category, chosen)
     out["monitoring_basis"] = text(decided, "monitoring_basis").where(flagged, None)
     risks = text(decided, "risk_types")
     out["risk_types"] = risks.where(np.isin(status, (NEW, CONTINUING, ELIMINATED_NOW)), None)
     out["elimination_result"] = np.where(monitored, decided["elimination_result"].astype(object), None)
-    out["elimination_method"] = np.where(status == ELIMINATED_NOW, np.where(risks.notna().to_numpy(), BY_ASSISTANCE, NATURALLY), None)
+    out["elimination_method"] = np.where(status == ELIMINATED_NOW, np.where(risks.notna().to_numpy(), BY_ASSISTANCE, NATURALLY), None)  # type: ignore[call-overload]  # numpy stubs refuse a None branch; at run time it gives an object array
     out["elimination_unmet"] = text(decided, "elimination_unmet").where(status == CONTINUING, None)
     out["people"] = household_people(out).astype("int64")
     if eliminated_before.any():
         notes.append(f"{int(eliminated_before.sum())} 户此前已标注风险消除，按未监测户重新判定")
     unknown = [v for v in set(text(households, "monitoring_category").dropna()) if canonical_category(v, categories) is None]
     if unknown:
-        notes.append(f"监测对象类别 '{sorted(unknown)[0]}' 不是规则包中的类别（{'、'.join(categories)}），按原文保留")
+        notes.append(f"监测对象类别 '{min(unknown)}' 不是规则包中的类别（{'、'.join(categories)}），按原文保留")
     result = MonitorResult(year=year, households=out, categories=categories, elimination=pd.DataFrame(), notes=notes,
                            line=line_used(ev))
     result.elimination = elimination_table(ev, out)

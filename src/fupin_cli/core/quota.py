@@ -21,6 +21,7 @@ quotas, over all households still eligible, with the same ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,7 @@ def rank_order(frame: pd.DataFrame, by: list[str] | None = None) -> np.ndarray:
         key[g] = frame[g].astype(object).astype(str).to_numpy()
     key["pos"] = np.arange(len(frame))
     cols = [*(by or []), "income", "labourers", "neg_size", "hid"]
-    return key.sort_values(cols, kind="stable", na_position="last")["pos"].to_numpy()
+    return cast(np.ndarray, key.sort_values(cols, kind="stable", na_position="last")["pos"].to_numpy())
 
 
 def apply_quota(frame: pd.DataFrame, quota: Quota) -> tuple[pd.Series, pd.Series, pd.DataFrame]:

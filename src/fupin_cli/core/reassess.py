@@ -21,6 +21,7 @@ module only combines them with last year's status, vectorised.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,10 @@ from fupin_cli.schema import (
     STATUS_POOR,
     TRANSITIONS,
 )
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 NEW, CONTINUE, EXITED, RETURNED, REMOVED, GONE, NOT_POOR = TRANSITIONS
 
@@ -101,12 +106,12 @@ class Reassessment:
     def history(self) -> pd.DataFrame:
         return history_table(self.households)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         counts = self.counts()
         return {
             "year": self.year,
             "previous_year": self.previous_year,
-            "households": int(len(self.households)),
+            "households": len(self.households),
             "transitions": {r.transition: {"households": int(r.households), "people": int(r.people)}
                             for r in counts.itertuples()},
             "registry_status": {k: int(v) for k, v in
@@ -149,7 +154,7 @@ def check_years(previous: pd.DataFrame, current: pd.DataFrame, year: int, previo
                          "PREVIOUS must be the earlier year's register and CURRENT the later year's roster")
     roster_years = integer(current, "year").dropna().unique()
     if len(roster_years) and any(int(y) != year for y in roster_years):
-        other = sorted(int(y) for y in roster_years if int(y) != year)[0]
+        other = min(int(y) for y in roster_years if int(y) != year)
         same = " (the year of PREVIOUS)" if other == prev_year else ""
         raise UsageError(f"CURRENT roster's 年度 column says {other}{same}, but --year is {year}",
                          "check that CURRENT is this year's roster and --year is right")
@@ -162,13 +167,13 @@ RECORD_CONFLICT = "本年花名册记为已脱贫，但上年登记册为{prev}�
 
 def recorded_exited(current: pd.DataFrame) -> np.ndarray:
     """Households that this year's roster itself records as 已脱贫 (脱贫状态 / 户类型 / 贫困户属性)."""
-    return (registry_status(current).astype(object) == REGISTRY_EXITED).to_numpy()
+    return cast(np.ndarray, (registry_status(current).astype(object) == REGISTRY_EXITED).to_numpy())
 
 
 def record_conflicts(previous_registry: pd.Series, recorded: np.ndarray) -> np.ndarray:
     """The roster records 已脱贫 but last year's register did not (and the household was not registered poor)."""
     prev = previous_registry.astype(object)
-    return recorded & ~(prev == REGISTRY_EXITED).to_numpy() & ~prev.isin(REGISTERED_POOR).to_numpy()
+    return cast(np.ndarray, recorded & ~(prev == REGISTRY_EXITED).to_numpy() & ~prev.isin(REGISTERED_POOR).to_numpy())
 
 
 def classify(previous_registry: pd.Series, decisions: YearDecisions, recorded: np.ndarray | None = None) -> pd.DataFrame:
@@ -313,7 +318,8 @@ def reassess(
     )
 
 
-def _gone_households(previous, match: Match, prev_registry, prev_history, prev_first, year, columns) -> pd.DataFrame:
+def _gone_households(previous: Any, match: Match, prev_registry: Any, prev_history: Any, prev_first: Any, year: int,
+                     columns: Any) -> pd.DataFrame:
     """Registered households absent this year: last year's row, marked 自然减少."""
     pos = match.unmatched_previous
     pos = pos[prev_registry.iloc[pos].isin(EVER_REGISTERED).to_numpy()]
@@ -336,13 +342,13 @@ def _gone_households(previous, match: Match, prev_registry, prev_history, prev_f
     return gone.reindex(columns=columns)
 
 
-def _match_report(previous, current, match: Match, prev_registry) -> pd.DataFrame:
+def _match_report(previous: Any, current: Roster, match: Match, prev_registry: Any) -> pd.DataFrame:
     """Households that did not match plainly by 户编号: changed number, split, new, dropped."""
     pairs = match.pairs[match.pairs["method"] != MATCH_ID]
     cols = ["township", "village", "household_id", "head_name", "previous_household_id", "match_method",
             "shared_members", "previous_registry_status"]
 
-    def rows(frame, pos):
+    def rows(frame: pd.DataFrame, pos: Any) -> dict[str, Any]:
         part = frame.iloc[pos]
         return {c: text(part, c).to_numpy(dtype=object) for c in ("township", "village", "household_id", "head_name")}
 
@@ -409,13 +415,13 @@ class RegisterView:
     summary: pd.DataFrame
     causes: object
     quota: None
-    coverage: dict
-    provenance: dict
+    coverage: dict[str, Any]
+    provenance: dict[str, Any]
 
 
-def run_reassess(previous, current, pack, year: int, region: str | None = None, *, allow_errors: bool = False,
+def run_reassess(previous: Any, current: Roster, pack: Pack, year: int, region: str | None = None, *, allow_errors: bool = False,
                  previous_name: str = "PREVIOUS", version: str = "", run_time: str = "",
-                 options: dict | None = None, progress=None, policy=None) -> tuple[Reassessment, RegisterView]:
+                 options: dict[str, Any] | None = None, progress: Any = None, policy: Any = None) -> tuple[Reassessment, RegisterView]:
     """PREVIOUS register (``.households`` / ``.members``) + CURRENT Roster → reassessment and new register.
 
     The current year is identified exactly as ``fupin identify`` does (validation, rules, 待核实),

@@ -11,6 +11,8 @@ of member rows (``member_count``); where both are blank, 0.  贫困发生率 = p
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from fupin_cli.schema import STATUS_NOT_POOR, STATUS_PENDING, STATUS_POOR
@@ -167,12 +169,13 @@ def population_notes(summary: pd.DataFrame, population: pd.DataFrame) -> list[st
 def totals(households: pd.DataFrame) -> dict[str, int | float | None]:
     """County totals as plain numbers (for the JSON summary and the terminal)."""
     base = _counts(households)
-    sums = {k: int(v) for k, v in base[_SUMS].sum().items()}
-    sums["incidence"] = round(sums["poor_people"] / sums["people"], 6) if sums["people"] else None
+    counts = {str(k): int(v) for k, v in base[_SUMS].sum().items()}
+    sums: dict[str, int | float | None] = dict(counts)
+    sums["incidence"] = round(counts["poor_people"] / counts["people"], 6) if counts["people"] else None
     return sums
 
 
-def records(df: pd.DataFrame) -> list[dict]:
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A report frame as JSON-ready records: missing → None, numpy scalars → Python numbers."""
     return [{k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v))
              for k, v in row.items()} for row in df.to_dict("records")]

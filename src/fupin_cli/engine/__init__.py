@@ -5,8 +5,8 @@
     decisions = identification(ev)
 """
 
+from fupin_cli.engine.evaluate import Evaluation, evaluate
 from fupin_cli.engine.loader import Pack, find_pack, load_pack, shipped_packs
 from fupin_cli.engine.params import ParamValue, resolve
-from fupin_cli.engine.evaluate import Evaluation, evaluate
 
-__all__ = ["Pack", "ParamValue", "Evaluation", "evaluate", "find_pack", "load_pack", "resolve", "shipped_packs"]
+__all__ = ["Evaluation", "Pack", "ParamValue", "evaluate", "find_pack", "load_pack", "resolve", "shipped_packs"]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,10 @@ def to_num(col: pd.Series) -> np.ndarray:
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
     if col.dtype == bool or str(col.dtype) == "boolean":
-        return col.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+        return cast(np.ndarray, col.astype("Float64").to_numpy(dtype="float64", na_value=np.nan))
     if not pd.api.types.is_numeric_dtype(col.dtype):
         col = pd.to_numeric(col, errors="coerce")
-    return col.to_numpy(dtype="float64", na_value=np.nan)
+    return cast(np.ndarray, col.to_numpy(dtype="float64", na_value=np.nan))
 
 
 def to_date(col: pd.Series) -> np.ndarray:
@@ -51,12 +52,12 @@ def to_date(col: pd.Series) -> np.ndarray:
         col = pd.to_datetime(col, errors="coerce")
     if getattr(col.dt, "tz", None) is not None:
         col = col.dt.tz_localize(None)
-    return col.to_numpy(dtype="datetime64[ns]")
+    return cast(np.ndarray, col.to_numpy(dtype="datetime64[ns]"))
 
 
 def to_bool(col: pd.Series) -> BooleanArray:
     if str(col.dtype) == "boolean":
-        return col.array  # type: ignore[return-value]
+        return col.array
     if col.dtype == bool:
         return bool_array(col.to_numpy())
     if pd.api.types.is_numeric_dtype(col.dtype):
@@ -99,9 +100,9 @@ def is_missing(v: Any, n: int) -> np.ndarray:
     if isinstance(v, np.ndarray):
         return np.isnat(v) if v.dtype.kind == "M" else np.isnan(v)
     if isinstance(v, BooleanArray):
-        return v.isna()
+        return cast(np.ndarray, v.isna())
     if isinstance(v, pd.Series):
-        return v.isna().to_numpy()
+        return cast(np.ndarray, v.isna().to_numpy())
     return np.full(n, v is None or (isinstance(v, float) and np.isnan(v)))
 
 
@@ -137,7 +138,7 @@ class FrameEvaluator:
         self.columns[name] = value
         self.dictionaries.pop(name, None)
 
-    def text_codes(self, node: ir.Node) -> tuple[np.ndarray, list] | None:
+    def text_codes(self, node: ir.Node) -> tuple[np.ndarray, list[Any]] | None:
         """(codes, distinct values) of a low-cardinality text column named by ``node``, encoded once.
 
         Code −1 = missing.  Comparisons, ``in`` and ``contains`` on such a column are decided once
@@ -150,9 +151,9 @@ class FrameEvaluator:
         if name not in self.dictionaries:
             value = self.eval(node)
             self.dictionaries[name] = _dictionary(value) if isinstance(value, pd.Series) else None
-        return self.dictionaries[name]
+        return cast("tuple[np.ndarray, list[Any]] | None", self.dictionaries[name])
 
-    def _coded_bool(self, coded: tuple[np.ndarray, list], decide) -> BooleanArray:
+    def _coded_bool(self, coded: tuple[np.ndarray, list[Any]], decide: Callable[[Any], Any]) -> BooleanArray:
         """Per-row result of ``decide(distinct value) -> bool``; unknown where the value is missing."""
         codes, uniques = coded
         table = np.array([bool(decide(u)) for u in uniques] + [False], dtype=bool)
@@ -211,7 +212,8 @@ class FrameEvaluator:
             if n.op in ("==", "!=") and isinstance(n.right, ir.Str):
                 coded = self.text_codes(n.left)
                 if coded is not None:  # text == 'label': decided per distinct value
-                    same = self._coded_bool(coded, lambda u: u == n.right.value)
+                    text = n.right.value
+                    same = self._coded_bool(coded, lambda u: u == text)
                     return ~same if n.op == "!=" else same
             return self._compare(n.op, self.eval(n.left), self.eval(n.right))
         if isinstance(n, ir.In):
@@ -262,7 +264,7 @@ class FrameEvaluator:
     def _compare(self, op: str, a: Any, b: Any) -> BooleanArray:
         n = self.n
         if isinstance(a, pd.Series) or isinstance(b, pd.Series) or isinstance(a, str) or isinstance(b, str):
-            sa = a if isinstance(a, pd.Series) else a
+            sa = a
             raw = (sa == b) if isinstance(sa, pd.Series) else (b == sa)
             if not isinstance(raw, pd.Series):  # two scalars
                 raw = pd.Series(np.full(n, bool(raw)))
@@ -273,7 +275,7 @@ class FrameEvaluator:
         if isinstance(a, BooleanArray) or isinstance(b, BooleanArray) or isinstance(a, bool) or isinstance(b, bool):
             ba, bb = self.as_bool(a), self.as_bool(b)
             res = (ba == bb) if op == "==" else (ba != bb)
-            return res  # type: ignore[return-value]
+            return res
         if isinstance(a, np.ndarray) and a.dtype.kind == "M" or isinstance(b, np.ndarray) and b.dtype.kind == "M" or isinstance(a, np.datetime64):
             a, b = self.as_date(a), self.as_date(b)
         else:
@@ -283,7 +285,7 @@ class FrameEvaluator:
             values = _CMP[op](a, b)
         return bool_array(values & ~mask, mask)
 
-    def _in(self, x: Any, options: list, negate: bool) -> BooleanArray:
+    def _in(self, x: Any, options: list[Any], negate: bool) -> BooleanArray:
         n = self.n
         if isinstance(x, pd.Series):
             values = x.isin(options).to_numpy(dtype=bool, na_value=False)
@@ -346,7 +348,7 @@ class FrameEvaluator:
             return bool_array(raw & ~mask, mask)
         raise TypeError(f)
 
-    def _coalesce(self, args: list) -> Any:
+    def _coalesce(self, args: list[Any]) -> Any:
         arrays = [a for a in args]
         first = next((a for a in arrays if not _is_scalar(a)), None)
         if first is None:
@@ -356,9 +358,7 @@ class FrameEvaluator:
             for a in arrays:
                 if a is first:
                     continue
-                if isinstance(a, pd.Series):
-                    out = out.fillna(a)
-                elif a is not None:
+                if isinstance(a, pd.Series) or a is not None:
                     out = out.fillna(a)
             # an earlier scalar wins over everything after it
             for a in arrays:
@@ -394,7 +394,7 @@ def _regex_match(s: pd.Series, pattern: str) -> np.ndarray:
     return np.asarray(res.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _dictionary(s: pd.Series) -> tuple[np.ndarray, list] | None:
+def _dictionary(s: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
     """(codes, distinct values) of a text Series, None when most values are distinct."""
     import pyarrow as pa
     import pyarrow.compute as pc

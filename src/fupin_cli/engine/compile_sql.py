@@ -35,12 +35,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, DerivedAgg, param_ref
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, contains_regex, field_type
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.inputs import Availability
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 SEP = "；"  # texts joined (as engine.details.SEP)
 OTHER_CAUSE = "其他"
@@ -59,7 +65,7 @@ class Dialect:
     """DuckDB SQL.  :class:`SparkDialect` overrides what Spark SQL spells differently."""
 
     name = "duckdb"
-    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
+    SQL_TYPES: ClassVar[dict[str, str]] = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR", "date": "TIMESTAMP"}
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -155,7 +161,7 @@ class SparkDialect(Dialect):
     """
 
     name = "spark"
-    SQL_TYPES = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "STRING", "date": "TIMESTAMP_NTZ"}
+    SQL_TYPES: ClassVar[dict[str, str]] = {"num": "DOUBLE", "bool": "BOOLEAN", "str": "STRING", "date": "TIMESTAMP_NTZ"}
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -390,7 +396,7 @@ class ExprCompiler:
         if isinstance(n.options, ir.ListLit):
             items = [self.sql(i) for i in n.options.items]
         else:  # a list parameter: the items that can equal a value of this kind (Python equality)
-            items = [self.literal(v) for v in _matching_items(self.params[n.options.name], kind)]
+            items = [self.literal(v) for v in _matching_items(self.params[cast(ir.Param, n.options).name], kind)]
         if not items:
             return _S(f"CASE WHEN {x.sql} IS NULL THEN NULL ELSE {self.d.boolean(n.negate)} END", x.need)
         return _S(f"({x.sql} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)}))", x.need)
@@ -407,7 +413,7 @@ class ExprCompiler:
             return _S(f"abs({e.sql})", e.need, may_nan=e.may_nan)
         if f == "round":
             e = self._sql(n.args[0])
-            digits = int(n.args[1].value) if len(n.args) == 2 else 0  # type: ignore[union-attr]
+            digits = int(n.args[1].value) if len(n.args) == 2 else 0
             if digits == 0:
                 return _S(d.rint(e.sql), e.need, may_nan=e.may_nan)
             scale = d.number(10.0**digits)
@@ -421,7 +427,7 @@ class ExprCompiler:
         if f == "contains":
             e = self.value(n.args[0])
             field = n.args[0].name if isinstance(n.args[0], ir.Name) else None
-            return _S(d.regex_search(e.sql, contains_regex(n.args[1].value, field)), e.need)  # type: ignore[union-attr]
+            return _S(d.regex_search(e.sql, contains_regex(n.args[1].value, field)), e.need)
         raise SqlError(f"unknown function {f!r}")
 
 
@@ -437,7 +443,7 @@ def _value_kind(value: Any) -> str:
     return "str"
 
 
-def _matching_items(values: list, kind: str) -> list:
+def _matching_items(values: list[Any], kind: str) -> list[Any]:
     """Items of a list parameter that can equal a value of ``kind``, as the interpreter compares
     (Python ``==``: ``True == 1``, a number never equals text)."""
     if kind == "num":
@@ -469,7 +475,7 @@ class CompiledPack:
     absent: list[str] = field(default_factory=list)  # fields the query reads that the relations lack (NULL for every row)
 
 
-def household_types(pack) -> dict[str, Ty]:
+def household_types(pack: Pack) -> dict[str, Ty]:
     types = {f.name: field_type(f) for f in schema.HOUSEHOLD_FIELDS}
     types.update(pack.field_types)
     return types
@@ -490,8 +496,9 @@ def value_column(rule_id: str) -> str:
     return f"value:{rule_id}"
 
 
-def compile_pack(pack, year: int, params: dict[str, Any], household_columns, member_columns, decisions: bool = True,
-                 dialect: Dialect = DUCKDB, availability=None, keep: tuple[str, ...] = ()) -> CompiledPack:
+def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_columns: Any, member_columns: Any,
+                 decisions: bool = True, dialect: Dialect = DUCKDB, availability: Availability | None = None,
+                 keep: tuple[str, ...] = ()) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
@@ -518,8 +525,8 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     for model in pack.derived:
         if model.id in absent_derived or model.id not in derived_ir:
             continue
-        for key, node in derived_ir[model.id].items():
-            (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(node))
+        for dnode in derived_ir[model.id].values():
+            (mnames if isinstance(model, DerivedAgg) else hnames).update(ir.names(dnode))
     for r in active:
         for node in (conditions.get(r.id), values_ir.get(r.id)):
             if node is not None:
@@ -574,7 +581,7 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
 
     # 3. derived formulas, in layers (a layer uses only earlier layers' columns)
     level: dict[str, int] = {m.id: 0 for m in aggs}
-    layers: dict[int, list] = {}
+    layers: dict[int, list[Any]] = {}
     missing_items = []
     for model in pack.derived:
         if model.id in absent_derived and model.id in pack.derived_ir:  # never computed: missing for every household
@@ -626,10 +633,10 @@ def compile_pack(pack, year: int, params: dict[str, Any], household_columns, mem
     # 5. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
     decision_cols: list[str] = []
     if decisions and any(r.kind == "criterion" for r in active):
-        for name, sql in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
-            ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in sql)} FROM {source})")
+        for name, layer in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
+            ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in layer)} FROM {source})")
             source = q(name)
-            decision_cols += [c for c, _ in sql if not c.startswith("__")]
+            decision_cols += [c for c, _ in layer if not c.startswith("__")]
 
     out = [q(ROW)] + [q(k) for k in keep] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
     out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
@@ -677,21 +684,21 @@ def _empty_sql(agg: str, dialect: Dialect) -> str:
     return {"count": dialect.number(0.0), "any": "FALSE", "all": "TRUE", "sum": dialect.number(0.0)}.get(agg, "NULL")
 
 
-def _by_priority(rules: list) -> list:
+def _by_priority(rules: list[Any]) -> list[Any]:
     """Lowest priority number first; pack order among equals (as engine.decide)."""
     return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
 
 
-def cause_order(rules: list) -> list[tuple[str, list]]:
+def cause_order(rules: list[Any]) -> list[tuple[str, list[Any]]]:
     """Causes by their best (lowest) priority, pack order among equals, with their rules."""
-    causes: dict[str, tuple[int, list]] = {}
+    causes: dict[str, tuple[int, list[Any]]] = {}
     for i, r in enumerate(rules):
         best, rs = causes.get(r.cause, (10**9, []))
         causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
     return [(c, causes[c][1]) for c in sorted(causes, key=lambda c: causes[c][0])]
 
 
-def _rule_mode(rule, params: dict[str, Any], year: int) -> str:
+def _rule_mode(rule: Any, params: dict[str, Any], year: int) -> str:
     """The mode word of an exclusion (``mode``) or a status rule (``value``), ``param.NAME`` resolved
     (as ``engine.decide.rule_mode``)."""
     from fupin_cli.errors import RuleError
@@ -699,15 +706,15 @@ def _rule_mode(rule, params: dict[str, Any], year: int) -> str:
     text = rule.mode if rule.kind == "exclusion" else rule.value
     name = param_ref(text)
     if name is None:
-        return text
+        return cast(str, text)
     value = params[name]
     allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
     if value not in allowed:
         raise RuleError(f"parameter {name} = {value!r} ({year}) is not a mode of rule {rule.id}", hint="allowed: " + " | ".join(allowed))
-    return value
+    return cast(str, value)
 
 
-def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """CTE layers computing the identification decisions from the rule columns.
 
     The same semantics as ``engine.decide.identification`` (its texts excepted): 非贫困户 when an
@@ -716,13 +723,16 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
     measures for 贫困户 and 待核实."""
     q = d.ident
     col = {r.id: q(rule_column(r.id)) for r in rules}
-    of = lambda kind: [r for r in rules if r.kind == kind]  # noqa: E731
+    def of(kind: str) -> list[Any]:
+        return [r for r in rules if r.kind == kind]
+
     crit_all = [col[r.id] for r in of("criterion") if r.mode == "all"]
     crit_any = [col[r.id] for r in of("criterion") if r.mode == "any"]
     all_ok = "(" + " AND ".join(crit_all) + ")" if crit_all else "TRUE"
     any_ok = "(" + " OR ".join(crit_any) + ")" if crit_any else "TRUE"
     eligible = f"({all_ok} AND {any_ok})"
-    vetoes, reviews = [], []
+    vetoes: list[str] = []
+    reviews: list[str] = []
     for r in of("exclusion"):  # 一票否决 (veto), 待核实 + 民主评议 (review), or off (ignore): engine.decide
         mode = _rule_mode(r, params, year)
         (vetoes if mode == "veto" else reviews if mode == "review" else []).append(col[r.id])
@@ -739,7 +749,7 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
     whens = []
     for r in _by_priority(of("status")):
         word = _rule_mode(r, params, year)
-        value = MODE_STATUS[word] if word in MODE_STATUS else word
+        value = MODE_STATUS.get(word, word)
         if value is None:
             continue
         cond = f"{col[r.id]} IS TRUE" + (f" AND NOT {guarded}" if getattr(r, "unless_excluded", False) else "")
@@ -796,8 +806,8 @@ def _decision_layers(pack, year: int, rules: list, hcols: dict[str, str], d: Dia
 # ---------------------------------------------------------------------------------------
 # running it in DuckDB
 # ---------------------------------------------------------------------------------------
-def evaluate_duckdb(roster, pack, year: int, region: str | None = None, decisions: bool = True, connection=None, *,
-                    checked: bool = False):
+def evaluate_duckdb(roster: Roster, pack: Pack, year: int, region: str | None = None, decisions: bool = True,
+                    connection: Any = None, *, checked: bool = False) -> Evaluation:
     """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
     as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
     check; no texts) when the pack has criteria for ``year``.
@@ -839,7 +849,8 @@ class Prepared:
     region: str
 
 
-def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *, checked: bool = False) -> Prepared:
+def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *,
+            checked: bool = False) -> Prepared:
     """Resolve the parameters, compile the pack in ``dialect`` and convert the roster's columns it
     reads to Arrow (vectorised; missing values are nulls).  Unless ``checked``, a roster lacking a
     column the pack reads is refused (ValueError; the SQL has no not-evaluated rules)."""
@@ -867,7 +878,9 @@ def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialec
                        if node is not None and avail.conditions.get(rid) != node}
             lacking = sorted(f"{rid} ({', '.join(f)})" for rid, f in changed.items())
             absent = sorted(set(avail.absent).union(*map(set, changed.values())))
-            more = lambda items: "" if len(items) <= 5 else f" and {len(items) - 5} more"  # noqa: E731
+            def more(items: list[str]) -> str:
+                return "" if len(items) <= 5 else f" and {len(items) - 5} more"
+
             raise ValueError(
                 f"evaluate_{dialect.name}: the roster lacks {', '.join(absent[:5]) or 'inputs'}{more(absent)} that the pack reads; "
                 f"rules it cannot evaluate: {'; '.join(lacking[:5]) or 'derived fields'}{more(lacking)} — use "
@@ -889,14 +902,14 @@ def prepare(roster, pack, year: int, region: str | None, decisions: bool, dialec
     return Prepared(compiled, hh_table, pa.table(mem_data), households, members, params, values, ages, region)
 
 
-def pack_uses_age(pack, year: int) -> bool:
+def pack_uses_age(pack: Pack, year: int) -> bool:
     """Whether a derived field or an active member rule of ``year`` reads the built-in ``age``."""
     return any("age" in ir.names(node) for nodes in pack.derived_ir.values() for node in nodes.values()) or any(
         r.level == "members" and r.active(year) and r.id in pack.conditions and "age" in ir.names(pack.conditions[r.id]) for r in pack.rules)
 
 
-def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str, households, members, params, values, ages,
-                backend: str = "duckdb"):
+def _evaluation(out: Any, mout: Any, compiled: CompiledPack, pack: Pack, year: int, region: str, households: Any, members: Any,
+                params: Any, values: Any, ages: Any, backend: str = "duckdb") -> Evaluation:
     """The query's result (Arrow, in input order) as the pandas backend's :class:`Evaluation`."""
     import pandas as pd
 
@@ -931,14 +944,14 @@ def _evaluation(out, mout, compiled: CompiledPack, pack, year: int, region: str,
                       backend=backend, sql_decisions=sql_decisions)
 
 
-def sql_can_run(pack, avail) -> bool:
+def sql_can_run(pack: Pack, avail: Availability) -> bool:
     """The compiled SQL is the pack as written: true when nothing the pack reads is absent from the roster
     (no rule not evaluated, no absent alternative dropped from a derived field)."""
     return (not avail.absent and avail.derived_ir == pack.derived_ir
             and all(avail.conditions.get(k) == v for k, v in pack.conditions.items()))
 
 
-def _in_row_order(table, key: str):
+def _in_row_order(table: Any, key: str) -> Any:
     """The rows of a query result put back in the order of the input (``key`` = input position)."""
     import numpy as np
     import pyarrow as pa
@@ -951,7 +964,7 @@ def _in_row_order(table, key: str):
     return table.take(pa.array(order))
 
 
-def _arrow_column(frame, name: str, ty: Ty):
+def _arrow_column(frame: Any, name: str, ty: Ty) -> Any:
     """One roster column as an Arrow array of the SQL type of ``ty`` (vectorised; nulls for missing)."""
     import numpy as np
     import pandas as pd
@@ -973,7 +986,7 @@ def _arrow_column(frame, name: str, ty: Ty):
     return pa.array(value.to_numpy(dtype=object, na_value=None), type=pa.string()) if isinstance(value, pd.Series) else pa.nulls(n, pa.string())
 
 
-def _internal(column, ty: Ty):
+def _internal(column: Any, ty: Ty) -> Any:
     """An Arrow result column → the pandas backend's internal representation (for ``to_series``)."""
     import numpy as np
     import pandas as pd
@@ -994,7 +1007,7 @@ def _internal(column, ty: Ty):
     return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"))
 
 
-def _text_series(column, index):
+def _text_series(column: Any, index: Any) -> Any:
     import pandas as pd
     import pyarrow as pa
 
@@ -1002,8 +1015,9 @@ def _text_series(column, index):
     return pd.Series(pd.array(column.cast(pa.large_string()), dtype="str"), index=index)
 
 
-def evaluate_relations(con, pack, year: int, region: str | None, households: str, members: str, household_columns,
-                       member_columns, fetch_households, fetch_members=None, ages=None, availability=None, policy=None):
+def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, households: str, members: str, household_columns: Any,
+                       member_columns: Any, fetch_households: Any, fetch_members: Any = None, ages: Any = None,
+                       availability: Availability | None = None, policy: Any = None) -> Evaluation:
     """``evaluate`` over a roster that already lives in DuckDB (``fupin identify --engine duckdb``).
 
     ``households`` / ``members``: relations with ``__row`` / ``__mrow`` (input positions), ``household_id``

@@ -12,7 +12,8 @@ false: they give 待核实 and name the missing inputs.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,13 +23,27 @@ from pandas.arrays import BooleanArray
 
 from fupin_cli import schema
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array
-from fupin_cli.engine.details import NOT_EVALUATED, SEP, TEXT, DetailBuilder, concat, nonempty, text_const, text_of, text_scalar, where
+from fupin_cli.engine.details import (
+    NOT_EVALUATED,
+    SEP,
+    TEXT,
+    DetailBuilder,
+    concat,
+    nonempty,
+    text_const,
+    text_of,
+    text_scalar,
+    where,
+)
 from fupin_cli.engine.evaluate import Evaluation
 from fupin_cli.engine.model import EXCLUSION_MODES, MODE_STATUS, MODE_SUFFIX, param_ref
 from fupin_cli.engine.params import region_chain, resolve_many
 from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
 from fupin_cli.errors import RuleError
 from fupin_cli.findings import make_findings
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 EXIT_DONE, EXIT_NOT_DONE, PENDING = "脱贫", "未脱贫", schema.STATUS_PENDING
 ELIMINATED, NOT_ELIMINATED = "风险消除", "未消除"
@@ -62,7 +77,7 @@ def _any(cols: list[pd.Series], n: int) -> BooleanArray:
     return out
 
 
-def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
+def join(pieces: list[Any], n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
     """Join per-row texts of several pieces (object or Arrow arrays, "" = nothing) with ``sep``.
 
     Only rows with text are touched: pieces are gathered sparsely and joined per row.
@@ -81,7 +96,7 @@ def join(pieces: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: b
     return join_sparse(rows, texts, n, sep, dedupe, repeated)
 
 
-def join_sparse(rows: list[np.ndarray], texts: list, n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
+def join_sparse(rows: list[np.ndarray], texts: list[Any], n: int, sep: str = SEP, dedupe: bool = False, repeated: bool = False) -> pa.Array:
     """Join texts given as (row positions, texts) pairs, in the order given, per row (Arrow text array).
 
     When the texts repeat (``repeated``: measures, cause names, messages), rows are joined as integer
@@ -144,7 +159,7 @@ def _join_coded(idx: np.ndarray, ids: np.ndarray, words: list[str], n: int, sep:
     return pa.array(texts + [""], TEXT).take(pa.array(index))
 
 
-def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None,
+def _rule_texts(detail_texts: Callable[[str, np.ndarray], pa.Array], rules: list[Any], masks: list[np.ndarray], n: int, prefix: str = "", suffix: dict[str, str] | None = None,
                unmet: bool = False) -> pa.Array:
     """"标签（决定性数值）" for each rule on the rows of its mask, joined with "；".
 
@@ -172,7 +187,7 @@ def _rule_texts(detail_texts, rules: list, masks: list[np.ndarray], n: int, pref
     return join_sparse(rows, texts, n)
 
 
-def _str(values) -> Any:
+def _str(values: Any) -> Any:
     """Arrow text → pandas ``str`` array (no copy); anything else unchanged."""
     return pd.array(values, dtype="str") if isinstance(values, pa.Array) else values
 
@@ -183,11 +198,11 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[np.where(codes < 0, len(categories), codes)], categories=uniq)
 
 
-def _by_priority(rules: list) -> list:
+def _by_priority(rules: list[Any]) -> list[Any]:
     return [r for _, _, r in sorted((getattr(r, "priority", 100), i, r) for i, r in enumerate(rules))]
 
 
-def _first_true(ev_results: pd.DataFrame, rules: list, n: int) -> np.ndarray:
+def _first_true(ev_results: pd.DataFrame, rules: list[Any], n: int) -> np.ndarray:
     """Index (into ``rules``) of the first rule whose result is true, −1 when none."""
     if not rules:
         return np.full(n, -1, dtype=np.int64)
@@ -216,8 +231,8 @@ def identification(ev: Evaluation) -> pd.DataFrame:
     exclusions, reviews = exclusions_by_mode(ev)
     all_ok = _all([res[r.id] for r in crit_all], n)
     any_ok = _any([res[r.id] for r in crit_any], n) if crit_any else bool_array(np.ones(n, bool))
-    elig_t, elig_f, elig_u = _truth(all_ok & any_ok)
-    ex_t, ex_f, ex_u = _truth(_any([res[r.id] for r in exclusions], n))
+    elig_t, elig_f, _elig_u = _truth(all_ok & any_ok)
+    ex_t, ex_f, _ex_u = _truth(_any([res[r.id] for r in exclusions], n))
     excluded = ex_t
     failed = ~ex_t & elig_f
     poor = elig_t & ex_f
@@ -326,38 +341,40 @@ def not_evaluated_column(ev: Evaluation, affected: dict[str, np.ndarray], n: int
     for rule_id, mask in affected.items():
         if mask.any():
             r = ev.rule(rule_id)
-            fields = ev.availability.rule_fields[rule_id]
+            fields = ev.analysis.rule_fields[rule_id]
             idx = np.flatnonzero(mask)
             rows.append(idx)
             texts.append(text_const(f"{r.label}（{not_evaluated_text(fields, lambda f: input_label(f, ev.pack))}）", len(idx)))
     return join_sparse(rows, texts, n, dedupe=True, repeated=True)
 
 
-def rule_mode(ev: Evaluation, rule) -> str:
+def rule_mode(ev: Evaluation, rule: Any) -> str:
     """The mode word of an exclusion (``mode``) or of a status rule (``value``), resolved for the
     run's year and region when written as ``param.NAME`` (a status label is returned as is)."""
     text = rule.mode if rule.kind == "exclusion" else rule.value
     name = param_ref(text)
     if name is None:
-        return text
+        return cast(str, text)
     value = ev.params[name].value
     allowed = EXCLUSION_MODES if rule.kind == "exclusion" else (*MODE_STATUS, *schema.STATUSES)
     if value not in allowed:
         raise RuleError(f"parameter {name} = {value!r} ({ev.year}, {ev.params[name].region}) is not a mode of rule {rule.id}",
                         hint="allowed: " + " | ".join(allowed))
-    return value
+    return cast(str, value)
 
 
-def exclusions_by_mode(ev: Evaluation) -> tuple[list, list]:
+def exclusions_by_mode(ev: Evaluation) -> tuple[list[Any], list[Any]]:
     """Active exclusion rules split into vetoes (一票否决) and reviews (待核实, 民主评议); ``ignore`` drops a rule."""
-    vetoes, reviews = [], []
+    vetoes: list[Any] = []
+    reviews: list[Any] = []
     for r in ev.rules_of("exclusion"):
         mode = rule_mode(ev, r)
         (vetoes if mode == "veto" else reviews if mode == "review" else []).append(r)
     return vetoes, reviews
 
 
-def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason, excluded: np.ndarray, n: int):
+def _review_exclusions(ev: Evaluation, reviews: list[Any], status: np.ndarray, reason: pa.Array, excluded: np.ndarray,
+                       n: int) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Exclusions in ``review`` mode: a household that is poor or 待核实 (and not vetoed) with one
     of them becomes 待核实, its reason ``标签（数值），提交民主评议`` first.  Returns the new status,
     reason and the mask of households that a review exclusion hit (whatever their status)."""
@@ -375,7 +392,8 @@ def _review_exclusions(ev: Evaluation, reviews: list, status: np.ndarray, reason
     return status, reason, hit
 
 
-def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: np.ndarray, guarded: np.ndarray, n: int):
+def _status_overrides(ev: Evaluation, status: np.ndarray, basis: pa.Array, reason: pa.Array, poor: np.ndarray, guarded: np.ndarray,
+                      n: int) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """``status`` rules override the status (lowest priority number wins); a rule with
     ``unless_excluded`` does not apply where ``guarded`` (an exclusion hit the household); a
     rule whose value is a mode word (``review``/``poor``/``veto``, possibly from a parameter)
@@ -383,7 +401,7 @@ def _status_overrides(ev: Evaluation, status: np.ndarray, basis, reason, poor: n
     rules, values, suffix = [], [], {}
     for r in _by_priority(ev.rules_of("status")):
         word = rule_mode(ev, r)
-        value = MODE_STATUS[word] if word in MODE_STATUS else word  # a mode word, or a status label
+        value = MODE_STATUS.get(word, word)  # a mode word, or a status label
         if value is None:
             continue
         rules.append(r)
@@ -421,7 +439,7 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
     """Primary cause (Categorical), secondary causes (text joined with 、) and, per cause,
     whether it is the household's primary or a secondary cause."""
     rules = ev.rules_of("cause")
-    causes: dict[str, tuple[int, list]] = {}  # cause → (best priority, rules)
+    causes: dict[str, tuple[int, list[Any]]] = {}  # cause → (best priority, rules)
     for i, r in enumerate(rules):
         best, rs = causes.get(r.cause, (10**9, []))
         causes[r.cause] = (min(best, r.priority * 10**6 + i), rs + [r])
@@ -457,7 +475,7 @@ def _causes(ev: Evaluation, applies: np.ndarray, n: int) -> tuple[pd.Categorical
     return _categorical(primary.astype(np.int64), labels), secondary, involved
 
 
-def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarray, n: int) -> np.ndarray:
+def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarray, n: int) -> pa.Array:
     """帮扶措施建议: the measures of every measure rule whose cause is a cause of the household."""
     rows, texts = [], []
     for r in ev.rules_of("measure"):
@@ -471,7 +489,7 @@ def _measures(ev: Evaluation, involved: dict[str, np.ndarray], applies: np.ndarr
     return join_sparse(rows, texts, n, "；", dedupe=True, repeated=True)
 
 
-def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
+def _cause_checks(ev: Evaluation, n: int) -> pa.Array:
     rules = ev.rules_of("cause_check")
     if not rules:
         return text_const("", n)
@@ -490,7 +508,7 @@ def _cause_checks(ev: Evaluation, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # "all must hold" kinds: household exit, elimination, village and county exit
 # ---------------------------------------------------------------------------------------
-def _all_must_hold(results: pd.DataFrame, rules: list, details, n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
+def _all_must_hold(results: pd.DataFrame, rules: list[Any], details: Callable[[str, np.ndarray], pa.Array], n: int, done: str, not_done: str) -> tuple[np.ndarray, np.ndarray]:
     ok_t, ok_f, ok_u = _truth(_all([results[r.id] for r in rules], n))
     result = np.where(ok_t, done, np.where(ok_f, not_done, PENDING)).astype(object)
     unmet = _rule_texts(details, rules, [_truth(results[r.id])[1] for r in rules], n, unmet=True)
@@ -509,7 +527,7 @@ def household_exit(ev: Evaluation) -> pd.DataFrame:
     return pd.DataFrame({"exit_result": result, "exit_unmet": _str(unmet)}, index=ev.households.index).astype("str")
 
 
-def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | None, fields: dict, done: str, not_done: str) -> pd.DataFrame:
+def _frame_exit(kind: str, frame: pd.DataFrame, pack: Pack, year: int, region: str | None, fields: dict[str, Any], done: str, not_done: str) -> pd.DataFrame:
     region = region or pack.meta.region
     region_chain(pack, region)
     rules = [r for r in pack.rules_of(kind, year)]
@@ -529,7 +547,7 @@ def _frame_exit(kind: str, frame: pd.DataFrame, pack, year: int, region: str | N
     labels = {k: lab for k, (lab, _) in fields.items()}
     builder = DetailBuilder(fe, types, lambda name: labels.get(name, name), params)
 
-    def details(rule_id, mask):
+    def details(rule_id: str, mask: np.ndarray) -> pa.Array:
         return builder.rule_text_arrow(pack.conditions.get(rule_id), np.flatnonzero(mask))
 
     result, unmet = _all_must_hold(results, rules, details, n, done, not_done)
@@ -545,12 +563,12 @@ def with_exit_incidence(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(exit_incidence=filled.astype("Float64"))
 
 
-def village_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+def village_exit(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困村退出 per row of a village frame (columns: typecheck.VILLAGE_FIELDS)."""
     return _frame_exit("village_exit", frame, pack, year, region, VILLAGE_FIELDS, VILLAGE_DONE, VILLAGE_NOT_DONE)
 
 
-def poor_village(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame | None:
+def poor_village(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame | None:
     """贫困村识别 per row of a village frame: 贫困村 when every ``poor_village`` rule holds, 非贫困村 when
     one fails (``exit_unmet`` lists the failing ones), 待核实 when an input is missing.  None when
     the pack has no ``poor_village`` rules for the year (not an error: the kind is optional)."""
@@ -559,7 +577,7 @@ def poor_village(frame: pd.DataFrame, pack, year: int, region: str | None = None
     return _frame_exit("poor_village", frame, pack, year, region, VILLAGE_FIELDS, POOR_VILLAGE, NOT_POOR_VILLAGE)
 
 
-def county_exit(frame: pd.DataFrame, pack, year: int, region: str | None = None) -> pd.DataFrame:
+def county_exit(frame: pd.DataFrame, pack: Pack, year: int, region: str | None = None) -> pd.DataFrame:
     """贫困县摘帽 per row of a county frame (columns: typecheck.COUNTY_FIELDS).
 
     ``exit_incidence`` (the incidence the county is assessed on) defaults to 综合贫困发生率 where

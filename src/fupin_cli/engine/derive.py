@@ -11,16 +11,19 @@ they depend on is unknown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
+from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, bool_array, to_date, to_str
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER, Ty, field_type, member_scope
-from fupin_cli import schema
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 
 def member_types() -> dict[str, Ty]:
@@ -30,7 +33,7 @@ def member_types() -> dict[str, Ty]:
     return types
 
 
-def household_types(pack) -> dict[str, Ty]:
+def household_types(pack: Pack) -> dict[str, Ty]:
     types = {f.name: field_type(f) for f in schema.HOUSEHOLD_FIELDS}
     types.update(pack.field_types)
     return types
@@ -39,7 +42,7 @@ def household_types(pack) -> dict[str, Ty]:
 def birth_years_from_ids(ids: pd.Series) -> np.ndarray:
     """Birth year from resident ID numbers (digits 7–10 of 18, or '19' + digits 7–8 of 15)."""
     try:  # prefer the shared, checked implementation when present
-        from fupin_cli import idnumber  # type: ignore[attr-defined]
+        from fupin_cli import idnumber
 
         dates = idnumber.birth_dates(ids)
         arr = to_date(pd.Series(dates))
@@ -54,7 +57,7 @@ def birth_years_from_ids(ids: pd.Series) -> np.ndarray:
     y15 = pd.to_numeric(("19" + s.str.slice(6, 8)).where(n == 15), errors="coerce")
     years = y18.fillna(y15).to_numpy(dtype="float64", na_value=np.nan)
     years[(years < 1880) | (years > 2100)] = np.nan
-    return years
+    return cast(np.ndarray, years)
 
 
 def member_ages(members: pd.DataFrame, year: int) -> np.ndarray:
@@ -72,7 +75,7 @@ def member_ages(members: pd.DataFrame, year: int) -> np.ndarray:
     return age
 
 
-def _arrow(text: pd.Series):
+def _arrow(text: pd.Series) -> Any:
     """pyarrow view of a ``str`` Series (no copy when Arrow-backed)."""
     import pyarrow as pa
 
@@ -82,7 +85,7 @@ def _arrow(text: pd.Series):
     return arr
 
 
-def _index_in(keys, value_set) -> np.ndarray:
+def _index_in(keys: Any, value_set: Any) -> np.ndarray:
     """Position of each key in ``value_set`` (hash lookup in C++), −1 when absent or missing."""
     import pyarrow.compute as pc
 
@@ -181,8 +184,8 @@ def aggregate(model: DerivedAgg, nodes: dict[str, ir.Node], mem: FrameEvaluator,
     return res
 
 
-def compute_derived(pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any],
-                    derived_ir: dict | None = None, absent: Any = ()) -> tuple[FrameEvaluator, FrameEvaluator]:
+def compute_derived(pack: Pack, households: pd.DataFrame, members: pd.DataFrame, year: int, params: dict[str, Any],
+                    derived_ir: dict[str, Any] | None = None, absent: Any = ()) -> tuple[FrameEvaluator, FrameEvaluator]:
     """Evaluators over households (with every derived field set) and members (with ``age``).
 
     ``derived_ir``: the derived fields' nodes as they can run on this roster (``inputs.analyse``);

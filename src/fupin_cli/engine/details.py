@@ -11,7 +11,8 @@ statement about the household: ``人均纯收入 3,100.00 ≥ 国家扶贫标准
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,9 @@ def plain_text(node: ir.Node, label: Callable[[str], str], param_label: Callable
         if isinstance(n, ir.Neg):
             return "负的" + r(n.operand)
         if isinstance(n, ir.Arith):
-            inner = lambda c: f"（{r(c)}）" if isinstance(c, ir.Arith) and c.op in "+-" and n.op in "*/" else r(c)  # noqa: E731
+            def inner(c: ir.Node, n: ir.Arith = n) -> str:
+                return f"（{r(c)}）" if isinstance(c, ir.Arith) and c.op in "+-" and n.op in "*/" else r(c)
+
             return f"{inner(n.left)} {_ARITH[n.op]} {inner(n.right)}"
         if isinstance(n, ir.Compare):
             return f"{r(n.left)}{_OP[n.op]}{r(n.right)}"
@@ -263,12 +266,12 @@ def format_arrow(values: Any, ty: Ty | None, rows: np.ndarray) -> pa.Array:
 NOT_EVALUATED = "未评估"
 
 
-def not_evaluated_text(fields, label: Callable[[str], str]) -> str:
+def not_evaluated_text(fields: Iterable[str], label: Callable[[str], str]) -> str:
     """``未评估：花名册没有车辆价值列，无法核实`` — a rule whose inputs the roster lacks (never read as 否)."""
     return f"{NOT_EVALUATED}：{missing_columns_text(fields, label)}，无法核实"
 
 
-def missing_columns_text(fields, label: Callable[[str], str]) -> str:
+def missing_columns_text(fields: Iterable[str], label: Callable[[str], str]) -> str:
     """``花名册没有车辆价值列``, ``花名册没有家庭成员行``."""
     names = [label(f) for f in sorted(fields)]
     return "花名册没有" + "、".join(n if n.endswith("行") else n + "列" for n in names)
@@ -323,7 +326,7 @@ class DetailBuilder:
         v = self.ev.as_bool(self.ev.eval(node))[rows]
         return v.to_numpy(dtype=bool, na_value=False), np.asarray(v.isna())
 
-    def _parts(self, node: ir.Node, rel: np.ndarray, rows: np.ndarray):
+    def _parts(self, node: ir.Node, rel: np.ndarray, rows: np.ndarray) -> Iterator[tuple[pa.Array, np.ndarray]]:
         if isinstance(node, (ir.And, ir.Or)):
             val, unk = self._truth(node, rows)
             for child in node.items:

@@ -7,7 +7,7 @@ each lookup is recorded in ``Evaluation.params`` (value, year in force, region, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -16,12 +16,28 @@ from fupin_cli.engine import ir
 from fupin_cli.engine.compile_pandas import FrameEvaluator, to_series
 from fupin_cli.engine.derive import compute_derived, household_types, member_types
 from fupin_cli.engine.details import DetailBuilder
+from fupin_cli.engine.inputs import (
+    Availability,
+    InputPolicy,
+    RuleNotEvaluated,
+    analyse,
+    check_policy,
+    has_absent,
+    substitute,
+)
 from fupin_cli.engine.inputs import field_label as input_label
-from fupin_cli.engine.inputs import Availability, InputPolicy, RuleNotEvaluated, analyse, check_policy, has_absent, substitute
 from fupin_cli.engine.loader import Pack
 from fupin_cli.engine.model import param_ref
 from fupin_cli.engine.params import ParamValue, check_era, region_chain, resolve_many
-from fupin_cli.engine.typecheck import BOOL as _BOOL, BUILTIN_MEMBER, FLOAT as _NUM
+from fupin_cli.engine.typecheck import BOOL as _BOOL
+from fupin_cli.engine.typecheck import BUILTIN_MEMBER
+from fupin_cli.engine.typecheck import FLOAT as _NUM
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    
+    from fupin_cli.engine.derive import HouseholdCodes
+    from fupin_cli.engine.model import AnyRule
 
 FRAME_KINDS = ("village_exit", "county_exit", "poor_village")
 
@@ -51,10 +67,17 @@ class Evaluation:
     affected: dict[str, np.ndarray] = field(default_factory=dict)
     policy: InputPolicy = field(default_factory=InputPolicy)
 
-    def condition(self, rule_id: str):
+    @property
+    def analysis(self) -> Availability:
+        """The input analysis: set whenever a rule was not evaluated (the only time it is asked for)."""
+        if self.availability is None:
+            raise AssertionError("evaluation without an input analysis")
+        return self.availability
+
+    def condition(self, rule_id: str) -> ir.Node | None:
         """The rule's condition as evaluated on this roster (absent alternatives dropped)."""
         if self.availability is not None and rule_id in self.availability.conditions:
-            return self.availability.conditions[rule_id]
+            return cast("ir.Node | None", self.availability.conditions[rule_id])
         return self.pack.conditions.get(rule_id)
 
     def not_evaluated_mask(self, rule_id: str) -> np.ndarray | None:
@@ -71,16 +94,16 @@ class Evaluation:
             mask = self.not_evaluated.get(r.id)
             if mask is None or (kinds is not None and r.kind not in kinds):
                 continue
-            fields = tuple(sorted(self.availability.rule_fields[r.id]))
+            fields = tuple(sorted(self.analysis.rule_fields[r.id]))
             out.append(RuleNotEvaluated(r.id, r.kind, r.label, fields, int(mask.sum()),
                                         int(affected[r.id].sum()) if affected and r.id in affected else int(mask.sum()),
                                         set(fields) <= set(allowed)))
         return out
 
-    def rule(self, rule_id: str):
+    def rule(self, rule_id: str) -> AnyRule:
         return self.pack.rule(rule_id)
 
-    def rules_of(self, kind: str) -> list:
+    def rules_of(self, kind: str) -> list[Any]:
         """Active rules of ``kind`` in pack order."""
         return [r for r in self.pack.rules_of(kind, self.year) if r.id in self.results.columns or r.id in self.member_results.columns]
 
@@ -103,12 +126,12 @@ class Evaluation:
         data = {rid: self._rule_text(builder, rid, rows) for rid in rule_ids}
         return pd.DataFrame(data, index=self.households.index[rows], columns=rule_ids, dtype=object)
 
-    def _rule_text(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray):
+    def _rule_text(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray) -> Any:
         from fupin_cli.engine.details import to_objects
 
         return to_objects(self._rule_text_arrow(builder, rule_id, rows, self.not_evaluated.get(rule_id)))
 
-    def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None):
+    def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None) -> pa.Array:
         """Deciding values of a rule at ``rows``; where it was not evaluated, which columns are missing."""
         node = self.condition(rule_id)
         if ne is None or not has_absent(node):
@@ -120,21 +143,21 @@ class Evaluation:
         # decided rows: the text of the valuation that agrees with the result without the absent part
         as_true = builder.rule_text_arrow(substitute(node, True), rows)
         as_false = builder.rule_text_arrow(substitute(node, False), rows)
-        missing = not_evaluated_text(self.availability.rule_fields[rule_id], lambda f: input_label(f, self.pack))
+        missing = not_evaluated_text(self.analysis.rule_fields[rule_id], lambda f: input_label(f, self.pack))
         return where(ne_rows, missing, where(result, as_false, as_true))
 
-    def detail_texts(self, rule_id: str, mask: Any):
+    def detail_texts(self, rule_id: str, mask: Any) -> pa.Array:
         """Deciding-values text of one household rule where ``mask`` holds (Arrow text array, "" = none)."""
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         return self._rule_text_arrow(self._builder(), rule_id, rows, self.not_evaluated.get(rule_id))
 
-    def household_codes(self):
+    def household_codes(self) -> HouseholdCodes:
         """Members → household rows (``derive.HouseholdCodes``), built once and shared."""
         from fupin_cli.engine.derive import HouseholdCodes
 
         if self._hh.codes is None:
             self._hh.codes = HouseholdCodes(self.households, self.members)
-        return self._hh.codes
+        return cast(HouseholdCodes, self._hh.codes)
 
     def _builder(self) -> DetailBuilder:
         if self._detail_builder is None:
@@ -159,7 +182,7 @@ class Evaluation:
             self._hh.params.update({k: v.value for k, v in extra.items()})
         return to_series(self._hh.eval_bool(node), _BOOL, self.households.index)
 
-    def provenance(self) -> dict:
+    def provenance(self) -> dict[str, Any]:
         return {
             **self.pack.provenance(),
             "year": self.year,
@@ -176,7 +199,7 @@ def field_label(pack: Pack, name: str) -> str:
     return pack.derived_label(name)
 
 
-def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[str]:
+def used_params(pack: Pack, year: int, levels: tuple[str, ...] = ("households", "members")) -> set[str]:
     names: set[str] = set()
     for nodes in pack.derived_ir.values():
         for node in nodes.values():
@@ -196,7 +219,7 @@ def used_params(pack: Pack, year: int, levels=("households", "members")) -> set[
 BACKENDS = ("pandas", "duckdb", "spark")
 
 
-def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
+def evaluate(roster: Any, pack: Pack, year: int, region: str | None = None, policy: InputPolicy | None = None,
              availability: Availability | None = None, *, era: bool = True, backend: str = "pandas", spark: Any = None) -> Evaluation:
     """Evaluate ``pack`` for ``year``/``region`` on a Roster (or anything with households/members).
 
@@ -286,7 +309,7 @@ def evaluate(roster, pack: Pack, year: int, region: str | None = None, policy: I
     )
 
 
-def _eval_condition(fe: FrameEvaluator, node) -> tuple:
+def _eval_condition(fe: FrameEvaluator, node: Any) -> tuple[Any, ...]:
     """(boolean result, not-evaluated mask or None) of a condition that may hold absent parts.
 
     Without absent parts: the plain result.  With them, the condition is evaluated with the

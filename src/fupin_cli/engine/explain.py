@@ -8,23 +8,30 @@ derived fields with their members, parameters with year in force, region and sou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
+from fupin_cli.engine.compile_pandas import convert
 from fupin_cli.engine.derive import household_types, member_ages, member_types
 from fupin_cli.engine.details import MISSING, SENSITIVE, format_scalar, mask_value
 from fupin_cli.engine.evaluate import FRAME_KINDS, evaluate, field_label, used_params
 from fupin_cli.engine.expr import to_text
-from fupin_cli.engine.compile_pandas import convert
 from fupin_cli.engine.interpret import Interpreter, scalar_aggregate, scalar_household  # noqa: F401 (re-exported)
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.params import ParamValue, resolve_many
 from fupin_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.inputs import InputPolicy
+    from fupin_cli.engine.loader import Pack
+    from fupin_cli.roster import Roster
 
 KIND_LABELS = {
     "criterion": "识别标准", "exclusion": "一票否决", "status": "状态调整", "attribute": "贫困户属性",
@@ -40,17 +47,17 @@ class ExplainNode:
     expr: str = ""
     value: str = ""  # display text of the value
     result: bool | None = None  # for conditions: true / false / None (unknown)
-    children: list["ExplainNode"] = field(default_factory=list)
+    children: list[ExplainNode] = field(default_factory=list)
     rule_id: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"label": self.label, "kind": self.kind, "expr": self.expr, "value": self.value, "result": self.result}
         if self.rule_id:
             d["rule_id"] = self.rule_id
         d["children"] = [c.to_dict() for c in self.children]
         return d
 
-    def walk(self):
+    def walk(self) -> Iterator[ExplainNode]:
         yield self
         for c in self.children:
             yield from c.walk()
@@ -59,7 +66,7 @@ class ExplainNode:
 # ---------------------------------------------------------------------------------------
 # rows of a frame as scalars (the interpreter's input)
 # ---------------------------------------------------------------------------------------
-def row_values(frame: pd.DataFrame, types: dict, names, position: int) -> dict[str, Any]:
+def row_values(frame: pd.DataFrame, types: dict[str, Any], names: Iterable[str], position: int) -> dict[str, Any]:
     """The values of ``names`` in row ``position`` of ``frame``, converted as the roster's columns are."""
     out: dict[str, Any] = {}
     for name in names:
@@ -89,7 +96,8 @@ def scalar_of(col: Any, i: int) -> Any:
 # the tree
 # ---------------------------------------------------------------------------------------
 class _Tree:
-    def __init__(self, pack, hh_values: dict, interps: list[Interpreter], member_names: list[str], params: dict[str, ParamValue]):
+    def __init__(self, pack: Pack, hh_values: dict[str, Any], interps: list[Interpreter], member_names: list[str],
+                 params: dict[str, ParamValue]) -> None:
         self.pack = pack
         self.values = hh_values
         self.params = params
@@ -110,7 +118,7 @@ class _Tree:
 
         return plain_text(node, self.label, self.plabel)
 
-    def node(self, n: ir.Node, interp: Interpreter, types: dict, depth: int = 0) -> ExplainNode:
+    def node(self, n: ir.Node, interp: Interpreter, types: dict[str, Any], depth: int = 0) -> ExplainNode:
         v = interp.eval(n)
         if isinstance(n, ir.Param):
             pv = self.params[n.name]
@@ -161,7 +169,7 @@ class _Tree:
             children.append(ExplainNode("（无成员）", "member", "", ""))
         return [ExplainNode(f"{what}（共 {len(self.member_names)} 名成员）", "group", model.where or model.of or "", "", None, children)]
 
-    def rule(self, r) -> ExplainNode:
+    def rule(self, r: Any) -> ExplainNode:
         cond = self.pack.conditions.get(r.id)
         if cond is None:
             return ExplainNode(r.label, "rule", "", "成立（无条件）", True, [], r.id)
@@ -178,7 +186,7 @@ _COALESCE = re.compile(r"coalesce\(([^(),]+), ([^(),]+)\)")
 
 def _readable_coalesce(text: str) -> str:
     """``coalesce(是否危房, false)`` → ``是否危房``; ``coalesce(低保金, 0)`` → ``低保金（空按 0）``."""
-    def one(m: re.Match) -> str:
+    def one(m: re.Match[str]) -> str:
         return m.group(1) if m.group(2) in ("false", "true") else f"{m.group(1)}（空按 {m.group(2)}）"
 
     return _COALESCE.sub(one, text)
@@ -188,14 +196,14 @@ def _result_text(v: Any) -> str:
     return "成立" if v is True else "不成立" if v is False else "无法判断（" + MISSING + "）"
 
 
-def explain(roster, pack, year: int, region: str | None, household_id: str, policy=None) -> ExplainNode:
+def explain(roster: Roster, pack: Pack, year: int, region: str | None, household_id: str,
+            policy: InputPolicy | None = None) -> ExplainNode:
     """The decision tree of one household (every rule active in ``year``).
 
     Absent inputs are judged on the whole roster (``policy`` as for the other commands): a rule
     the roster cannot feed is shown as 未评估 with the missing columns, never as 不成立."""
-    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
-
     from fupin_cli.engine.evaluate import used_params as _used
+    from fupin_cli.engine.inputs import InputPolicy, analyse, check_policy
 
     policy = policy or InputPolicy()
     switches = {k: v.value for k, v in resolve_many(pack, _used(pack, year), year, region or pack.meta.region).items()}
@@ -245,7 +253,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str, poli
             val = dec[col]
             if isinstance(val, str) and val or (not isinstance(val, str) and pd.notna(val)):
                 root.children.append(ExplainNode(schema.label(col), "value", col, str(val)))
-    by_kind: dict[str, list] = {}
+    by_kind: dict[str, list[Any]] = {}
     for r in pack.rules:
         if r.active(year) and r.kind not in FRAME_KINDS and r.level == "households" and not getattr(r, "builtin", None):
             by_kind.setdefault(r.kind, []).append(r)
@@ -260,7 +268,7 @@ def explain(roster, pack, year: int, region: str | None, household_id: str, poli
     return root
 
 
-def _not_evaluated_node(ev, r) -> ExplainNode | None:
+def _not_evaluated_node(ev: Evaluation, r: Any) -> ExplainNode | None:
     """A rule whose inputs the roster lacks: 未评估 with the missing columns (never 不成立)."""
     mask = ev.not_evaluated.get(r.id)
     if mask is None or not mask[0]:
@@ -268,7 +276,7 @@ def _not_evaluated_node(ev, r) -> ExplainNode | None:
     from fupin_cli.engine.details import not_evaluated_text
     from fupin_cli.engine.inputs import field_label as input_label
 
-    text = not_evaluated_text(ev.availability.rule_fields[r.id], lambda f: input_label(f, ev.pack))
+    text = not_evaluated_text(ev.analysis.rule_fields[r.id], lambda f: input_label(f, ev.pack))
     return ExplainNode(r.label, "rule", "", text, None, [], r.id)
 
 

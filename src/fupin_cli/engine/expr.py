@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from fupin_cli.engine import ir
 
@@ -347,7 +349,7 @@ class _Parser:
         t = self.tok
         if t.kind == "NUM":
             self.take()
-            value, is_int = t.value  # type: ignore[misc]
+            value, is_int = cast("tuple[float, bool]", t.value)  # a NUM token's value (set by the tokenizer)
             return ir.Num(value, t.pos, is_int)
         if t.kind == "STR":
             self.take()
@@ -420,7 +422,7 @@ class _Parser:
         if t.kind == "OP" and t.text == "-" and self.peek().kind == "NUM":
             self.take()
             n = self.take()
-            value, is_int = n.value  # type: ignore[misc]
+            value, is_int = cast("tuple[float, bool]", n.value)  # a NUM token's value (set by the tokenizer)
             return ir.Num(-value, t.pos, is_int)
         if t.kind == "NUM" or t.kind == "STR" or (t.kind == "NAME" and t.text in ("true", "false")):
             return self.atom()
@@ -432,7 +434,7 @@ class _Parser:
 # ---------------------------------------------------------------------------------------
 # helpers shared by the loader and the type checker
 # ---------------------------------------------------------------------------------------
-def did_you_mean(word: str, choices, n: int = 1, cutoff: float | None = None) -> str:
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1, cutoff: float | None = None) -> str:
     if cutoff is None:  # short (e.g. two-character Chinese) words need a looser match
         cutoff = 0.5 if len(word) <= 3 else 0.6
     matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
@@ -462,10 +464,11 @@ def _prec(node: ir.Node) -> int:
     return _PREC.get(type(node), 9)
 
 
-def to_text(node: ir.Node, name_text=None, param_text=None) -> str:
+def to_text(node: ir.Node, name_text: Callable[[str], str] | None = None,
+            param_text: Callable[[str], str] | None = None) -> str:
     """Render IR back to expression text (``name_text``/``param_text`` may give labels instead)."""
 
-    def lit(v) -> str:
+    def lit(v: Any) -> str:
         if isinstance(v, ir.Str):
             return repr(v.value)
         if isinstance(v, ir.Bool):

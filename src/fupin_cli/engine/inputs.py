@@ -29,14 +29,18 @@ and :func:`check_policy` stops the run when the data is probably there under ano
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.typecheck import BUILTIN_MEMBER
 from fupin_cli.errors import DataError
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 MEMBERS = "members"  # pseudo field: the roster has no member rows (one row per household, no member table)
 FRAME_KINDS = ("village_exit", "county_exit", "poor_village")  # frame rules (evaluate.FRAME_KINDS): no roster inputs
@@ -46,7 +50,7 @@ FRAME_KINDS = ("village_exit", "county_exit", "poor_village")  # frame rules (ev
 class Absent:
     """Marker for a sub-expression that reads roster columns the roster does not have."""
 
-    fields: frozenset
+    fields: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class InputPolicy:
     ``all_present``: treat every field as present (scenario tests: an unlisted field is a blank cell).
     """
 
-    allow_missing: frozenset = frozenset()
+    allow_missing: frozenset[str] = frozenset()
     strict: bool = False
     stop: bool = True
     all_present: bool = False
@@ -70,16 +74,16 @@ class Availability:
 
     absent: set[str]  # roster fields the pack reads and the roster lacks (+ MEMBERS)
     derived_ir: dict[str, dict[str, ir.Node]]  # derived id → effective nodes (absent alternatives dropped)
-    derived_absent: dict[str, frozenset]  # derived id → absent fields it needs (derived not computable)
+    derived_absent: dict[str, frozenset[str]]  # derived id → absent fields it needs (derived not computable)
     conditions: dict[str, Any]  # rule id → effective condition (may hold Absent parts)
     values: dict[str, Any]  # estimate rule id → effective value expression (Absent = not computable)
-    rule_fields: dict[str, frozenset]  # rule id → absent fields its condition (or value) needs
+    rule_fields: dict[str, frozenset[str]]  # rule id → absent fields its condition (or value) needs
 
     def has_absent(self, rule_id: str) -> bool:
         return bool(self.rule_fields.get(rule_id))
 
 
-def field_label(name: str, pack=None) -> str:
+def field_label(name: str, pack: Pack | None = None) -> str:
     if name == MEMBERS:
         return "家庭成员行"
     if name in BUILTIN_MEMBER:
@@ -102,25 +106,25 @@ def has_absent(node: Any) -> bool:
     return any(has_absent(c) for c in ir.children(node))
 
 
-def absent_fields(node: Any) -> frozenset:
+def absent_fields(node: Any) -> frozenset[str]:
     if isinstance(node, Absent):
         return node.fields
-    out: frozenset = frozenset()
+    out: frozenset[str] = frozenset()
     for c in ir.children(node):
         out |= absent_fields(c)
     return out
 
 
 class _Rewriter:
-    def __init__(self, absent_names: dict[str, frozenset], params: dict | None = None):
+    def __init__(self, absent_names: dict[str, frozenset[str]], params: dict[str, Any] | None = None):
         self.absent_names = absent_names  # name → absent fields (for this scope)
         self.params = params or {}  # parameter values of the year: a switch off decides an `and`
 
-    def _const(self, node) -> bool | None:
+    def _const(self, node: Any) -> bool | None:
         if isinstance(node, ir.Bool):
             return node.value
         if isinstance(node, ir.Param) and isinstance(self.params.get(node.name), bool):
-            return self.params[node.name]
+            return cast(bool, self.params[node.name])
         return None
 
     def __call__(self, node: ir.Node) -> Any:
@@ -164,7 +168,7 @@ class _Rewriter:
         return _rebuild(node, kids)
 
 
-def _rebuild(node: ir.Node, kids: list) -> ir.Node:
+def _rebuild(node: ir.Node, kids: list[Any]) -> ir.Node:
     """``node`` with its children replaced (same node when nothing changed)."""
     old = ir.children(node)
     if len(old) == len(kids) and all(a is b for a, b in zip(old, kids)):
@@ -192,14 +196,14 @@ def substitute(node: Any, value: bool) -> ir.Node:
         return ir.Bool(value)
     kids = ir.children(node)
     if not kids or not has_absent(node):
-        return node
+        return cast(ir.Node, node)
     return _rebuild(node, [substitute(k, value) for k in kids])
 
 
 # ---------------------------------------------------------------------------------------
 # the analysis
 # ---------------------------------------------------------------------------------------
-def present_fields(households, members) -> tuple[set[str], set[str]]:
+def present_fields(households: Any, members: Any) -> tuple[set[str], set[str]]:
     """Columns of the households frame, and of the members frame when it has member rows."""
     hh = set(map(str, households.columns))
     mem = set(map(str, members.columns)) if members is not None and len(members) else set()
@@ -208,7 +212,7 @@ def present_fields(households, members) -> tuple[set[str], set[str]]:
     return hh, mem
 
 
-def analyse(pack, year: int, households, members, policy: InputPolicy | None = None, params: dict | None = None) -> Availability:
+def analyse(pack: Pack, year: int, households: Any, members: Any, policy: InputPolicy | None = None, params: dict[str, Any] | None = None) -> Availability:
     """Absent inputs of every derived field and active household/member rule of ``pack``
     (``params``: parameter values of the year, so that a switch that is off decides its ``and``)."""
     policy = policy or InputPolicy()
@@ -224,18 +228,18 @@ def analyse(pack, year: int, households, members, policy: InputPolicy | None = N
     hh_fields = {f.name for f in schema.HOUSEHOLD_FIELDS}
     mem_fields = {f.name for f in schema.MEMBER_FIELDS} | set(BUILTIN_MEMBER)
     absent: set[str] = set()
-    hh_absent: dict[str, frozenset] = {n: frozenset({n}) for n in hh_fields - hh_present - derived_ids}
-    mem_absent: dict[str, frozenset] = (
+    hh_absent: dict[str, frozenset[str]] = {n: frozenset({n}) for n in hh_fields - hh_present - derived_ids}
+    mem_absent: dict[str, frozenset[str]] = (
         {n: frozenset({n}) for n in mem_fields - mem_present} if has_members else {n: frozenset({MEMBERS}) for n in mem_fields}
     )
     hh_rw, mem_rw = _Rewriter(hh_absent, params), _Rewriter(mem_absent, params)
     derived_ir: dict[str, dict[str, ir.Node]] = {}
-    derived_absent: dict[str, frozenset] = {}
+    derived_absent: dict[str, frozenset[str]] = {}
     for d in pack.derived:
         nodes = pack.derived_ir[d.id]
         if isinstance(d, DerivedAgg):
             if not has_members:
-                gone: frozenset = frozenset({MEMBERS})
+                gone: frozenset[str] = frozenset({MEMBERS})
                 new = dict(nodes)
             else:
                 new = {k: mem_rw(v) for k, v in nodes.items()}
@@ -251,14 +255,14 @@ def analyse(pack, year: int, households, members, policy: InputPolicy | None = N
             derived_ir[d.id] = new
     conditions: dict[str, Any] = {}
     values: dict[str, Any] = {}
-    rule_fields: dict[str, frozenset] = {}
+    rule_fields: dict[str, frozenset[str]] = {}
     for r in pack.rules:
         if r.kind in FRAME_KINDS or not r.active(year):
             if r.id in pack.conditions:
                 conditions[r.id] = pack.conditions[r.id]
             continue
         rw = mem_rw if r.level == "members" else hh_rw
-        fields: frozenset = frozenset()
+        fields: frozenset[str] = frozenset()
         if r.id in pack.conditions:
             cond = rw(pack.conditions[r.id])
             conditions[r.id] = cond
@@ -280,7 +284,7 @@ def analyse(pack, year: int, households, members, policy: InputPolicy | None = N
 # ---------------------------------------------------------------------------------------
 # stopping the run (likely columns, required fields, --strict)
 # ---------------------------------------------------------------------------------------
-def resolve_field_names(names: Iterable[str]) -> frozenset:
+def resolve_field_names(names: Iterable[str]) -> frozenset[str]:
     """``--allow-missing`` values: canonical names or header labels (车辆价值, 是否危房 …) → field names."""
     out = set()
     for raw in names:
@@ -305,27 +309,27 @@ class RuleNotEvaluated:
     rule_id: str
     kind: str
     label: str
-    fields: tuple  # absent roster fields
+    fields: tuple[Any, ...]  # absent roster fields
     households: int = 0  # households for which it was not evaluated
     affected: int = 0  # households whose decision it could have changed
     allowed: bool = False  # the user confirmed with --allow-missing
 
-    def reason(self, pack=None) -> str:
+    def reason(self, pack: Pack | None = None) -> str:
         from fupin_cli.engine.details import missing_columns_text
 
         return missing_columns_text(self.fields, lambda f: field_label(f, pack))
 
-    def to_dict(self, pack=None) -> dict:
+    def to_dict(self, pack: Pack | None = None) -> dict[str, Any]:
         return {"rule": self.rule_id, "kind": self.kind, "label": self.label, "fields": list(self.fields),
                 "reason": self.reason(pack), "households_not_evaluated": self.households,
                 "households_affected": self.affected, "allowed": self.allowed}
 
 
-def required_fields(pack) -> list[str]:
+def required_fields(pack: Pack) -> list[str]:
     return list(getattr(pack.meta, "required", None) or [])
 
 
-def check_policy(pack, avail: Availability, roster, policy: InputPolicy) -> None:
+def check_policy(pack: Pack, avail: Availability, roster: Any, policy: InputPolicy) -> None:
     """Stop (DataError, exit 1) on absent required fields, on absent fields a roster column
     probably holds (unless ``--allow-missing``), and on any not-evaluated rule with ``--strict``."""
     if not policy.stop or policy.all_present:
@@ -333,10 +337,10 @@ def check_policy(pack, avail: Availability, roster, policy: InputPolicy) -> None
     unmatched = list(getattr(roster, "unmatched", None) or [])
     problems: list[str] = []
 
-    def likely(field_name: str) -> list:
+    def likely(field_name: str) -> list[Any]:
         return [u for u in unmatched if any(f == field_name for f, _ in u.candidates)]
 
-    def where(u) -> str:
+    def where(u: Any) -> str:
         loc = "、".join(x for x in (u.source, f"工作表“{u.sheet}”" if u.sheet else "", f"{u.letter} 列" if u.letter else "") if x)
         return f"{loc}“{u.header}”".strip()
 
@@ -364,11 +368,11 @@ def check_policy(pack, avail: Availability, roster, policy: InputPolicy) -> None
     if hits:
         problems = [f"规则 {rid}（{pack.rule(rid).label}）需要 {field_label(f, pack)}，花名册 {where(u)} 可能就是该列（相似度 {score:.2f}）"
                     for rid, f, u, score in hits]
-        fields = sorted({f for _, f, _, _ in hits})
+        likely_fields = sorted({f for _, f, _, _ in hits})
         raise DataError(
             problems[0] if len(problems) == 1 else f"{len(problems)} 条规则的输入列可能未被识别：" + "；".join(problems),
             hint="若是该列，用 --columns map.yaml 指明（fupin columns ROSTER --write-map map.yaml 生成后修改）；"
-                 f"若不是，用 --allow-missing {' '.join(fields)} 确认花名册不采集，相关规则不评估",
+                 f"若不是，用 --allow-missing {' '.join(likely_fields)} 确认花名册不采集，相关规则不评估",
         )
     if policy.strict:
         pending = [rid for rid, fields in avail.rule_fields.items() if not set(fields) <= set(policy.allow_missing)]

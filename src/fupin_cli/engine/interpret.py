@@ -13,13 +13,16 @@ aggregates are :func:`scalar_aggregate` here.  A test reads this module's import
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fupin_cli.engine import ir
 from fupin_cli.engine.model import DerivedAgg
 from fupin_cli.engine.typecheck import ITEM_SEPARATORS, list_item_spellings
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 
 def _norm(v: Any) -> Any:
@@ -148,7 +151,7 @@ def compare(op: str, a: Any, b: Any) -> Any:
     return bool(a >= b)
 
 
-def kleene_and(values: list) -> Any:
+def kleene_and(values: list[Any]) -> Any:
     if any(v is False for v in values):
         return False
     if any(v is None for v in values):
@@ -156,7 +159,7 @@ def kleene_and(values: list) -> Any:
     return True
 
 
-def kleene_or(values: list) -> Any:
+def kleene_or(values: list[Any]) -> Any:
     if any(v is True for v in values):
         return True
     if any(v is None for v in values):
@@ -176,7 +179,7 @@ def contains_item(text: str, spellings: list[str]) -> bool:
     return False
 
 
-def scalar_aggregate(agg: str, where: list, of: list | None) -> Any:
+def scalar_aggregate(agg: str, where: list[Any], of: list[Any] | None) -> Any:
     """Aggregate per-member values with the documented missing-value rules."""
     if agg == "count":
         return None if any(w is None for w in where) else float(sum(1 for w in where if w))
@@ -198,7 +201,7 @@ def scalar_aggregate(agg: str, where: list, of: list | None) -> Any:
     return min(picked) if agg == "min" else max(picked)
 
 
-def scalar_household(pack, hh_values: dict, member_rows: list[dict], params: dict[str, Any]) -> tuple[dict, list[Interpreter]]:
+def scalar_household(pack: Pack, hh_values: dict[str, Any], member_rows: list[dict[str, Any]], params: dict[str, Any]) -> tuple[dict[str, Any], list[Interpreter]]:
     """Derived fields of one household (updates and returns ``hh_values``) + member interpreters."""
     interps = [Interpreter(m, params) for m in member_rows]
     for model in pack.derived:

@@ -9,8 +9,9 @@ compile to SQL).  ``pos`` is the 0-based column in the expression text (not comp
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -54,99 +55,100 @@ class Param:
 
 @dataclass(frozen=True)
 class ListLit:
-    items: tuple  # of Num | Str | Bool | Date
+    items: tuple[Any, ...]  # of Num | Str | Bool | Date
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Node"
+    operand: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Arith:
     op: str  # + - * /
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Compare:
     op: str  # < <= > >= == !=
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class In:
-    operand: "Node"
-    options: "Node"  # ListLit or Param (list-valued)
+    operand: Node
+    options: Node  # ListLit or Param (list-valued)
     negate: bool = False
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Between:
-    operand: "Node"
-    low: "Node"
-    high: "Node"
+    operand: Node
+    low: Node
+    high: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class IsMissing:
-    operand: "Node"
+    operand: Node
     negate: bool = False
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class And:
-    items: tuple
+    items: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple
+    items: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Call:
     func: str  # min max abs round coalesce year contains
-    args: tuple
+    args: tuple[Any, ...]
     pos: int = field(default=0, compare=False)
 
 
-def _cached_hash(self) -> int:
+def _cached_hash(self: Any) -> int:
     """The dataclass hash, computed once per node (memo tables hash nodes again and again, and the
     generated hash walks the whole subtree every time)."""
     try:
-        return self.__dict__["_hash"]
+        return cast(int, self.__dict__["_hash"])
     except KeyError:
         h = hash((type(self).__name__, *(getattr(self, f) for f in self.__dataclass_fields__ if self.__dataclass_fields__[f].compare)))
         object.__setattr__(self, "_hash", h)
         return h
 
 
-Node = Union[Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call]
+Node = (Num | Str | Bool | Date | Name | Param | ListLit | Neg | Arith | Compare | In | Between | IsMissing | Not | And | Or
+        | Call)
 for _cls in (Num, Str, Bool, Date, Name, Param, ListLit, Neg, Arith, Compare, In, Between, IsMissing, Not, And, Or, Call):
     _cls.__hash__ = _cached_hash  # type: ignore[method-assign]
 LEAVES = (Num, Str, Bool, Date, Name, Param, ListLit)
 CONDITIONS = (Compare, In, Between, IsMissing)  # leaves of the deciding-values text
 
 
-def children(node: Node) -> tuple:
+def children(node: Node) -> tuple[Any, ...]:
     if isinstance(node, (Neg, Not)):
         return (node.operand,)
     if isinstance(node, (Arith, Compare)):
@@ -166,7 +168,7 @@ def children(node: Node) -> tuple:
     return ()
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Node]:
     """Yield every node of the tree, depth first."""
     yield node
     for c in children(node):

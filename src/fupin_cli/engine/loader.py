@@ -9,35 +9,46 @@ unknown fields/parameters, duplicate ids, parameter problems) is collected as
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
-import difflib
 import hashlib
 import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from fupin_cli import schema
-from fupin_cli.engine import ir, typecheck as tc
+from fupin_cli.engine import ir
+from fupin_cli.engine import typecheck as tc
 from fupin_cli.engine.expr import MAX_NUMBER, ExprError, caret, did_you_mean, parse
 from fupin_cli.engine.model import (
-    EXCLUSION_MODES, MODE_STATUS, RULE_KINDS, AnyRule, Derived, DerivedAgg, FundsSpec, MeasuresSpec, PackMeta, Parameter, Rule,
+    EXCLUSION_MODES,
+    MODE_STATUS,
+    RULE_KINDS,
+    AnyRule,
+    Derived,
+    DerivedAgg,
+    FundsSpec,
+    MeasuresSpec,
+    MpiSpec,
+    PackMeta,
+    Parameter,
+    Rule,
     param_ref,
 )
 from fupin_cli.errors import RuleError
 
 TOP_KEYS = ("pack", "parameters", "derived", "rules", "measures", "funds")
 RULES_PATH_ENV = "FUPIN_RULES_PATH"
-_RULE_ADAPTER: TypeAdapter = TypeAdapter(Rule)
-_DERIVED_ADAPTER: TypeAdapter = TypeAdapter(Derived)
+_RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)  # type: ignore[arg-type]  # Rule is a Union built at runtime (model.py)
+_DERIVED_ADAPTER: TypeAdapter[Any] = TypeAdapter(Derived)
 _SOURCE_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -70,16 +81,17 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _position(node: Any, parts: list, value: bool = False) -> tuple[int, int]:
+def _position(node: Any, parts: list[Any], value: bool = False) -> tuple[int, int]:
     """(line, col), 0-based, of the deepest existing node along ``parts``."""
     pos = (node.lc.line, node.lc.col) if hasattr(node, "lc") else (0, 0)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, dict) and part in node:
-            pos = node.lc.value(part) if (last and value) else node.lc.key(part)
+            lc = node.lc  # type: ignore[attr-defined]  # ruamel's CommentedMap (a dict) carries line/col
+            pos = lc.value(part) if (last and value) else lc.key(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            pos = node.lc.item(part)
+            pos = node.lc.item(part)  # type: ignore[attr-defined]  # ruamel's CommentedSeq (a list)
             node = node[part]
         else:
             continue
@@ -90,7 +102,7 @@ class Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def add(self, origin: Origin, parts: list, message: str, *, value: bool = False, col_offset: int | None = None, expr: str | None = None) -> None:
+    def add(self, origin: Origin, parts: list[Any], message: str, *, value: bool = False, col_offset: int | None = None, expr: str | None = None) -> None:
         line, col = _position(origin.node, parts, value=value or col_offset is not None)
         extra = ""
         if col_offset is not None and expr is not None:
@@ -149,8 +161,8 @@ class Pack:
     meta: PackMeta
     path: Path
     parameters: dict[str, ParamDef]
-    derived: list  # DerivedAgg | DerivedExpr, in evaluation order
-    rules: list  # AnyRule, base rules first (overrides in place)
+    derived: list[Any]  # DerivedAgg | DerivedExpr, in evaluation order
+    rules: list[Any]  # AnyRule, base rules first (overrides in place)
     conditions: dict[str, ir.Node]  # rule id → typed `when` (absent = always true)
     values: dict[str, ir.Node]  # estimate rule id → typed value expression
     derived_ir: dict[str, dict[str, ir.Node]]  # derived id → {"where"|"of"|"expr": node}
@@ -164,7 +176,7 @@ class Pack:
     mpi_ir: dict[str, ir.Node] = field(default_factory=dict)  # "<spec id>.<indicator id>" → typed `deprived`
     funds: FundsSpec | None = None  # ``funds:`` (fupin funds): items, statuses, standards; None when the pack has none
 
-    def mpi_spec(self, year: int):
+    def mpi_spec(self, year: int) -> MpiSpec:
         """The MPI specification in force in ``year`` (RuleError when there is none)."""
         specs = [s for s in (self.measures.mpi if self.measures else []) if s.active(year)]
         if not specs:
@@ -194,10 +206,10 @@ class Pack:
     def rule(self, rule_id: str) -> AnyRule:
         for r in self.rules:
             if r.id == rule_id:
-                return r
+                return cast(AnyRule, r)
         raise KeyError(rule_id)
 
-    def rules_of(self, kind: str, year: int | None = None) -> list:
+    def rules_of(self, kind: str, year: int | None = None) -> list[Any]:
         return [r for r in self.rules if r.kind == kind and (year is None or r.active(year))]
 
     def derived_label(self, name: str) -> str:
@@ -206,7 +218,7 @@ class Pack:
                 return d.label or name
         return schema.label(name)
 
-    def provenance(self) -> dict:
+    def provenance(self) -> dict[str, Any]:
         return {"pack": self.meta.name, "version": self.meta.version, "sha256": self.sha256, "chain": self.chain}
 
 
@@ -233,7 +245,7 @@ def shipped_packs() -> list[str]:
     return sorted(names)
 
 
-def find_pack(ref: str | os.PathLike, relative_to: Path | None = None) -> Path:
+def find_pack(ref: str | os.PathLike[str], relative_to: Path | None = None) -> Path:
     """Resolve a pack reference (a folder path, or the name of a shipped pack) to a folder."""
     text = str(ref)
     candidates: list[Path] = []
@@ -274,7 +286,14 @@ class _Raw:
     chain: list[str] = field(default_factory=list)
     all_files: list[tuple[str, Path]] = field(default_factory=list)  # (pack name, file) for hashing
     measures: tuple[MeasuresSpec, Origin] | None = None
-    funds: tuple[FundsSpec, Origin] | None = None  # after a merge the Origin is a dict: item id → (Origin, index)
+    funds: tuple[FundsSpec, Any] | None = None  # the Origin; after a merge a dict: item id → (Origin, index)
+
+    @property
+    def pack_origin(self) -> Origin:
+        """Where ``pack:`` is: set with ``meta``, which every caller has checked first."""
+        if self.meta_origin is None:
+            raise AssertionError(f"{self.path}: no 'pack:' origin")
+        return self.meta_origin
 
 
 def plain(node: Any) -> Any:
@@ -304,7 +323,7 @@ def _yaml() -> YAML:
 
 MAX_PACK_FILE_BYTES = 2 << 20  # a pack file is a few dozen KB; bigger is a mistake or an attack
 MAX_YAML_DEPTH = 40  # nesting of mappings/sequences (shipped packs: 7)
-MAX_NUMBER = 1e15  # magnitude of any number in a pack (money, ages, shares ...): beyond it, a typo or an attack
+# MAX_NUMBER (from engine/expr.py, 1e15) bounds any number in a pack (money, ages, shares ...): beyond it, a typo or an attack
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -413,7 +432,8 @@ def read_yaml(path: Path, problems: Problems) -> tuple[Any, list[str]]:
     return (None if bad else data), lines
 
 
-def _model_problems(e: ValidationError, origin: Origin, problems: Problems, model_for_tag, skip_tag: bool) -> None:
+def _model_problems(e: ValidationError, origin: Origin, problems: Problems, model_for_tag: Callable[[Any], Any],
+                    skip_tag: bool) -> None:
     for err in e.errors():
         loc = list(err["loc"])
         if skip_tag and loc:
@@ -442,7 +462,7 @@ def _model_problems(e: ValidationError, origin: Origin, problems: Problems, mode
             problems.add(origin, loc, msg, value=True)
 
 
-def _allowed_keys(model, loc: list) -> list[str]:
+def _allowed_keys(model: Any, loc: list[Any]) -> list[str]:
     if model is None:
         return []
     try:
@@ -457,7 +477,7 @@ def _allowed_keys(model, loc: list) -> list[str]:
     return [f.alias or name for name, f in fields.items()]
 
 
-def _nested_fields(model, loc: list) -> dict | None:
+def _nested_fields(model: Any, loc: list[Any]) -> dict[str, Any] | None:
     """Fields of the (sub)model ``loc`` leads to, for nested sections such as measures.mpi.0.dimensions."""
     import typing
 
@@ -543,13 +563,13 @@ def _read_folder(path: Path, problems: Problems) -> _Raw:
     return raw
 
 
-def _validate_item(section: str, item: dict, origin: Origin, target: list, problems: Problems) -> None:
+def _validate_item(section: str, item: dict[str, Any], origin: Origin, target: list[Any], problems: Problems) -> None:
     data = plain(item)
     if section == "rules":
         try:
             target.append((_RULE_ADAPTER.validate_python(data), origin))
         except ValidationError as e:
-            _model_problems(e, origin, problems, lambda n: RULE_KINDS.get(n.get("kind")) if isinstance(n, dict) else None, True)
+            _model_problems(e, origin, problems, lambda n: RULE_KINDS.get(str(n.get("kind"))) if isinstance(n, dict) else None, True)
     else:
         try:
             target.append((_DERIVED_ADAPTER.validate_python(data), origin))
@@ -559,7 +579,7 @@ def _validate_item(section: str, item: dict, origin: Origin, target: list, probl
             _model_problems(e, origin, problems, lambda n: DerivedAgg if ("over" in n or "agg" in n) else DerivedExpr, True)
 
 
-def _read_section(key: str, model, data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
+def _read_section(key: str, model: Any, data: dict[str, Any], f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
     """A once-per-pack mapping section (``measures:``, ``funds:``) validated by its model."""
     origin = Origin(f, data[key], key, lines)
     if getattr(raw, key) is not None:
@@ -574,7 +594,7 @@ def _read_section(key: str, model, data: dict, f: Path, lines: list[str], raw: _
         _model_problems(e, origin, problems, lambda _n: model, False)
 
 
-def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
+def _read_parameters(data: dict[str, Any], f: Path, lines: list[str], raw: _Raw, problems: Problems, root: Origin) -> None:
     params = data.get("parameters")
     if params is None:
         return
@@ -597,7 +617,7 @@ def _read_parameters(data: dict, f: Path, lines: list[str], raw: _Raw, problems:
         except ValidationError as e:
             _model_problems(e, origin, problems, lambda _n: Parameter, False)
             continue
-        vals = body.get("values")
+        vals = body["values"]  # model_validate required it
         entry_origins = [Origin(f, vals[i], f"parameters.{name}.values.{i}", lines) for i in range(len(model.values))]
         raw.parameters[name] = ParamDef(name, model, origin, entry_origins=entry_origins)
 
@@ -613,7 +633,7 @@ def _read_includes(raw: _Raw, problems: Problems) -> None:
     for i, rel in enumerate(raw.meta.include):
         f = (raw.path / rel).resolve()
         if not f.is_file():
-            problems.add(raw.meta_origin, ["include", i], f"included file {rel!r} not found (paths are relative to the pack folder {display_path(raw.path)})", value=True)
+            problems.add(raw.pack_origin, ["include", i], f"included file {rel!r} not found (paths are relative to the pack folder {display_path(raw.path)})", value=True)
             continue
         data, lines = read_yaml(f, problems)
         if data is None:
@@ -663,14 +683,14 @@ def _load_raw(path: Path, problems: Problems, stack: tuple[Path, ...]) -> _Raw:
     try:
         base_path = find_pack(ext, relative_to=path)
     except RuleError as e:
-        problems.add(raw.meta_origin, ["extends"], e.message + (f"; {e.hint}" if e.hint else ""), value=True)
+        problems.add(raw.pack_origin, ["extends"], e.message + (f"; {e.hint}" if e.hint else ""), value=True)
         return raw
     outside = _extends_outside(ext, base_path, path)
     if outside:
-        problems.add(raw.meta_origin, ["extends"], outside, value=True)
+        problems.add(raw.pack_origin, ["extends"], outside, value=True)
         return raw
     if base_path in stack or base_path == path:
-        problems.add(raw.meta_origin, ["extends"], f"circular 'extends': {' → '.join(p.name for p in (*stack, path, base_path))}", value=True)
+        problems.add(raw.pack_origin, ["extends"], f"circular 'extends': {' → '.join(p.name for p in (*stack, path, base_path))}", value=True)
         return raw
     base = _load_raw(base_path, problems, (*stack, path))
     _check_duplicates(raw, problems)
@@ -744,9 +764,9 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
         if pdef.model.description:
             m.description = pdef.model.description
         for entry, origin in zip(pdef.model.values, pdef.entry_origins):
-            key = (entry.year, entry.region or default_region)
+            slot = (entry.year, entry.region or default_region)
             for i, old in enumerate(m.values):
-                if (old.year, old.region or default_region) == key:
+                if (old.year, old.region or default_region) == slot:
                     m.values[i] = entry
                     target.entry_origins[i] = origin
                     break
@@ -768,7 +788,7 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
         ids = {m.id for m, _ in out.rules}
         for i, rid in enumerate(meta.disable):
             if rid not in {m.id for m, _ in base.rules}:
-                problems.add(child.meta_origin, ["disable", i], f"cannot disable unknown base rule {rid!r}{did_you_mean(rid, ids)}", value=True)
+                problems.add(child.pack_origin, ["disable", i], f"cannot disable unknown base rule {rid!r}{did_you_mean(rid, ids)}", value=True)
         out.rules = [(m, o) for m, o in out.rules if m.id not in set(meta.disable)]
     return out
 
@@ -784,12 +804,12 @@ def _merge(base: _Raw, child: _Raw, problems: Problems) -> _Raw:
 # `extends` chain reached (path, size, mtime — so an added, removed or edited file reloads), and
 # $FUPIN_RULES_PATH (which decides where a shipped name or `extends: name` resolves).
 # Each caller gets its own copy: changing one Pack object never changes what the next caller gets.
-_CACHE: dict[Path, tuple[list[Path], tuple, bytes]] = {}
+_CACHE: dict[Path, tuple[list[Path], tuple[Any, ...], bytes]] = {}
 PACK_FILE_PATTERNS = ("*.yaml", "*.yml")
 
 
-def _fingerprint(folders: list[Path]) -> tuple:
-    stamp: list[tuple] = [("env", os.environ.get(RULES_PATH_ENV, ""))]
+def _fingerprint(folders: list[Path]) -> tuple[Any, ...]:
+    stamp: list[tuple[Any, ...]] = [("env", os.environ.get(RULES_PATH_ENV, ""))]
     for d in folders:
         found = sorted({f for pattern in PACK_FILE_PATTERNS for f in d.glob(pattern) if f.is_file()})
         for f in found:
@@ -798,7 +818,7 @@ def _fingerprint(folders: list[Path]) -> tuple:
     return tuple(stamp)
 
 
-def load_pack(ref: str | os.PathLike) -> Pack:
+def load_pack(ref: str | os.PathLike[str]) -> Pack:
     """Load a pack by shipped name or folder path; :class:`RuleError` listing every problem.
 
     Every call returns its own Pack object (a copy of the cached one when nothing changed)."""
@@ -810,7 +830,7 @@ def load_pack(ref: str | os.PathLike) -> Pack:
         with contextlib.suppress(OSError):
             folders, key, blob = cached
             if _fingerprint(folders) == key:
-                return pickle.loads(blob)
+                return cast(Pack, pickle.loads(blob))
     pack = _load_pack_uncached(path)
     with contextlib.suppress(OSError):
         folders = sorted({path, *(f.parent for f in pack.files)})
@@ -839,7 +859,7 @@ def _load_pack_uncached(path: Path) -> Pack:
 _POS = re.compile(r"^(.*?):(\d+):(\d+): ")
 
 
-def _problem_order(text: str) -> tuple:
+def _problem_order(text: str) -> tuple[Any, ...]:
     m = _POS.match(text)
     return (m.group(1), int(m.group(2)), int(m.group(3))) if m else (text, 0, 0)
 
@@ -896,7 +916,7 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
                 field_types[model.id] = ty  # type: ignore[assignment]
         else:
             node, ty = _expr_t(model.expr, hscope, None, origin, ["expr"], problems)
-            if node is not None:
+            if node is not None and ty is not None:  # both or neither
                 if ty.kind == "list":
                     problems.add(origin, ["expr"], "a derived field cannot be a list", value=True)
                     continue
@@ -941,7 +961,7 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
     for key in ("required", "optional"):
         for i, name in enumerate(getattr(meta, key, None) or []):
             if name not in known:
-                problems.add(raw.meta_origin, [key, i], f"{key}: unknown field {name!r} (a roster field or a derived field id){did_you_mean(name, sorted(known))}", value=True)
+                problems.add(raw.pack_origin, [key, i], f"{key}: unknown field {name!r} (a roster field or a derived field id){did_you_mean(name, sorted(known))}", value=True)
     return Pack(
         meta=meta, path=raw.path, parameters=raw.parameters, derived=[m for m, _ in raw.derived], rules=rules,
         conditions=conditions, values=values, derived_ir=derived_ir, field_types=field_types, origins=origins,
@@ -951,12 +971,12 @@ def _compile(raw: _Raw, problems: Problems) -> Pack:
     )
 
 
-def _item_origins(funds) -> dict:
+def _item_origins(funds: tuple[FundsSpec, Any]) -> dict[str, Any]:
     spec, origin = funds
     return dict(origin) if isinstance(origin, dict) else {item.id: (origin, i) for i, item in enumerate(spec.items)}
 
 
-def _merge_funds(base, child):
+def _merge_funds(base: tuple[FundsSpec, Any] | None, child: tuple[FundsSpec, Any] | None) -> tuple[FundsSpec, Any] | None:
     """A child's fund items replace the base's items of the same id and add new ones."""
     if base is None or child is None:
         return child or base
@@ -1047,11 +1067,12 @@ def _compile_measures(raw: _Raw, hscope: tc.Scope, problems: Problems) -> dict[s
     return out
 
 
-def _expr(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: list, problems: Problems) -> ir.Node | None:
+def _expr(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: list[Any], problems: Problems) -> ir.Node | None:
     return _expr_t(text, scope, want, origin, parts, problems)[0]
 
 
-def _expr_t(text: str, scope: tc.Scope, want, origin: Origin, parts: list, problems: Problems):
+def _expr_t(text: str, scope: tc.Scope, want: str | None, origin: Origin, parts: list[Any],
+            problems: Problems) -> tuple[ir.Node, tc.Ty] | tuple[None, None]:
     try:
         try:
             node = parse(text)
@@ -1071,7 +1092,7 @@ def _check_literals(node: ir.Node) -> None:
     1,900-digit integer overflows every column type)."""
     import dataclasses
 
-    stack = [node]
+    stack: list[Any] = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, ir.Num):
@@ -1097,7 +1118,7 @@ _RULE_VALUE_TABLES = {
 }
 
 
-def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
+def _check_rule_values(model: Any, origin: Origin, problems: Problems) -> None:
     for (kind, attr), table in _RULE_VALUE_TABLES.items():
         if model.kind != kind:
             continue
@@ -1116,7 +1137,7 @@ def _check_rule_values(model, origin: Origin, problems: Problems) -> None:
         problems.add(origin, ["mode"], f"unknown exclusion mode {model.mode!r}{did_you_mean(model.mode, EXCLUSION_MODES)}; allowed: {' | '.join(EXCLUSION_MODES)} or param.NAME", value=True)
 
 
-def _check_builtin(model, origin: Origin, problems: Problems) -> None:
+def _check_builtin(model: Any, origin: Origin, problems: Problems) -> None:
     """A check rule either has its own condition and message, or names the built-in check it uses."""
     from fupin_cli.checks.catalog import CHECKS
 
@@ -1134,7 +1155,7 @@ def _check_builtin(model, origin: Origin, problems: Problems) -> None:
                      f"'{extra[0]}:' would be ignored — remove it (or remove 'builtin:' to run the rule's own condition)", value=True)
 
 
-def _check_mode_params(rules: list, raw: _Raw, problems: Problems) -> None:
+def _check_mode_params(rules: list[Any], raw: _Raw, problems: Problems) -> None:
     """A rule's ``mode: param.NAME`` / ``value: param.NAME`` names a text parameter whose values are mode words."""
     for model, origin in rules:
         attr = "mode" if model.kind == "exclusion" else "value" if model.kind == "status" else None
@@ -1166,7 +1187,7 @@ def _check_regions(meta: PackMeta, origin: Origin | None, problems: Problems) ->
     return regions
 
 
-def _fits_float(v: int | float) -> bool:
+def _fits_float(v: float) -> bool:
     try:
         float(v)
         return True
@@ -1180,7 +1201,7 @@ def _check_parameters(raw: _Raw, meta: PackMeta, regions: set[str], problems: Pr
         m = pdef.model
         if not m.label:
             problems.add(pdef.origin, [], f"parameter {name!r} has no label (中文名称)")
-        seen: dict[tuple, Origin] = {}
+        seen: dict[tuple[Any, ...], Origin] = {}
         kinds: dict[str, Origin] = {}
         for entry, origin in zip(m.values, pdef.entry_origins):
             region = entry.region or meta.region

@@ -55,14 +55,14 @@ class PackMeta(_Strict):
 # ---------------------------------------------------------------------------------------
 # parameters:
 # ---------------------------------------------------------------------------------------
-Scalar = Union[bool, int, float, str]
+Scalar = bool | int | float | str
 
 
 class ParamEntry(_Strict):
     year: int = Field(ge=1949, le=2100)
     until: int | None = Field(None, ge=1949, le=2100)  # last year the value is in force (default: until a later value)
     region: str | None = None  # None → the pack's default region
-    value: Union[Scalar, list[Scalar]]
+    value: Scalar | list[Scalar]
     source: str | None = None
     note: str | None = None
     verified: bool = True
@@ -109,7 +109,7 @@ def _derived_kind(v: Any) -> str:
     return "expr"
 
 
-Derived = Annotated[Union[Annotated[DerivedAgg, Tag("agg")], Annotated[DerivedExpr, Tag("expr")]], Discriminator(_derived_kind)]
+Derived = Annotated[Annotated[DerivedAgg, Tag("agg")] | Annotated[DerivedExpr, Tag("expr")], Discriminator(_derived_kind)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,16 +302,18 @@ RULE_KINDS: dict[str, type[_RuleBase]] = {
     "check": CheckRule,
 }
 
-Rule = Annotated[
-    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in RULE_KINDS.items())],  # type: ignore[misc]
+# Union[(A, B, …)] is Union[A, B, …], built from RULE_KINDS (ruff's UP007 fix would leave the bare tuple);
+# mypy cannot follow a Union built at runtime
+Rule = Annotated[  # type: ignore[valid-type]
+    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in RULE_KINDS.items())],  # noqa: UP007
     Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
 ]
 
-AnyRule = Union[
-    CriterionRule, ExclusionRule, StatusRule, AttributeRule, CauseRule, CauseCheckRule, MeasureRule,
-    HouseholdExitRule, VillageExitRule, CountyExitRule, PoorVillageRule, MonitoringRule, RiskRule, EliminationRule,
-    EstimateRule, CheckRule,
-]
+AnyRule = (
+    CriterionRule | ExclusionRule | StatusRule | AttributeRule | CauseRule | CauseCheckRule |
+    MeasureRule | HouseholdExitRule | VillageExitRule | CountyExitRule | PoorVillageRule |
+    MonitoringRule | RiskRule | EliminationRule | EstimateRule | CheckRule
+)
 
 
 # ---------------------------------------------------------------------------------------

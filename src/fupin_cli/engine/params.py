@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fupin_cli.engine.expr import did_you_mean
 from fupin_cli.errors import RuleError
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.loader import Pack
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class ParamValue:
         """e.g. ``国家扶贫标准 2,855 (2015, 国家)``."""
         return f"{self.label} {self.value_text()} ({self.year}, {self.region})"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -47,7 +51,7 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
-def known_regions(pack) -> set[str]:
+def known_regions(pack: Pack) -> set[str]:
     meta = pack.meta
     regions = {meta.region, *meta.regions, *meta.regions.values()}
     for p in pack.parameters.values():
@@ -55,7 +59,7 @@ def known_regions(pack) -> set[str]:
     return regions
 
 
-def region_chain(pack, region: str | None) -> list[str]:
+def region_chain(pack: Pack, region: str | None) -> list[str]:
     """``重庆 → 国家``: the region, then its parents, ending at the pack's default region."""
     meta = pack.meta
     region = region or meta.region
@@ -73,7 +77,7 @@ def region_chain(pack, region: str | None) -> list[str]:
     return chain
 
 
-def resolve(pack, name: str, year: int, region: str | None = None) -> ParamValue:
+def resolve(pack: Pack, name: str, year: int, region: str | None = None) -> ParamValue:
     """The value of parameter ``name`` in force in ``year`` for ``region``.
 
     Walks the region chain; in each region takes the value with the latest year <= ``year``.
@@ -109,11 +113,11 @@ def resolve(pack, name: str, year: int, region: str | None = None) -> ParamValue
     )
 
 
-def resolve_many(pack, names, year: int, region: str | None = None) -> dict[str, ParamValue]:
+def resolve_many(pack: Pack, names: Iterable[str], year: int, region: str | None = None) -> dict[str, ParamValue]:
     return {n: resolve(pack, n, year, region) for n in sorted(names)}
 
 
-def check_era(pack, year: int) -> None:
+def check_era(pack: Pack, year: int) -> None:
     """A year outside the pack's ``valid_from``–``valid_until`` is a :class:`RuleError` saying why."""
     meta = pack.meta
     lo, hi = meta.valid_from, meta.valid_until

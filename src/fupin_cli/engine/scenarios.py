@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from fupin_cli.engine.inputs import InputPolicy
 from fupin_cli.engine.loader import Origin, Pack, Problems, display_path, load_pack, plain, read_yaml
 from fupin_cli.errors import FupinError, RuleError
 from fupin_cli.roster import Roster
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
 
 IDENTIFICATION_KEYS = {"status", "attribute", "primary_cause", "secondary_causes", "measures", "basis", "not_identified_reason", "cause_check"}
 EXIT_KEYS = {"exit_result", "exit_unmet"}
@@ -61,7 +64,7 @@ class ScenarioResult:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "file": self.file, "line": self.line, "passed": self.passed, "failures": self.failures}
 
 
@@ -79,7 +82,7 @@ def _coerce(name: str, value: Any) -> Any:
     if value is None or f is None:
         return value
     if f.kind == "code":
-        return schema.canonical_value(f.code_table, value) or str(value)
+        return schema.canonical_value(cast(str, f.code_table), value) or str(value)  # a code field names its table
     if f.kind == "bool":
         if isinstance(value, bool):
             return value
@@ -95,8 +98,8 @@ def _coerce(name: str, value: Any) -> Any:
 _DTYPES = {"str": "str", "code": "str", "int": "Int64", "float": "Float64", "money": "Float64", "bool": "boolean", "date": "datetime64[ns]"}
 
 
-def _frame(rows: list[dict], level: str, problems: list[str]) -> pd.DataFrame:
-    data: dict[str, list] = {}
+def _frame(rows: list[dict[str, Any]], level: str, problems: list[str]) -> pd.DataFrame:
+    data: dict[str, list[Any]] = {}
     for i, row in enumerate(rows):
         for key, value in row.items():
             name = _field_name(str(key))
@@ -175,7 +178,7 @@ def _plain_value(v: Any) -> Any:
         return None if math.isnan(v) else float(v)
     if isinstance(v, (pd.Timestamp, np.datetime64)):
         return pd.Timestamp(v).date()
-    return v if not isinstance(v, str) else v
+    return v
 
 
 def _same(key: str, expected: Any, got: Any) -> bool:
@@ -194,7 +197,7 @@ def _same(key: str, expected: Any, got: Any) -> bool:
     if isinstance(expected, (int, float)):
         return isinstance(got, float) and math.isclose(float(expected), got, rel_tol=1e-9, abs_tol=1e-6)
     if isinstance(expected, (dt.date, dt.datetime)):
-        return got == (expected.date() if isinstance(expected, dt.datetime) else expected)
+        return bool(got == (expected.date() if isinstance(expected, dt.datetime) else expected))
     return got is not None and str(expected) == str(got)
 
 
@@ -228,7 +231,7 @@ def scenario_pack(pack: Pack, sc: Scenario) -> Pack:
     return dataclasses.replace(pack, parameters=params)
 
 
-def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcome: "_Outcome | None" = None, pos: int = 0) -> ScenarioResult:
+def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcome: _Outcome | None = None, pos: int = 0) -> ScenarioResult:
     """Run one scenario (``outcome``/``pos``: its row in an already evaluated batch)."""
     res = ScenarioResult(sc.name, file, line, False)
     expect = dict(sc.expect)
@@ -297,7 +300,7 @@ def run_scenario(pack: Pack, sc: Scenario, file: str = "", line: int = 0, outcom
     return res
 
 
-def evaluate_roster(roster: Roster, pack: Pack, sc: Scenario):
+def evaluate_roster(roster: Roster, pack: Pack, sc: Scenario) -> Evaluation:
     from fupin_cli.engine.evaluate import evaluate
 
     return evaluate(roster, pack, sc.year, sc.region, policy=SCENARIO_POLICY)
@@ -306,7 +309,7 @@ def evaluate_roster(roster: Roster, pack: Pack, sc: Scenario):
 class _Outcome:
     """Evaluation of a batch of scenarios with lazily computed decision frames."""
 
-    def __init__(self, ev):
+    def __init__(self, ev: Evaluation) -> None:
         self.ev = ev
         self._frames: dict[str, pd.DataFrame] = {}
 
@@ -317,7 +320,7 @@ class _Outcome:
             self._frames[what] = {"identification": decide.identification, "exit": decide.household_exit, "monitoring": decide.monitoring}[what](self.ev)
         return self._frames[what]
 
-    def row(self, pos: int, keys: set) -> tuple[dict, dict]:
+    def row(self, pos: int, keys: set[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         ev = self.ev
         if not hasattr(self, "_results"):
             self._results = {rid: (ev.results[rid].to_numpy(dtype=bool, na_value=False), ev.results[rid].isna().to_numpy()) for rid in ev.results.columns}
@@ -348,7 +351,7 @@ def _state(v: Any) -> str:
     return "fired" if v is True else "not fired" if v is False else "unknown (missing input)"
 
 
-def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict, dict]:
+def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     from fupin_cli.engine import decide
     from fupin_cli.engine.typecheck import COUNTY_FIELDS, VILLAGE_FIELDS
 
@@ -359,10 +362,10 @@ def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict, dic
     frame = pd.DataFrame([{k: v for k, v in (row or {}).items() if k in fields}])
     if kind == "county_exit":
         frame = decide.with_exit_incidence(frame)
-    fired: dict = {}
-    values: dict = {}
+    fired: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if kind == "village_exit" and pack.rules_of("poor_village", sc.year):  # 贫困村识别 on the same village row
-        pv = decide.poor_village(frame, pack, sc.year, sc.region)
+        pv = cast(pd.DataFrame, decide.poor_village(frame, pack, sc.year, sc.region))  # the pack has poor_village rules
         fired.update(_frame_fired(pack, frame, "poor_village", sc.year, sc.region))
         values.update({"poor_village_result": pv["exit_result"].iloc[0], "poor_village_unmet": pv["exit_unmet"].iloc[0]})
     if pack.rules_of(kind, sc.year) or not fired:
@@ -372,7 +375,7 @@ def _run_frame(pack: Pack, sc: Scenario, problems: list[str]) -> tuple[dict, dic
     return {"_fired": fired}, values
 
 
-def _frame_fired(pack: Pack, frame: pd.DataFrame, kind: str, year: int, region: str | None) -> dict:
+def _frame_fired(pack: Pack, frame: pd.DataFrame, kind: str, year: int, region: str | None) -> dict[str, Any]:
     from fupin_cli.engine.compile_pandas import FrameEvaluator
     from fupin_cli.engine.evaluate import used_params
     from fupin_cli.engine.params import resolve_many
@@ -442,15 +445,16 @@ def load_scenarios(path: Path) -> list[tuple[Scenario | None, int, list[str], st
     fast = _fast_load(path)
     if fast is not None:
         data, item_lines = fast
-        out = []
+        out: list[tuple[Scenario | None, int, list[str], str]] = []
+        valid = True
         for i, item in enumerate(data["tests"]):
             name = str(item.get("name", f"tests.{i}")) if isinstance(item, dict) else f"tests.{i}"
             try:
                 out.append((Scenario.model_validate(item), int(item_lines[i]), [], name))
             except ValidationError:
-                out = None  # re-read with positions for precise messages
+                valid = False  # re-read with positions for precise messages
                 break
-        if out is not None:
+        if valid:
             return out
     problems = Problems()
     data, lines = read_yaml(path, problems)
@@ -459,21 +463,21 @@ def load_scenarios(path: Path) -> list[tuple[Scenario | None, int, list[str], st
         return [(None, 1, problems.items or [f"{shown}: empty scenario file"], path.name)]
     if not isinstance(data, dict) or "tests" not in data or not isinstance(data["tests"], list):
         return [(None, 1, [f"{shown}:1:1: a scenario file must have 'tests:' with a list of scenarios"], path.name)]
-    out = []
+    found: list[tuple[Scenario | None, int, list[str], str]] = []
     for i, item in enumerate(data["tests"]):
         origin = Origin(path, item, f"tests.{i}", lines)
         line = item.lc.line + 1 if hasattr(item, "lc") else 1
         name = str(item.get("name", f"tests.{i}")) if isinstance(item, dict) else f"tests.{i}"
         try:
-            out.append((Scenario.model_validate(plain(item)), line, [], name))
+            found.append((Scenario.model_validate(plain(item)), line, [], name))
         except ValidationError as e:
             p = Problems()
             for err in e.errors():
                 loc = list(err["loc"])
                 msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), Scenario.model_fields)}" if err["type"] == "extra_forbidden" else err["msg"]
                 p.add(origin, loc, msg)
-            out.append((None, line, p.items, name))
-    return out
+            found.append((None, line, p.items, name))
+    return found
 
 
 def run_scenarios(pack: Pack | str | Path) -> list[ScenarioResult]:
@@ -491,7 +495,7 @@ def run_scenarios(pack: Pack | str | Path) -> list[ScenarioResult]:
         for sc, line, problems, name in load_scenarios(path):
             items.append((sc, shown, line, problems, name))
     results: dict[int, ScenarioResult] = {}
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for i, (sc, shown, line, problems, name) in enumerate(items):
         if sc is None:
             results[i] = ScenarioResult(name, shown, line, False, problems)

@@ -23,16 +23,34 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from fupin_cli.engine.compile_sql import HOUSEHOLDS, MEMBERS, MROW, ROW, SPARK, CompiledPack, _evaluation, _in_row_order, compile_pack, household_types, member_types, pack_uses_age, prepare
+from fupin_cli.engine.compile_sql import (
+    HOUSEHOLDS,
+    MEMBERS,
+    MROW,
+    ROW,
+    SPARK,
+    CompiledPack,
+    _evaluation,
+    _in_row_order,
+    compile_pack,
+    household_types,
+    member_types,
+    pack_uses_age,
+    prepare,
+)
+
+if TYPE_CHECKING:
+    from fupin_cli.engine.evaluate import Evaluation
+    from fupin_cli.engine.loader import Pack
 
 EPOCH = "TIMESTAMP_NTZ '1970-01-01 00:00:00'"
 DEFAULT_MASTER = "local[*]"
 _LOCK = threading.Lock()  # the temp views __households / __members are per session: one query is bound at a time
 
 
-def session(master: str | None = None, app_name: str = "fupin", conf: dict[str, str] | None = None):
+def session(master: str | None = None, app_name: str = "fupin", conf: dict[str, str] | None = None) -> Any:
     """A SparkSession (``getOrCreate``): ``master`` or ``SPARK_MASTER`` or ``local[*]``; UI off."""
     import os
 
@@ -48,7 +66,8 @@ def session(master: str | None = None, app_name: str = "fupin", conf: dict[str, 
 # ---------------------------------------------------------------------------------------
 # a roster (pandas) through Spark: the Evaluation of the other backends
 # ---------------------------------------------------------------------------------------
-def evaluate_spark(roster, pack, year: int, region: str | None = None, *, spark=None, decisions: bool = True, checked: bool = False):
+def evaluate_spark(roster: Any, pack: Pack, year: int, region: str | None = None, *, spark: Any = None, decisions: bool = True,
+                   checked: bool = False) -> Evaluation:
     """``evaluate(roster, pack, year, region)`` computed by Spark SQL (``spark``: a session, default
     :func:`session`).  The same :class:`Evaluation` as ``backend="duckdb"``; as there, a roster
     lacking a column the pack reads is refused unless ``checked`` (``evaluate`` checks first and
@@ -68,7 +87,7 @@ def evaluate_spark(roster, pack, year: int, region: str | None = None, *, spark=
                        prep.params, prep.values, prep.ages, backend="spark")
 
 
-def _to_spark(spark, table, kinds: dict[str, str]):
+def _to_spark(spark: Any, table: Any, kinds: dict[str, str]) -> Any:
     """An Arrow table → a Spark DataFrame with the SQL types of the pack (dates as TIMESTAMP_NTZ)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -85,7 +104,7 @@ def _to_spark(spark, table, kinds: dict[str, str]):
     return df.selectExpr(*[_typed(n, kinds.get(n)) for n in table.column_names])
 
 
-def _schema(table, kinds: dict[str, str]):
+def _schema(table: Any, kinds: dict[str, str]) -> Any:
     """The Spark schema of an empty Arrow table (createDataFrame cannot infer it from no rows)."""
     from pyspark.sql import types as T
 
@@ -104,7 +123,7 @@ def _typed(name: str, kind: str | None) -> str:
     return q
 
 
-def _dates_out(df, names: list[str]):
+def _dates_out(df: Any, names: list[str]) -> Any:
     """Date result columns as microseconds since 1970 (no time zone on the way back)."""
     if not names:
         return df
@@ -113,7 +132,7 @@ def _dates_out(df, names: list[str]):
     return df.withColumns({n: F.expr(f"TIMESTAMPDIFF(MICROSECOND, {EPOCH}, {SPARK.ident(n)})") for n in names})
 
 
-def _dates_in_arrow(table, names: list[str]):
+def _dates_in_arrow(table: Any, names: list[str]) -> Any:
     import pyarrow as pa
 
     for n in names:
@@ -126,10 +145,10 @@ class _bound:
     """The temp views ``__households`` / ``__members`` bound to two DataFrames while queries are
     analysed (a DataFrame from ``spark.sql`` keeps the plan it was analysed with), case-sensitive."""
 
-    def __init__(self, spark, households, members):
+    def __init__(self, spark: Any, households: Any, members: Any) -> None:
         self.spark, self.households, self.members = spark, households, members
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         _LOCK.acquire()
         self.case = self.spark.conf.get("spark.sql.caseSensitive", "false")
         self.spark.conf.set("spark.sql.caseSensitive", "true")
@@ -137,7 +156,7 @@ class _bound:
         self.members.createOrReplaceTempView(MEMBERS)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         try:
             self.spark.catalog.dropTempView(HOUSEHOLDS)
             self.spark.catalog.dropTempView(MEMBERS)
@@ -166,7 +185,7 @@ class SparkInputError(ValueError):
     """A Spark DataFrame column the pack reads has a type it cannot take (the message says which)."""
 
 
-def evaluate_frames(spark, households, members, pack, year: int, region: str | None = None, *, decisions: bool = True) -> SparkResult:
+def evaluate_frames(spark: Any, households: Any, members: Any, pack: Pack, year: int, region: str | None = None, *, decisions: bool = True) -> SparkResult:
     """The pack over Spark DataFrames with canonical column names and typed values (numbers,
     booleans, dates/timestamps, text — e.g. a roster written as Parquet by ``fupin``).
 
@@ -232,7 +251,7 @@ _ACCEPTS = {
 }
 
 
-def _cast_input(df, name: str, kind: str) -> str:
+def _cast_input(df: Any, name: str, kind: str) -> str:
     """``CAST(column AS <type of kind>)`` when the column's Spark type is one the kind takes; else
     :class:`SparkInputError` (text where a number is expected is the reader's job, not a cast)."""
     q = SPARK.ident(name)

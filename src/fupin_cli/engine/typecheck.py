@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from fupin_cli import schema
 from fupin_cli.engine import ir
@@ -114,7 +115,7 @@ def field_type(f: schema.Field) -> Ty:
     }[f.kind]
 
 
-def value_type(value) -> Ty:
+def value_type(value: Any) -> Ty:
     if isinstance(value, bool):
         return BOOL
     if isinstance(value, int):

@@ -92,7 +92,6 @@ def read_source(path, *, sheet: str | None = None, encoding: str | None = None, 
                              "several files, a folder or a glob are read as one roster; a register is read by itself")
     if len(paths) == 1 and is_register_file(p):
         from fupin_cli.io.register import read_register
-
         from fupin_cli.roster import SourceInfo
 
         reg = read_register(p)

@@ -13,6 +13,7 @@ under the header is skipped.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from fupin_cli.errors import InputError
-from fupin_cli.io.read_grid import Grid
 from fupin_cli.headers import Match, match_header
+from fupin_cli.io.read_grid import Grid
 from fupin_cli.schema import FIELDS
 
 Matcher = Callable[[str], "Match | None"]  # header text → field match (a column map puts itself in front)
@@ -129,9 +130,9 @@ def find_header(grid: Grid, matcher: Matcher | None = None) -> Header:
         score = len({m.field for _, _, m in pair if m})
         joined = _joined_by_merge(owner, u, top[u], top[u + 1])
         # a merge joins the rows, and the upper row names a field itself (not a title row)
-        if (joined and score >= scores[best] and scores[u] >= 1) or score > scores[best]:
-            if best_pair is None or score > best_pair[0]:
-                best_pair = (score, u, pair)
+        if ((joined and score >= scores[best] and scores[u] >= 1) or score > scores[best]) and (
+                best_pair is None or score > best_pair[0]):
+            best_pair = (score, u, pair)
     if best_pair is not None:
         _, u, names = best_pair
         rows = [u, u + 1]
@@ -152,7 +153,7 @@ def _is_number_row(grid: Grid, r: int) -> bool:
     if len(filled) < 3 or not all(_NUMBER_CELL.match(v) for v in filled):
         return False
     nums = [int(re.sub(r"\D", "", v)) for v in filled]
-    return all(b > a for a, b in zip(nums, nums[1:]))
+    return all(b > a for a, b in itertools.pairwise(nums))
 
 
 def _columns(grid: Grid, names: list[tuple[str, str, Match | None]], rows: list[int]) -> list[Column]:

@@ -131,8 +131,8 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
     """Read a (small) sheet part once: its real inflated size (a directory entry can lie) and the
     real used range from the cell references (so can ``<dimension>``)."""
     cap = max(4 * info.file_size, 1 << 20)
-    rows = [None, None]
-    cols = [None, None]
+    rows: list[int | None] = [None, None]
+    cols: list[int | None] = [None, None]
     done = 0
     carry = b""
     formulas: list[tuple[int, int, str, str]] = []
@@ -164,18 +164,19 @@ def _verify_sheet(path: Path, zf: zipfile.ZipFile, member: str, sheet: str, info
         raise
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
         return []  # corrupt or encrypted: the reader says so
-    if rows[0] is None:
+    r0, r1, c0, c1 = rows[0], rows[1], cols[0], cols[1]
+    if r0 is None or r1 is None or c0 is None or c1 is None:  # no cell (the four are set together)
         return formulas
-    cells = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
-    _check_width(path.name, sheet, cols[1] - cols[0] + 1)
+    cells = (r1 - r0 + 1) * (c1 - c0 + 1)
+    _check_width(path.name, sheet, c1 - c0 + 1)
     if cells > cells_limit:
-        ref = f"{_letters(cols[0])}{rows[0]}:{_letters(cols[1])}{rows[1]}"
+        ref = f"{_letters(c0)}{r0}:{_letters(c1)}{r1}"
         raise range_error(path.name, sheet, ref, cells, cells_limit)
     return formulas
 
 
 _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*?)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*'
-                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?', re.S)
+                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?', re.DOTALL)
 _ATTR_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
 
@@ -319,4 +320,4 @@ def finite_column(values: np.ndarray, valid: np.ndarray) -> bool:
         return bool(np.all(np.isfinite(v)) and np.all(np.abs(v) <= MAX_NUMBER))
 
 
-__all__ = ["check_xlsx_zip", "plausible_number", "finite_column", "max_cells", "MAX_CELLS", "MAX_NUMBER"]
+__all__ = ["MAX_CELLS", "MAX_NUMBER", "check_xlsx_zip", "finite_column", "max_cells", "plausible_number"]

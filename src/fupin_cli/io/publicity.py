@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -136,7 +137,7 @@ def _people(part: pd.DataFrame) -> int:
 def _workbook(p: Path, groups: list, options: PublicityOptions, *, force: bool, font: str | None, index: bool = False) -> None:
     from fupin_cli.io.xlsx import XlsxBook
 
-    kwargs = {"font": font} if font else {}
+    kwargs: dict[str, Any] = {"font": font} if font else {}
     with XlsxBook(p, force=force, **kwargs) as book:
         if not groups:
             ws = book.wb.add_worksheet("公示名单")
@@ -153,7 +154,7 @@ def _workbook(p: Path, groups: list, options: PublicityOptions, *, force: bool, 
 def _index_workbook(p: Path, rows: list, options: PublicityOptions, *, force: bool, font: str | None) -> None:
     from fupin_cli.io.xlsx import XlsxBook
 
-    kwargs = {"font": font} if font else {}
+    kwargs: dict[str, Any] = {"font": font} if font else {}
     with XlsxBook(p, force=force, **kwargs) as book:
         _index_sheet(book, ["乡镇", "文件", "村数", "户数", "人数"], rows, f"{options.year}年公示名单目录（按乡镇分册）")
 

@@ -23,6 +23,7 @@ from fupin_cli.headers import candidates
 from fupin_cli.io.colmap import ColumnMap
 from fupin_cli.io.excel import Header, find_header
 from fupin_cli.io.guard import check_grid, formula_notes, implausible_notes
+from fupin_cli.io.paths import FORMATS, expand_paths  # noqa: F401  (ROSTER... arguments)
 from fupin_cli.io.read_grid import STR, Grid
 from fupin_cli.io.read_layout import (
     Table,
@@ -42,8 +43,6 @@ from fupin_cli.schema import (
     SOURCE_ROW,
     SOURCE_SHEET,
 )
-
-from fupin_cli.io.paths import FORMATS, expand_paths  # noqa: E402,F401  (ROSTER... arguments)
 
 
 def read_roster(path: str | os.PathLike | Sequence[str | os.PathLike], *, sheet: str | None = None,
@@ -380,7 +379,7 @@ def _finish(roster: Roster, columns: ColumnMap | None) -> None:
             first = first or c
         if columns is not None:
             s.column_map = columns.label
-        if listed:
+        if listed and first is not None:  # (first is set with listed)
             notes.append(make_findings([{
                 "severity": "info", "check": "read.unknown_columns", "file": s.name, "sheet": first["sheet"],
                 "row": first["row"], "message": f"未识别的列按原样保留: {'、'.join(dict.fromkeys(listed))}",

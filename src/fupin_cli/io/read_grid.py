@@ -41,6 +41,8 @@ class Grid:
     n_rows: int | None = None
     source_start: int = 1  # the grid row of a column source's first value (CSV: 0, Parquet: 1)
     release_column: Callable[[int], None] = lambda j: None  # the builder is done with column j
+    # .xlsx: formula cells whose cached value cannot be trusted (row, col, kind, value; io/guard.py)
+    formulas: list[tuple[int, int, str, str]] = field(default_factory=list)
 
     @property
     def height(self) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,7 @@ def build_table(grid: Grid, header: Header) -> Table:
     for c in order:
         typed, s = column(c)
         if s is None:
+            typed = cast(pd.Series, typed)  # a column without source text is typed already
             nonblank |= typed.notna().to_numpy()
             values[c.index] = typed
             continue
@@ -229,7 +231,8 @@ def build_table(grid: Grid, header: Header) -> Table:
         gap_before[0] = True
 
     data: dict[str, object] = {}
-    fields, passthrough = [], []
+    fields: list[str] = []
+    passthrough: list[str] = []
     for c in header.columns:
         v = values.pop(c.index)
         data[c.field or c.header] = v if all_kept else v.iloc[kept_idx].reset_index(drop=True)
@@ -241,9 +244,9 @@ def build_table(grid: Grid, header: Header) -> Table:
             if len(nf):
                 notes.append(nf)
     frame = pd.DataFrame(data)
-    m = len(frame)
-    frame[SOURCE_FILE] = pd.array(pa.repeat(pa.scalar(grid.file, pa.large_string()), m), dtype=STR)
-    frame[SOURCE_SHEET] = pd.array(pa.repeat(pa.scalar(grid.sheet, pa.large_string()), m), dtype=STR)
+    n_rows = len(frame)
+    frame[SOURCE_FILE] = pd.array(pa.repeat(pa.scalar(grid.file, pa.large_string()), n_rows), dtype=STR)
+    frame[SOURCE_SHEET] = pd.array(pa.repeat(pa.scalar(grid.sheet, pa.large_string()), n_rows), dtype=STR)
     frame[SOURCE_ROW] = pd.array(kept_rows, dtype="Int64")
     merged_fields = {c.field or c.header for c in header.columns if c.index in sources}
     return Table(grid, header, frame, fields, passthrough, merged_fields, gap_before, notes)
@@ -323,7 +326,7 @@ def household_keys(table: Table) -> tuple[pd.Series, list[pd.DataFrame]]:
     """户编号 per member row: merged cells are already filled; blank ones join the block above."""
     hid = table.frame["household_id"]
     has = hid.notna().to_numpy()
-    notes = []
+    notes: list[pd.DataFrame] = []
     if has.all():
         return hid, notes
     block = np.cumsum(has | table.gap_before)
@@ -373,7 +376,7 @@ def split_members(table: Table, hid: pd.Series) -> tuple[pd.DataFrame, pd.DataFr
     columns[SOURCE_ROW] = _first_per_group(frame[SOURCE_ROW], codes, len(keys), grouped)  # rows ascend: the least
     households = pd.DataFrame(columns)
     households = households[_order(["household_id", *hh_cols, *PROVENANCE_COLUMNS], [])]
-    hh_merged = table.merged_fields & set(["household_id", *hh_cols])
+    hh_merged = table.merged_fields & {"household_id", *hh_cols}
     if hh_merged:
         layout = "member-merged"
     else:

@@ -12,6 +12,7 @@ row Excel shows), so every finding names the payment's sheet and row.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,7 @@ from fupin_cli.roster import SourceInfo
 REQUIRED = {"amount": "金额", "fund_item": "资金项目"}
 
 
-def read_payments(paths: list[str | os.PathLike], *, sheet: str | None = None,
+def read_payments(paths: Sequence[str | os.PathLike[str]], *, sheet: str | None = None,
                   encoding: str | None = None) -> tuple[pd.DataFrame, list[SourceInfo], pd.DataFrame]:
     """(payments, sources, reader notes) of one or more payment-list files."""
     frames, infos, notes = [], [], []

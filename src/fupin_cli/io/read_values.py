@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ KIND_HINT = {
     "bool": "填写“是”或“否”",
     "date": "填写日期, 如 1990-08-08 或 1990年8月",
 }
-_NUM_CLEAN = re.compile(r"^[¥￥]|[,，\s]|(元/人|元/年|万元|万|元|人|口|亩|公里|千米|km|平方米|㎡|m2|个月|个|月|年|岁|户|%)$", re.I)
+_NUM_CLEAN = re.compile(r"^[¥￥]|[,，\s]|(元/人|元/年|万元|万|元|人|口|亩|公里|千米|km|平方米|㎡|m2|个月|个|月|年|岁|户|%)$", re.IGNORECASE)
 _SCI = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _TRAILING_ZERO = re.compile(r"^\d{15,18}\.0*$")
 _DATE_SEP = re.compile(
@@ -88,7 +89,7 @@ def fold(s: pd.Series) -> pd.Series:
 
 
 def _fold_array(arr: pa.Array) -> pa.Array:
-    if not pc.all(pc.string_is_ascii(arr)).as_py() in (True, None):
+    if pc.all(pc.string_is_ascii(arr)).as_py() not in (True, None):
         arr = pc.utf8_normalize(arr, form="NFKC")
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
@@ -269,7 +270,8 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
                 s = s.mask(as_number)
         return s, notes
     if kind == "code":
-        table = VALUE_INDEX[f.code_table]
+        code_table = cast(str, f.code_table)  # a code field names its table
+        table = VALUE_INDEX[code_table]
 
         def canon(u: str) -> object:
             label = table.get(normalise_value(u))
@@ -277,13 +279,13 @@ def normalise_column(s: pd.Series, f: Field, where: Where, numeric_rows: np.ndar
 
         codes, parsed, unknown = parse_uniques(s, canon)
         if unknown.any():
-            labels = "、".join(list(CODE_TABLES[f.code_table])[:12])
+            labels = "、".join(list(CODE_TABLES[code_table])[:12])
             notes.append(notes_for(
                 unknown, s, where, "warning", "read.unknown_code",
                 lambda cell, v: f"{cell}: {where.header}“{v}”不在{f.zh}代码表中, 按原样保留",
                 f"可用值: {labels}",
             ))
-        uniques = pd.factorize(s, use_na_sentinel=True)[1] if unknown.any() else None
+        uniques: Any = pd.factorize(s, use_na_sentinel=True)[1] if unknown.any() else None
         labels_u = [v if isinstance(v, str) else (uniques[i] if v is BAD else None) for i, v in enumerate(parsed)]
         table_u = pa.array([*labels_u, None], type=pa.large_string())
         out = table_u.take(pa.array(np.where(codes < 0, len(parsed), codes)))

@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from posixpath import join, normpath
+from typing import cast
 
 import numpy as np
 
@@ -177,7 +178,7 @@ def _calamine_layout(path: Path, sheet: str) -> tuple[int, list[Merge]]:
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
         sh = wb.get_sheet_by_name(sheet)
         merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sh.merged_cell_ranges or [])]
-        return sh.start[0], merges
+        return (sh.start[0] if sh.start else 0), merges
     except Exception as e:
         raise _calamine_error(path.name, path.suffix.lstrip("."), e) from None
 
@@ -241,7 +242,7 @@ class _XlsxScan:
     def _chunks(self):
         """(buffer, end): each buffer holds whole tags up to ``end`` (the last ``<``)."""
         carry = b""
-        for block in _inflate(self.path, self.xml_path):
+        for block in _inflate(self.path, cast(str, self.xml_path)):  # run() returns first when there is none
             buf = carry + block
             cut = buf.rfind(b"<")
             carry = buf[cut:]
@@ -303,7 +304,7 @@ def _number_cells_pattern(col: int) -> re.Pattern:
 
 
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
-_CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _T = re.compile(rb"<t[^>]*>([^<]*)</t>")
 _V = re.compile(rb"<v>([^<]*)</v>")
 
@@ -353,8 +354,8 @@ def _shared_strings(path: Path, sst: str | None, count: int, limit: int = 32 << 
         done = data.count(b"</si>") >= count or len(data) > limit
         if done:
             break
-    data = re.sub(rb"<rPh\b.*?</rPh>", b"", data, flags=re.S)  # phonetic runs are not cell text
-    for si in re.findall(rb"<si>(.*?)</si>", data, flags=re.S)[:count]:
+    data = re.sub(rb"<rPh\b.*?</rPh>", b"", data, flags=re.DOTALL)  # phonetic runs are not cell text
+    for si in re.findall(rb"<si>(.*?)</si>", data, flags=re.DOTALL)[:count]:
         out.append(_xml_unescape(b"".join(_T.findall(si)).decode("utf-8", "replace")))
     return out
 
@@ -423,4 +424,4 @@ def _merge_tuple(m: tuple[bytes, bytes, bytes, bytes]) -> Merge:
     return (r0, c0, r1, c1)
 
 
-__all__ = ["Workbook", "file_kind", "encrypted_error", "corrupt_error"]
+__all__ = ["Workbook", "corrupt_error", "encrypted_error", "file_kind"]

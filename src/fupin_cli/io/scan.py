@@ -27,9 +27,10 @@ fractional numbers in typed integer columns, a unit factor on a typed integer co
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,16 @@ import pyarrow as pa
 from fupin_cli.core.identify_sql import FastPathUnsupported
 from fupin_cli.findings import concat_findings, empty_findings
 from fupin_cli.roster import SourceInfo
-from fupin_cli.schema import FIELDS, HOUSEHOLD_FIELD_NAMES, HOUSEHOLD_MEANING, MEMBER_FIELD_NAMES, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET
+from fupin_cli.schema import (
+    FIELDS,
+    HOUSEHOLD_FIELD_NAMES,
+    HOUSEHOLD_MEANING,
+    MEMBER_FIELD_NAMES,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+)
 
 HH, MEM = "__hh", "__mem"
 SRC = "__src"
@@ -78,7 +88,7 @@ def lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def scan_roster(con: Any, paths: list[str | os.PathLike], *, sheet: str | None = None, encoding: str | None = None,
+def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str | None = None, encoding: str | None = None,
                 columns: Any = None) -> Scan:
     """Scan ``paths`` (one Parquet/CSV roster) into ``con``; :class:`Unsupported` when the pandas reader is needed."""
     from fupin_cli.io.read import _check_path, _sha256
@@ -153,7 +163,7 @@ def _header(con, p: Path, fmt: str, encoding, matcher, info: SourceInfo):
     start = header.data_start
     data = {"__i": pa.array(np.arange(grid.height - start, dtype=np.int64))}
     for c in header.columns:
-        data[f"c{c.index}"] = grid.column_source(c.index).slice(start - grid.source_start)
+        data[f"c{c.index}"] = cast(Callable[[int], Any], grid.column_source)(c.index).slice(start - grid.source_start)  # a lean grid has one
         grid.release_column(c.index)
     table = pa.table(data)
     con.register("__csv", table)
@@ -543,15 +553,14 @@ def write_register_sql(result: Any, path: str | os.PathLike, *, lang: str = "zh"
     from fupin_cli.io.write import _cr_as_newline, escape_formulas_frame
 
     reader = con.sql(query).to_arrow_reader(100_000)
-    with atomic_output(p, force, private=True) as tmp:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-            first = True
-            for batch in reader:
-                frame = _pandas_batch(batch, result, labels)
-                _cr_as_newline(escape_formulas_frame(bools_as_text(frame))).to_csv(f, index=False, header=first, lineterminator="\n")
-                first = False
-            if first:
-                pd.DataFrame(columns=labels).to_csv(f, index=False, lineterminator="\n")
+    with atomic_output(p, force, private=True) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+        first = True
+        for batch in reader:
+            frame = _pandas_batch(batch, result, labels)
+            _cr_as_newline(escape_formulas_frame(bools_as_text(frame))).to_csv(f, index=False, header=first, lineterminator="\n")
+            first = False
+        if first:
+            pd.DataFrame(columns=labels).to_csv(f, index=False, lineterminator="\n")
     return p
 
 

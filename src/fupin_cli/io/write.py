@@ -144,7 +144,7 @@ def clean_stale_temporaries(folder: str | os.PathLike, *, legacy_age: float = 36
     """
     removed: list[Path] = []
     try:
-        entries = list(os.scandir(folder))
+        entries = list(os.scandir(os.fspath(folder)))
     except OSError:
         return removed
     now = time.time()
@@ -252,7 +252,7 @@ _ERRNO_HINTS = {
 }
 
 
-def _os_error(e: BaseException) -> OSError | None:
+def _os_error(e: BaseException | None) -> OSError | None:
     """The OSError behind ``e`` (itself, its cause or context, or a library's wrapper's argument)."""
     seen = 0
     while e is not None and seen < 5:
@@ -267,7 +267,7 @@ def _os_error(e: BaseException) -> OSError | None:
 
 
 def _output_error(p: Path, e: OSError, what: str = "output") -> OutputError:
-    what_went_wrong, hint = _ERRNO_HINTS.get(e.errno, (e.strerror or type(e).__name__, "check the folder is writable and has space"))
+    what_went_wrong, hint = _ERRNO_HINTS.get(e.errno or 0, (e.strerror or type(e).__name__, "check the folder is writable and has space"))
     return OutputError(f"cannot write {what} {p}: {what_went_wrong}", hint)
 
 

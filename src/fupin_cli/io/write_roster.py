@@ -317,7 +317,6 @@ def _sheet_rows(roster: Roster, layout: str, sheet: str) -> tuple[list[Column], 
     if layout == "household" or (layout == "two-sheet" and sheet == "户"):
         return cols, np.arange(nh), np.full(nh, -1)
     if layout == "two-sheet":
-        hpos = pd.Index(roster.households["household_id"].astype(str)).get_indexer(roster.members["household_id"].astype(str))
         cols = [Column("household_id", cols[0].header, "member", "text")] + cols[1:]
         return cols, np.full(nm, -1), np.arange(nm)
     plan = row_plan(roster)
@@ -673,7 +672,7 @@ def _write_xls(tmp: Path, roster: Roster, layout: str, plans: dict, title: str,
     merges, formats and every sheet.  The row and column limits of .xls are checked before."""
     from fupin_cli.io.office import convert
 
-    for sheet, (cols, _, _) in plans.items():
+    for (cols, _, _) in plans.values():
         if len(cols) > 256:
             raise UsageError(f"{len(cols)} columns do not fit in an .xls sheet (256 at most)", "write .xlsx instead")
     xlsx = tmp.with_name(tmp.name + ".xlsx")

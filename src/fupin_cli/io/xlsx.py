@@ -31,7 +31,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ def workbook_date() -> dt.datetime:
     date (so the same inputs and pack give byte-identical .xlsx)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.fromtimestamp(min(int(epoch), 253402214400), dt.UTC).replace(tzinfo=None)
     return dt.datetime(2000, 1, 1)
 
 
@@ -326,7 +326,7 @@ class XlsxBook:
         self._formats: dict[tuple, Any] = {}
 
     # -- context -------------------------------------------------------------------------
-    def __enter__(self) -> "XlsxBook":
+    def __enter__(self) -> Self:
         with contextlib.ExitStack() as stack:  # unwinds what was opened if a later step fails
             tmp = stack.enter_context(atomic_output(self.path, self.force, private=self.private))
             self.wb = stack.enter_context(open_workbook(tmp, constant_memory=self.constant_memory, font=self.font))

@@ -23,6 +23,8 @@ Everyone else's income grows by about 7 %.  Ages advance, statuses follow the ne
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,7 @@ def generate_chain(n_households: int, seed: int, years: list[int] | tuple[int, .
                    county: str | names.County = names.DEFAULT_COUNTY, *, poor_share: float = 0.11) -> list[tuple[Roster, Truth]]:
     """One (Roster, Truth) per year; the first year is an ordinary :func:`generate_roster`."""
     years = [int(y) for y in years]
-    if not years or any(b <= a for a, b in zip(years, years[1:])):
+    if not years or any(b <= a for a, b in itertools.pairwise(years)):
         raise UsageError(f"years must be increasing: {years}", "e.g. --years 2015,2016,2017")
     for y in years:
         poverty_line(y)
@@ -95,7 +97,7 @@ def advance(prev: State, prev_truth: Truth, year: int) -> tuple[State, Truth]:
         plan[mask] = name
 
     # renumbering and splitting happen to households that stay poor
-    ren_c = np.flatnonzero((plan == "stay"))
+    ren_c = np.flatnonzero(plan == "stay")
     n_ren = min(len(ren_c), 2 if n >= 200 else 1)
     renumber = ren_c[np.argsort(u[ren_c, 6], kind="stable")[:n_ren]]
     roles = m.groupby("household_id")["_role"].agg(lambda r: bool((r == people.ADULT_CHILD).any() and (r == people.INLAW).any()))

@@ -11,6 +11,8 @@ and 纯收入 = 工资 + 经营 + 财产 + 转移 − 经营支出, 人均纯收
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fupin_cli.samples import names
@@ -37,7 +39,7 @@ EXCLUSION_FIELDS = ["has_public_employee", "has_village_cadre", "has_vehicle", "
 MONEY_COMPONENTS = ["wage_income", "business_income", "property_income", "transfer_income", "business_expense"]
 
 
-def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[str, np.ndarray]:
+def geography(rng: np.random.Generator, n: int, county: names.County) -> dict[str, Any]:
     """Townships, villages and a household id for each of ``n`` households."""
     per_village = float(np.clip(15 * (n / 60) ** 0.3, 12, 400))
     n_vil = max(1, round(n / per_village))
@@ -126,7 +128,7 @@ def raw_income(rng: np.random.Generator, n: int, hh: np.ndarray, m: dict, cond: 
     expense = business * (0.25 + 0.2 * rng.random(n))
     dividend = np.zeros(n)
     other_property = np.where(rng.random(n) < 0.1, 100 + rng.random(n) * 1900, 0)
-    on_dibao, on_tekun = m["on_dibao"], m["on_tekun"]
+    on_dibao = m["on_dibao"]
     dibao = group_sum(hh, on_dibao, n) ** 0.7 * (600 + 600 * rng.random(n))
     dibao = np.where(flags["dibao_household"], dibao, 0)
     tekun = np.where(flags["tekun_household"], 1500 + 1000 * rng.random(n), 0)
@@ -171,7 +173,7 @@ def income_targets(rng: np.random.Generator, raw_pc: np.ndarray, line: float, po
     """(target per-capita income, poor mask): the lowest ``poor_share`` by noisy raw income are poor."""
     n = len(raw_pc)
     score = raw_pc * rng.lognormal(0, 0.35, n)
-    k = int(round(poor_share * n))
+    k = round(poor_share * n)
     poor = np.zeros(n, dtype=bool)
     poor[np.argsort(score, kind="stable")[:k]] = True
     median = float(np.median(raw_pc)) if n else 1.0

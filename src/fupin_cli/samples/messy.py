@@ -115,6 +115,13 @@ class _Planter:
         return self.h["household_id"].map(g).fillna(how == "all").to_numpy(dtype=bool)
 
 
+def _found(row: int | None, what: str) -> int:
+    """A row the planter found (MIN_HOUSEHOLDS leaves room for every fault: None is a bug)."""
+    if row is None:
+        raise RuntimeError(f"messy sample: no {what} left to plant a fault on")
+    return row
+
+
 def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     n = len(state.households)
     if n < MIN_HOUSEHOLDS:
@@ -191,7 +198,7 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     p.record("income.per_capita_mismatch", "income_per_capita", household=k)
 
     i = p.member(rel == "配偶")
-    hmask = p.members_of(p.hh_of(i)) & head
+    hmask = p.members_of(p.hh_of(_found(i, "spouse"))) & head
     head_sex = m.loc[hmask, "sex"].iloc[0]
     _set_sex(m, i, head_sex)
     p.record("relation.spouse_same_sex", "sex", member=i)
@@ -227,7 +234,7 @@ def plant_faults(state: State, truth: Truth) -> tuple[Roster, Truth]:
     if k is None:
         k = p.household(np.ones(len(h), dtype=bool))
         h.at[k, "dibao_household"] = True
-    m.loc[p.members_of(k), "on_dibao"] = False
+    m.loc[p.members_of(_found(k, "household")), "on_dibao"] = False
     p.record("dibao.no_member", "dibao_household", household=k)
 
     # --- recorded causes contradicting the members ------------------------------------

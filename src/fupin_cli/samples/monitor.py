@@ -72,7 +72,6 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
     rng = stream(seed, "monitoring")
     u = rng.random((n, 12))
     hpos = member_positions(h, m)
-    size = h["household_size"].to_numpy(dtype=float)
     pc = h["income_per_capita"].to_numpy(dtype=float)
     below = pc < line
     labour = m["labour"].astype("str")
@@ -182,7 +181,7 @@ def generate_monitor_roster(n_households: int, seed: int, year: int = 2023,
     h["monitoring_start"] = pd.Series(start, index=h.index).where(was)
     h["monitored_months"] = pd.array(np.where(was, months, np.nan), dtype="Float64")
     h["measures_count"] = pd.array(np.where(was, np.maximum(measures, before.astype(int)), np.nan), dtype="Float64")
-    h["risk_eliminated"] = pd.array(np.where(was, before, None), dtype="boolean")
+    h["risk_eliminated"] = pd.array(np.where(was, before, None), dtype="boolean")  # type: ignore[call-overload]  # numpy stubs refuse a None branch; at run time it gives an object array
     h["elimination_date"] = pd.Series(pd.Timestamp(f"{year - 1}-11-30"), index=h.index).where(before)
     h.loc[~was & ~exited, ["responsible_person", "responsible_unit", "responsible_phone"]] = np.nan
     h["_plan"] = plan

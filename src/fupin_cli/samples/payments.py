@@ -17,6 +17,7 @@ collects), ``funds.above_standard`` (only when the pack has a standard or cap in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,7 @@ def generate_payments(households: pd.DataFrame, members: pd.DataFrame, pack: Any
 
     rows: list[dict[str, Any]] = []
 
-    def add(i: int, item_label: str, amount: float, *, payee=None, payee_id=None, acct=None, hid=None, month=None) -> int:
+    def add(i: int | np.integer[Any], item_label: str, amount: float, *, payee=None, payee_id=None, acct=None, hid=None, month=None) -> int:
         r = hh.loc[i]
         rows.append({
             "乡镇": r.get("township"), "行政村": r.get("village"), "户编号": hid if hid is not None else str(r["household_id"]),
@@ -114,7 +115,8 @@ def generate_payments(households: pd.DataFrame, members: pd.DataFrame, pack: Any
     relocated = (hh["relocated"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "relocated" in hh.columns
                  else np.zeros(len(hh), dtype=bool))
     poor_idx = np.flatnonzero(poor)
-    first_rows: dict[int, int] = {}
+    first_rows: dict[int | np.integer[Any], int] = {}
+    i: int | np.integer[Any]
     for n, i in enumerate(poor_idx):
         chosen = order[:2] if n % 3 == 0 else order[:1]
         if relocated[i] and "relocation_subsidy" in items and "relocation_subsidy" not in chosen:
@@ -130,14 +132,13 @@ def generate_payments(households: pd.DataFrame, members: pd.DataFrame, pack: Any
     if not anomalies:
         return _frame(rows), truth
 
-    def plant(check: str, row: int, also: list[int] = (), note: str = "") -> None:
+    def plant(check: str, row: int, also: Sequence[int] = (), note: str = "") -> None:
         truth.anomalies.append({"check": check, "row": row, "also": list(also), "note": note})
 
     if len(poor_idx) < 4 or not order:
         truth.not_planted["all"] = "fewer than 4 registered poor households with a head, or no fund item in force"
         return _frame(rows), truth
     first_item = items[order[0]]
-    second_item = items[order[1]] if len(order) > 1 else first_item
     c = int(poor_idx[2])  # the household whose account another household is paid into
     others = [int(i) for i in poor_idx if int(i) != c]  # every other anomaly avoids c (its account is flagged)
     a, b, d = others[0], others[1], others[2]

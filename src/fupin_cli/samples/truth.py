@@ -59,8 +59,8 @@ class Truth:
         """Summary numbers tests and reports assert on."""
         h = self.households
         if "monitoring_status" in h.columns:  # 2021+ monitoring sample
-            out = {"households": int(len(h)), "below_line": int(h["below_line"].sum()),
-                   "faults": int(len(self.faults))}
+            out = {"households": len(h), "below_line": int(h["below_line"].sum()),
+                   "faults": len(self.faults)}
             for col, key in (("monitoring_status", "status"), ("expected_category", "category"),
                              ("elimination_method", "method")):
                 for name, k in h[col].value_counts().sort_index().items():
@@ -68,12 +68,12 @@ class Truth:
                         out[f"{key}:{name}"] = int(k)
             return out
         out = {
-            "households": int(len(h)),
+            "households": len(h),
             "below_line": int(h["below_line"].sum()),
             "excluded": int(h["excluded"].sum()),
             "expected_poor": int((h["expected_status"] == "贫困户").sum()),
             "recorded_poor": int(h["recorded_poor"].sum()),
-            "faults": int(len(self.faults)),
+            "faults": len(self.faults),
         }
         if "transition" in h.columns:
             for name, n in h["transition"].value_counts().sort_index().items():
