@@ -134,8 +134,10 @@ class Evaluation:
     def _rule_text_arrow(self, builder: DetailBuilder, rule_id: str, rows: np.ndarray, ne: np.ndarray | None) -> pa.Array:
         """Deciding values of a rule at ``rows``; where it was not evaluated, which columns are missing."""
         node = self.condition(rule_id)
-        if ne is None or not has_absent(node):
+        if not has_absent(node):
             return builder.rule_text_arrow(node, rows)
+        if ne is None:  # an absent part that decided no household (both valuations agree): text of the agreeing one
+            ne = np.zeros(len(self.households), dtype=bool)
         from fupin_cli.engine.details import not_evaluated_text, where
 
         ne_rows = ne[rows]
@@ -143,8 +145,11 @@ class Evaluation:
         # decided rows: the text of the valuation that agrees with the result without the absent part
         as_true = builder.rule_text_arrow(substitute(node, True), rows)
         as_false = builder.rule_text_arrow(substitute(node, False), rows)
+        decided = where(result, as_false, as_true)
+        if not ne_rows.any():
+            return decided
         missing = not_evaluated_text(self.analysis.rule_fields[rule_id], lambda f: input_label(f, self.pack))
-        return where(ne_rows, missing, where(result, as_false, as_true))
+        return where(ne_rows, missing, decided)
 
     def detail_texts(self, rule_id: str, mask: Any) -> pa.Array:
         """Deciding-values text of one household rule where ``mask`` holds (Arrow text array, "" = none)."""
