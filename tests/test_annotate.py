@@ -82,13 +82,15 @@ def books(tmp_path_factory):
 def _snapshot(path: Path) -> dict:
     wb = openpyxl.load_workbook(path, rich_text=True)
     out = {}
+    looks: dict[int, tuple] = {}  # a cell style (font, fill, border, alignment, protection, number format) as text, once per style
     for ws in wb.worksheets:
         cells = {}
         for row in ws.iter_rows():
             for c in row:
                 if c.value is not None or c.has_style or c.comment is not None:
-                    cells[c.coordinate] = (c.value, *(repr(x) for x in (c.font, c.fill, c.border, c.alignment, c.protection)),
-                                           c.number_format, c.comment.text if c.comment else None)
+                    if c.style_id not in looks:
+                        looks[c.style_id] = (*(repr(x) for x in (c.font, c.fill, c.border, c.alignment, c.protection)), c.number_format)
+                    cells[c.coordinate] = (c.value, *looks[c.style_id], c.comment.text if c.comment else None)
         out[ws.title] = {"cells": cells, "merges": {str(r) for r in ws.merged_cells.ranges},
                          "print": (ws.page_setup.orientation, ws.page_setup.paperSize, ws.page_setup.fitToWidth,
                                    ws.print_title_rows, ws.freeze_panes),

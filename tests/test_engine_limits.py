@@ -4,12 +4,11 @@ file:line:col and exit 3; whatever it accepts runs on every engine without a Rec
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from pack_helpers import write_pack
 from typer.testing import CliRunner
 
 from fupin_cli.cli.app import app
@@ -44,22 +43,9 @@ def test_parse_refuses_what_the_engines_cannot_evaluate(text, message, col):
     assert 0 <= info.value.col < len(text)
 
 
-def _pack(folder: Path, rules: str, derived: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pack.yaml").write_text(textwrap.dedent("""\
-        pack:
-          name: limits
-          version: "1"
-        parameters:
-          line: {label: 线, values: [{year: 2015, value: 2855}]}
-        """), encoding="utf-8")
-    (folder / "rules.yaml").write_text(f"derived:\n{derived or '  []'}\nrules:\n{rules}", encoding="utf-8")
-    return folder
-
-
 def test_rules_check_refuses_the_600_term_sum_with_position_and_exit_3(tmp_path):
     big = "1" + "+1" * 599
-    folder = _pack(tmp_path / "p", f"  - id: big\n    kind: criterion\n    label: 大\n    when: income_per_capita < {big}\n"
+    folder = write_pack(tmp_path / "p", f"  - id: big\n    kind: criterion\n    label: 大\n    when: income_per_capita < {big}\n"
                                     f"  - id: huge\n    kind: criterion\n    label: 大数\n    when: income_per_capita < {'9' * 1900}\n")
     r = runner.invoke(app, ["rules", "check", str(folder)])
     assert r.exit_code == 3
@@ -109,7 +95,7 @@ def _roster(n: int = 200) -> Roster:
 def test_expressions_at_the_limits_run_on_every_engine(tmp_path):
     chain = "".join(f"  - id: f_{i}\n    expr: {'income_per_capita' if i == 0 else f'f_{i - 1}'} + 1\n" for i in range(150))
     rules = _at_limit_rules() + "  - id: chained\n    kind: exclusion\n    label: 链\n    when: f_149 > 5000\n"
-    pack = load_pack(_pack(tmp_path / "p", rules, chain))
+    pack = load_pack(write_pack(tmp_path / "p", rules, chain))
     roster = _roster()
     a = evaluate(roster, pack, 2016)
     b = evaluate(roster, pack, 2016, backend="duckdb")
@@ -122,7 +108,7 @@ def test_expressions_at_the_limits_run_on_every_engine(tmp_path):
 
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1e16", "9" * 400, "[1, .inf]", '"a\\0b"'])
 def test_parameter_values_must_be_finite_numbers(tmp_path, value):
-    folder = _pack(tmp_path / "p", "  - id: r\n    kind: criterion\n    label: r\n    when: income_per_capita < param.big\n")
+    folder = write_pack(tmp_path / "p", "  - id: r\n    kind: criterion\n    label: r\n    when: income_per_capita < param.big\n")
     with (folder / "pack.yaml").open("a", encoding="utf-8") as f:
         f.write(f"  big: {{label: 大, values: [{{year: 2015, value: {value}}}]}}\n")
     with pytest.raises(RuleError) as info:

@@ -22,14 +22,15 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pack_helpers import write_pack
 from test_engine_sql import (
     HTYPES,
+    PARAMETERS,
     PARAMS,
     PVALUES,
     SEMANTICS,
     _norm,
     _py,
-    _write_pack,
     compare_with_interpreter,
     random_pack,
     random_roster,
@@ -84,7 +85,7 @@ def test_spark_text_literals_escape_backslash_and_quote(spark):
 def test_spark_equals_interpreter_on_random_packs(spark, spec, seed):
     derived, rules = spec
     with tempfile.TemporaryDirectory() as tmp:
-        _write_pack(Path(tmp), derived, rules)
+        write_pack(Path(tmp), rules, derived, name="random", parameters=PARAMETERS)
         pack = load_pack(tmp)
         roster, hh_rows, mem_rows = random_roster(seed, 1000)
         ev, mismatches = compare_with_interpreter(pack, roster, hh_rows, mem_rows, 2016, backend="spark", spark=spark)

@@ -15,7 +15,6 @@ import ast
 import datetime as dt
 import math
 import tempfile
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pack_helpers import write_pack
 
 from fupin_cli import schema
 from fupin_cli.engine import load_pack
@@ -273,26 +273,14 @@ def random_pack(draw):
     return derived_yaml, rules
 
 
-def _write_pack(folder: Path, derived: list[dict], rules: list[dict]) -> None:
-    import json
-
-    def dump(items):
-        return "\n".join("  - " + json.dumps(i, ensure_ascii=False) for i in items)
-
-    (folder / "pack.yaml").write_text(textwrap.dedent("""\
-        pack:
-          name: random
-          version: "1"
-        parameters:
-          line: {label: 线, values: [{year: 2015, value: 2855}]}
-          rate: {label: 率, values: [{year: 2015, value: 0.5}]}
-          words: {label: 词, values: [{year: 2015, value: [因病, 因残]}]}
-          nums: {label: 数, values: [{year: 2015, value: [1, 2.5]}]}
-          mixed: {label: 杂, values: [{year: 2015, value: [1, 因病, true]}]}
-          none: {label: 空, values: [{year: 2015, value: []}]}
-          place: {label: 村, values: [{year: 2015, value: 甲村}]}
-        """), encoding="utf-8")
-    (folder / "rules.yaml").write_text(f"derived:\n{dump(derived)}\nrules:\n{dump(rules)}\n", encoding="utf-8")
+PARAMETERS = {
+    "rate": "{label: 率, values: [{year: 2015, value: 0.5}]}",
+    "words": "{label: 词, values: [{year: 2015, value: [因病, 因残]}]}",
+    "nums": "{label: 数, values: [{year: 2015, value: [1, 2.5]}]}",
+    "mixed": "{label: 杂, values: [{year: 2015, value: [1, 因病, true]}]}",
+    "none": "{label: 空, values: [{year: 2015, value: []}]}",
+    "place": "{label: 村, values: [{year: 2015, value: 甲村}]}",
+}
 
 
 def random_roster(seed: int, n: int) -> tuple[Roster, list[dict], list[dict]]:
@@ -408,7 +396,7 @@ def compare_with_interpreter(pack, roster: Roster, hh_rows: list[dict], mem_rows
 def test_sql_equals_interpreter_on_random_packs(spec, seed):
     derived, rules = spec
     with tempfile.TemporaryDirectory() as tmp:
-        _write_pack(Path(tmp), derived, rules)
+        write_pack(Path(tmp), rules, derived, name="random", parameters=PARAMETERS)
         pack = load_pack(tmp)
         roster, hh_rows, mem_rows = random_roster(seed, 1000)
         _, mismatches = compare_with_interpreter(pack, roster, hh_rows, mem_rows, 2016)

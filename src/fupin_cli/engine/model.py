@@ -9,10 +9,31 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator
 
-RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _id_text(v: str) -> str:
+    if not FIELD_ID.match(v):
+        raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
+    return v
+
+
+def _condition_text(v: Any) -> Any:
+    """`when: true` / `deprived: false` in YAML reach the model as booleans: the expression text."""
+    return ("true" if v else "false") if isinstance(v, bool) else v
+
+
+def in_force(from_: int | None, until: int | None, year: int) -> bool:
+    """A dated entry (`from:` … `until:`, both inclusive, either open) is in force in ``year``."""
+    return (from_ is None or from_ <= year) and (until is None or year <= until)
+
+
+# the id of a rule, derived field, MPI indicator or fund item
+Id = Annotated[str, AfterValidator(_id_text)]
+# an expression text of a condition (`when:`, `deprived:`)
+Condition = Annotated[str, BeforeValidator(_condition_text)]
 
 
 class _Strict(BaseModel):
@@ -80,16 +101,9 @@ class Parameter(_Strict):
 # derived:
 # ---------------------------------------------------------------------------------------
 class _DerivedBase(_Strict):
-    id: str
+    id: Id
     label: str | None = None
     description: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not FIELD_ID.match(v):
-            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
-        return v
 
 
 class DerivedAgg(_DerivedBase):
@@ -119,30 +133,16 @@ Severity = Literal["error", "warning", "info"]
 
 
 class _RuleBase(_Strict):
-    id: str
+    id: Id
     label: str
     description: str = ""
     source: str | None = None
     from_: int | None = Field(None, alias="from", ge=1949, le=2100)
     until: int | None = Field(None, ge=1949, le=2100)
-    when: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not RULE_ID.match(v):
-            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
-        return v
-
-    @field_validator("when", mode="before")
-    @classmethod
-    def _when_text(cls, v: Any) -> Any:
-        if isinstance(v, bool):  # `when: true` in YAML
-            return "true" if v else "false"
-        return v
+    when: Condition | None = None
 
     def active(self, year: int) -> bool:
-        return (self.from_ is None or self.from_ <= year) and (self.until is None or year <= self.until)
+        return in_force(self.from_, self.until, year)
 
     @property
     def level(self) -> str:
@@ -339,28 +339,16 @@ def fraction(v: Any) -> Any:
 
 
 class MpiIndicator(_Strict):
-    id: str
+    id: Id
     label: str
     weight: float = Field(gt=0, le=1)
-    deprived: str  # a household condition: true = deprived in this indicator
+    deprived: Condition  # a household condition: true = deprived in this indicator
     description: str = ""
 
     @field_validator("weight", mode="before")
     @classmethod
     def _weight(cls, v: Any) -> Any:
         return fraction(v)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not FIELD_ID.match(v):
-            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
-        return v
-
-    @field_validator("deprived", mode="before")
-    @classmethod
-    def _deprived_text(cls, v: Any) -> Any:
-        return ("true" if v else "false") if isinstance(v, bool) else v
 
 
 class MpiDimension(_Strict):
@@ -388,7 +376,7 @@ class MpiSpec(_Strict):
         return fraction(v)
 
     def active(self, year: int) -> bool:
-        return self.from_ <= year and (self.until is None or year <= self.until)
+        return in_force(self.from_, self.until, year)
 
     @property
     def indicators(self) -> list[tuple[MpiDimension, MpiIndicator]]:
@@ -417,7 +405,7 @@ class FundStandard(_Strict):
 
 
 class FundItem(_Strict):
-    id: str
+    id: Id
     label: str
     aliases: list[str] = Field(default_factory=list)
     statuses: list[str] = Field(min_length=1)  # registry statuses the item may go to
@@ -429,15 +417,8 @@ class FundItem(_Strict):
     source: str | None = None
     description: str = ""
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not FIELD_ID.match(v):
-            raise ValueError("id must match [a-z][a-z0-9_]* (lower-case English, digits, '_')")
-        return v
-
     def active(self, year: int) -> bool:
-        return (self.from_ is None or self.from_ <= year) and (self.until is None or year <= self.until)
+        return in_force(self.from_, self.until, year)
 
 
 class FundsSpec(_Strict):

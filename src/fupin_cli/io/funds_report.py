@@ -111,6 +111,8 @@ def write_fund_publicity(villages: list, path: str | os.PathLike, *, year: int, 
 
 
 def _village_sheet(book, name, town, village, summary: pd.DataFrame, detail: pd.DataFrame, options) -> None:
+    from fupin_cli.io.publicity import write_footer
+
     ws = book.wb.add_worksheet(name)
     widths = [6, 12, 24, 24, 22, 14, 14]
     ncol = len(widths)
@@ -145,17 +147,7 @@ def _village_sheet(book, name, town, village, summary: pd.DataFrame, detail: pd.
                 ws.write_number(row, j, v, money)
             else:
                 ws.write_string(row, j, "" if v is None or v is pd.NA else str(v), cell)
-    row += 2
-    for line in (options.period_line(), options.phone_line(),
-                 "如对资金使用有异议，请在公示期内向村民委员会、乡镇人民政府或县扶贫开发办公室反映。"):
-        ws.merge_range(row, 0, row, ncol - 1, line, left)
-        row += 1
-    row += 1
-    ws.merge_range(row, 0, row, 2, "村党支部（盖章）：", left)
-    ws.merge_range(row, 3, row, ncol - 1, "村民委员会（盖章）：", left)
-    row += 1
-    ws.merge_range(row, 0, row, 2, "驻村工作队（签字）：", left)
-    ws.merge_range(row, 3, row, ncol - 1, "公示日期：　　　　年　　月　　日", left)
+    write_footer(ws, row + 2, ncol, left, options, objection="资金使用")
     book.print_setup(ws, landscape=True, repeat_rows=(header_row, header_row))
 
 

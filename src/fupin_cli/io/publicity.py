@@ -213,20 +213,25 @@ def _village_sheet(book, name: str, town: str, village: str, part: pd.DataFrame,
                 # any ID number typed into another column (a name, a note) is masked too: the list is posted publicly
                 ws.write_string(row, j, mask_text(_s(v)), text if key == "head_id_masked" else border)
         row += 1
-    row += 1
-    for line in (options.period_line(), options.phone_line(),
-                 "如对名单有异议，请在公示期内向村民委员会、乡镇人民政府或县扶贫开发办公室反映。"):
-        ws.merge_range(row, 0, row, ncol - 1, line, left)
-        row += 1
-    row += 1
-    ws.set_row(row, 28)
-    ws.merge_range(row, 0, row, 2, "村党支部（盖章）：", left)
-    ws.merge_range(row, 3, row, ncol - 1, "村民委员会（盖章）：", left)
-    row += 1
-    ws.set_row(row, 28)
-    ws.merge_range(row, 0, row, 2, "驻村工作队（签字）：", left)
-    ws.merge_range(row, 3, row, ncol - 1, "公示日期：　　　　年　　月　　日", left)
+    write_footer(ws, row + 1, ncol, left, options, objection="名单", signature_height=28)
     book.print_setup(ws, landscape=True, repeat_rows=(0, 2))
+
+
+def write_footer(ws, row: int, ncol: int, fmt, options: PublicityOptions, *, objection: str,
+                 signature_height: float | None = None) -> None:
+    """The foot of a posted list from ``row`` on: the 公示期 and phone lines, where to object (to the
+    ``objection``: 名单, 资金使用), then the stamp and signature lines (村党支部, 村民委员会, 驻村工作队, 公示日期)."""
+    for line in (options.period_line(), options.phone_line(),
+                 f"如对{objection}有异议，请在公示期内向村民委员会、乡镇人民政府或县扶贫开发办公室反映。"):
+        ws.merge_range(row, 0, row, ncol - 1, line, fmt)
+        row += 1
+    row += 1  # a blank row, then the stamp and signature lines
+    for left_text, right_text in (("村党支部（盖章）：", "村民委员会（盖章）："), ("驻村工作队（签字）：", "公示日期：　　　　年　　月　　日")):
+        if signature_height is not None:
+            ws.set_row(row, signature_height)
+        ws.merge_range(row, 0, row, 2, left_text, fmt)
+        ws.merge_range(row, 3, row, ncol - 1, right_text, fmt)
+        row += 1
 
 
 def _s(v) -> str:
