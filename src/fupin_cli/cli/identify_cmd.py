@@ -61,8 +61,8 @@ class Engine(str, Enum):
 
 
 EngineOpt = Annotated[Engine, typer.Option(
-    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — the roster scanned and decided inside DuckDB (Parquet/CSV "
-    "roster, .parquet/.csv register); it does not run validate's data-quality checks (says so), and falls back to pandas, "
+    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — the roster scanned and decided inside DuckDB (Parquet/CSV/"
+    ".xlsx/.xls roster, .parquet/.csv register); it does not run validate's data-quality checks (says so), and falls back to pandas, "
     "with a message, for what it does not handle yet.",)]
 NoChecksOpt = Annotated[bool, typer.Option(
     "--no-checks", help="With --engine duckdb: run without validate's data-quality checks (that engine does not run them yet; "

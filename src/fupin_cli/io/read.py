@@ -93,7 +93,7 @@ def _read_one(p: Path, sheet: str | None, member_sheet: str | None, encoding: st
     else:
         tables, skipped = _excel_tables(p, fmt, sheet, member_sheet, matcher)
         info.skipped_sheets = skipped
-        notes += _sheet_notes(p.name, tables, skipped)
+        notes += sheet_notes(p.name, [t.grid.sheet for t in tables], skipped)
     roster = _assemble(tables, info)
     roster.notes = concat_findings([roster.notes, *notes])
     return roster
@@ -129,16 +129,28 @@ def _sha256(p: Path) -> str:
 
 
 def _table(grid: Grid, matcher=None) -> Table:
+    return build_table(grid, sheet_header(grid, matcher))
+
+
+def sheet_header(grid: Grid, matcher=None) -> Header:
+    """The header of a sheet that must hold a roster (an empty or too-wide sheet: InputError)."""
     if not grid.height:
         where = f"{grid.file}" + (f" 工作表“{grid.sheet}”" if grid.sheet else "")
         raise InputError(f"{where} 是空的 (empty sheet)", "用 --sheet 选择有数据的工作表")
     check_grid(grid)
-    return build_table(grid, find_header(grid, matcher))
+    return find_header(grid, matcher)
 
 
 def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None,
                   matcher) -> tuple[list[Table], dict[str, str]]:
-    """The roster tables of a workbook and the sheets skipped (sheet → why).
+    """The roster tables of a workbook and the sheets skipped (sheet → why): :func:`excel_sheets`, each built."""
+    sheets, skipped = excel_sheets(p, fmt, sheet, member_sheet, matcher)
+    return [build_table(g, h) for g, h in sheets], skipped
+
+
+def excel_sheets(p: Path, fmt: str, sheet: str | None, member_sheet: str | None,
+                 matcher) -> tuple[list[tuple[Grid, Header]], dict[str, str]]:
+    """The roster sheets of a workbook (grid and header; the member sheet last) and the sheets skipped (sheet → why).
 
     Without ``sheet``: every visible sheet whose header names 户编号 is read; a sheet without a
     header, without 户编号 or empty is skipped; a hidden sheet is skipped (noted) unless no visible
@@ -153,10 +165,12 @@ def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None
             raise InputError(f"{p.name}: 没有名为“{name}”的工作表 (no such sheet); 现有工作表: {listed}",
                              "用 --sheet 给出上面列出的工作表名")
     if sheet is not None:
-        tables = [_table(wb.load(sheet), matcher(sheet))]
+        grid = wb.load(sheet)
+        sheets = [(grid, sheet_header(grid, matcher(sheet)))]
         if member_sheet is not None:
-            tables.append(_table(wb.load(member_sheet), matcher(member_sheet)))
-        return tables, {}
+            grid = wb.load(member_sheet)
+            sheets.append((grid, sheet_header(grid, matcher(member_sheet))))
+        return sheets, {}
     visible: list[tuple[Grid, Header]] = []
     hidden: list[tuple[Grid, Header]] = []
     skipped: dict[str, str] = {}
@@ -185,16 +199,17 @@ def _excel_tables(p: Path, fmt: str, sheet: str | None, member_sheet: str | None
     for grid, _ in hidden if visible else []:
         skipped[grid.sheet] = "隐藏的工作表 (用 --sheet 读取)"
     if member_sheet is not None:
-        mem = _table(wb.load(member_sheet), matcher(member_sheet))
+        grid = wb.load(member_sheet)
+        mem = (grid, sheet_header(grid, matcher(member_sheet)))
         if not found:
-            raise first_error or _no_household_id(mem.grid)
-        return [*(build_table(*f) for f in found), mem], skipped
+            raise first_error or _no_household_id(grid)
+        return [*found, mem], skipped
     if not found:
         if len(wb.sheet_names) == 1 or first_error is None:
             raise first_error or InputError(f"{p.name}: 没有工作表 (empty workbook)", "检查是否选错了文件")
         raise InputError(f"{p.name}: 所有工作表的前 15 行中都没有找到表头 (no recognisable header in any sheet: "
                          f"{'、'.join(wb.sheet_names)})", f"{first_error.hint}")
-    return [build_table(*f) for f in found], skipped
+    return found, skipped
 
 
 def _no_household_id(grid: Grid) -> InputError:
@@ -203,11 +218,12 @@ def _no_household_id(grid: Grid) -> InputError:
                       "加一列“户编号”(或 户码、家庭编号), 每户一个编号")
 
 
-def _sheet_notes(name: str, tables: list[Table], skipped: dict[str, str]) -> list[pd.DataFrame]:
-    if len(tables) < 2 and not skipped:
+def sheet_notes(name: str, sheets: list[str], skipped: dict[str, str]) -> list[pd.DataFrame]:
+    """The read.sheets note: which sheets of a workbook were read, which not and why."""
+    if len(sheets) < 2 and not skipped:
         return []
-    read = "、".join(f"“{t.grid.sheet}”" for t in tables)
-    text = f"读取了 {len(tables)} 个工作表: {read}"
+    read = "、".join(f"“{s}”" for s in sheets)
+    text = f"读取了 {len(sheets)} 个工作表: {read}"
     if skipped:
         text += "; 未读取: " + "、".join(f"“{s}”({why})" for s, why in skipped.items())
     hidden = any(why.startswith("隐藏") for why in skipped.values())
@@ -260,7 +276,7 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
     why = "; ".join(f"{'“' + t.grid.sheet + '”: ' if t.grid.sheet else ''}{'每行一人' if m else '每行一户'} — {e}"
                     for t, (m, e) in zip(tables, evidence))
     info.layout_evidence = why
-    info.columns = [_column_info(t, c) for t in tables for c in t.header.columns]
+    info.columns = [column_info(t.grid, t.header, c) for t in tables for c in t.header.columns]
     notes.extend(_match_notes(tables, info.name))
     source_headers = {}
     for t in tables:
@@ -280,14 +296,15 @@ def _assemble(tables: list[Table], info: SourceInfo) -> Roster:
     )
 
 
-def _column_info(t: Table, c) -> dict:
+def column_info(grid: Grid, header: Header, c) -> dict:
+    """How one column was understood (``SourceInfo.columns``)."""
     m = c.match
-    where = f"{t.grid.file} " + (f"{t.grid.sheet}!" if t.grid.sheet else "") + c.letter
-    return {"file": t.grid.file, "sheet": t.grid.sheet, "letter": c.letter, "header": c.header, "field": c.field,
+    where = f"{grid.file} " + (f"{grid.sheet}!" if grid.sheet else "") + c.letter
+    return {"file": grid.file, "sheet": grid.sheet, "letter": c.letter, "header": c.header, "field": c.field,
             "polarity": m.polarity if m and c.field else "", "method": m.method if m and c.field else "",
             "confidence": m.confidence if m and c.field else 0.0, "unit": m.unit if m else "",
             "scale": m.scale if m and c.field else 1.0, "where": where, "candidates": [],
-            "row": t.header.excel_rows(t.grid)[-1]}
+            "row": header.excel_rows(grid)[-1]}
 
 
 def _match_notes(tables: list[Table], name: str) -> list[pd.DataFrame]:

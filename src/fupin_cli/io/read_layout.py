@@ -215,14 +215,7 @@ def build_table(grid: Grid, header: Header) -> Table:
     repeated = (hits >= max(2, (len(named) + 1) // 2)) & ~total
     keep = nonblank & ~total & ~repeated
 
-    notes: list[pd.DataFrame] = []
-    where_row = Where(grid.file, grid.sheet, "", "", rows)
-    prefix = f"工作表“{grid.sheet}”" if grid.sheet else grid.file
-    for mask, check, what in ((~nonblank, "read.blank_row", "是空行"), (total, "read.total_row", "是合计/小计行"),
-                              (repeated, "read.repeated_header", "是重复的表头 (分页打印时常见)")):
-        if mask.any():
-            notes.append(notes_for(mask, pd.Series([""] * n), where_row, "info", check,
-                                   lambda cell, v, what=what: f"{prefix}第 {cell.split('!')[-1]} 行{what}, 已跳过", ""))
+    notes = skipped_row_notes(grid, rows, ~nonblank, total, repeated)
     all_kept = bool(keep.all())
     kept_idx = np.flatnonzero(keep)
     kept_rows = rows[kept_idx]
@@ -250,6 +243,19 @@ def build_table(grid: Grid, header: Header) -> Table:
     frame[SOURCE_ROW] = pd.array(kept_rows, dtype="Int64")
     merged_fields = {c.field or c.header for c in header.columns if c.index in sources}
     return Table(grid, header, frame, fields, passthrough, merged_fields, gap_before, notes)
+
+
+def skipped_row_notes(grid: Grid, rows: np.ndarray, blank: np.ndarray, total: np.ndarray, repeated: np.ndarray) -> list[pd.DataFrame]:
+    """Info notes for the rows :func:`build_table` skips (``rows``: their Excel rows; the masks over ``rows``)."""
+    notes: list[pd.DataFrame] = []
+    where_row = Where(grid.file, grid.sheet, "", "", rows)
+    prefix = f"工作表“{grid.sheet}”" if grid.sheet else grid.file
+    for mask, check, what in ((blank, "read.blank_row", "是空行"), (total, "read.total_row", "是合计/小计行"),
+                              (repeated, "read.repeated_header", "是重复的表头 (分页打印时常见)")):
+        if mask.any():
+            notes.append(notes_for(mask, pd.Series([""] * len(rows)), where_row, "info", check,
+                                   lambda cell, v, what=what: f"{prefix}第 {cell.split('!')[-1]} 行{what}, 已跳过", ""))
+    return notes
 
 
 # ---------------------------------------------------------------------------------------

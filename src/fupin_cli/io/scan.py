@@ -1,6 +1,6 @@
 """A roster scanned into an in-process DuckDB (``fupin identify --engine duckdb``, experimental).
 
-:func:`scan_roster` reads one Parquet or CSV roster into two DuckDB tables with the reader's
+:func:`scan_roster` reads one Parquet, CSV, .xlsx or .xls roster into two DuckDB tables with the reader's
 canonical, typed columns — ``__hh`` (one row per household, ``__row`` = position) and ``__mem``
 (one row per member, ``__mrow``) — without pandas frames of the roster:
 
@@ -13,15 +13,27 @@ canonical, typed columns — ``__hh`` (one row per household, ``__row`` = positi
   ``normalise_column``: 是/否, graded 危房, units, code tables, dates) once per **distinct** value,
   and the typed values come back as a lookup table joined in SQL.  Nothing of the vocabulary is
   written twice.  CSV is parsed by the reader (its encoding detection and pyarrow's parser) and
-  handed to DuckDB as Arrow.
+  handed to DuckDB as Arrow.  Workbooks: the reader's own sheet choice (``read.excel_sheets``:
+  ``--sheet``, or every visible sheet with a roster header, one per village …) and grids
+  (``read_xlsx.Workbook``: fastexcel's Arrow text of every cell, ``header_row=None``, and the one
+  pass over the sheet XML for merged ranges and ID cells stored as numbers); merged cells are filled
+  from their range's top-left cell by an Arrow ``take`` and the body goes to DuckDB as Arrow — no
+  pandas roster, no Python per cell.  Several sheets are scanned one by one and concatenated as the
+  reader concatenates them.
+* **Rows**: the reader's row checks (blank rows, 合计/小计 rows, repeated headers, 序号 as text on a
+  row naming nobody) are decided once per distinct value like the typing; those rows are dropped with
+  the reader's notes, and a member row with a blank 户编号 joins the household above only up to such a
+  row, as ``read_layout.household_keys`` does.
 * **Layout**: the reader's ``layout_evidence`` decides household- or member-level rows; member
   rows become households in one ``GROUP BY`` (first non-blank value per household in sheet order).
 
 What this path does not handle raises :class:`Unsupported` with the reason, and the caller falls
-back to the pandas reader (never a different answer): .xlsx/.xls, several files, ``--sheet``,
-rows the reader would skip (blank, 合计, repeated header), member rows without 户编号, household
-values that differ between a household's rows, ID numbers stored as numbers, non-finite or
-fractional numbers in typed integer columns, a unit factor on a typed integer column.
+back to the pandas reader (never a different answer): several files, ``--sheet`` with a Parquet/CSV
+roster, a household sheet beside a member sheet (two-sheet rosters), the same 户编号 in two sheets,
+member rows without 户编号 and no household above them, household values that differ between a
+household's rows, ID numbers stored as numbers (typed Parquet columns or Excel number cells: the
+reader's ``id.stored_as_number`` errors), non-finite or fractional numbers in typed integer columns,
+a unit factor on a typed integer column.
 """
 
 from __future__ import annotations
@@ -95,22 +107,33 @@ def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str
 
     if len(paths) != 1:
         raise Unsupported("several roster files")
-    if sheet is not None:
-        raise Unsupported("--sheet")
     p = Path(paths[0])
     fmt = _check_path(p)
-    if fmt not in ("parquet", "csv"):
-        raise Unsupported(f"{fmt} input (Parquet and CSV only)")
     info = SourceInfo(path=str(p), name=p.name, sha256=_sha256(p), format=fmt)
-    matcher = columns.matcher(p.name, "") if columns is not None else None
-    grid, header, types = _header(con, p, fmt, encoding, matcher, info)
-    n_rows = grid.height - header.data_start
-    notes: list[pd.DataFrame] = []
-    typed = _typed_table(con, grid, header, types, n_rows, fmt, notes)
-    _refuse_skipped_rows(con, header, typed)
-    scan = _layout(con, grid, header, typed, info, notes)
+    if fmt in ("xlsx", "xls"):
+        scan = _scan_workbook(con, p, fmt, sheet, columns, info)
+    else:
+        if sheet is not None:
+            raise Unsupported(f"--sheet with a {fmt} roster")
+        matcher = columns.matcher(p.name, "") if columns is not None else None
+        grid, header, types = _header(con, p, fmt, encoding, matcher, info)
+        scan = _scan_sheet(con, grid, header, types, fmt, info)
     _finish_notes(scan, columns)
     return scan
+
+
+def _scan_sheet(con, grid, header, types: dict, fmt: str, info: SourceInfo, merged: set[int] | None = None) -> Scan:
+    """One sheet (or the Parquet/CSV file) whose source is the table ``__src``: typed, skipped rows dropped, laid out."""
+    from types import SimpleNamespace
+
+    from fupin_cli.io.guard import formula_notes
+
+    cell_notes: list[pd.DataFrame] = []
+    typed = _typed_table(con, grid, header, types, grid.height - header.data_start, fmt, cell_notes)
+    typed.merged = {typed.names[i] for i in (merged or set())}
+    notes = _skip_rows(con, grid, header, typed, cell_notes)
+    notes.extend(formula_notes(SimpleNamespace(grid=grid, header=header)))  # untrusted formula cells (read._assemble)
+    return _layout(con, grid, header, typed, info, notes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -172,6 +195,117 @@ def _header(con, p: Path, fmt: str, encoding, matcher, info: SourceInfo):
     return grid, header, {c.index: pa.large_string() for c in header.columns}
 
 
+def _scan_workbook(con, p: Path, fmt: str, sheet: str | None, columns: Any, info: SourceInfo) -> Scan:
+    """An .xlsx/.xls roster: the reader's own sheet choice (``read.excel_sheets``: --sheet, or every visible sheet
+    with a roster header) and grids (``read_xlsx.Workbook``: fastexcel's Arrow text, merges, numeric ID cells from
+    its one pass over the sheet XML); each sheet's cells go to DuckDB as Arrow, the sheets' tables concatenated."""
+    import dataclasses
+
+    from fupin_cli.io.read import excel_sheets, sheet_notes
+
+    def matcher(name: str):
+        return columns.matcher(p.name, name) if columns is not None else None
+
+    sheets, skipped = excel_sheets(p, fmt, sheet, None, matcher)
+    info.skipped_sheets = skipped
+    parts: list[tuple[Scan, SourceInfo]] = []
+    for k, (grid, header) in enumerate(sheets):
+        part = dataclasses.replace(info)
+        merged = _grid_source(con, grid, header)
+        scan = _scan_sheet(con, grid, header, {c.index: pa.large_string() for c in header.columns}, fmt, part, merged)
+        if len(sheets) > 1:
+            con.execute(f"ALTER TABLE {HH} RENAME TO {HH}_{k}")
+            con.execute(f"ALTER TABLE {MEM} RENAME TO {MEM}_{k}")
+        parts.append((scan, part))
+    extra = sheet_notes(p.name, [g.sheet for g, _ in sheets], skipped)
+    if len(parts) == 1:
+        scan = parts[0][0]
+        scan.notes = concat_findings([scan.notes, *extra])
+        return scan
+    return _concat_sheets(con, parts, info, extra)
+
+
+def _grid_source(con, grid, header) -> set[int]:
+    """``__src``: the sheet's body rows (header columns as ``c<index>``, merged cells filled from their range's
+    top-left cell as ``build_table`` fills them), straight from fastexcel's Arrow arrays.  ID cells stored as
+    numbers (the reader's ``id.stored_as_number`` errors) are refused.  Returns the columns with merges."""
+    from fupin_cli.io.excel import merge_sources
+    from fupin_cli.io.read_values import ID_FIELDS
+
+    start = header.data_start
+    n = max(grid.height - start, 0)
+    ids = [c for c in header.columns if c.field in ID_FIELDS]
+    numeric = grid.numeric_cells([c.index + grid.col_offset for c in ids]) if ids else {}
+    for c in ids:
+        rel = numeric.get(c.index + grid.col_offset, np.empty(0, dtype=np.int64)) - grid.row_offset - start
+        if ((rel >= 0) & (rel < n)).any():
+            raise Unsupported(f"ID numbers stored as numbers ({grid.sheet + '!' if grid.sheet else ''}{c.letter}: the reader reports each cell)")
+    sources = merge_sources(grid, start, n) if grid.merges else {}
+    data = {"__i": pa.array(np.arange(n, dtype=np.int64))}
+    for c in header.columns:
+        arr = pa.array(grid.cells[c.index].array).slice(start)  # the text fastexcel returned, no copy
+        data[f"c{c.index}"] = arr.take(pa.array(sources[c.index])) if c.index in sources else arr
+    con.register("__xl", pa.table(data))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SRC} AS SELECT * FROM __xl")
+    con.unregister("__xl")
+    del data
+    grid.n_rows = grid.height
+    grid.cells = grid.cells.iloc[: header.data_start]  # the header rows stay for messages; the body now lives in DuckDB
+    return {c.index for c in header.columns if c.index in sources}
+
+
+def _concat_sheets(con, parts: list, info: SourceInfo, extra: list) -> Scan:
+    """Several sheets of one workbook (one per village …) as one roster, as ``read.concat_frames`` concatenates
+    them: canonical columns in schema order, then the other columns in order of appearance, then provenance."""
+    scans = [s for s, _ in parts]
+    member = [bool(s.member_columns) for s in scans]
+    if any(member) and not all(member):
+        raise Unsupported("a household-level sheet and a member-level sheet (a two-sheet roster)")
+    kinds: dict[str, str] = {}
+    for s in scans:
+        for k, v in s.kinds.items():
+            kinds.setdefault(k, v)
+
+    def order(lists: list[list[str]], canonical: list[str]) -> list[str]:
+        cols = list(dict.fromkeys(c for cs in lists for c in cs))
+        first = [c for c in canonical if c in cols]
+        return first + [c for c in cols if c not in first and c not in PROVENANCE_COLUMNS] + list(PROVENANCE_COLUMNS)
+
+    def union(table: str, row: str, cols: list[str], of: list[list[str]], sizes: list[int]) -> None:
+        selects, offset = [], 0
+        for k, (have, size) in enumerate(zip(of, sizes)):
+            items = [f"{row} + {offset} AS {row}"] + [q(c) if c in have else f"CAST(NULL AS {_sql_type(kinds.get(c, 'str'))}) AS {q(c)}"
+                                                      for c in cols]
+            selects.append(f"SELECT {', '.join(items)} FROM {table}_{k}")
+            offset += size
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {' UNION ALL '.join(selects)}")
+        for k in range(len(of)):
+            con.execute(f"DROP TABLE {table}_{k}")
+
+    hh_cols = order([s.household_columns for s in scans], HOUSEHOLD_FIELD_NAMES)
+    union(HH, ROW, hh_cols, [s.household_columns for s in scans], [s.n_households for s in scans])
+    mem_cols = order([s.member_columns for s in scans], ["household_id", *MEMBER_FIELD_NAMES]) if all(member) else ["household_id"]
+    union(MEM, MROW, mem_cols, [s.member_columns or ["household_id"] for s in scans], [s.n_members for s in scans])
+    twice = con.sql(f"SELECT count(*) FROM (SELECT household_id FROM {HH} WHERE household_id IS NOT NULL GROUP BY household_id "
+                    f"HAVING count(DISTINCT {q(SOURCE_SHEET)}) > 1)").fetchall()[0][0]
+    if twice:
+        raise Unsupported("the same 户编号 in two sheets (the reader reports each place)")
+    infos = [i for _, i in parts]
+    info.sheets = [sh for i in infos for sh in i.sheets]
+    info.header_rows = [r for i in infos for r in i.header_rows]
+    info.title = infos[0].title
+    info.layout = "/".join(dict.fromkeys(i.layout for i in infos))
+    info.layout_evidence = "; ".join(i.layout_evidence for i in infos)
+    info.columns = [c for i in infos for c in i.columns]
+    source_headers: dict[str, str] = {}
+    for s in scans:
+        for k, v in s.source_headers.items():
+            source_headers.setdefault(k, v)
+    return Scan(con, hh_cols, mem_cols if all(member) else [], kinds, [info], concat_findings([*(s.notes for s in scans), *extra]),
+                sum(s.n_households for s in scans), sum(s.n_members for s in scans),
+                list(dict.fromkeys(c for s in scans for c in s.passthrough)), source_headers)
+
+
 # ---------------------------------------------------------------------------------------
 # values: typed in SQL, or through the reader's functions once per distinct value
 # ---------------------------------------------------------------------------------------
@@ -182,6 +316,12 @@ class _Typed:
     present: list[str]  # per column: the cell is not blank (the reader's nonblank)
     names: dict[int, str]  # header column index → output name (field or header text)
     kinds: dict[str, str]
+    # the reader's row checks (read_layout.build_table) as conditions over the source row, per text column
+    total: list[str] = field(default_factory=list)  # 合计/小计 in an identifying column
+    hits: list[str] = field(default_factory=list)  # a named column equal to its header text (a repeated header)
+    person: list[str] = field(default_factory=list)  # 户编号 / name / ID present
+    seq_text: str | None = None  # 序号 present and not a number
+    merged: set[str] = field(default_factory=set)  # output names of columns with merged cells filled
 
 
 def _sql_type(kind: str) -> str:
@@ -189,6 +329,7 @@ def _sql_type(kind: str) -> str:
 
 
 def _typed_table(con, grid, header, types: dict, n_rows: int, fmt: str, notes: list) -> _Typed:
+    from fupin_cli.io.read_layout import PERSON_FIELDS
     from fupin_cli.io.read_text import _typed_kind
 
     out = _Typed([], [], [], {}, {})
@@ -209,9 +350,11 @@ def _typed_table(con, grid, header, types: dict, n_rows: int, fmt: str, notes: l
             out.select.append(f"{direct} AS {q(name)}")
             out.present.append(f"{src} IS NOT NULL")
             continue
-        expr, present = _mapped(con, grid, header, c, kind, inverted, scale, src, hid_col, notes, out.joins)
+        expr, present = _mapped(con, grid, header, c, kind, inverted, scale, src, hid_col, notes, out)
         out.select.append(f"{expr} AS {q(name)}")
         out.present.append(present)
+        if c.field in PERSON_FIELDS:
+            out.person.append(present)
     return out
 
 
@@ -240,7 +383,7 @@ def _direct(con, src: str, c, kind: str, tk: str | None, inverted: bool, scale: 
     return None
 
 
-def _mapped(con, grid, header, c, kind: str, inverted: bool, scale: float, src: str, hid_col, notes: list, joins: list) -> tuple[str, str]:
+def _mapped(con, grid, header, c, kind: str, inverted: bool, scale: float, src: str, hid_col, notes: list, out: _Typed) -> tuple[str, str]:
     """(expression, present expression) of a column typed by the reader's functions per distinct value."""
     from fupin_cli.io.read_grid import STR
     from fupin_cli.io.read_text import typed_as_text
@@ -249,6 +392,8 @@ def _mapped(con, grid, header, c, kind: str, inverted: bool, scale: float, src: 
     keys = con.sql(f"SELECT DISTINCT {src} AS k FROM {SRC} AS s WHERE {src} IS NOT NULL").to_arrow_table().column("k").combine_chunks()
     text = keys if pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type) else typed_as_text(keys)
     folded = fold(pd.Series(pd.array(text.cast(pa.large_string()), dtype=STR)))
+    _row_flags(con, header, c, keys, folded, src, out)
+    joins = out.joins
     alias = f"m{c.index}"
     if c.field is None or (kind == "str" and c.field not in ("id_number", "head_id_number")):
         # text as the reader keeps it: folded; only the values that folding changes go into the lookup
@@ -285,6 +430,39 @@ def _mapped(con, grid, header, c, kind: str, inverted: bool, scale: float, src: 
 
 
 INLINE_MAP = 64  # distinct values up to which a column's lookup is a CASE expression rather than a join
+
+
+def _row_flags(con, header, c, keys: pa.Array, folded: pd.Series, src: str, out: _Typed) -> None:
+    """The reader's row checks on this column's folded text (``read_layout.build_table``), decided once per
+    distinct value: a 合计/小计 word in an identifying column, the column's own header text, 序号 not a number."""
+    import pyarrow.compute as pc
+
+    from fupin_cli.io.read_grid import STR
+    from fupin_cli.io.read_layout import _NUMERIC_SEQ, _TOTAL_SPACED, IDENTIFYING_FIELDS
+    from fupin_cli.io.read_values import fold
+
+    text = pa.array(folded.array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    if c.field in IDENTIFYING_FIELDS or c is header.columns[0]:
+        hit = np.asarray(pc.fill_null(pc.match_substring_regex(text, _TOTAL_SPACED), False).to_numpy(zero_copy_only=False), dtype=bool)
+        out.total.append(_in_keys(con, f"t{c.index}", keys, hit, src))
+    if c.field:
+        head = fold(pd.Series([c.header], dtype=STR)).iloc[0]
+        if isinstance(head, str):
+            out.hits.append(_in_keys(con, f"h{c.index}", keys, (folded == head).fillna(False).to_numpy(dtype=bool), src))
+    if c is header.fields.get("seq"):
+        seq_text = folded.notna().to_numpy() & ~folded.str.match(_NUMERIC_SEQ.pattern).fillna(False).to_numpy(dtype=bool)
+        out.seq_text = _in_keys(con, f"q{c.index}", keys, seq_text, src)
+
+
+def _in_keys(con, name: str, keys: pa.Array, mask: np.ndarray, src: str) -> str:
+    """SQL: the source value is one of ``keys[mask]`` (false when none is)."""
+    if not mask.any():
+        return "false"
+    con.register(name + "_arrow", pa.table({"k": keys.filter(pa.array(mask))}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(name + "_arrow")
+    return f"coalesce({src} IN (SELECT k FROM {name}), false)"
 
 
 def _literal(value: Any, kind: str) -> str:
@@ -343,33 +521,48 @@ def _cell_notes(con, grid, header, c, f, src: str, bad_keys: pa.Array, inverted:
     return normalise_column(folded, f, where, None, inverted=inverted, scale=scale)[1]
 
 
-def _refuse_skipped_rows(con, header, typed: _Typed) -> None:
-    """The reader skips blank, totals and repeated-header rows; this path refuses rosters that have them."""
-    from fupin_cli.io.read_layout import _TOTAL_SPACED, IDENTIFYING_FIELDS
+def _skip_rows(con, grid, header, typed: _Typed, cell_notes: list) -> list:
+    """``__typed``: the typed rows the reader keeps, in sheet order (``__i`` their position, ``__s`` the body row,
+    ``__gap`` a skipped row lies before it); the rows the reader skips (blank, 合计/小计, repeated header: the
+    checks of ``read_layout.build_table``) are dropped with the reader's notes, and so are cell notes on them.
+    Returns the notes (the skipped rows' first, as the reader lists them)."""
+    from fupin_cli.io.read_layout import skipped_row_notes
 
-    select = ", ".join(["s.__i"] + typed.select)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {select}, ({' OR '.join(typed.present) or 'false'}) AS __nonblank "
-                f"FROM {SRC} AS s {' '.join(typed.joins)}")
-    checks = ["count(*) FILTER (WHERE NOT __nonblank)"]
-    idents = [c for c in header.columns if c.field in IDENTIFYING_FIELDS or c is header.columns[0]]
-    text_idents = [typed.names[c.index] for c in idents if typed.kinds[typed.names[c.index]] == "str"]
-    if text_idents:
-        cond = " OR ".join(f"regexp_matches({q(n)}, {lit(_TOTAL_SPACED)})" for n in text_idents)
-        checks.append(f"count(*) FILTER (WHERE {cond})")
+    blank = f"NOT ({' OR '.join(typed.present) or 'false'})"
+    total = " OR ".join(typed.total) or "false"
+    if typed.seq_text is not None:  # 序号 as text on a row that names nobody: a note or a signature line
+        total = f"({total}) OR (({typed.seq_text}) AND NOT ({' OR '.join(typed.person) or 'false'}))"
     named = [c for c in header.columns if c.field]
-    hits = " + ".join(f"CAST(coalesce({q(typed.names[c.index])} = {lit(c.header.strip())}, false) AS INTEGER)"
-                      for c in named if typed.kinds[typed.names[c.index]] == "str")
-    if hits:
-        checks.append(f"count(*) FILTER (WHERE {hits} >= {max(2, (len(named) + 1) // 2)})")
-    counts = con.sql(f"SELECT {', '.join(checks)} FROM __typed").fetchall()[0]
-    if any(counts):
-        raise Unsupported("rows the reader skips (blank rows, 合计/小计 rows or repeated headers)")
+    hits = " + ".join(f"CAST({h} AS INTEGER)" for h in typed.hits) or "0"
+    repeated = f"(({hits}) >= {max(2, (len(named) + 1) // 2)} AND NOT ({total}))"
+    select = ", ".join(["s.__i AS __i", "s.__i AS __s", "false AS __gap", *typed.select])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {select}, {blank} AS __blank, ({total}) AS __total, "
+                f"{repeated} AS __repeated FROM {SRC} AS s {' '.join(typed.joins)}")
+    is_view = con.sql(f"SELECT count(*) FROM duckdb_views() WHERE view_name = {lit(SRC)}").fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} {SRC}")
+    skipped = con.sql("SELECT __s, __blank, __total, __repeated FROM __typed WHERE __blank OR __total OR __repeated "
+                      "ORDER BY __s").to_arrow_table()
+    if not skipped.num_rows:
+        return cell_notes
+    rows = np.asarray(grid.excel_row(skipped.column("__s").to_numpy() + header.data_start), dtype=np.int64)
+    flags = [np.asarray(skipped.column(n).to_numpy(zero_copy_only=False), dtype=bool) for n in ("__blank", "__total", "__repeated")]
+    notes = skipped_row_notes(grid, rows, *flags)
+    for nf in cell_notes:
+        nf = nf[~np.isin(nf["row"].to_numpy(dtype=np.int64), rows)].reset_index(drop=True)
+        if len(nf):
+            notes.append(nf)
+    con.execute("CREATE OR REPLACE TEMP TABLE __typed AS SELECT * EXCLUDE (__gap) REPLACE "
+                "(CAST(row_number() OVER (ORDER BY __s) - 1 AS BIGINT) AS __i), "
+                "coalesce(lag(__s) OVER (ORDER BY __s), -1) <> __s - 1 AS __gap "
+                "FROM __typed WHERE NOT (__blank OR __total OR __repeated) ORDER BY __s")
+    return notes
 
 
 # ---------------------------------------------------------------------------------------
 # households and members
 # ---------------------------------------------------------------------------------------
 def _layout(con, grid, header, typed: _Typed, info: SourceInfo, notes: list) -> Scan:
+    from fupin_cli.io.read import column_info
     from fupin_cli.io.read_layout import Table
 
     names = [typed.names[c.index] for c in header.columns]
@@ -381,16 +574,16 @@ def _layout(con, grid, header, typed: _Typed, info: SourceInfo, notes: list) -> 
     table = Table(grid, header, frame, list(fields), passthrough, set(), np.zeros(len(frame), dtype=bool))
     member_level, evidence = table.layout_evidence()  # the reader's own rule, on the three columns it looks at
     del frame, sample
-    excel_row = f"(__i + {header.data_start + grid.row_offset + 1})"
+    excel_row = f"(__s + {header.data_start + grid.row_offset + 1})"
     prov = f"{lit(grid.file)} AS {q(SOURCE_FILE)}, {lit(grid.sheet)} AS {q(SOURCE_SHEET)}, CAST({excel_row} AS BIGINT) AS {q(SOURCE_ROW)}"
     kinds = dict(typed.kinds)
     kinds.update({SOURCE_FILE: "str", SOURCE_SHEET: "str", SOURCE_ROW: "int"})
     source_headers = {c.field: c.header for c in header.columns if c.field}
-    info.sheets = []
+    info.sheets = [grid.sheet] if grid.sheet else []
     info.header_rows = header.excel_rows(grid)
     info.title = header.title
-    info.layout_evidence = f"{'每行一人' if member_level else '每行一户'} — {evidence}"
-    info.columns = [_column_info(grid, header, c) for c in header.columns]
+    info.layout_evidence = f"{'“' + grid.sheet + '”: ' if grid.sheet else ''}{'每行一人' if member_level else '每行一户'} — {evidence}"
+    info.columns = [column_info(grid, header, c) for c in header.columns]
     if not member_level:
         from fupin_cli.io.read_layout import households_from_rows
 
@@ -428,10 +621,11 @@ def _members(con, grid, header, typed, info, notes, names, fields, passthrough, 
     if "household_id" not in names:
         raise Unsupported("no 户编号")
     blank = con.sql("SELECT count(*) FROM __typed WHERE household_id IS NULL").fetchall()[0][0]
-    if blank:  # 户编号 only on the head's row: a row joins the household above (read_layout.household_keys; no rows dropped here)
-        con.execute("CREATE OR REPLACE TEMP TABLE __typed AS SELECT * REPLACE (last_value(household_id IGNORE NULLS) OVER "
-                    "(ORDER BY __i ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS household_id), household_id IS NOT NULL AS __written "
-                    "FROM __typed ORDER BY __i")
+    if blank:  # 户编号 only on the head's row: a row joins the block above it, up to a skipped row (read_layout.household_keys)
+        con.execute("CREATE OR REPLACE TEMP TABLE __typed AS SELECT * EXCLUDE (__blk) REPLACE (first_value(household_id) OVER "
+                    "(PARTITION BY __blk ORDER BY __i) AS household_id), household_id IS NOT NULL AS __written FROM "
+                    "(SELECT *, sum(CAST(household_id IS NOT NULL OR __gap AS INTEGER)) OVER (ORDER BY __i ROWS UNBOUNDED PRECEDING) AS __blk "
+                    "FROM __typed) ORDER BY __i")
         if con.sql("SELECT count(*) FROM __typed WHERE household_id IS NULL").fetchall()[0][0]:
             raise Unsupported("member rows without 户编号 and no household above them")
     written = "t.__written" if blank else "true"
@@ -466,7 +660,7 @@ def _members(con, grid, header, typed, info, notes, names, fields, passthrough, 
                 f"FROM (SELECT *, {tuple_hash} AS __h FROM __typed) GROUP BY household_id")
     if hh_cols and con.sql("SELECT count(*) FROM __hh0 WHERE __h0 <> __h1 OR __first_filled <> __first").fetchall()[0][0]:
         raise Unsupported("household values that differ between a household's rows, or are blank on its first row only")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __hh1 AS SELECT h.*{''.join(', t.' + q(c) for c in hh_cols)} "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __hh1 AS SELECT h.*, t.__s AS __first_s{''.join(', t.' + q(c) for c in hh_cols)} "
                 f"FROM __hh0 AS h JOIN __typed AS t ON t.__i = h.__first")
     con.execute("DROP TABLE __hh0")
     con.execute("ALTER TABLE __hh1 RENAME TO __hh0")
@@ -474,9 +668,12 @@ def _members(con, grid, header, typed, info, notes, names, fields, passthrough, 
     n_cont, n_blank_cont = con.sql(
         f"SELECT count(*) FILTER (WHERE cont), count(*) FILTER (WHERE cont AND {blank_rest}) FROM "
         f"(SELECT t.*, (t.__i <> h.__first OR NOT {written}) AS cont FROM __typed AS t JOIN __hh0 AS h USING (household_id)) AS t").fetchall()[0]
-    info.layout = "member-head-only" if n_cont and n_blank_cont * 2 > n_cont else "member"
+    if typed.merged & {"household_id", *hh_cols}:
+        info.layout = "member-merged"
+    else:
+        info.layout = "member-head-only" if n_cont and n_blank_cont * 2 > n_cont else "member"
     sel_h = ", ".join([f"CAST(row_number() OVER (ORDER BY h.__first) - 1 AS BIGINT) AS {ROW}"] + [f"h.{q(c)}" for c in order]
-                      + [prov.replace("__i", "h.__first")])
+                      + [prov.replace("__s", "h.__first_s")])
     con.execute(f"CREATE OR REPLACE TEMP TABLE {HH} AS SELECT {sel_h} FROM __hh0 AS h")
     con.execute("DROP TABLE __hh0")
     con.execute("DROP TABLE __typed")
@@ -501,15 +698,6 @@ def _pandas(column, kind: str) -> pd.Series:
     if kind == "int":
         return pd.Series(column.to_pandas(types_mapper=pd.ArrowDtype)).astype("Int64")
     return pd.Series(column.to_pandas()).astype("Float64" if kind in ("float", "money") else object)
-
-
-def _column_info(grid, header, c) -> dict:
-    m = c.match
-    return {"file": grid.file, "sheet": grid.sheet, "letter": c.letter, "header": c.header, "field": c.field,
-            "polarity": m.polarity if m and c.field else "", "method": m.method if m and c.field else "",
-            "confidence": m.confidence if m and c.field else 0.0, "unit": m.unit if m else "",
-            "scale": m.scale if m and c.field else 1.0, "where": f"{grid.file} {c.letter}", "candidates": [],
-            "row": header.excel_rows(grid)[-1]}
 
 
 def _finish_notes(scan: Scan, columns) -> None:
