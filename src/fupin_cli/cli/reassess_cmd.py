@@ -34,6 +34,7 @@ from fupin_cli.cli.common import (
     read_rosters,
     rosters_argument,
 )
+from fupin_cli.cli.identify_cmd import Engine
 from fupin_cli.cli.run import (
     annotate_plan,
     finish,
@@ -47,9 +48,19 @@ from fupin_cli.cli.run import (
     settle,
     write_annotated,
 )
+from fupin_cli.errors import UsageError
 
 PreviousArg = Annotated[Path, input_argument("Last year's register (.xlsx/.csv/.parquet) written by `fupin identify` or `fupin reassess`.")]
 CurrentArg = Annotated[list[Path], rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")]
+
+
+EngineOpt = Annotated[Engine, typer.Option(
+    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — both years scanned and reassessed inside DuckDB (a .parquet "
+    "PREVIOUS register, a Parquet/CSV roster, a .parquet/.csv register out; matching and 动态调整 as joins); it does not run "
+    "validate's data-quality checks (needs --no-checks), and falls back to pandas, with a message, for what it does not handle yet.")]
+NoChecksOpt = Annotated[bool, typer.Option(
+    "--no-checks", help="With --engine duckdb: run without validate's data-quality checks on this year's roster (that engine "
+    "does not run them yet; run `fupin validate` on the roster first). Without this flag --engine duckdb falls back to pandas.")]
 
 
 # what --annotate writes into this year's roster
@@ -87,11 +98,17 @@ def register(app: typer.Typer) -> None:
         encoding: EncodingOpt = None,
         columns: ColumnsOpt = None,
         lang: LangOpt = Lang.zh,
+        engine: EngineOpt = Engine.pandas,
+        no_checks: NoChecksOpt = False,
         force: ForceOpt = False,
         json_: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
         with guard(json_):
+            if engine not in (Engine.pandas, Engine.duckdb):
+                raise UsageError(f"--engine {engine.value} is not available for reassess", "use --engine pandas or --engine duckdb")
+            if no_checks and engine is not Engine.duckdb:
+                raise UsageError("--no-checks is only for --engine duckdb", "the pandas engine always runs validate's checks; drop --no-checks")
             from fupin_cli import __version__
             from fupin_cli.cli.config import default_output as in_output_dir
             from fupin_cli.cli.config import print_info, settings
@@ -113,6 +130,20 @@ def register(app: typer.Typer) -> None:
             with progress(quiet or json_) as step:
                 step("pack")
                 the_pack = load_pack_checked(pack, region)
+                fast = None
+                if engine is Engine.duckdb:
+                    unsupported = [n for n, v in (("--annotate", annotate), ("--publicity", publicity)) if v is not None]
+                    fast = _duckdb_reassess(previous, current, the_pack, year, target, step, sheet=sheet, encoding=encoding,
+                                            columns=columns, allow_errors=allow_errors, lang=lang.value, force=force,
+                                            unsupported=unsupported, no_checks=no_checks, cfg=cfg,
+                                            policy=input_policy(allow_missing, strict))
+            if fast is not None:
+                fresult, foutputs, fwarnings, flines = fast
+                finish(json_, quiet, payload=lambda: {**fresult.summary(), "outputs": foutputs, "warnings": fwarnings,
+                                                      "provenance": fresult.provenance},
+                       warnings=fwarnings, render=lambda: render(fresult, foutputs, flines))
+                return
+            with progress(quiet or json_) as step:
                 step("read")
                 prev = read_previous_register(previous)
                 roster = read_rosters(current, sheet=sheet, encoding=encoding, columns=columns)
@@ -144,6 +175,59 @@ def register(app: typer.Typer) -> None:
                                                   "provenance": view.provenance},
                    warnings=[*chosen.warnings, *not_evaluated_lines(view.provenance), *written.warnings, *result.notes,
                              *annotated.warnings], render=lambda: render(result, outputs, chosen.lines))
+
+
+def _duckdb_reassess(previous, current, pack, year, target, step, *, sheet, encoding, columns, allow_errors, lang, force,
+                     unsupported, no_checks, cfg, policy):
+    """``--engine duckdb``: (result, outputs, warnings, choice lines), or None after saying why pandas runs instead
+    (the same gating as ``identify --engine duckdb``)."""
+    from fupin_cli import __version__
+    from fupin_cli.cli.run import warn
+    from fupin_cli.core.identify import not_evaluated_lines
+    from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned
+    from fupin_cli.core.reassess_sql import check_years_sql, reassess_scanned
+    from fupin_cli.io.colmap import load_column_map
+    from fupin_cli.io.paths import expand_paths
+
+    why = None
+    if not no_checks:
+        why = "it does not run validate's data-quality checks yet (add --no-checks after `fupin validate` to run it without them)"
+    elif unsupported:
+        why = f"{', '.join(unsupported)} not supported yet"
+    elif target is not None and target.suffix.lower() not in (".parquet", ".csv"):
+        why = f"a {target.suffix} register (.parquet and .csv only)"
+    if why is None:
+        import duckdb
+
+        from fupin_cli.io.annual import scan_register
+        from fupin_cli.io.scan import RegionRoster, scan_roster, write_register_sql
+
+        con = duckdb.connect()
+        try:
+            step("read")
+            prev = scan_register(con, previous)
+            scan = scan_roster(con, expand_paths(current), sheet=sheet, encoding=encoding,
+                               columns=load_column_map(columns) if columns is not None else None)
+            name = f"PREVIOUS {previous.name}"
+            prev_year = check_years_sql(con, prev, "__hh", scan.household_columns, year, name)  # before any heavy work
+            chosen = settle(RegionRoster(scan), cfg, year, "national-2014", loaded=pack)
+            options = {"previous": f"{previous.name} (sha256 {prev.sha256})", "allow_errors": allow_errors, "lang": lang,
+                       **cfg.describe(), "engine": "duckdb"}
+            ident = identify_scanned(scan, chosen.pack, year, chosen.region, allow_errors=allow_errors, version=__version__,
+                                     run_time=run_time([previous, current]), options=options, progress=step,
+                                     policy=policy)
+            result = reassess_scanned(prev, scan, ident, year, previous_name=name, previous_year=prev_year)
+            result.provenance["choice"] = chosen.info
+            step("write")
+            outputs = [] if target is None else [str(write_register_sql(result, target, lang=lang, force=force))]
+        except FastPathUnsupported as e:
+            why = str(e)
+            con.close()
+    if why is not None:
+        warn([f"--engine duckdb: {why}; the pandas engine runs instead"])
+        return None
+    warnings = [*chosen.warnings, *not_evaluated_lines(result.provenance), *ident.notes, *result.notes]
+    return result, outputs, warnings, chosen.lines
 
 
 def render(result, outputs: list[str], choice: Sequence[str] = ()) -> None:

@@ -194,14 +194,19 @@ def masked_head_ids(households: pd.DataFrame, members: pd.DataFrame | None = Non
     return mask_series(heads.astype("string")).astype(object).where(heads.notna(), None)
 
 
+def duplicate_ids_error(what: str, n: int, example: Any) -> DataError:
+    """``n`` 户编号 of ``what`` appear more than once; ``example``: the first such (in row order)."""
+    return DataError(
+        f"{what}: {n:,} 户编号 appear more than once (e.g. {example})",
+        "each household needs one row with a unique 户编号; run `fupin validate` and fix the duplicates",
+    )
+
+
 def _check_unique_ids(households: pd.DataFrame, what: str) -> None:
     ids = text(households, "household_id")
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     if len(dup):
-        raise DataError(
-            f"{what}: {dup.nunique():,} 户编号 appear more than once (e.g. {dup.iloc[0]})",
-            "each household needs one row with a unique 户编号; run `fupin validate` and fix the duplicates",
-        )
+        raise duplicate_ids_error(what, dup.nunique(), dup.iloc[0])
 
 
 def _person_ids(households: pd.DataFrame, members: pd.DataFrame | None, heads: pd.Series) -> pd.DataFrame:

@@ -136,12 +136,20 @@ def register_year(households: pd.DataFrame) -> int | None:
 
 def check_years(previous: pd.DataFrame, current: pd.DataFrame, year: int, previous_name: str = "PREVIOUS") -> int:
     """The previous register's year, after checking the order of the years; UsageError if wrong."""
-    if not is_register(previous):
+    registered = is_register(previous)
+    roster_years = [int(y) for y in integer(current, "year").dropna().unique()]
+    return check_year_order(registered, register_year(previous) if registered else None, roster_years, year, previous_name)
+
+
+def check_year_order(registered: bool, prev_year: int | None, roster_years: list[int], year: int,
+                     previous_name: str = "PREVIOUS") -> int:
+    """``check_years`` on what it reads of the two tables (also used by ``core.reassess_sql``): whether PREVIOUS
+    is a register, its year, and the distinct 年度 values of CURRENT."""
+    if not registered:
         raise UsageError(
             f"{previous_name} is not a register: it has no 识别结果 (status) or 建档立卡状态 (registry_status) column",
             "pass last year's register written by `fupin identify` or `fupin reassess`, not a roster",
         )
-    prev_year = register_year(previous)
     if prev_year is None:
         raise UsageError(f"{previous_name}: no 识别年度 or 历年状态, so its year is unknown",
                          "use a register written by `fupin identify --year` or `fupin reassess`")
@@ -152,9 +160,8 @@ def check_years(previous: pd.DataFrame, current: pd.DataFrame, year: int, previo
     if year < prev_year:
         raise UsageError(f"years out of order: --year {year} is before the year of {previous_name} ({prev_year})",
                          "PREVIOUS must be the earlier year's register and CURRENT the later year's roster")
-    roster_years = integer(current, "year").dropna().unique()
-    if len(roster_years) and any(int(y) != year for y in roster_years):
-        other = min(int(y) for y in roster_years if int(y) != year)
+    if roster_years and any(y != year for y in roster_years):
+        other = min(y for y in roster_years if y != year)
         same = " (the year of PREVIOUS)" if other == prev_year else ""
         raise UsageError(f"CURRENT roster's 年度 column says {other}{same}, but --year is {year}",
                          "check that CURRENT is this year's roster and --year is right")

@@ -104,18 +104,99 @@ def read_source(path, *, sheet: str | None = None, encoding: str | None = None, 
                   unmatched=list(getattr(roster, "unmatched", None) or []))
 
 
-def read_previous_register(path: str | os.PathLike):
-    """PREVIOUS of reassess: a register written by fupin; anything else is a UsageError (exit 2)."""
+def _check_previous(p: Path) -> None:
     from fupin_cli.errors import UsageError
-    from fupin_cli.io.register import read_register
 
-    p = Path(path)
     if not is_register_file(p):
         raise UsageError(
             f"PREVIOUS {p.name} is not a register: it has no 登记册 sheet or 识别结果 / 建档立卡状态 column",
             "pass last year's register written by `fupin identify` or `fupin reassess`, not a roster",
         )
+
+
+def read_previous_register(path: str | os.PathLike):
+    """PREVIOUS of reassess: a register written by fupin; anything else is a UsageError (exit 2)."""
+    from fupin_cli.io.register import read_register
+
+    p = Path(path)
+    _check_previous(p)
     return read_register(p)
+
+
+@dataclass
+class RegisterScan:
+    """PREVIOUS of ``reassess --engine duckdb``: a Parquet register as the DuckDB view ``view``, its columns
+    named and typed as :func:`fupin_cli.io.register.read_register` names and types them, ``__prow`` = position."""
+
+    view: str
+    columns: list[str]  # canonical names, in the file's order
+    kinds: dict[str, str]  # io.register kind per column ("passthrough" for columns fupin does not know)
+    n_rows: int
+    name: str
+    sha256: str
+
+
+def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> RegisterScan:
+    """The previous register scanned by DuckDB (``read_parquet``, a view: nothing is loaded until a query
+    reads it).  Only Parquet: any other register raises ``FastPathUnsupported`` (the caller falls back)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fupin_cli.core.identify_sql import FastPathUnsupported
+    from fupin_cli.core.reassess_sql import SPACE_SQL
+    from fupin_cli.io.register import _kind, canonical_names
+    from fupin_cli.io.write import sha256_file
+    from fupin_cli.schema import FALSE_WORDS, TRUE_WORDS
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file", "check the path of the register")
+    _check_previous(p)
+    if p.suffix.lower() != ".parquet":
+        raise FastPathUnsupported(f"a {p.suffix} PREVIOUS register (.parquet only)")
+    try:
+        pf = pq.ParquetFile(p)
+        schema, n_rows = pf.schema_arrow, pf.metadata.num_rows
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"{p.name}: cannot read the register ({type(e).__name__}: {str(e)[:120]})",
+                         "give a register written by `fupin identify` (.xlsx, .csv or .parquet)") from None
+    labels = [n for n in schema.names if not n.startswith("__index_level_")]
+    names = canonical_names(labels)
+
+    def q(name: str) -> str:
+        return '"' + str(name).replace('"', '""') + '"'
+
+    def words(ws: Any) -> str:
+        return ", ".join("'" + str(w).replace("'", "''") + "'" for w in sorted(ws))
+
+    items, kinds = [], {}
+    for label, name in zip(labels, names):
+        kind, ty, src = _kind(name), schema.field(label).type, q(label)
+        kinds[name] = kind
+        text = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+        if kind == "int":
+            expr = f"CAST({src} AS BIGINT)" if pa.types.is_integer(ty) else \
+                f"CAST(round_even(TRY_CAST({src} AS DOUBLE), 0) AS BIGINT)"
+        elif kind in ("float", "money"):
+            expr = f"CASE WHEN isnan(TRY_CAST({src} AS DOUBLE)) THEN NULL ELSE TRY_CAST({src} AS DOUBLE) END"
+        elif kind == "bool" and not pa.types.is_boolean(ty):
+            low = f"lower(trim(CAST({src} AS VARCHAR)))"
+            expr = f"CASE WHEN {low} IN ({words(TRUE_WORDS)}) THEN true WHEN {low} IN ({words(FALSE_WORDS)}) THEN false END"
+        elif kind == "date":
+            expr = f"TRY_CAST({src} AS TIMESTAMP)"
+        elif kind != "passthrough" and kind not in ("int", "float", "money", "bool"):  # text, codes, decisions
+            if name in ("household_id", "head_id_number", "id_number") and not text:
+                raise FastPathUnsupported(f"PREVIOUS {p.name}: {label} is not stored as text")
+            expr = f"CASE WHEN trim(CAST({src} AS VARCHAR), {SPACE_SQL}) = '' THEN NULL ELSE CAST({src} AS VARCHAR) END"
+        else:
+            expr = src
+        items.append(f"{expr} AS {q(name)}")
+    path_sql = "'" + str(p).replace("'", "''") + "'"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT CAST(file_row_number AS BIGINT) AS __prow, {', '.join(items)} "
+                f"FROM read_parquet({path_sql}, file_row_number = true)")
+    return RegisterScan(view, names, kinds, n_rows, p.name, sha256_file(p))
+
+
 
 
 def _map_columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> pd.DataFrame:

@@ -103,18 +103,23 @@ def _reverse_labels() -> dict[str, str]:
 _REVERSE = _reverse_labels()
 
 
-def canonical_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Register labels (zh or en) → canonical names; unknown headers kept; then schema types."""
+def canonical_names(labels: Any) -> list[str]:
+    """Register labels (zh or en) → canonical names; unknown headers kept (also by ``io.annual.scan_register``)."""
     names = []
     taken: set[str] = set()
-    for c in df.columns:
+    for c in labels:
         name = _REVERSE.get(str(c).strip())
         if name is None or name in taken:
             name = str(c)
         taken.add(name)
         names.append(name)
+    return names
+
+
+def canonical_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Register labels (zh or en) → canonical names; unknown headers kept; then schema types."""
     out = df.copy()
-    out.columns = names
+    out.columns = canonical_names(df.columns)
     return _typed(out)
 
 
