@@ -1089,15 +1089,20 @@ def _text_series(column: Any, index: Any) -> Any:
 
 def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, households: str, members: str, household_columns: Any,
                        member_columns: Any, fetch_households: Any, fetch_members: Any = None, ages: Any = None,
-                       availability: Availability | None = None, policy: Any = None) -> Evaluation:
+                       availability: Availability | None = None, policy: Any = None, decisions: bool = False) -> Evaluation:
     """``evaluate`` over a roster that already lives in DuckDB (``fupin identify --engine duckdb``).
 
     ``households`` / ``members``: relations with ``__row`` / ``__mrow`` (input positions), ``household_id``
     and the canonical columns named in ``household_columns`` / ``member_columns`` (typed as the reader
     types them).  ``fetch_households(columns)`` returns those household columns as a pandas frame in
-    ``__row`` order (the deciding values the explanation texts show); ``ages``: the members' ages
+    ``__row`` order (the deciding values the pandas texts show; not called with ``decisions``); ``ages``: the members' ages
     (Arrow/numpy, in ``__mrow`` order) when the pack uses ``age``.  Only the columns the pack reads
-    are touched; the result is the same :class:`Evaluation` as :func:`evaluate_duckdb`."""
+    are touched; the result is the same :class:`Evaluation` as :func:`evaluate_duckdb`.
+
+    ``decisions``: the identification decisions and their explanation texts are computed by the query too
+    (``Evaluation.sql_decisions``, ``engine/texts_sql.py``); the households' input columns are then not fetched
+    (``Evaluation.households`` holds the derived values only), and ``Evaluation.affected`` is set from the
+    query (the households each not-evaluated rule could have changed)."""
     import pandas as pd
     import pyarrow as pa
 
@@ -1112,7 +1117,8 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     mcols = set(member_columns)
     if ages is not None:
         mcols.add("age")
-    compiled = compile_pack(pack, year, values, household_columns, mcols, decisions=False, availability=availability)
+    compiled = compile_pack(pack, year, values, household_columns, mcols, decisions=decisions, availability=availability,
+                            texts=params if decisions else None)
     q = DUCKDB.ident
     present_h = set(household_columns)
     hsel = [q(ROW), q("household_id")] + [_typed_input(q(n), htypes[n]) + f" AS {q(n)}"
@@ -1128,7 +1134,10 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     con.execute(f"CREATE OR REPLACE TEMP VIEW {MEMBERS} AS SELECT {', '.join(msel)} FROM {members} AS m {join}")
     out = _in_row_order(con.sql(compiled.sql).to_arrow_table(), ROW)
     mout = _in_row_order(con.sql(compiled.member_sql).to_arrow_table(), MROW) if compiled.member_sql else None
-    hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
+    if decisions:  # the texts are in the query's result: no input column leaves the engine
+        hh = pd.DataFrame(index=pd.RangeIndex(len(out)))
+    else:
+        hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
     mem = fetch_members(compiled.member_inputs) if (fetch_members is not None and compiled.member_sql) else \
         pd.DataFrame(index=pd.RangeIndex(len(mout) if mout is not None else 0))
     ev = _evaluation(out, mout, compiled, pack, year, region, hh, mem, params, values,
@@ -1139,6 +1148,9 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
         ne = np.asarray(out.column("ne:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         if ne.any():
             ev.not_evaluated[rid] = ne
+    for rid in compiled.affected:  # households whose identification such a rule could have changed (decide.identification_affected)
+        if rid in ev.not_evaluated:
+            ev.affected[rid] = np.asarray(out.column("aff:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if availability is not None:
         ev.availability = availability
     if policy is not None:
