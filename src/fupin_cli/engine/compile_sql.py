@@ -507,6 +507,7 @@ class CompiledPack:
     not_evaluated: list[str] = field(default_factory=list)  # rules with absent inputs: a ``ne:<id>`` column each
     absent: list[str] = field(default_factory=list)  # fields the query reads that the relations lack (NULL for every row)
     affected: list[str] = field(default_factory=list)  # not-evaluated rules with an ``aff:<id>`` column (texts compiled)
+    details: list[str] = field(default_factory=list)  # rules with a ``detail:<id>`` column (deciding-values texts)
 
 
 def household_types(pack: Pack) -> dict[str, Ty]:
@@ -532,7 +533,7 @@ def value_column(rule_id: str) -> str:
 
 def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_columns: Any, member_columns: Any,
                  decisions: bool = True, dialect: Dialect = DUCKDB, availability: Availability | None = None,
-                 keep: tuple[str, ...] = (), texts: dict[str, ParamValue] | None = None) -> CompiledPack:
+                 keep: tuple[str, ...] = (), texts: dict[str, ParamValue] | None = None, details: tuple[str, ...] = ()) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
@@ -542,7 +543,8 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
     parameters (label, unit, year, region; ``params`` are their values): with ``decisions``, the explanation
     texts 识别依据 ``basis``, 未识别原因 ``not_identified_reason`` and, when a rule has absent inputs,
     未评估规则 ``not_evaluated`` (and ``aff:<rule>``, the households it could have changed) are compiled too
-    (``engine/texts_sql.py``)."""
+    (``engine/texts_sql.py``).  ``details`` (with ``texts``): household rules whose deciding-values text
+    (``Evaluation.detail_texts``) the query returns for every household, as ``detail:<id>``."""
     q = dialect.ident
     htypes, mtypes = household_types(pack), member_types()
     derived_ids = {d.id for d in pack.derived}
@@ -699,9 +701,21 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
                 decision_cols += [c for c, _ in layer if not c.startswith("__") and not c.startswith("aff:")]
                 affected += [c[len("aff:"):] for c, _ in layer if c.startswith("aff:")]
 
+    detail_cols: list[str] = []
+    detail_ids: list[str] = []
+    if texts is not None and details:  # the deciding values of rules for every household (tests, explain)
+        from fupin_cli.engine.texts_sql import detail_columns
+
+        hexpr.pool = TempPool("__t_y_", dialect, known)
+        wanted = [r for r in active if r.id in details and r.level == "households"]
+        items = [f"{sql} AS {q(name)}" for name, sql in detail_columns(pack, wanted, conditions, hexpr, texts, availability, set(not_evaluated))]
+        stage("__details", items)
+        detail_cols = ["detail:" + r.id for r in wanted]
+        detail_ids = [r.id for r in wanted]
+
     out = [q(ROW)] + [q(k) for k in keep] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
     out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
-    out += [q("aff:" + r) for r in affected]
+    out += [q("aff:" + r) for r in affected] + [q(c) for c in detail_cols]
     # no ORDER BY: sorting ~100 wide columns costs more than putting the rows back by __row (the runner does)
     sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(out)} FROM {source}"
 
@@ -711,7 +725,7 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
         passed = "".join(f"{q(k)}, " for k in keep if k == "household_id")  # members carry household_id too
         member_sql = f"{with_}SELECT {q(MROW)}, {passed}{', '.join(member_items)} FROM {member_source}"
     return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
-                        rules, estimates, member_rules, decision_cols, not_evaluated, absent, affected)
+                        rules, estimates, member_rules, decision_cols, not_evaluated, absent, affected, detail_ids)
 
 
 def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
@@ -878,17 +892,19 @@ def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, s
 # running it in DuckDB
 # ---------------------------------------------------------------------------------------
 def evaluate_duckdb(roster: Roster, pack: Pack, year: int, region: str | None = None, decisions: bool = True,
-                    connection: Any = None, *, checked: bool = False) -> Evaluation:
+                    connection: Any = None, *, checked: bool = False, details: tuple[str, ...] = ()) -> Evaluation:
     """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
     as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
     check; no texts) when the pack has criteria for ``year``.
 
     The SQL has no not-evaluated rules (engine/inputs.py): a roster that lacks a column the pack reads
     is refused (ValueError naming the rules and fields) rather than read as NULL; ``evaluate(...,
-    backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster."""
+    backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster.
+    ``details``: household rules whose deciding-values texts the query builds for every household
+    (``Evaluation.sql_details``, rule id → text; the pandas builder's ``details_for``)."""
     import duckdb
 
-    prep = prepare(roster, pack, year, region, decisions, DUCKDB, checked=checked)
+    prep = prepare(roster, pack, year, region, decisions, DUCKDB, checked=checked, details=details)
     con = connection if connection is not None else duckdb.connect()
     try:
         con.register(HOUSEHOLDS, prep.household_table)
@@ -921,7 +937,7 @@ class Prepared:
 
 
 def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *,
-            checked: bool = False) -> Prepared:
+            checked: bool = False, details: tuple[str, ...] = ()) -> Prepared:
     """Resolve the parameters, compile the pack in ``dialect`` and convert the roster's columns it
     reads to Arrow (vectorised; missing values are nulls).  Unless ``checked``, a roster lacking a
     column the pack reads is refused (ValueError; the SQL has no not-evaluated rules)."""
@@ -963,7 +979,7 @@ def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: b
         ages = member_ages(members, year) if len(members) else np.zeros(0)
         member_cols.add("age")
     compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions, dialect=dialect,
-                            texts=params if decisions else None)
+                            texts=params if decisions or details else None, details=details)
 
     hh_table = pa.table({ROW: pa.array(np.arange(len(households), dtype=np.int64)),
                          "household_id": _arrow_column(households, "household_id", Ty("str")),
@@ -1011,9 +1027,12 @@ def _evaluation(out: Any, mout: Any, compiled: CompiledPack, pack: Pack, year: i
     mem = FrameEvaluator(members, mtypes, values)
     if ages is not None:
         mem.set_column("age", ages)
+    sql_details = None
+    if compiled.details:
+        sql_details = pd.DataFrame({r: _text_series(out.column("detail:" + r), index) for r in compiled.details}, index=index)
     return Evaluation(pack=pack, year=year, region=region, households=out_households, members=members, results=results,
                       values=estimates, member_results=member_results, params=params, _hh=hh, _mem=mem,
-                      backend=backend, sql_decisions=sql_decisions)
+                      backend=backend, sql_decisions=sql_decisions, sql_details=sql_details)
 
 
 def sql_can_run(pack: Pack, avail: Availability) -> bool:

@@ -40,6 +40,8 @@ from fupin_cli.engine.details import (
     _guess_type,
     _money_only,
     format_scalar,
+    is_sensitive,
+    literal_text,
     not_evaluated_text,
     plain_text,
     short_unit,
@@ -150,16 +152,11 @@ class TextCompiler:
             return e
         raise ValueError(f"no display text for a {kind} value")
 
-    def operand(self, node: ir.Node, unit_hint: str = "") -> str:
+    def operand(self, node: ir.Node, unit_hint: str = "", masked: bool = False) -> str:
         """``label value unit`` of one side of a condition (as ``DetailBuilder.operand``)."""
-        if isinstance(node, ir.Param):
-            return self.lit(self.param_text(node.name))
-        if isinstance(node, ir.Str) and node.value == "":
-            return self.lit("空值")
-        if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
-            return self.lit(format_scalar(node.value, None))
-        if isinstance(node, ir.ListLit):
-            return self.lit("[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]")
+        constant = literal_text(node, self.param_text, masked)
+        if constant is not None:
+            return self.lit(constant)
         if (isinstance(node, ir.Call) and node.func == "coalesce" and len(node.args) == 2 and isinstance(node.args[0], ir.Name)
                 and isinstance(node.args[1], (ir.Num, ir.Str, ir.Bool))):  # 车辆价值 50,000 元 / 车辆价值 缺失（按 0）
             first = node.args[0]
@@ -202,11 +199,12 @@ class TextCompiler:
         if isinstance(node, ir.Compare):
             gap = " " if isinstance(node.right, (ir.Num, ir.Str, ir.Bool, ir.Date)) else ""
             hint = next((short_unit(self.params[s.name].unit) for s in (node.left, node.right) if isinstance(s, ir.Param) and s.name in self.params), "")
-            text = self.cat(self.operand(node.left, hint), choose("，" + _OP[node.op] + gap, "，" + _OP[_NEG[node.op]] + gap),
-                            self.operand(node.right, hint))
+            sens = is_sensitive(node.left, node.right)
+            text = self.cat(self.operand(node.left, hint, sens), choose("，" + _OP[node.op] + gap, "，" + _OP[_NEG[node.op]] + gap),
+                            self.operand(node.right, hint, sens))
         elif isinstance(node, ir.In):
             yes, no = ("不属于", "属于") if node.negate else ("属于", "不属于")
-            text = self.cat(self.operand(node.operand), choose(f" {yes} ", f" {no} "), self.operand(node.options))
+            text = self.cat(self.operand(node.operand), choose(f" {yes} ", f" {no} "), self.operand(node.options, masked=is_sensitive(node.operand)))
         elif isinstance(node, ir.Between):
             text = self.cat(self.operand(node.operand), choose(" 在 ", " 不在 "), self.operand(node.low), self.lit(" 与 "),
                             self.operand(node.high), self.lit(" 之间"))
@@ -433,22 +431,36 @@ def field_label(pack: Any, name: str) -> str:
     return str(pack.derived_label(name))
 
 
-def identification_text_layers(pack: Any, year: int, rules: list[Any], conditions: dict[str, Any], hexpr: ExprCompiler,
-                               params: dict[str, ParamValue], values: dict[str, Any], availability: Any,
-                               not_evaluated: set[str]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The CTE layers of the identification texts (after ``compile_sql._decision_layers``)."""
-    from fupin_cli.engine.compile_sql import _rule_mode, cause_order, household_types, involved_sql, rule_column
+def _texts(pack: Any, rules: list[Any], conditions: dict[str, Any], hexpr: ExprCompiler, params: dict[str, ParamValue],
+           values: dict[str, Any], year: int, availability: Any, not_evaluated: set[str]) -> IdentificationTexts:
+    from fupin_cli.engine.compile_sql import _rule_mode, household_types, rule_column
     from fupin_cli.engine.inputs import field_label as input_label
 
     d = hexpr.d
     tc = TextCompiler(hexpr, household_types(pack), lambda name: field_label(pack, name), params)
     fields = availability.rule_fields if availability is not None else {}
-    texts = IdentificationTexts(
+    return IdentificationTexts(
         tc, pack, rules, conditions,
         col=lambda rid: d.ident(rule_column(rid)),
         ne=lambda rid: d.ident("ne:" + rid) if rid in not_evaluated else None,
         mode=lambda r: _rule_mode(r, values, year),
         fields=lambda rid: fields.get(rid, ()),
         field_label=lambda f: input_label(f, pack))
-    involved = involved_sql(pack, cause_order([r for r in rules if r.kind == "cause"]), d)
-    return texts.layers(d.ident("status"), involved)
+
+
+def detail_columns(pack: Any, rules: list[Any], conditions: dict[str, Any], hexpr: ExprCompiler, params: dict[str, ParamValue],
+                   availability: Any, not_evaluated: set[str]) -> list[tuple[str, str]]:
+    """``detail:<id>`` → SQL of the rule's deciding values for every household (``Evaluation.detail_texts``)."""
+    texts = _texts(pack, rules, conditions, hexpr, params, {}, 0, availability, not_evaluated)
+    return [("detail:" + r.id, texts.detail(r)) for r in rules]
+
+
+def identification_text_layers(pack: Any, year: int, rules: list[Any], conditions: dict[str, Any], hexpr: ExprCompiler,
+                               params: dict[str, ParamValue], values: dict[str, Any], availability: Any,
+                               not_evaluated: set[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The CTE layers of the identification texts (after ``compile_sql._decision_layers``)."""
+    from fupin_cli.engine.compile_sql import cause_order, involved_sql
+
+    texts = _texts(pack, rules, conditions, hexpr, params, values, year, availability, not_evaluated)
+    involved = involved_sql(pack, cause_order([r for r in rules if r.kind == "cause"]), hexpr.d)
+    return texts.layers(hexpr.d.ident("status"), involved)
