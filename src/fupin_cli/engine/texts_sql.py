@@ -329,6 +329,18 @@ class IdentificationTexts:
         excluded, failed, poor0, any_ok_c, elig_c, hit = (q(c) for c, _ in flags)
         pending0 = f"NOT ({excluded} OR {failed} OR {poor0})"
         reviewed = f"({hit} AND NOT {excluded} AND NOT {failed})"
+        # the deciding values of a rule, once per household and only where a text below may show them
+        # (a superset of the conditions under which the texts read them; NULL elsewhere)
+        shown: dict[str, tuple[Any, str]] = {}
+        for r in crit:
+            c = col(r.id)
+            shown[r.id] = (r, f"({poor0} AND {c} IS TRUE) OR ({failed} AND {c} IS FALSE) OR ({pending0} AND {c} IS NULL)")
+        for r in vetoes:
+            shown[r.id] = (r, f"{col(r.id)} IS TRUE OR ({pending0} AND {col(r.id)} IS NULL)")
+        for r in reviews + self.of("status"):
+            shown[r.id] = (r, f"{col(r.id)} IS TRUE")
+        details = [("__d:" + rid, f"CASE WHEN {cond} THEN {self.detail(r)} END") for rid, (r, cond) in shown.items()]
+        self._details.update({rid: q("__d:" + rid) for rid in shown})
 
         def joined(pairs: list[tuple[str, str]]) -> str:
             return self.tc.join([f"CASE WHEN {cond} THEN {text} END" for cond, text in pairs], SEP)
@@ -358,7 +370,7 @@ class IdentificationTexts:
             overrides.append((f"{col(r.id)} IS TRUE{guard}", self.text(r, MODE_SUFFIX.get(word, ""))))
         is_poor = f"{status} = {lit(schema.STATUS_POOR)}"
         if overrides:
-            flags.append(("__x_override", "(" + " OR ".join(c for c, _ in overrides) + ")"))
+            details.append(("__x_override", "(" + " OR ".join(c for c, _ in overrides) + ")"))  # reads the flags: next layer
             override = q("__x_override")
             first_text = "CASE " + " ".join(f"WHEN {c} THEN {t}" for c, t in overrides) + " END"
             basis = (f"CASE WHEN NOT ({is_poor}) THEN {lit('')} WHEN {override} THEN "
@@ -369,7 +381,7 @@ class IdentificationTexts:
             basis = f"CASE WHEN {is_poor} THEN {basis0} ELSE {lit('')} END"
             reason = f"CASE WHEN {is_poor} THEN {lit('')} ELSE {reason1} END"
         texts = [("basis", basis), ("not_identified_reason", reason)]
-        return [("__tflags", flags), ("__texts", texts), *self.not_evaluated(status, excluded, involved)]
+        return [("__tflags", flags), ("__tdetails", details), ("__texts", texts), *self.not_evaluated(status, excluded, involved)]
 
     def not_evaluated(self, status: str, excluded: str, involved: Callable[[str], str | None]) -> list[tuple[str, list[tuple[str, str]]]]:
         """Layers of ``aff:<rule>`` (the households a not-evaluated rule could have changed,
