@@ -101,8 +101,11 @@ def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None,
     avail, policy = _availability(scan, pack, year, region, policy)
     ages = _ages(con, scan, pack, year)
 
-    # the decisions and their texts are computed by the query (engine/texts_sql.py): no input column is fetched
-    ev = evaluate_relations(con, pack, year, region, "__hh", "__mem", hcols, mcols if scan.n_members else [], None, ages=ages,
+    def fetch(columns: list[str]) -> pd.DataFrame:  # on demand only: texts the query does not build (reassess's exit texts)
+        return _frame(con.sql(f"SELECT {', '.join(_q(c) for c in columns)} FROM __hh ORDER BY __row").to_arrow_table(), scan.kinds)
+
+    # the decisions and their texts are computed by the query (engine/texts_sql.py): no input column is fetched for them
+    ev = evaluate_relations(con, pack, year, region, "__hh", "__mem", hcols, mcols if scan.n_members else [], fetch, ages=ages,
                             availability=avail, policy=policy, decisions=True)
     decisions = _sql_decisions(ev)
     step("decide")

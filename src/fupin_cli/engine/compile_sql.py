@@ -1120,7 +1120,8 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
 
     ``decisions``: the identification decisions and their explanation texts are computed by the query too
     (``Evaluation.sql_decisions``, ``engine/texts_sql.py``); the households' input columns are then not fetched
-    (``Evaluation.households`` holds the derived values only), and ``Evaluation.affected`` is set from the
+    (``Evaluation.households`` holds the derived values only; the pandas evaluator fetches an input column
+    on demand, for texts the query does not build, e.g. ``decide.household_exit``'s), and ``Evaluation.affected`` is set from the
     query (the households each not-evaluated rule could have changed)."""
     import pandas as pd
     import pyarrow as pa
@@ -1153,7 +1154,7 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     con.execute(f"CREATE OR REPLACE TEMP VIEW {MEMBERS} AS SELECT {', '.join(msel)} FROM {members} AS m {join}")
     out = _in_row_order(con.sql(compiled.sql).to_arrow_table(), ROW)
     mout = _in_row_order(con.sql(compiled.member_sql).to_arrow_table(), MROW) if compiled.member_sql else None
-    if decisions:  # the texts are in the query's result: no input column leaves the engine
+    if decisions:  # the texts are in the query's result: no input column leaves the engine for them
         hh = pd.DataFrame(index=pd.RangeIndex(len(out)))
     else:
         hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
@@ -1170,6 +1171,8 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     for rid in compiled.affected:  # households whose identification such a rule could have changed (decide.identification_affected)
         if rid in ev.not_evaluated:
             ev.affected[rid] = np.asarray(out.column("aff:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    if decisions and fetch_households is not None:  # other texts (e.g. household_exit's) read their inputs on demand
+        ev._hh.fetch = lambda name: fetch_households([name])[name] if name in present_h else None
     if availability is not None:
         ev.availability = availability
     if policy is not None:
