@@ -208,3 +208,35 @@ def test_spark_dialect_dates_ignore_the_session_time_zone(spark):
         assert spark_rows(spark, "year(monitoring_start)", [{"monitoring_start": dt.date(2021, 1, 1)}]) == [2021.0]
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
+
+
+# ---- the explanation texts (engine/texts_sql.py) in Spark SQL -------------------------------------
+def test_spark_number_format_is_pythons(spark):
+    """``SparkDialect.format_number`` (format_number: DecimalFormat, half even on the double's exact value) writes
+    every double as Python's ``f"{x:,.2f}"`` / ``f"{x:,.0f}"``, rounding halves, negatives and large values included."""
+    from test_texts_sql import halves
+
+    from fupin_cli.engine.compile_sql import SPARK
+
+    x = halves(2, 1500)
+    df = spark.createDataFrame(pd.DataFrame({"i": np.arange(len(x)), "x": x}))
+    df.createOrReplaceTempView("nums")
+    got = spark.sql(f"SELECT i, {SPARK.format_number('x', 2)} AS a, {SPARK.format_number('x', 0)} AS b FROM nums ORDER BY i").toPandas()
+    assert got["a"].tolist() == [f"{v:,.2f}" for v in x.tolist()]
+    assert got["b"].tolist() == [f"{v:,.0f}" for v in x.tolist()]
+
+
+def test_spark_texts_equal_the_pandas_texts(spark, tmp_path):
+    """识别依据, 未识别原因 and every decision column of a pack written for the texts (every leaf kind, masked IDs,
+    units, dates, review/veto exclusions, status rules): Spark SQL equals engine.decide.identification."""
+    from test_texts_sql import TEXT_DERIVED, TEXT_PARAMETERS, TEXT_RULES, _differences, text_roster
+
+    from fupin_cli.engine.decide import identification
+
+    pack = load_pack(write_pack(tmp_path / "p", TEXT_RULES, TEXT_DERIVED, name="texts", parameters=TEXT_PARAMETERS))
+    roster = text_roster(1500, seed=9)
+    want = identification(evaluate(roster, pack, 2016))
+    got = evaluate(roster, pack, 2016, backend="spark", spark=spark)
+    assert got.backend == "spark" and "not_identified_reason" in got.sql_decisions.columns
+    bad = _differences(got.sql_decisions, want[got.sql_decisions.columns])
+    assert not bad, bad[:5]

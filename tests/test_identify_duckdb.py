@@ -318,3 +318,23 @@ def test_cli_engine_duckdb_reads_workbooks(tmp_path):
                             "--engine", "duckdb", "--no-checks", "--quiet"])
     assert "ID numbers stored as numbers" in r.output and "pandas engine runs instead" in r.output
     assert r.exit_code == 1  # the reader's id.stored_as_number errors stop the run, as without --engine
+
+
+def test_texts_come_from_the_query_not_from_fetched_columns(tmp_path):
+    """The decisions and texts are built in SQL (engine/texts_sql.py): identify reads no roster column back into
+    pandas for them; a text the query does not build (reassess's 未达标原因) reads its inputs on demand, correctly."""
+    from fupin_cli.engine.decide import household_exit
+
+    roster, _ = generate_roster(120, seed=21, year=2016)
+    p = tmp_path / "r.parquet"
+    write_roster(roster, p, layout="member")
+    con = duckdb.connect()
+    scan = scan_roster(con, [p])
+    fast = identify_scanned(scan, PACK, 2016)
+    ev = fast.evaluation
+    assert not set(ev._hh.columns) & set(scan.household_columns)  # nothing fetched
+    assert ev.sql_decisions is not None and "basis" in ev.sql_decisions.columns
+    slow = identify(read_roster([p]), PACK, 2016)
+    got, want = household_exit(ev), household_exit(slow.evaluation)
+    assert set(ev._hh.columns) & set(scan.household_columns)  # the exit rules' inputs, fetched on demand
+    assert got["exit_unmet"].tolist() == want["exit_unmet"].tolist()

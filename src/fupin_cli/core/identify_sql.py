@@ -6,10 +6,10 @@ household there:
 
 * member aggregates, derived fields, every rule of the year, status / attribute / causes /
   measures as ``CASE`` by priority: one query compiled from the pack (``engine.compile_sql``);
-* the explanation texts (识别依据, 未识别原因 with the deciding values and thresholds): the engine's
-  vectorised text builder (``engine.details`` via ``engine.decide.identification``) over the
-  columns the rules read, fetched once as columns — not a Python call per household, and the very
-  code the pandas path uses, so the texts are the same;
+* the explanation texts (识别依据, 未识别原因 with the deciding values and thresholds, 未评估规则): built
+  by the same query (``engine.texts_sql``), inside ``CASE`` on the rule results, so only the households
+  that show a text format it; byte for byte the pandas path's texts (``engine.details``), and no input
+  column leaves the engine for them;
 * the register: a DuckDB table ``__register`` (roster columns, decision columns, estimates,
   人口数, year, pack, 原表行号) in roster order, written by the engine (``COPY``) in ``io.scan_write``.
 
@@ -82,7 +82,6 @@ def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None,
                      progress: Any = None, policy: Any = None) -> ScannedResult:
     """Identify poor households of a scanned roster; the register is the DuckDB table ``__register``."""
     from fupin_cli.engine.compile_sql import evaluate_relations
-    from fupin_cli.engine.decide import identification
     from fupin_cli.findings import count_by_severity
 
     step = progress or (lambda name: None)
@@ -102,12 +101,13 @@ def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None,
     avail, policy = _availability(scan, pack, year, region, policy)
     ages = _ages(con, scan, pack, year)
 
-    def fetch(columns: list[str]) -> pd.DataFrame:
+    def fetch(columns: list[str]) -> pd.DataFrame:  # on demand only: texts the query does not build (reassess's exit texts)
         return _frame(con.sql(f"SELECT {', '.join(_q(c) for c in columns)} FROM __hh ORDER BY __row").to_arrow_table(), scan.kinds)
 
+    # the decisions and their texts are computed by the query (engine/texts_sql.py): no input column is fetched for them
     ev = evaluate_relations(con, pack, year, region, "__hh", "__mem", hcols, mcols if scan.n_members else [], fetch, ages=ages,
-                            availability=avail, policy=policy)
-    decisions = identification(ev)
+                            availability=avail, policy=policy, decisions=True)
+    decisions = _sql_decisions(ev)
     step("decide")
     _register(con, scan, ev, decisions, year, pack)
     written = _decision_columns(decisions)
@@ -238,6 +238,21 @@ def _register(con: Any, scan: Any, ev: Any, decisions: pd.DataFrame, year: int, 
                 f"JOIN __dec_arrow AS d ON d.__d_row = h.__row {count_join}")
     con.unregister("__dec_arrow")
     scan.kinds.update({name: "float" for name in estimates})
+
+
+def _sql_decisions(ev: Any) -> pd.DataFrame:
+    """The decision columns the query computed, texts included (``engine/texts_sql.py``), as
+    ``engine.decide.identification`` returns them: 未评估规则 only when some rule was not evaluated for some household."""
+    from fupin_cli.errors import RuleError
+
+    decisions = ev.sql_decisions
+    if decisions is None:  # as decide.identification
+        raise RuleError(f"rule pack {ev.pack.ident} has no criterion rules for {ev.year}", hint="add rules with kind: criterion")
+    if not ev.not_evaluated:
+        return decisions.drop(columns=["not_evaluated"], errors="ignore")
+    if "not_evaluated" not in decisions.columns:  # no rule of an identification kind among them
+        decisions = decisions.assign(not_evaluated=pd.Series("", index=decisions.index, dtype="str"))
+    return decisions
 
 
 def _decision_columns(decisions: pd.DataFrame) -> list[str]:

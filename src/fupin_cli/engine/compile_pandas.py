@@ -123,12 +123,18 @@ class FrameEvaluator:
         self.memo: dict[ir.Node, Any] = {}
         self.codes: Any = None  # derive.HouseholdCodes when this frame's members were aggregated
         self.dictionaries: dict[str, Any] = {}  # text column → (codes, distinct values) or None
+        # name → the column (a Series in frame order) or None: inputs read on demand when the frame lacks them
+        # (a roster held in DuckDB: compile_sql.evaluate_relations)
+        self.fetch: Callable[[str], Any] | None = None
 
     # -- inputs --------------------------------------------------------------------------
     def column(self, name: str) -> Any:
         if name not in self.columns:
             ty = self.types[name]
-            if name in self.frame.columns:
+            fetched = self.fetch(name) if self.fetch is not None and name not in self.frame.columns else None
+            if fetched is not None:
+                self.columns[name] = convert(fetched, ty)
+            elif name in self.frame.columns:
                 self.columns[name] = convert(self.frame[name], ty)
             else:
                 self.columns[name] = missing_of(ty, self.n)

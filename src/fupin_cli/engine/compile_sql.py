@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from fupin_cli.engine.evaluate import Evaluation
     from fupin_cli.engine.inputs import Availability
     from fupin_cli.engine.loader import Pack
+    from fupin_cli.engine.params import ParamValue
     from fupin_cli.roster import Roster
 
 SEP = "；"  # texts joined (as engine.details.SEP)
@@ -105,6 +106,21 @@ class Dialect:
 
     def year(self, x: str) -> str:
         return f"CAST(year({x}) AS DOUBLE)"
+
+    # texts (engine/texts_sql.py)
+    def format_number(self, x: str, decimals: int) -> str:
+        """Python's ``f"{x:,.<decimals>f}"`` (thousands separators; the double's exact value rounded half to even)."""
+        return f"format('{{:,.{int(decimals)}f}}', {x})"
+
+    def date_text(self, x: str) -> str:
+        """``YYYY-MM-DD``."""
+        return f"strftime({x}, '%Y-%m-%d')"
+
+    def mask(self, text: str) -> str:
+        """``idnumber.mask``: first 6 + ``*`` + last 4 characters; 10 characters or fewer all ``*`` (NULL stays NULL)."""
+        n = f"length({text})"
+        return (f"CASE WHEN {n} <= 10 THEN repeat('*', {n}) "
+                f"ELSE substring({text}, 1, 6) || repeat('*', {n} - 10) || substring({text}, {n} - 3, 4) END")
 
     # lists (decision columns)
     def lambda_(self, params: str, body: str) -> str:
@@ -180,6 +196,13 @@ class SparkDialect(Dialect):
     def rint(self, x: str) -> str:
         return f"bround({x}, 0)"
 
+    def format_number(self, x: str, decimals: int) -> str:
+        # java.text.DecimalFormat, HALF_EVEN on the double's exact value: Python's f"{x:,.2f}" (tests/test_engine_spark.py)
+        return f"format_number({x}, {int(decimals)})"
+
+    def date_text(self, x: str) -> str:
+        return f"date_format({x}, 'yyyy-MM-dd')"
+
     def lambda_(self, params: str, body: str) -> str:
         return f"({params}) -> {body}" if "," in params else f"{params} -> {body}"  # Spark: x -> …, (x, i) -> …
 
@@ -240,15 +263,25 @@ class TempPool:
     would be a million nodes).  Such an operand becomes a column ``__t<n>`` computed in layer
     ``need + 1``; the construct reads the column.  Equal operands share one column."""
 
-    def __init__(self, prefix: str, dialect: Dialect):
+    def __init__(self, prefix: str, dialect: Dialect, known: dict[str, str] | None = None):
         self.prefix = prefix
         self.d = dialect
         self.items: list[tuple[str, str, int]] = []  # (name, sql, layer)
         self.by_sql: dict[str, tuple[str, int]] = {}
+        # columns earlier stages computed (SQL → column name), read instead of computed again
+        self.known: dict[str, str] = known if known is not None else {}
+
+    def lookup(self, e: _S) -> _S | None:
+        """``e`` as a column an earlier stage computed, if one did."""
+        name = self.known.get(e.sql)
+        return None if name is None else _S(self.d.ident(name), 0, atomic=True, may_nan=e.may_nan)
 
     def bind(self, e: _S) -> _S:
         if e.atomic:
             return e
+        done = self.lookup(e)
+        if done is not None:
+            return done
         if e.sql not in self.by_sql:
             name = f"{self.prefix}{len(self.items)}"
             self.items.append((name, e.sql, e.need + 1))
@@ -473,6 +506,8 @@ class CompiledPack:
     decisions: list[str] = field(default_factory=list)
     not_evaluated: list[str] = field(default_factory=list)  # rules with absent inputs: a ``ne:<id>`` column each
     absent: list[str] = field(default_factory=list)  # fields the query reads that the relations lack (NULL for every row)
+    affected: list[str] = field(default_factory=list)  # not-evaluated rules with an ``aff:<id>`` column (texts compiled)
+    details: list[str] = field(default_factory=list)  # rules with a ``detail:<id>`` column (deciding-values texts)
 
 
 def household_types(pack: Pack) -> dict[str, Ty]:
@@ -498,13 +533,18 @@ def value_column(rule_id: str) -> str:
 
 def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_columns: Any, member_columns: Any,
                  decisions: bool = True, dialect: Dialect = DUCKDB, availability: Availability | None = None,
-                 keep: tuple[str, ...] = ()) -> CompiledPack:
+                 keep: tuple[str, ...] = (), texts: dict[str, ParamValue] | None = None, details: tuple[str, ...] = ()) -> CompiledPack:
     """The query of ``pack`` for ``year`` given the resolved ``params`` and the columns present.
 
     ``household_columns`` / ``member_columns``: names present in the roster's frames (``age`` among
     the member columns when the caller computed it).  Absent fields are missing for every row.
     ``keep``: household input columns passed through to the result after ``__row`` (e.g.
-    ``household_id`` on a path that writes the result without joining it back)."""
+    ``household_id`` on a path that writes the result without joining it back).  ``texts``: the resolved
+    parameters (label, unit, year, region; ``params`` are their values): with ``decisions``, the explanation
+    texts 识别依据 ``basis``, 未识别原因 ``not_identified_reason`` and, when a rule has absent inputs,
+    未评估规则 ``not_evaluated`` (and ``aff:<rule>``, the households it could have changed) are compiled too
+    (``engine/texts_sql.py``).  ``details`` (with ``texts``): household rules whose deciding-values text
+    (``Evaluation.detail_texts``) the query returns for every household, as ``detail:<id>``."""
     q = dialect.ident
     htypes, mtypes = household_types(pack), member_types()
     derived_ids = {d.id for d in pack.derived}
@@ -577,7 +617,8 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
         ctes.extend(temp_ctes)
         ctes.append(f"{q(name)} AS (SELECT *{''.join(', ' + i for i in items)} FROM {source})")
         source = q(name)
-        hexpr.pool = TempPool(f"__t_{name}_", dialect)
+        known.update({sql: tname for tname, sql, _ in hexpr.pool.items})
+        hexpr.pool = TempPool(f"__t_{name}_", dialect, known)
 
     # 3. derived formulas, in layers (a layer uses only earlier layers' columns)
     level: dict[str, int] = {m.id: 0 for m in aggs}
@@ -597,7 +638,8 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
         lv = 1 + max([level[n] for n in ir.names(node) if n in level] or [0])
         level[model.id] = lv
         layers.setdefault(lv, []).append(model)
-    hexpr = ExprCompiler(htypes, params, hcols, dialect, TempPool("__t_d1_", dialect))
+    known: dict[str, str] = {}  # SQL → a column an earlier stage computed (temps, rule results)
+    hexpr = ExprCompiler(htypes, params, hcols, dialect, TempPool("__t_d1_", dialect, known))
     for lv in sorted(layers):
         stage(f"__d{lv}", [f"{hexpr.sql(derived_ir[m.id]['expr'])} AS {q(m.id)}" for m in layers[lv]])
         for model in layers[lv]:
@@ -606,6 +648,7 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
     # 4. household rules, then estimate values (where the rule is true)
     rules, estimates, not_evaluated = [], [], []
     items, value_items = [], []
+    rule_sql: dict[str, str] = {}
     for r in active:
         if r.level == "members":
             continue
@@ -618,9 +661,12 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
             items.append(f"NOT ({decided} OR {unknown}) AS {q('ne:' + r.id)}")
             not_evaluated.append(r.id)
         else:
-            items.append(f"{hexpr.sql(node) if node is not None else dialect.boolean(True)} AS {q(rule_column(r.id))}")
+            cond = hexpr.sql(node) if node is not None else dialect.boolean(True)
+            items.append(f"{cond} AS {q(rule_column(r.id))}")
+            rule_sql.setdefault(cond, rule_column(r.id))
         rules.append(r.id)
     stage("__rules", items)
+    known.update(rule_sql)  # a text reads a rule's condition as its result column
     for r in active:
         if r.level != "members" and r.kind == "estimate":
             val = values_ir.get(r.id, pack.values[r.id])
@@ -632,14 +678,44 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
 
     # 5. decisions (识别结果, 属性, 致贫原因, 帮扶措施, 致贫原因核查) as CASE by priority
     decision_cols: list[str] = []
+    affected: list[str] = []
     if decisions and any(r.kind == "criterion" for r in active):
-        for name, layer in _decision_layers(pack, year, [r for r in active if r.level == "households"], hcols, dialect, params):
+        hh_rules = [r for r in active if r.level == "households"]
+        layers_ = _decision_layers(pack, year, hh_rules, hcols, dialect, params)
+        if texts is not None:  # 6. explanation texts, over the rule and decision columns
+            from fupin_cli.engine.texts_sql import identification_text_layers
+
+            hexpr.pool = TempPool("__t_x_", dialect, known)
+            text_layers = identification_text_layers(pack, year, hh_rules, conditions, hexpr, texts, params, availability,
+                                                     set(not_evaluated))
+        for name, layer in layers_:
             ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in layer)} FROM {source})")
             source = q(name)
             decision_cols += [c for c, _ in layer if not c.startswith("__")]
+        if texts is not None:  # long conditions a text reads several times: temp columns, then the texts
+            temp_ctes, source = hexpr.pool.layers(source, "__x_t")
+            ctes.extend(temp_ctes)
+            for name, layer in text_layers:
+                ctes.append(f"{q(name)} AS (SELECT *, {', '.join(f'{s} AS {q(c)}' for c, s in layer)} FROM {source})")
+                source = q(name)
+                decision_cols += [c for c, _ in layer if not c.startswith("__") and not c.startswith("aff:")]
+                affected += [c[len("aff:"):] for c, _ in layer if c.startswith("aff:")]
+
+    detail_cols: list[str] = []
+    detail_ids: list[str] = []
+    if texts is not None and details:  # the deciding values of rules for every household (tests, explain)
+        from fupin_cli.engine.texts_sql import detail_columns
+
+        hexpr.pool = TempPool("__t_y_", dialect, known)
+        wanted = [r for r in active if r.id in details and r.level == "households"]
+        items = [f"{sql} AS {q(name)}" for name, sql in detail_columns(pack, wanted, conditions, hexpr, texts, availability, set(not_evaluated))]
+        stage("__details", items)
+        detail_cols = ["detail:" + r.id for r in wanted]
+        detail_ids = [r.id for r in wanted]
 
     out = [q(ROW)] + [q(k) for k in keep] + [q(d.id) for d in pack.derived if d.id in pack.derived_ir] + [q(rule_column(r)) for r in rules]
     out += [q(value_column(r)) for r in estimates] + [q(c) for c in decision_cols] + [q("ne:" + r) for r in not_evaluated]
+    out += [q("aff:" + r) for r in affected] + [q(c) for c in detail_cols]
     # no ORDER BY: sorting ~100 wide columns costs more than putting the rows back by __row (the runner does)
     sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(out)} FROM {source}"
 
@@ -649,7 +725,7 @@ def compile_pack(pack: Pack, year: int, params: dict[str, Any], household_column
         passed = "".join(f"{q(k)}, " for k in keep if k == "household_id")  # members carry household_id too
         member_sql = f"{with_}SELECT {q(MROW)}, {passed}{', '.join(member_items)} FROM {member_source}"
     return CompiledPack(sql, member_sql, household_inputs, member_inputs, [d.id for d in pack.derived if d.id in pack.derived_ir],
-                        rules, estimates, member_rules, decision_cols, not_evaluated, absent)
+                        rules, estimates, member_rules, decision_cols, not_evaluated, absent, affected, detail_ids)
 
 
 def _aggregate_sql(model: DerivedAgg, nodes: dict[str, ir.Node], mexpr: ExprCompiler) -> str:
@@ -714,6 +790,23 @@ def _rule_mode(rule: Any, params: dict[str, Any], year: int) -> str:
     return cast(str, value)
 
 
+def involved_sql(pack: Pack, causes: list[tuple[str, list[Any]]], d: Dialect) -> Any:
+    """``involved(cause)``: SQL of "``cause`` is the household's primary or one of its secondary causes"
+    over the ``status`` and ``__fired`` columns of the decision layers (None: never)."""
+    fired, k = d.ident("__fired"), pack.meta.max_secondary_causes
+    applies = f"({d.ident('status')} <> {d.string(schema.STATUS_NOT_POOR)})"
+    names = [c for c, _ in causes]
+
+    def involved(cause: str) -> str | None:
+        if cause in names:
+            return d.list_contains(d.list_slice(fired, 1, k + 1), d.string(cause))
+        if cause == OTHER_CAUSE:
+            return f"({applies} AND {d.list_len(fired)} = 0)"
+        return None
+
+    return involved
+
+
 def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, str], d: Dialect, params: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """CTE layers computing the identification decisions from the rule columns.
 
@@ -775,15 +868,7 @@ def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, s
     k = pack.meta.max_secondary_causes
     primary = f"CASE WHEN {applies} THEN COALESCE({d.list_item(fired, 1)}, {d.string(OTHER_CAUSE)}) END"
     secondary = f"CASE WHEN {applies} THEN {d.list_join(d.list_slice(fired, 2, k + 1), '、')} ELSE '' END"
-    names = [c for c, _ in causes]
-
-    def involved(cause: str) -> str | None:
-        if cause in names:
-            return d.list_contains(d.list_slice(fired, 1, k + 1), d.string(cause))
-        if cause == OTHER_CAUSE:
-            return f"({applies} AND {d.list_len(fired)} = 0)"
-        return None
-
+    involved = involved_sql(pack, causes, d)
     pieces = []
     for r in of("measure"):
         inv = involved(r.cause)
@@ -807,17 +892,19 @@ def _decision_layers(pack: Pack, year: int, rules: list[Any], hcols: dict[str, s
 # running it in DuckDB
 # ---------------------------------------------------------------------------------------
 def evaluate_duckdb(roster: Roster, pack: Pack, year: int, region: str | None = None, decisions: bool = True,
-                    connection: Any = None, *, checked: bool = False) -> Evaluation:
+                    connection: Any = None, *, checked: bool = False, details: tuple[str, ...] = ()) -> Evaluation:
     """``evaluate(roster, pack, year, region)`` computed by DuckDB; the same :class:`Evaluation`
     as the pandas backend, with ``sql_decisions`` (status, attribute, causes, measures, cause
     check; no texts) when the pack has criteria for ``year``.
 
     The SQL has no not-evaluated rules (engine/inputs.py): a roster that lacks a column the pack reads
     is refused (ValueError naming the rules and fields) rather than read as NULL; ``evaluate(...,
-    backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster."""
+    backend="duckdb")`` checks that first (``checked=True``) and runs the pandas path for such a roster.
+    ``details``: household rules whose deciding-values texts the query builds for every household
+    (``Evaluation.sql_details``, rule id → text; the pandas builder's ``details_for``)."""
     import duckdb
 
-    prep = prepare(roster, pack, year, region, decisions, DUCKDB, checked=checked)
+    prep = prepare(roster, pack, year, region, decisions, DUCKDB, checked=checked, details=details)
     con = connection if connection is not None else duckdb.connect()
     try:
         con.register(HOUSEHOLDS, prep.household_table)
@@ -850,7 +937,7 @@ class Prepared:
 
 
 def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: bool, dialect: Dialect, *,
-            checked: bool = False) -> Prepared:
+            checked: bool = False, details: tuple[str, ...] = ()) -> Prepared:
     """Resolve the parameters, compile the pack in ``dialect`` and convert the roster's columns it
     reads to Arrow (vectorised; missing values are nulls).  Unless ``checked``, a roster lacking a
     column the pack reads is refused (ValueError; the SQL has no not-evaluated rules)."""
@@ -891,7 +978,8 @@ def prepare(roster: Any, pack: Pack, year: int, region: str | None, decisions: b
     if pack_uses_age(pack, year):
         ages = member_ages(members, year) if len(members) else np.zeros(0)
         member_cols.add("age")
-    compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions, dialect=dialect)
+    compiled = compile_pack(pack, year, values, households.columns, member_cols, decisions=decisions, dialect=dialect,
+                            texts=params if decisions or details else None, details=details)
 
     hh_table = pa.table({ROW: pa.array(np.arange(len(households), dtype=np.int64)),
                          "household_id": _arrow_column(households, "household_id", Ty("str")),
@@ -939,9 +1027,12 @@ def _evaluation(out: Any, mout: Any, compiled: CompiledPack, pack: Pack, year: i
     mem = FrameEvaluator(members, mtypes, values)
     if ages is not None:
         mem.set_column("age", ages)
+    sql_details = None
+    if compiled.details:
+        sql_details = pd.DataFrame({r: _text_series(out.column("detail:" + r), index) for r in compiled.details}, index=index)
     return Evaluation(pack=pack, year=year, region=region, households=out_households, members=members, results=results,
                       values=estimates, member_results=member_results, params=params, _hh=hh, _mem=mem,
-                      backend=backend, sql_decisions=sql_decisions)
+                      backend=backend, sql_decisions=sql_decisions, sql_details=sql_details)
 
 
 def sql_can_run(pack: Pack, avail: Availability) -> bool:
@@ -1017,15 +1108,21 @@ def _text_series(column: Any, index: Any) -> Any:
 
 def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, households: str, members: str, household_columns: Any,
                        member_columns: Any, fetch_households: Any, fetch_members: Any = None, ages: Any = None,
-                       availability: Availability | None = None, policy: Any = None) -> Evaluation:
+                       availability: Availability | None = None, policy: Any = None, decisions: bool = False) -> Evaluation:
     """``evaluate`` over a roster that already lives in DuckDB (``fupin identify --engine duckdb``).
 
     ``households`` / ``members``: relations with ``__row`` / ``__mrow`` (input positions), ``household_id``
     and the canonical columns named in ``household_columns`` / ``member_columns`` (typed as the reader
     types them).  ``fetch_households(columns)`` returns those household columns as a pandas frame in
-    ``__row`` order (the deciding values the explanation texts show); ``ages``: the members' ages
+    ``__row`` order (the deciding values the pandas texts show; not called with ``decisions``); ``ages``: the members' ages
     (Arrow/numpy, in ``__mrow`` order) when the pack uses ``age``.  Only the columns the pack reads
-    are touched; the result is the same :class:`Evaluation` as :func:`evaluate_duckdb`."""
+    are touched; the result is the same :class:`Evaluation` as :func:`evaluate_duckdb`.
+
+    ``decisions``: the identification decisions and their explanation texts are computed by the query too
+    (``Evaluation.sql_decisions``, ``engine/texts_sql.py``); the households' input columns are then not fetched
+    (``Evaluation.households`` holds the derived values only; the pandas evaluator fetches an input column
+    on demand, for texts the query does not build, e.g. ``decide.household_exit``'s), and ``Evaluation.affected`` is set from the
+    query (the households each not-evaluated rule could have changed)."""
     import pandas as pd
     import pyarrow as pa
 
@@ -1040,7 +1137,8 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     mcols = set(member_columns)
     if ages is not None:
         mcols.add("age")
-    compiled = compile_pack(pack, year, values, household_columns, mcols, decisions=False, availability=availability)
+    compiled = compile_pack(pack, year, values, household_columns, mcols, decisions=decisions, availability=availability,
+                            texts=params if decisions else None)
     q = DUCKDB.ident
     present_h = set(household_columns)
     hsel = [q(ROW), q("household_id")] + [_typed_input(q(n), htypes[n]) + f" AS {q(n)}"
@@ -1056,7 +1154,10 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
     con.execute(f"CREATE OR REPLACE TEMP VIEW {MEMBERS} AS SELECT {', '.join(msel)} FROM {members} AS m {join}")
     out = _in_row_order(con.sql(compiled.sql).to_arrow_table(), ROW)
     mout = _in_row_order(con.sql(compiled.member_sql).to_arrow_table(), MROW) if compiled.member_sql else None
-    hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
+    if decisions:  # the texts are in the query's result: no input column leaves the engine for them
+        hh = pd.DataFrame(index=pd.RangeIndex(len(out)))
+    else:
+        hh = fetch_households(["household_id", *[n for n in compiled.household_inputs if n != "household_id" and n in present_h]])
     mem = fetch_members(compiled.member_inputs) if (fetch_members is not None and compiled.member_sql) else \
         pd.DataFrame(index=pd.RangeIndex(len(mout) if mout is not None else 0))
     ev = _evaluation(out, mout, compiled, pack, year, region, hh, mem, params, values,
@@ -1067,6 +1168,11 @@ def evaluate_relations(con: Any, pack: Pack, year: int, region: str | None, hous
         ne = np.asarray(out.column("ne:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         if ne.any():
             ev.not_evaluated[rid] = ne
+    for rid in compiled.affected:  # households whose identification such a rule could have changed (decide.identification_affected)
+        if rid in ev.not_evaluated:
+            ev.affected[rid] = np.asarray(out.column("aff:" + rid).combine_chunks().fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    if decisions and fetch_households is not None:  # other texts (e.g. household_exit's) read their inputs on demand
+        ev._hh.fetch = lambda name: fetch_households([name])[name] if name in present_h else None
     if availability is not None:
         ev.availability = availability
     if policy is not None:

@@ -266,6 +266,29 @@ def format_arrow(values: Any, ty: Ty | None, rows: np.ndarray) -> pa.Array:
 NOT_EVALUATED = "未评估"
 
 
+def is_sensitive(*nodes: ir.Node) -> bool:
+    """Whether one of ``nodes`` is an ID-like field (its values, and constants compared with it, are shown masked)."""
+    return any(isinstance(n, ir.Name) and n.name in SENSITIVE for n in nodes)
+
+
+def literal_text(node: ir.Node, param_text: Callable[[str], str], masked: bool = False) -> str | None:
+    """Display text of a constant operand (parameter, literal, list of literals); None for anything else.
+    ``masked``: compared with an ID-like field — its texts are masked, never a full ID number."""
+    def one(n: ir.Node) -> str:
+        text = format_scalar(n.value, None)
+        return mask_value(text) if masked and isinstance(n, ir.Str) else text
+
+    if isinstance(node, ir.Param):
+        return param_text(node.name)
+    if isinstance(node, ir.Str) and node.value == "":
+        return "空值"
+    if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
+        return one(node)
+    if isinstance(node, ir.ListLit):
+        return "[" + "、".join(one(i) for i in node.items) + "]"
+    return None
+
+
 def not_evaluated_text(fields: Iterable[str], label: Callable[[str], str]) -> str:
     """``未评估：花名册没有车辆价值列，无法核实`` — a rule whose inputs the roster lacks (never read as 否)."""
     return f"{NOT_EVALUATED}：{missing_columns_text(fields, label)}，无法核实"
@@ -345,18 +368,14 @@ class DetailBuilder:
         yield self.leaf_text(node, rows), rel
 
     # -- leaves -------------------------------------------------------------------------
-    def operand(self, node: ir.Node, rows: np.ndarray, unit_hint: str = "") -> pa.Array:
+    def operand(self, node: ir.Node, rows: np.ndarray, unit_hint: str = "", masked: bool = False) -> pa.Array:
         """``label value unit`` of one side of a condition (``unit_hint``: the unit of the parameter it is
-        compared with, for fields that carry none of their own)."""
+        compared with, for fields that carry none of their own; ``masked``: a constant compared with an
+        ID-like field, shown masked)."""
         k = len(rows)
-        if isinstance(node, ir.Param):
-            return text_const(self.param_text(node.name), k)
-        if isinstance(node, ir.Str) and node.value == "":
-            return text_const("空值", k)
-        if isinstance(node, (ir.Num, ir.Str, ir.Bool, ir.Date)):
-            return text_const(format_scalar(node.value, None), k)
-        if isinstance(node, ir.ListLit):
-            return text_const("[" + "、".join(format_scalar(i.value, None) for i in node.items) + "]", k)
+        constant = literal_text(node, self.param_text, masked)
+        if constant is not None:
+            return text_const(constant, k)
         if (isinstance(node, ir.Call) and node.func == "coalesce" and len(node.args) == 2 and isinstance(node.args[0], ir.Name)
                 and isinstance(node.args[1], (ir.Num, ir.Str, ir.Bool))):  # 车辆价值 50,000 元 / 车辆价值 缺失（按 0）
             first = node.args[0]
@@ -395,10 +414,12 @@ class DetailBuilder:
             gap = " " if isinstance(node.right, (ir.Num, ir.Str, ir.Bool, ir.Date)) else ""
             ops = where(val, "，" + _OP[node.op] + gap, "，" + _OP[_NEG[node.op]] + gap)
             hint = next((short_unit(self.params[s.name].unit) for s in (node.left, node.right) if isinstance(s, ir.Param) and s.name in self.params), "")
-            text = concat(self.operand(node.left, rows, hint), ops, self.operand(node.right, rows, hint))
+            sens = is_sensitive(node.left, node.right)
+            text = concat(self.operand(node.left, rows, hint, sens), ops, self.operand(node.right, rows, hint, sens))
         elif isinstance(node, ir.In):
             yes, no = ("不属于", "属于") if node.negate else ("属于", "不属于")
-            text = concat(self.operand(node.operand, rows), where(val, f" {yes} ", f" {no} "), self.operand(node.options, rows))
+            text = concat(self.operand(node.operand, rows), where(val, f" {yes} ", f" {no} "),
+                          self.operand(node.options, rows, masked=is_sensitive(node.operand)))
         elif isinstance(node, ir.Between):
             lo, hi = self.operand(node.low, rows), self.operand(node.high, rows)
             text = concat(self.operand(node.operand, rows), where(val, " 在 ", " 不在 "), lo, " 与 ", hi, " 之间")

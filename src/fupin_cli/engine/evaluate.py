@@ -57,8 +57,9 @@ class Evaluation:
     _mem: FrameEvaluator = field(repr=False, default=None)  # type: ignore[assignment]
     _details: pd.DataFrame | None = field(repr=False, default=None)
     _detail_builder: DetailBuilder | None = field(repr=False, default=None)
-    backend: str = "pandas"  # which backend computed results/values (texts always come from the pandas evaluator)
-    sql_decisions: pd.DataFrame | None = field(repr=False, default=None)  # duckdb: decision columns computed in SQL (no texts)
+    backend: str = "pandas"  # which backend computed results/values (and sql_decisions' texts; detail_texts are the pandas builder's)
+    sql_decisions: pd.DataFrame | None = field(repr=False, default=None)  # duckdb/spark: decision columns and texts computed in SQL
+    sql_details: pd.DataFrame | None = field(repr=False, default=None)  # duckdb: deciding-values texts built in SQL (``details=``)
     # absent inputs (engine/inputs.py): the pack as it could run on this roster, and per rule the
     # households (numpy bool mask) for which it was not evaluated
     availability: Availability | None = field(repr=False, default=None)
