@@ -1,0 +1,149 @@
+"""validate's checks as SQL (checks/sql.py) against the pandas checks (checks.validate).
+
+The same findings — every row, in the same order after concat_findings's sort, every field and text — on the
+bundled Parquet/CSV samples, generated rosters of both layouts (clean and messy), and the adversarial
+Parquet/CSV inputs the scan accepts.  GB 11643 in SQL (checks/sql_ids.py) against idnumber.check_series and
+check_id's messages on random, published valid and invalid numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+duckdb = pytest.importorskip("duckdb")
+
+from fupin_cli import idnumber  # noqa: E402
+from fupin_cli.checks import BUILTIN_CHECKS, validate  # noqa: E402
+from fupin_cli.checks.sql import _name, validate_scanned  # noqa: E402
+from fupin_cli.checks.sql_families import SQL_VERSIONS  # noqa: E402
+from fupin_cli.checks.sql_ids import id_table  # noqa: E402
+from fupin_cli.core.identify_sql import _fetch  # noqa: E402
+from fupin_cli.errors import FupinError  # noqa: E402
+from fupin_cli.io.read import read_roster  # noqa: E402
+from fupin_cli.io.scan import Unsupported, scan_roster  # noqa: E402
+from fupin_cli.io.write_roster import write_roster  # noqa: E402
+from fupin_cli.samples import generate_roster  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = dt.date(2026, 12, 3)
+
+
+def both(p: Path, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    want = validate(read_roster([p]), year, ref_date=REF)
+    con = duckdb.connect()
+    scan = scan_roster(con, [p])
+    got = validate_scanned(con, scan, year, lambda t, cols: _fetch(con, scan, t, cols), ref_date=REF).findings
+    return want, got
+
+
+def assert_same_findings(want: pd.DataFrame, got: pd.DataFrame) -> None:
+    a, b = want.astype(object), got.astype(object)
+    a, b = a.where(a.notna(), None), b.where(b.notna(), None)
+    assert list(a.columns) == list(b.columns)
+    ra, rb = a.apply(tuple, axis=1).tolist(), b.apply(tuple, axis=1).tolist()
+    assert sorted(set(ra) - set(rb), key=str)[:5] == [] and sorted(set(rb) - set(ra), key=str)[:5] == []
+    assert ra == rb  # same order too
+
+
+def test_most_checks_are_sql():
+    """Which check functions run as SQL (the rest run on pandas frames of their columns, and say so)."""
+    sql = {_name(fn) for fn in BUILTIN_CHECKS if fn in SQL_VERSIONS}
+    assert {"ids.id_problems", "ids.id_agreement", "required.missing_values", "household.heads_and_spouses",
+            "members.age_checks", "income.net_income", "income.wage_vs_workers"} <= sql
+
+
+@pytest.mark.parametrize("name, year", [("roster-clean.parquet", 2015), ("roster-clean-gbk.csv", 2015)])
+def test_bundled_samples(name, year):
+    assert_same_findings(*both(ROOT / "samples" / name, year))
+
+
+@pytest.mark.parametrize("layout, fmt, messy, seed", [
+    ("member", "parquet", True, 11), ("household", "csv", True, 11), ("member", "csv", False, 5), ("household", "parquet", False, 5),
+    pytest.param("member", "csv", True, 21, marks=pytest.mark.slow), pytest.param("household", "parquet", True, 21, marks=pytest.mark.slow),
+    pytest.param("member", "parquet", True, 33, marks=pytest.mark.slow),
+])
+def test_generated_rosters(tmp_path, layout, fmt, messy, seed):
+    roster, _ = generate_roster(300, seed=seed, year=2015, messy=messy)
+    p = tmp_path / f"r.{fmt}"
+    write_roster(roster, p, layout=layout)
+    want, got = both(p, 2015)
+    if messy:
+        assert (want["severity"] == "error").any()
+    assert_same_findings(want, got)
+
+
+QUICK = ("good.csv", "good.parquet", "gbk.csv", "utf16le_bom.csv", "escape_codes.csv", "income_half_yuan.csv")
+
+
+@pytest.mark.parametrize("which", [pytest.param(QUICK, id="quick"), pytest.param(None, id="all", marks=pytest.mark.slow)])
+def test_adversarial_parquet_and_csv_inputs(tmp_path, which):
+    sys.path.insert(0, str(ROOT / "tests" / "adversarial"))
+    from generate import cases
+
+    compared = 0
+    for case in cases():
+        if not case.name.endswith((".csv", ".parquet")) or (which is not None and case.name not in which):
+            continue
+        p = tmp_path / case.name
+        case.make(p)
+        try:
+            read_roster([p])
+            con = duckdb.connect()
+            scan_roster(con, [p])
+        except (FupinError, Unsupported):
+            continue  # the reader refuses it, or the scan hands it to the pandas reader
+        assert_same_findings(*both(p, 2015))
+        compared += 1
+    assert compared >= (10 if which is None else 4)
+
+
+# ---- GB 11643 ------------------------------------------------------------------------------------
+PUBLISHED = ["11010519491231002X", "360426199101010071", "120103198806018241", "110105491231002", "11010519491231002x",
+             "１１０１０５１９４９１２３１００２Ｘ", " 110105 19491231 002X ", "'11010519491231002X", "11010519491231002Ｘ\u3000",
+             "1101051949123100", "11010519491231002X1", "110105491231002X", "0X", "X", "11010519491231X02X", "11010519491231002Y",
+             "11010549123100X", "身份证110105194912", "1101051949123100231X", "11010519491231002X12", "11010519491231002X1234",
+             "11010519491231002312", "110105199913310021", "5.00101E+17", "500101199001011000", "500101199001011000.0", "", "   ", None]
+
+
+def _random_ids(n: int, seed: int) -> list[str | None]:
+    rng = random.Random(seed)
+    out: list[str | None] = []
+    for _ in range(n):
+        body = f"{rng.randint(110000, 659999)}{rng.randint(1890, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
+        good = body + idnumber.check_char(body)
+        out.append(rng.choice([
+            good, good, body + rng.choice("0123456789X"), good[:6] + good[8:17], good + str(rng.randint(10, 99)),
+            good + str(rng.randint(1000, 9999)), good[:-1] + "x", body[:15] + "000", good + ".0", " " + good,
+            "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in good), good[: rng.randint(0, 17)],
+            good[:10] + "A" + good[11:], "'" + good, good[:14] + "X", good + "9X", None, good[:17] + "X12",
+        ]))
+    return out
+
+
+def test_id_numbers_in_sql_agree_with_idnumber():
+    values = PUBLISHED + _random_ids(5000, 7)
+    s = pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    want = idnumber.check_series(s, REF)
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"pos": range(len(values)), "v": values}))
+    id_table(con, "ids", "t", "pos", "v", REF)
+    got = con.sql("SELECT * FROM ids ORDER BY pos").df()
+    for col in ("normalised", "valid", "problem", "sex", "kind", "upgraded"):
+        a = want[col].astype(object).where(want[col].notna(), None).tolist()
+        b = got[col].astype(object).where(got[col].notna(), None).tolist()
+        assert a == b, (col, [(values[i], x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y][:3])
+    assert (want["birth_date"].fillna(pd.Timestamp(0)) == pd.to_datetime(got["birth_date"]).fillna(pd.Timestamp(0))).all()
+    for v, problem, message in zip(values, got["problem"], got["message"]):
+        if problem in ("", "upgraded_15"):
+            continue
+        assert message == idnumber.check_id(v, REF).problems[0][1], v
+    # never a full number in a message (idnumber.mask)
+    assert not got["message"].fillna("").str.contains(idnumber._ID_LIKE).any()
+    assert "11010519491231002X" not in " ".join(got["message"].fillna(""))
