@@ -69,8 +69,9 @@ def prepare(rel: Relations) -> None:
                   "GROUP BY 1) AS f ON f.__k = CAST(m.household_id AS VARCHAR)") if hpos != "CAST(NULL AS BIGINT)" else ""
         id_cols = "".join(f", i.{c} AS id_{c}" for c in idc) if has_ids else ""
         join_i = "LEFT JOIN __ck_ids AS i ON i.pos = m.__mrow" if has_ids else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {CK_M} AS SELECT m.*{id_cols}, {rel.year} - {years} AS __age, {sex} AS __sex, "
-                    f"{hpos} AS __hpos FROM {MEM} AS m {join_f} {join_i}")
+        inner = (f"SELECT m.*{id_cols}, {rel.year} - {years} AS __age, {sex} AS __sex, {hpos} AS __hpos "
+                 f"FROM {MEM} AS m {join_f} {join_i}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {CK_M} AS {inner}")
     aggs = ["count(*) AS __n"]
     if rel.n_members:
         rel_ = text("relation") if "relation" in rel.mcols else "NULL"
@@ -89,9 +90,6 @@ def prepare(rel: Relations) -> None:
     join_hi = "LEFT JOIN __ck_hids AS i ON i.pos = h.__row" if has_hids else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CK_H} AS SELECT h.*{hid_cols}, a.* EXCLUDE (__hpos, __n), coalesce(a.__n, 0) AS __members "
                 f"FROM {HH} AS h LEFT JOIN {agg_sql} ON a.__hpos = h.__row {join_hi}")
-    if rel.n_members:  # ctx.to_members: the member's household's counts (none for a member without a household)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {CK_M} AS SELECT m.*, h.__heads AS __h_heads, h.__spouses AS __h_spouses, "
-                    f"h.__head_sex AS __h_head_sex FROM {CK_M} AS m LEFT JOIN {CK_H} AS h ON h.__row = m.__hpos")
 
 
 def _member_flags(rel: Relations) -> dict[str, str]:
@@ -234,17 +232,23 @@ def household_size(rel: Relations) -> list[Any]:
 def heads_and_spouses(rel: Relations) -> list[Any]:
     if not rel.n_members or not rel.in_frame("relation", "member") or not rel.in_frame("household_id", "member"):
         return []
-    hh_heads = "__h_heads"
     is_head, is_spouse = _eq("relation", "户主"), _eq("relation", "配偶")
+
+    def of_household(column: str, where: str) -> str:  # ctx.to_members: the member's household's value (few rows ask)
+        return f"(SELECT {column} FROM {CK_H} AS hx WHERE hx.__row = {CK_M}.__hpos AND {where})"
+
     out: list[Any] = [
         Emit("household.no_head", "h", "__members > 0 AND coalesce(__heads, 0) = 0", "relation", lit("本户没有与户主关系为“户主”的成员")),
-        Emit("household.multiple_heads", "m", f"{is_head} AND {hh_heads} > 1", "relation", f"'本户有 ' || {hh_heads} || ' 名户主'"),
-        Emit("household.multiple_spouses", "m", f"{is_spouse} AND __h_spouses > 1", "relation", "'本户有 ' || __h_spouses || ' 名配偶'"),
+        Emit("household.multiple_heads", "m", f"{is_head} AND __hpos IN (SELECT __row FROM {CK_H} WHERE __heads > 1)", "relation",
+             f"'本户有 ' || {of_household('__heads', 'true')} || ' 名户主'"),
+        Emit("household.multiple_spouses", "m", f"{is_spouse} AND __hpos IN (SELECT __row FROM {CK_H} WHERE __spouses > 1)", "relation",
+             f"'本户有 ' || {of_household('__spouses', 'true')} || ' 名配偶'"),
     ]
     code = "CASE WHEN {s} = '男' THEN 1 WHEN {s} = '女' THEN 2 ELSE 0 END"
+    single = f"__heads = 1 AND __spouses = 1"
     out.append(Emit("household.head_spouse_same_sex", "m",
-                    f"{is_spouse} AND __h_heads = 1 AND __h_spouses = 1 AND {code.format(s='__sex')} > 0 "
-                    f"AND {code.format(s='__sex')} = {code.format(s='__h_head_sex')}",
+                    f"{is_spouse} AND {code.format(s='__sex')} > 0 AND __hpos IN (SELECT __row FROM {CK_H} WHERE {single}) "
+                    f"AND {code.format(s='__sex')} = {of_household(code.format(s='__head_sex'), single)}",
                     "sex" if rel.in_frame("sex", "member") else "id_number", "'户主与配偶性别均为' || __sex"))
     if rel.in_frame("head_name", "household") and rel.in_frame("name", "member") and rel.has("head_name", "household"):
         out.append(Emit("household.head_name_mismatch", "h",
