@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from fupin_cli.checks import household, ids, income, members, required
-from fupin_cli.checks.context import NO_LABOUR, NOT_STUDENT, WORK_PLACES
+from fupin_cli.checks import assistance, causes, household, ids, income, members, required
+from fupin_cli.checks.context import NO_LABOUR, NOT_STUDENT, WORK_PLACES, WORKING_LABOUR
 from fupin_cli.checks.sql import (
     CK_H,
     CK_M,
@@ -33,7 +33,7 @@ from fupin_cli.checks.sql import (
     text,
 )
 from fupin_cli.checks.sql_ids import id_table
-from fupin_cli.schema import FIELDS, REQUIRED_HOUSEHOLD_FIELDS, REQUIRED_MEMBER_FIELDS, label
+from fupin_cli.schema import FALSE_WORDS, FIELDS, REQUIRED_HOUSEHOLD_FIELDS, REQUIRED_MEMBER_FIELDS, SOURCE_FILE, SOURCE_SHEET, TRUE_WORDS, label
 
 
 def _in(expr: str, values: Any) -> str:
@@ -106,7 +106,32 @@ def _member_flags(rel: Relations) -> dict[str, str]:
         a = " OR ".join(away)
         out["__workers"] = a
         out["__any_work"] = " OR ".join([*any_work, f"({a})"])
+    for name in ("on_dibao", "on_tekun"):
+        if name in rel.mcols:
+            out[f"__{name}"] = f"coalesce({_flag(rel, name)}, false)"
+    lo, hi = rel.param("working_age_min", members.WORKING_AGES[0]), rel.param("working_age_max", members.WORKING_AGES[1])
+    if "health" in rel.mcols:
+        out.update({"__known_health": "health IS NOT NULL", "__healthy": _eq("health", "健康"), "__disabled": _eq("health", "残疾")})
+        if "labour" in rel.mcols:
+            out["__able"] = (f"{_eq('health', '健康')} AND coalesce({_in(text('labour'), WORKING_LABOUR)}, false) "
+                             f"AND (__age BETWEEN {num_lit(lo)} AND {num_lit(hi)} OR __age IS NULL)")
+    if "disability_cert" in rel.mcols:
+        out["__certs"] = "disability_cert IS NOT NULL"
+    if "school_status" in rel.mcols:
+        out.update({"__known_school": "school_status IS NOT NULL",
+                    "__students": f"coalesce(school_status IS NOT NULL AND {text('school_status')} <> {lit(NOT_STUDENT)}, false)"})
     return out
+
+
+def _flag(rel: Relations, name: str) -> str:
+    """``checks.context.flag``: BOOLEAN from a typed or text (是/否/√/1/0...) column; unknown → NULL."""
+    kind = rel.kind(name)
+    if kind == "bool":
+        return f"CAST({q(name)} AS BOOLEAN)"
+    if kind in ("int", "float", "money"):
+        return f"(CAST({q(name)} AS DOUBLE) <> 0)"
+    key = f"lower(trim({text(q(name))}))"
+    return (f"CASE WHEN {_in(key, sorted(TRUE_WORDS))} THEN true WHEN {_in(key, sorted(FALSE_WORDS))} THEN false END")
 
 
 # ---------------------------------------------------------------------------------------
@@ -424,12 +449,137 @@ def wage_vs_workers(rel: Relations) -> list[Any]:
     ]
 
 
+# ---------------------------------------------------------------------------------------
+# household.duplicate_household_ids
+# ---------------------------------------------------------------------------------------
+def duplicate_household_ids(rel: Relations) -> list[Any]:
+    if not rel.in_frame("household_id", "household"):
+        return []
+    place = (f"count(DISTINCT {text(q(SOURCE_FILE))} || chr(0) || {text(q(SOURCE_SHEET)) if SOURCE_SHEET in rel.hcols else chr(39) * 2})"
+             if SOURCE_FILE in rel.hcols else "1")  # the same 户编号 in two files or sheets: the reader's note names every place
+    dup = (f"(SELECT household_id AS k, count(*) AS n FROM {HH} WHERE household_id IS NOT NULL GROUP BY 1 "
+           f"HAVING count(*) > 1 AND {place} <= 1)")
+    return [Emit("household.duplicate_id", "h", f"household_id IN (SELECT k FROM {dup})", "household_id",
+                 f"'户编号 ' || {text('household_id')} || ' 出现 ' || (SELECT n FROM {dup} AS d WHERE d.k = {CK_H}.household_id) || ' 次'")]
+
+
+# ---------------------------------------------------------------------------------------
+# assistance.py
+# ---------------------------------------------------------------------------------------
+def _status(rel: Relations, flag: str, word: str) -> tuple[str, str, str] | None:
+    """(is, is known not, field used), as assistance._status."""
+    if rel.in_frame(flag, "household") and rel.has(flag, "household"):
+        v = _flag(rel, flag)
+        return f"coalesce({v}, false)", f"coalesce({v} = false, false)", flag
+    if rel.in_frame("recorded_attribute", "household") and rel.has("recorded_attribute", "household"):
+        attr = text("recorded_attribute")
+        has = f"contains({attr}, {lit(word)})"
+        return f"coalesce({has}, false)", f"({attr} IS NOT NULL AND NOT coalesce({has}, false))", "recorded_attribute"
+    return None
+
+
+def _members_on(rel: Relations, name: str) -> str | None:
+    if not rel.n_members or not rel.in_frame(name, "member") or not rel.has(name, "member"):
+        return None
+    return f"coalesce(__{name}, 0)"
+
+
+def _consistency(rel: Relations, flag: str, word: str, member_flag: str, none_check: str, reverse_check: str | None) -> list[Any]:
+    st, on = _status(rel, flag, word), _members_on(rel, member_flag)
+    if st is None or on is None:
+        return []
+    is_, is_not, field = st
+    label_ = "享受低保" if word == "低保" else "特困供养"
+    out: list[Any] = [Emit(none_check, "h", f"{is_} AND __members > 0 AND {on} = 0", field, lit(f"本户为{word}户，但没有成员{label_}"))]
+    if reverse_check:
+        out.append(Emit(reverse_check, "h", f"{is_not} AND {on} > 0", field, f"'有 ' || {on} || {lit(f' 名成员{label_}，但本户不是{word}户')}"))
+    return out
+
+
+def dibao(rel: Relations) -> list[Any]:
+    return _consistency(rel, "dibao_household", "低保", "on_dibao", "assist.dibao_no_member", "assist.member_dibao_not_household")
+
+
+def tekun(rel: Relations) -> list[Any]:
+    out = _consistency(rel, "tekun_household", "特困", "on_tekun", "assist.tekun_no_member", None)
+    st = _status(rel, "tekun_household", "特困")
+    if st is None or not rel.n_members or not (rel.in_frame("health", "member") and rel.in_frame("labour", "member")):
+        return out
+    lo, hi = rel.param("working_age_min", members.WORKING_AGES[0]), rel.param("working_age_max", members.WORKING_AGES[1])
+    labourer = (f"{_eq('health', '健康')} AND coalesce({_in(text('labour'), WORKING_LABOUR)}, false) "
+                f"AND __age BETWEEN {num_lit(lo)} AND {num_lit(hi)}")
+    out.append(Emit("assist.tekun_labourer", "m", f"{labourer} AND __hpos IN (SELECT __row FROM {CK_H} WHERE {st[0]})", "labour",
+                    f"'特困供养户成员 ' || {int_text('__age')} || ' 岁，健康，' || {text('labour')}"))
+    return out
+
+
+def benefits(rel: Relations) -> list[Any]:
+    out: list[Any] = []
+    d = _money("dibao_benefit") if rel.in_frame("dibao_benefit", "household") else None
+    t_ = _money("tekun_benefit") if rel.in_frame("tekun_benefit", "household") else None
+    if d is not None and t_ is not None:
+        out.append(Emit("assist.both_benefits", "h", f"{d} > 0 AND {t_} > 0", "tekun_benefit",
+                        f"'低保金 ' || {_fmt(rel, 'dibao_benefit')} || '，特困供养金 ' || {_fmt(rel, 'tekun_benefit')}"))
+    for amount, flag, word, check in ((d, "dibao_household", "低保", "assist.dibao_no_benefit"),
+                                      (t_, "tekun_household", "特困", "assist.tekun_no_benefit")):
+        st = _status(rel, flag, word)
+        if amount is not None and st is not None:
+            name = "dibao_benefit" if word == "低保" else "tekun_benefit"
+            label_ = "低保金" if word == "低保" else "特困供养金"
+            out.append(Emit(check, "h", f"{st[0]} AND coalesce({amount} = 0, false)", name, lit(f"本户为{word}户，{label_}为 0")))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# causes.py
+# ---------------------------------------------------------------------------------------
+def member_causes(rel: Relations) -> list[Any]:
+    if not rel.in_frame("recorded_primary_cause", "household") or not rel.n_members:
+        return []
+    cause = text("recorded_primary_cause")
+    field = "recorded_primary_cause"
+    out: list[Any] = []
+    if rel.in_frame("health", "member"):
+        known = "coalesce(__known_health, 0) = __members"
+        out.append(Emit("cause.ill_all_healthy", "h", f"{cause} = '因病' AND __members > 0 AND {known} AND coalesce(__healthy, 0) = __members",
+                        field, lit("主要致贫原因为因病，但成员健康状况均为健康")))
+        nobody = f"__members > 0 AND {known} AND coalesce(__disabled, 0) = 0"
+        if rel.in_frame("disability_cert", "member"):
+            nobody += " AND coalesce(__certs, 0) = 0"
+        out.append(Emit("cause.disabled_nobody", "h", f"{cause} = '因残' AND {nobody}", field, lit("主要致贫原因为因残，但没有残疾成员")))
+    if rel.in_frame("school_status", "member"):
+        out.append(Emit("cause.study_no_student", "h",
+                        f"{cause} = '因学' AND __members > 0 AND coalesce(__known_school, 0) = __members AND coalesce(__students, 0) = 0",
+                        field, lit("主要致贫原因为因学，但没有在校生")))
+    if rel.in_frame("health", "member") and rel.in_frame("labour", "member"):
+        lo, hi = rel.param("working_age_min", members.WORKING_AGES[0]), rel.param("working_age_max", members.WORKING_AGES[1])
+        out.append(Emit("cause.labour_shortage_with_labourers", "h", f"{cause} = '缺劳力' AND coalesce(__able, 0) >= {causes.SHORTAGE_LABOURERS}",
+                        field, f"'主要致贫原因为缺劳力，但有 ' || coalesce(__able, 0) || {lit(f' 名 {lo}–{hi} 岁健康劳动力')}"))
+    return out
+
+
+def secondary_repeats_primary(rel: Relations) -> list[Any]:
+    """Each distinct (primary, secondary) pair decided once by causes._split_canonical (the code table), in SQL by a lookup."""
+    if not (rel.in_frame("recorded_primary_cause", "household") and rel.in_frame("recorded_secondary_causes", "household")):
+        return []
+    p, s = text("recorded_primary_cause"), text("recorded_secondary_causes")
+    cand = f"{p} IS NOT NULL AND {s} IS NOT NULL AND regexp_matches({s}, '\S')"
+    pairs = rel.con.sql(f"SELECT DISTINCT {p}, {s} FROM {HH} WHERE {cand}").fetchall()
+    bad = [(a, b) for a, b in pairs if a in causes._split_canonical(b)]
+    if not bad:
+        return []
+    values = ", ".join(f"({lit(a)}, {lit(b)})" for a, b in bad)
+    return [Emit("cause.secondary_repeats_primary", "h", f"({p}, {s}) IN (SELECT (a, b) FROM (VALUES {values}) AS t(a, b))",
+                 "recorded_secondary_causes", f"'其他致贫原因 ' || {s} || ' 含主要致贫原因 ' || {p}")]
+
+
 SQL_VERSIONS: dict[Callable[..., Any], Callable[[Relations], list[Any]]] = {
     required.missing_columns: missing_columns,
     required.missing_values: missing_values,
     required.recommended_values: recommended_values,
     ids.id_problems: id_problems,
     ids.id_agreement: id_agreement,
+    household.duplicate_household_ids: duplicate_household_ids,
     household.household_size: household_size,
     household.heads_and_spouses: heads_and_spouses,
     members.relation_vs_sex: relation_vs_sex,
@@ -441,4 +591,9 @@ SQL_VERSIONS: dict[Callable[..., Any], Callable[[Relations], list[Any]]] = {
     income.per_capita: per_capita,
     income.ranges: ranges,
     income.wage_vs_workers: wage_vs_workers,
+    assistance.dibao: dibao,
+    assistance.tekun: tekun,
+    assistance.benefits: benefits,
+    causes.member_causes: member_causes,
+    causes.secondary_repeats_primary: secondary_repeats_primary,
 }
