@@ -147,3 +147,50 @@ def test_id_numbers_in_sql_agree_with_idnumber():
     # never a full number in a message (idnumber.mask)
     assert not got["message"].fillna("").str.contains(idnumber._ID_LIKE).any()
     assert "11010519491231002X" not in " ".join(got["message"].fillna(""))
+
+
+def _planted(seed: int):
+    """A generated roster with random values in the columns the 低保/特困, 致贫原因, 帮扶责任人, 脱贫户 and work
+    checks read, so that each of their conditions fires on some rows and not on others."""
+    roster, _ = generate_roster(200, seed=seed, year=2015)
+    rng = np.random.default_rng(seed)
+    h, m = roster.households.copy(), roster.members.copy()
+
+    def pick(values, n):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    nh, nm = len(h), len(m)
+    names = m["name"].astype(object).tolist()
+    ids = m["id_number"].astype(object).tolist()
+    h["exit_status"] = pick([None, "已脱贫", "未脱贫", "脱贫"], nh)
+    h["recorded_attribute"] = pick([None, "一般农户", "一般贫困户", "低保贫困户", "特困供养贫困户", "脱贫户"], nh)
+    for c in ("unsafe_housing", "water_difficulty", "dibao_household", "tekun_household", "safe_water", "food_clothing_secure"):
+        h[c] = pd.array(pick([True, False, False, None], nh), dtype="boolean")
+    for c, vals in (("dibao_benefit", [0.0, 50.0, 300.0, None]), ("tekun_benefit", [0.0, 80.0, 2400.0, None]),
+                    ("eco_compensation", [0.0, 100.0]), ("grain_for_green", [0.0, 1.5])):
+        h[c] = pd.array(pick(vals, nh), dtype="Float64")
+    h["responsible_person"] = pick([*names[:40], None, "王某"], nh)
+    h["responsible_id_number"] = pick([*ids[:40], None], nh)
+    h["recorded_primary_cause"] = pick(["因病", "因残", "因学", "缺劳力", "缺资金", None], nh)
+    h["recorded_secondary_causes"] = pick(["因病、缺技术", "缺资金", None, "因学,因残", "缺劳力"], nh)
+    for c in ("on_dibao", "on_tekun", "dropout", "critical_illness_insurance"):
+        m[c] = pd.array(pick([True, False, False, False, None], nm), dtype="boolean")
+    m["health"] = pick(["健康", "健康", "残疾", "患有大病", "长期慢性病", None], nm)
+    m["labour"] = pick(["普通劳动力", "无劳动力", "丧失劳动力", "技能劳动力", None], nm)
+    m["school_status"] = pick(["非在校生", "非在校生", "小学", "七年级", "高中一年级", None], nm)
+    m["disability_cert"] = pick([None, None, "12345678901234567811"], nm)
+    return roster.__class__(h, m, sources=roster.sources)
+
+
+@pytest.mark.parametrize("layout, fmt, seed", [("member", "parquet", 1), ("household", "csv", 2),
+                                              pytest.param("member", "csv", 3, marks=pytest.mark.slow)])
+def test_planted_values_fire_the_same_findings(tmp_path, layout, fmt, seed):
+    p = tmp_path / f"p.{fmt}"
+    write_roster(_planted(seed), p, layout=layout)
+    want, got = both(p, 2015)
+    fired = set(want["check"])
+    expected = {"cause.secondary_repeats_primary", "exit.unsolved_guarantees", "assist.both_benefits", "assist.dibao_no_benefit"}
+    if layout == "member":
+        expected |= {"assist.responsible_is_poor", "cause.disabled_nobody", "assist.dibao_no_member", "assist.member_dibao_not_household", "assist.tekun_labourer", "cause.labour_shortage_with_labourers"}
+    assert expected <= fired, expected - fired
+    assert_same_findings(want, got)

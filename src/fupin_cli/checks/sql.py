@@ -207,7 +207,7 @@ def validate_scanned(con: Any, scan: Any, year: int, fetch: Fetch, *, ref_date: 
         for i, fn in pandas_fns:
             frames_by_fn[i] = _frames(fn(ctx))
     frames = [scan.notes] + [f for i in sorted(frames_by_fn) for f in frames_by_fn[i]]
-    for t in ("__ck_h", "__ck_m", "__ck_ids", "__ck_hids"):
+    for t in ("__ck_h", "__ck_m", "__ck_ids", "__ck_hids", "__ck_rids"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return ScannedFindings(concat_findings(frames), [_name(fn) for _, fn in pandas_fns])
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from fupin_cli.checks import assistance, causes, household, ids, income, members, required
+from fupin_cli.checks import assistance, causes, exited, household, ids, income, members, required
 from fupin_cli.checks.context import NO_LABOUR, NOT_STUDENT, WORK_PLACES, WORKING_LABOUR
 from fupin_cli.checks.sql import (
     CK_H,
@@ -117,6 +117,16 @@ def _member_flags(rel: Relations) -> dict[str, str]:
                              f"AND (__age BETWEEN {num_lit(lo)} AND {num_lit(hi)} OR __age IS NULL)")
     if "disability_cert" in rel.mcols:
         out["__certs"] = "disability_cert IS NOT NULL"
+    drop = [f"coalesce({_flag(rel, 'dropout')}, false)"] if "dropout" in rel.mcols else []
+    if "school_status" in rel.mcols:
+        c_lo, c_hi = rel.param("compulsory_age_min", members.COMPULSORY_AGES[0]), rel.param("compulsory_age_max", members.COMPULSORY_AGES[1])
+        finished = f"coalesce({_in(text('education'), members.FINISHED_COMPULSORY)}, false)" if "education" in rel.mcols else "false"
+        drop.append(f"(__age BETWEEN {num_lit(c_lo)} AND {num_lit(c_hi)} AND {_eq('school_status', NOT_STUDENT)} AND NOT {finished})")
+    if drop:
+        out["__dropouts"] = " OR ".join(drop)
+    if "health" in rel.mcols and "critical_illness_insurance" in rel.mcols:
+        out["__uninsured"] = (f"coalesce({_in(text('health'), exited.SICK)}, false) "
+                              f"AND coalesce({_flag(rel, 'critical_illness_insurance')} = false, false)")
     if "school_status" in rel.mcols:
         out.update({"__known_school": "school_status IS NOT NULL",
                     "__students": f"coalesce(school_status IS NOT NULL AND {text('school_status')} <> {lit(NOT_STUDENT)}, false)"})
@@ -190,8 +200,9 @@ def recommended_values(rel: Relations) -> list[Any]:
             if rel.in_frame(name, "member") and rel.has(name, "member"):
                 out.append(Emit("recommended.value", "m", _blank(rel, name), name, lit(f"{FIELDS[name].zh}为空")))
         if rel.in_frame("education", "member") and rel.has("education", "member"):
-            not_student = (f"(school_status IS NULL OR {text('school_status')} = {lit(NOT_STUDENT)})"
-                           if rel.in_frame("school_status", "member") else "true")
+            # as required.recommended_values computes it: on the reader's text dtype a missing value == anything is
+            # False (its .fillna(True) never fills), so a member without 在校生状况 is not asked for 文化程度
+            not_student = _eq("school_status", NOT_STUDENT) if rel.in_frame("school_status", "member") else "true"
             out.append(Emit("recommended.value", "m", f"{_blank(rel, 'education')} AND {not_student}", "education",
                             lit("文化程度为空（非在校生应填）")))
         if rel.in_frame("health", "member") and rel.in_frame("disability_cert", "member") and rel.has("disability_cert", "member"):
@@ -328,7 +339,9 @@ def labour_checks(rel: Relations) -> list[Any]:
     if not rel.n_members or not rel.in_frame("labour", "member") or not rel.in_frame("health", "member"):
         return []
     lo, hi = rel.param("working_age_min", members.WORKING_AGES[0]), rel.param("working_age_max", members.WORKING_AGES[1])
-    student = f"coalesce({text('school_status')} <> {lit(NOT_STUDENT)}, false)" if rel.in_frame("school_status", "member") else "false"
+    # as members.labour_checks computes it: on the reader's text dtype a missing value != anything is True (its
+    # .fillna(False) never fills), so a member without 在校生状况 counts as a student
+    student = f"coalesce({text('school_status')} <> {lit(NOT_STUDENT)}, true)" if rel.in_frame("school_status", "member") else "false"
     lab = text("labour")
     no_labour = f"coalesce({lab} = '丧失劳动力' OR ({lab} = '无劳动力' AND NOT {student}), false)"
     return [Emit("member.healthy_no_labour", "m", f"__age BETWEEN {num_lit(lo)} AND {num_lit(hi)} AND {_eq('health', '健康')} AND {no_labour}",
@@ -563,7 +576,7 @@ def secondary_repeats_primary(rel: Relations) -> list[Any]:
     if not (rel.in_frame("recorded_primary_cause", "household") and rel.in_frame("recorded_secondary_causes", "household")):
         return []
     p, s = text("recorded_primary_cause"), text("recorded_secondary_causes")
-    cand = f"{p} IS NOT NULL AND {s} IS NOT NULL AND regexp_matches({s}, '\S')"
+    cand = f"{p} IS NOT NULL AND {s} IS NOT NULL AND regexp_matches({s}, '\\S')"
     pairs = rel.con.sql(f"SELECT DISTINCT {p}, {s} FROM {HH} WHERE {cand}").fetchall()
     bad = [(a, b) for a, b in pairs if a in causes._split_canonical(b)]
     if not bad:
@@ -571,6 +584,95 @@ def secondary_repeats_primary(rel: Relations) -> list[Any]:
     values = ", ".join(f"({lit(a)}, {lit(b)})" for a, b in bad)
     return [Emit("cause.secondary_repeats_primary", "h", f"({p}, {s}) IN (SELECT (a, b) FROM (VALUES {values}) AS t(a, b))",
                  "recorded_secondary_causes", f"'其他致贫原因 ' || {s} || ' 含主要致贫原因 ' || {p}")]
+
+
+# ---------------------------------------------------------------------------------------
+# exited.py
+# ---------------------------------------------------------------------------------------
+def _poor(rel: Relations) -> str | None:
+    if not rel.in_frame("recorded_attribute", "household") or not rel.has("recorded_attribute", "household"):
+        return None
+    attr = f"trim({text('recorded_attribute')})"
+    return f"coalesce({attr} IS NOT NULL AND {attr} <> '' AND {attr} <> '一般农户', false)"
+
+
+def responsible_person(rel: Relations) -> list[Any]:
+    poor = _poor(rel)
+    if poor is None or not rel.in_frame("responsible_person", "household") or not rel.has("responsible_person", "household"):
+        return []
+    out: list[Any] = [Emit("assist.no_responsible_person", "h", f"{poor} AND {_blank(rel, 'responsible_person')}", "responsible_person",
+                           f"'贫困户（' || {text('recorded_attribute')} || '）未填帮扶责任人'")]
+    return out + _responsible_is_poor(rel, poor)
+
+
+def _responsible_is_poor(rel: Relations, poor: str) -> list[Any]:
+    if not rel.n_members or not rel.in_frame("household_id", "household"):
+        return []
+    in_poor = f"__hpos IN (SELECT __row FROM {CK_H} WHERE {poor})"
+    by_id = (rel.in_frame("responsible_id_number", "household") and rel.has("responsible_id_number", "household")
+             and getattr(rel, "has_ids", False))
+    if by_id:
+        id_table(rel.con, "__ck_rids", HH, "__row", "responsible_id_number", rel.ref_date)
+        person = (f"CASE WHEN NOT {_blank(rel, 'responsible_id_number')} THEN "
+                  f"(SELECT normalised FROM __ck_rids AS r WHERE r.pos = {CK_H}.__row) END")
+        key = "CASE WHEN id_valid THEN id_normalised END"
+        field, what = "responsible_id_number", "证件号码"
+    elif rel.in_frame("name", "member"):
+        person, key = f"trim({text('responsible_person')})", f"trim({text('name')})"
+        field, what = "responsible_person", "姓名"
+    else:
+        return []
+    first = (f"(SELECT {key} AS k, arg_min({text('household_id')}, __mrow) AS hid FROM {CK_M} "
+             f"WHERE {in_poor} AND {key} IS NOT NULL AND {key} <> '' GROUP BY 1)")
+    name = f"coalesce({text('responsible_person')}, '')" if rel.in_frame("responsible_person", "household") else "''"
+    sure = "（同一人）" if by_id else "（同名，请核实是否同一人）"
+    match = f"(SELECT hid FROM {first} AS f WHERE f.k = {person})"
+    return [Emit("assist.responsible_is_poor", "h", f"{match} IS NOT NULL", field,
+                 f"'帮扶责任人 ' || {name} || {lit(f' 的{what}与贫困户 ')} || {match} || {lit(f' 的成员相同{sure}')}")]
+
+
+def _exited(rel: Relations) -> tuple[str, str] | None:
+    from fupin_cli.schema import canonical_value
+
+    if rel.in_frame("exit_status", "household") and rel.has("exit_status", "household"):
+        values = [v for (v,) in rel.con.sql(f"SELECT DISTINCT {text('exit_status')} FROM {HH} WHERE exit_status IS NOT NULL").fetchall()
+                  if canonical_value("registry_status", v) == "已脱贫"]
+        return (f"coalesce({_in(text('exit_status'), values)}, false)" if values else "false"), "exit_status"
+    if rel.in_frame("household_type", "household") and rel.has("household_type", "household"):
+        return f"coalesce(trim({text('household_type')}) = '脱贫户', false)", "household_type"
+    if rel.in_frame("recorded_attribute", "household") and rel.has("recorded_attribute", "household"):
+        return f"coalesce(contains({text('recorded_attribute')}, '脱贫'), false)", "recorded_attribute"
+    return None
+
+
+def unsolved_guarantees(rel: Relations) -> list[Any]:
+    found = _exited(rel)
+    if found is None:
+        return []
+    is_exited, field = found
+    pieces: list[tuple[str, str]] = []  # (condition, text) in exited.unsolved_guarantees's order
+    if rel.in_frame("food_clothing_secure", "household"):
+        pieces.append((f"coalesce({_flag(rel, 'food_clothing_secure')} = false, false)", lit("吃穿（是否不愁吃穿 否）")))
+    if rel.in_frame("unsafe_housing", "household"):
+        pieces.append((f"coalesce({_flag(rel, 'unsafe_housing')}, false)", lit("住房（是否危房 是）")))
+    water = []
+    if rel.in_frame("safe_water", "household"):
+        water.append(f"coalesce({_flag(rel, 'safe_water')} = false, false)")
+    if rel.in_frame("water_difficulty", "household"):
+        water.append(f"coalesce({_flag(rel, 'water_difficulty')}, false)")
+    if water:
+        pieces.append((" OR ".join(water), lit("饮水（未解决安全饮水）")))
+    if rel.n_members:
+        if "__dropouts" in _member_flags(rel):
+            pieces.append(("coalesce(__dropouts, 0) > 0", "'义务教育（' || coalesce(__dropouts, 0) || ' 名适龄儿童辍学）'"))
+        if "__uninsured" in _member_flags(rel):
+            pieces.append(("coalesce(__uninsured, 0) > 0", "'医疗（' || coalesce(__uninsured, 0) || ' 名患病成员未参加大病保险）'"))
+    if not pieces:
+        return []
+    any_piece = " OR ".join(f"({c})" for c, _ in pieces)
+    listed = ", ".join(f"CASE WHEN {c} THEN {m} END" for c, m in pieces)
+    return [Emit("exit.unsolved_guarantees", "h", f"{is_exited} AND ({any_piece})", field,
+                 f"'脱贫户未解决两不愁三保障：' || concat_ws('、', {listed})")]
 
 
 SQL_VERSIONS: dict[Callable[..., Any], Callable[[Relations], list[Any]]] = {
@@ -596,4 +698,6 @@ SQL_VERSIONS: dict[Callable[..., Any], Callable[[Relations], list[Any]]] = {
     assistance.benefits: benefits,
     causes.member_causes: member_causes,
     causes.secondary_repeats_primary: secondary_repeats_primary,
+    exited.responsible_person: responsible_person,
+    exited.unsolved_guarantees: unsolved_guarantees,
 }
