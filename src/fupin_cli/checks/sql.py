@@ -6,11 +6,11 @@
 :func:`fupin_cli.checks.validate` on the pandas roster: same rows, same order after
 :func:`~fupin_cli.findings.concat_findings`'s sort, same texts (IDs masked).
 
-Most checks are SQL: each finding kind is a ``WHERE`` over a household or member relation and a
-message expression (``checks/sql_ids.py`` has GB 11643 in SQL), all of them one ``UNION ALL``
-query whose rows are the finding rows.  The few checks :data:`PANDAS_CHECKS` names still run as
-the pandas functions, on a frame of only the columns their module reads (fetched from the engine),
-so every check runs on every roster; ``ScannedFindings.pandas_checks`` says which ran that way.
+Every built-in check function has a SQL version (``checks/sql_families.py``): each finding kind is
+a ``WHERE`` over a household or member relation and a message expression (``checks/sql_ids.py``
+has GB 11643 in SQL), all of them one ``UNION ALL`` query whose rows are the finding rows.  A check
+function without a SQL version (a new one) still runs: the pandas function, on a frame of only the
+columns its module names (fetched from the engine); ``ScannedFindings.pandas_checks`` lists them.
 """
 
 from __future__ import annotations

@@ -250,6 +250,38 @@ def id_agreement(rel: Relations) -> list[Any]:
     return out
 
 
+def duplicate_persons(rel: Relations) -> list[Any]:
+    """The same ID in two households, or twice in one (ids.duplicate_persons): members, else the households' heads."""
+    from fupin_cli.schema import SOURCE_ROW
+
+    if getattr(rel, "has_ids", False):
+        level, table, prefix, field, pos, cols = "m", CK_M, "id_", "id_number", "__mrow", rel.mcols
+    elif getattr(rel, "has_hids", False) and rel.con.sql(f"SELECT count(*) FROM {HH}").fetchall()[0][0]:
+        level, table, prefix, field, pos, cols = "h", CK_H, "hid_", "head_id_number", "__row", rel.hcols
+    else:
+        return []
+    if "household_id" not in cols:
+        return []
+    key, hid = f"{prefix}normalised", text("household_id")
+    usable = f"{key} IS NOT NULL AND {prefix}problem NOT IN ('missing', 'excel_number')"
+    row = text(q(SOURCE_ROW)) if SOURCE_ROW in cols else f"CAST({pos} + 1 AS VARCHAR)"
+    dup = f"(SELECT {key} AS k FROM {table} WHERE {usable} GROUP BY 1 HAVING count(*) > 1)"
+    rows = f"(SELECT {key} AS k, {hid} AS h, {pos} AS p, {row} AS r FROM {table} WHERE {usable} AND {key} IN {dup})"
+    # per ID: its households in order of first appearance, when more than one
+    across = (f"(SELECT k, string_agg(h, '、' ORDER BY p0) AS lst FROM (SELECT k, h, min(p) AS p0 FROM {rows} GROUP BY k, h) "
+              f"GROUP BY k HAVING count(h) > 1)")
+    # per ID and household: its rows, when more than one
+    within = f"(SELECT k, h, string_agg(r, '、' ORDER BY p) AS lst FROM {rows} GROUP BY k, h HAVING count(*) > 1)"
+    me = f"{table}.{key}"
+    return [
+        Emit("id.duplicate_household", level, f"{usable} AND {key} IN (SELECT k FROM {across})", field,
+             f"'证件号码 ' || {mask(key)} || ' 登记在多户：' || (SELECT lst FROM {across} AS a WHERE a.k = {me})"),
+        Emit("id.duplicate_member", level, f"{usable} AND ({key}, {hid}) IN (SELECT (k, h) FROM {within})", field,
+             f"'证件号码 ' || {mask(key)} || ' 在本户重复登记（第 ' || (SELECT lst FROM {within} AS w WHERE w.k = {me} "
+             f"AND w.h = {text(table + '.household_id')}) || ' 行）'"),
+    ]
+
+
 # ---------------------------------------------------------------------------------------
 # household.py
 # ---------------------------------------------------------------------------------------
@@ -681,6 +713,7 @@ SQL_VERSIONS: dict[Callable[..., Any], Callable[[Relations], list[Any]]] = {
     required.recommended_values: recommended_values,
     ids.id_problems: id_problems,
     ids.id_agreement: id_agreement,
+    ids.duplicate_persons: duplicate_persons,
     household.duplicate_household_ids: duplicate_household_ids,
     household.household_size: household_size,
     household.heads_and_spouses: heads_and_spouses,
