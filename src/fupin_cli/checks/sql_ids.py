@@ -22,9 +22,14 @@ def _mask(expr: str) -> str:
     return mask(expr)
 
 
-def _digit(expr: str, i: int) -> str:
-    """The digit at 1-based position ``i`` of ``expr`` (ASCII digits only)."""
-    return f"(ascii(substr({expr}, {i}, 1)) - 48)"
+def _digit(n: str, width: int, i: int) -> str:
+    """The digit at 1-based position ``i`` of the ``width``-digit number ``n`` (integer arithmetic: faster than substr)."""
+    return f"(({n} // {10 ** (width - i)}) % 10)"
+
+
+def _digits(n: str, width: int, i: int, k: int) -> str:
+    """The ``k`` digits from 1-based position ``i`` of the ``width``-digit number ``n``, as an integer."""
+    return f"(({n} // {10 ** (width - i - k + 1)}) % {10 ** k})"
 
 
 def _check_char(weighted: str) -> str:
@@ -49,12 +54,13 @@ def id_table(con: Any, name: str, source: str, pos: str, column: str, ref_date: 
     odd = con.sql(f"SELECT DISTINCT {raw} AS k FROM {source} WHERE regexp_matches({raw}, {lit(_ODD)})").fetchall()
     pairs = ", ".join(f"({lit(k)}, {lit(idnumber.clean(k))})" for (k,) in odd) or "(NULL, NULL)"
     w = idnumber.WEIGHTS
-    sum18 = " + ".join(f"{_digit('s', i + 1)} * {w[i]}" for i in range(17))
+    # n18: the first 17 digits of an 18-character core as a number; n15: a 15-digit number
+    sum18 = " + ".join(f"{_digit('n18', 17, i + 1)} * {w[i]}" for i in range(17))
     # 15 digits with "19" inserted after the 6th: weights 1..6, then 19 (positions 7, 8), then 9..17
     w15 = [*w[:6], *w[8:]]
-    sum15 = " + ".join(f"{_digit('s', i + 1)} * {w15[i]}" for i in range(15)) + f" + {1 * w[6] + 9 * w[7]}"
-    y18, m18, d18 = "CAST(substr(s, 7, 4) AS INTEGER)", "CAST(substr(s, 11, 2) AS INTEGER)", "CAST(substr(s, 13, 2) AS INTEGER)"
-    y15, m15, d15 = "(1900 + CAST(substr(s, 7, 2) AS INTEGER))", "CAST(substr(s, 9, 2) AS INTEGER)", "CAST(substr(s, 11, 2) AS INTEGER)"
+    sum15 = " + ".join(f"{_digit('n15', 15, i + 1)} * {w15[i]}" for i in range(15)) + f" + {1 * w[6] + 9 * w[7]}"
+    y18, m18, d18 = _digits("n18", 17, 7, 4), _digits("n18", 17, 11, 2), _digits("n18", 17, 13, 2)
+    y15, m15, d15 = f"(1900 + {_digits('n15', 15, 7, 2)})", _digits("n15", 15, 9, 2), _digits("n15", 15, 11, 2)
     excel_re = r"[0-9]+(\.[0-9]+E\+?[0-9]+|E\+?[0-9]+|\.[0-9]+)"
     body_re = r"[0-9]+X?|[0-9]{17}X[0-9]+"
     m = _mask("s")
@@ -74,13 +80,17 @@ WITH a AS (
   SELECT *, s IS NOT NULL AND (core0 OR (dis AND NOT ends_x)) AS core,
          s IS NOT NULL AND NOT core0 AND body_ok AND n = 15 AND NOT ends_x AS is15
   FROM c
+), dn AS (
+  SELECT *, CASE WHEN core THEN TRY_CAST(substr(s, 1, 17) AS BIGINT) END AS n18,
+         CASE WHEN is15 THEN TRY_CAST(s AS BIGINT) END AS n15
+  FROM d
 ), e AS (
   SELECT *,
     CASE WHEN core THEN {_check_char(sum18)} END AS expected,
     CASE WHEN core THEN {_days_ok(y18, m18, d18, ref_date)} END AS ok18,
     CASE WHEN is15 THEN {_days_ok(y15, m15, d15, ref_date)} END AS ok15,
     CASE WHEN is15 THEN {_check_char(sum15)} END AS check15
-  FROM d
+  FROM dn
 ), f AS (
   SELECT *,
     CASE
@@ -104,8 +114,8 @@ SELECT pos, raw,
   problem,
   CASE WHEN core AND ok18 THEN CAST(make_date({y18}, {m18}, {d18}) AS TIMESTAMP)
        WHEN is15 AND ok15 THEN CAST(make_date({y15}, {m15}, {d15}) AS TIMESTAMP) END AS birth_date,
-  CASE WHEN core THEN CASE WHEN {_digit('s', 17)} % 2 = 1 THEN '男' ELSE '女' END
-       WHEN is15 THEN CASE WHEN {_digit('s', 15)} % 2 = 1 THEN '男' ELSE '女' END END AS sex,
+  CASE WHEN core THEN CASE WHEN n18 % 2 = 1 THEN '男' ELSE '女' END
+       WHEN is15 THEN CASE WHEN n15 % 2 = 1 THEN '男' ELSE '女' END END AS sex,
   CASE WHEN core AND n = 18 THEN 'resident' WHEN is15 AND ok15 THEN 'resident' WHEN dis THEN 'disability' ELSE '' END AS kind,
   coalesce(is15 AND ok15, false) AS upgraded,
   CASE problem
