@@ -33,7 +33,16 @@ from fupin_cli.checks.sql import (
     text,
 )
 from fupin_cli.checks.sql_ids import id_table
-from fupin_cli.schema import FALSE_WORDS, FIELDS, REQUIRED_HOUSEHOLD_FIELDS, REQUIRED_MEMBER_FIELDS, SOURCE_FILE, SOURCE_SHEET, TRUE_WORDS, label
+from fupin_cli.schema import (
+    FALSE_WORDS,
+    FIELDS,
+    REQUIRED_HOUSEHOLD_FIELDS,
+    REQUIRED_MEMBER_FIELDS,
+    SOURCE_FILE,
+    SOURCE_SHEET,
+    TRUE_WORDS,
+    label,
+)
 
 
 def _in(expr: str, values: Any) -> str:
@@ -313,7 +322,7 @@ def heads_and_spouses(rel: Relations) -> list[Any]:
              f"'本户有 ' || {of_household('__spouses', 'true')} || ' 名配偶'"),
     ]
     code = "CASE WHEN {s} = '男' THEN 1 WHEN {s} = '女' THEN 2 ELSE 0 END"
-    single = f"__heads = 1 AND __spouses = 1"
+    single = "__heads = 1 AND __spouses = 1"
     out.append(Emit("household.head_spouse_same_sex", "m",
                     f"{is_spouse} AND {code.format(s='__sex')} > 0 AND __hpos IN (SELECT __row FROM {CK_H} WHERE {single}) "
                     f"AND {code.format(s='__sex')} = {of_household(code.format(s='__head_sex'), single)}",

@@ -136,7 +136,8 @@ def _scan_sheet(con, grid, header, types: dict, fmt: str, info: SourceInfo, merg
     notes.extend(formula_notes(SimpleNamespace(grid=grid, header=header)))  # untrusted formula cells (read._assemble)
     from fupin_cli.io.read import _match_notes
 
-    notes.extend(_match_notes([SimpleNamespace(grid=grid, header=header)], info.name))  # columns read inverted or with a unit
+    table: Any = SimpleNamespace(grid=grid, header=header)  # what _match_notes reads of a read_layout.Table
+    notes.extend(_match_notes([table], info.name))  # columns read inverted or with a unit
     return _layout(con, grid, header, typed, info, notes)
 
 
