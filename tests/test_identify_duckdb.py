@@ -21,7 +21,7 @@ import pytest
 duckdb = pytest.importorskip("duckdb")
 
 from fupin_cli.core.identify import DATA_ERROR_PREFIX, identify  # noqa: E402
-from fupin_cli.core.identify_sql import FastPathUnsupported, identify_scanned  # noqa: E402
+from fupin_cli.core.identify_sql import identify_scanned  # noqa: E402
 from fupin_cli.engine import load_pack  # noqa: E402
 from fupin_cli.errors import DataError  # noqa: E402
 from fupin_cli.io.read import read_roster  # noqa: E402
@@ -44,11 +44,13 @@ def _values(df: pd.DataFrame) -> pd.DataFrame:
 def run_both(paths: list[Path], year: int, *, pack=PACK, columns=None, sheet=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """(pandas register, DuckDB register, households the pandas path marked 数据错误待核实)."""
     roster = read_roster(paths, columns=columns, sheet=sheet)
-    slow = identify(roster, pack, year, allow_errors=True).households.reset_index(drop=True)
+    result = identify(roster, pack, year, allow_errors=True)
+    slow = result.households.reset_index(drop=True)
     con = duckdb.connect()
     scan = scan_roster(con, paths, columns=columns, sheet=sheet)
     _same_notes(roster.notes, scan.notes)
-    fast = identify_scanned(scan, pack, year)
+    fast = identify_scanned(scan, pack, year, allow_errors=True)
+    assert fast.counts == result.counts  # findings by severity, 待核实 included
     got = con.sql(f"SELECT {', '.join(chr(34) + c + chr(34) for c in fast.columns)} FROM __register ORDER BY __row").df()
     flagged = slow["not_identified_reason"].astype(object).fillna("").str.startswith(DATA_ERROR_PREFIX)
     return slow, got, flagged
@@ -67,11 +69,12 @@ def _same_notes(want: pd.DataFrame, got: pd.DataFrame) -> None:
 
 
 def assert_same(slow: pd.DataFrame, fast: pd.DataFrame, flagged: pd.Series, *, allow_flagged: bool = False) -> None:
+    """Every household the same, those marked 数据错误待核实 (``flagged``) included."""
     assert list(fast.columns) == list(slow.columns)
     assert len(fast) == len(slow)
     if not allow_flagged:
         assert not flagged.any(), "validate found errors: this case is meant to be clean"
-    a, b = _values(slow[~flagged.to_numpy()]), _values(fast[~flagged.to_numpy()])
+    a, b = _values(slow), _values(fast)
     for col in slow.columns:
         x, y = a[col].tolist(), b[col].tolist()
         bad = [(i, u, v) for i, (u, v) in enumerate(zip(x, y)) if not (u == v or (u is None and v is None))]
@@ -101,21 +104,21 @@ def test_generated_rosters(tmp_path, layout, fmt, year):
 
 @pytest.mark.parametrize("layout, fmt", [("household", "parquet"), pytest.param("member", "csv", marks=SLOW),
                                          pytest.param("household", "csv", marks=SLOW), pytest.param("member", "parquet", marks=SLOW)])
-def test_messy_rosters_differ_only_where_validate_finds_errors(tmp_path, layout, fmt):
+def test_messy_rosters_stop_alike_and_mark_the_same_households(tmp_path, layout, fmt):
     roster, _ = generate_roster(300, seed=11, year=2015, messy=True)
     p = tmp_path / f"m.{fmt}"
     write_roster(roster, p, layout=layout)
     read = read_roster([p])
     reader_errors = read.notes[read.notes["severity"] == "error"]
-    if len(reader_errors):  # the reader's own value checks run on both paths and stop both alike
-        con = duckdb.connect()
-        scan = scan_roster(con, [p])
-        assert sorted(scan.notes.loc[scan.notes["severity"] == "error", "message"]) == sorted(reader_errors["message"])
-        with pytest.raises(DataError):
-            identify_scanned(scan, PACK, 2015)
-        with pytest.raises(FastPathUnsupported):
-            identify_scanned(scan, PACK, 2015, allow_errors=True)
-        return
+    con = duckdb.connect()
+    scan = scan_roster(con, [p])
+    assert sorted(scan.notes.loc[scan.notes["severity"] == "error", "message"]) == sorted(reader_errors["message"])
+    with pytest.raises(DataError) as fast_error:  # validate's errors stop both paths alike
+        identify_scanned(scan, PACK, 2015)
+    with pytest.raises(DataError) as slow_error:
+        identify(read, PACK, 2015)
+    assert (str(fast_error.value), fast_error.value.hint, fast_error.value.problems) == (
+        str(slow_error.value), slow_error.value.hint, slow_error.value.problems)
     slow, fast, flagged = run_both([p], 2015)
     assert flagged.any()  # the messy roster has validate errors: the pandas path marks them 待核实
     assert_same(slow, fast, flagged, allow_flagged=True)
@@ -279,7 +282,7 @@ def test_what_it_does_not_handle_is_refused_not_guessed(tmp_path):
         scan_roster(con, [two])
 
 
-def test_cli_engine_duckdb_falls_back_without_no_checks(tmp_path):
+def test_cli_engine_duckdb_runs_the_checks(tmp_path):
     from typer.testing import CliRunner
 
     from fupin_cli.cli.app import app
@@ -289,7 +292,7 @@ def test_cli_engine_duckdb_falls_back_without_no_checks(tmp_path):
     src = str(ROOT / "samples" / "roster-clean.parquet")
     r = runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(out_fast), "--engine", "duckdb", "--quiet"])
     assert r.exit_code == 0, r.output
-    assert "pandas engine runs instead" in r.output and "--no-checks" in r.output
+    assert "pandas engine runs instead" not in r.output and "were not run" not in r.output
     r = runner.invoke(app, ["identify", src, "--year", "2015", "-o", str(out_slow), "--engine", "duckdb", "--no-checks", "--quiet"])
     assert r.exit_code == 0, r.output
     assert "were not run" in r.output
@@ -338,3 +341,29 @@ def test_texts_come_from_the_query_not_from_fetched_columns(tmp_path):
     got, want = household_exit(ev), household_exit(slow.evaluation)
     assert set(ev._hh.columns) & set(scan.household_columns)  # the exit rules' inputs, fetched on demand
     assert got["exit_unmet"].tolist() == want["exit_unmet"].tolist()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_cli_engine_duckdb_with_data_errors(tmp_path, fmt):
+    """Data errors: exit 1 with the pandas path's message; --allow-errors: exit 0, the same register (待核实 rows)."""
+    from typer.testing import CliRunner
+
+    from fupin_cli.cli.app import app
+
+    roster, _ = generate_roster(120, seed=11, year=2015, messy=True)
+    src = tmp_path / f"messy.{fmt}"
+    write_roster(roster, src, layout="member")
+    runner = CliRunner()
+    base = ["identify", str(src), "--year", "2015", "--quiet"]
+    fast = runner.invoke(app, [*base, "-o", str(tmp_path / "f1.parquet"), "--engine", "duckdb"])
+    slow = runner.invoke(app, [*base, "-o", str(tmp_path / "s1.parquet")])
+    assert fast.exit_code == slow.exit_code == 1, (fast.output, slow.output)
+    assert "data errors" in fast.output and fast.output == slow.output
+    assert not (tmp_path / "f1.parquet").exists()
+    fast = runner.invoke(app, [*base, "-o", str(tmp_path / "f2.parquet"), "--engine", "duckdb", "--allow-errors"])
+    slow = runner.invoke(app, [*base, "-o", str(tmp_path / "s2.parquet"), "--allow-errors"])
+    assert fast.exit_code == slow.exit_code == 0, (fast.output, slow.output)
+    assert "pandas engine runs instead" not in fast.output
+    got, want = pd.read_parquet(tmp_path / "f2.parquet"), pd.read_parquet(tmp_path / "s2.parquet")
+    assert got.iloc[:, list(got.columns).index("未识别原因")].astype(str).str.startswith(DATA_ERROR_PREFIX).any()
+    pd.testing.assert_frame_equal(_values(got), _values(want), check_dtype=False)

@@ -62,11 +62,11 @@ class Engine(str, Enum):
 
 EngineOpt = Annotated[Engine, typer.Option(
     "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — the roster scanned and decided inside DuckDB (Parquet/CSV/"
-    ".xlsx/.xls roster, .parquet/.csv register); it does not run validate's data-quality checks (says so), and falls back to pandas, "
+    ".xlsx/.xls roster, .parquet/.csv register), validate's data-quality checks included (as SQL); it falls back to pandas, "
     "with a message, for what it does not handle yet.",)]
 NoChecksOpt = Annotated[bool, typer.Option(
-    "--no-checks", help="With --engine duckdb: run without validate's data-quality checks (that engine does not run them yet; "
-    "run `fupin validate` on the roster first). Without this flag --engine duckdb falls back to pandas, which runs them.")]
+    "--no-checks", help="With --engine duckdb: run without validate's data-quality checks and the pack's check rules "
+    "(the run's notes say so; run `fupin validate` on the roster for them).")]
 AssistOpt = Annotated[Path | None, input_option("--assist", "帮扶 table: 户编号 + 帮扶责任人 per household and/or 行政村 + 驻村工作队 per village.")]
 
 
@@ -210,9 +210,7 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
     from fupin_cli.io.paths import expand_paths
 
     why = None
-    if not no_checks:
-        why = "it does not run validate's data-quality checks yet (add --no-checks after `fupin validate` to run it without them)"
-    elif unsupported:
+    if unsupported:
         why = f"{', '.join(unsupported)} not supported yet"
     elif target is not None and target.suffix.lower() not in (".parquet", ".csv"):
         why = f"a {target.suffix} register (.parquet and .csv only)"
@@ -231,7 +229,7 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
             chosen = settle(RegionRoster(scan), cfg, year, "national-2014", loaded=pack)  # region and pack as the pandas path settles them
             result = identify_scanned(scan, chosen.pack, year, chosen.region, allow_errors=allow_errors, version=__version__,
                                       run_time=run_time(list(roster)), options={**options, "engine": "duckdb"}, progress=step,
-                                      policy=policy)
+                                      policy=policy, checks=not no_checks)
             result.provenance["choice"] = chosen.info
             step("write")
             outputs = [] if target is None else [str(write_register_sql(result, target, lang=lang, force=force))]

@@ -215,7 +215,7 @@ def _duckdb_reassess(previous, current, pack, year, target, step, *, sheet, enco
                        **cfg.describe(), "engine": "duckdb"}
             ident = identify_scanned(scan, chosen.pack, year, chosen.region, allow_errors=allow_errors, version=__version__,
                                      run_time=run_time([previous, current]), options=options, progress=step,
-                                     policy=policy)
+                                     policy=policy, checks=not no_checks)
             result = reassess_scanned(prev, scan, ident, year, previous_name=name, previous_year=prev_year)
             result.provenance["choice"] = chosen.info
             step("write")

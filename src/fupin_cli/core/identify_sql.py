@@ -13,11 +13,12 @@ household there:
 * the register: a DuckDB table ``__register`` (roster columns, decision columns, estimates,
   人口数, year, pack, 原表行号) in roster order, written by the engine (``COPY``) in ``io.scan_write``.
 
-What it does not do (the caller falls back to :func:`fupin_cli.core.identify.identify` or says
-so): ``validate``'s data-quality checks (only the reader's value checks run: a cell that is not a
-valid number / date / 是否 stops the run as on the pandas path); the pack's ``check`` rules
-(疑点; shipped packs have only warning/info ones, which change no decision — a pack with an
-``error`` check rule is refused here); ``--quota``, ``--assist``, ``--population``; the 汇总 /
+* ``validate``'s data-quality checks (``checks.sql.validate_scanned``: SQL finding rows over the
+  scanned tables, the same findings as ``checks.validate``) and the pack's ``check`` rules: error
+  findings stop the run (exit 1) as on the pandas path, and with ``allow_errors`` the households they
+  concern are 待核实 with the findings as 未识别原因 (``core.identify.error_reasons``).
+
+What it does not do (the caller says so): ``--quota``, ``--assist``, ``--population``; the 汇总 /
 致贫原因 / 帮扶覆盖 reports (only the closing counts).
 """
 
@@ -38,10 +39,10 @@ from fupin_cli.core.identify import (
     provenance,
     stop_on_errors,
 )
-from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, SOURCE_ROW
+from fupin_cli.schema import HOUSEHOLD_FIELD_NAMES, PROVENANCE_COLUMNS, SOURCE_ROW
 
 REGISTER = "__register"
-# validate's checks that identify runs on the pandas path and this path does not (said in every run)
+# said in the run's notes when the checks were not run (--no-checks)
 CHECKS_NOT_RUN = "validate 的数据质量检查 (validate's data-quality checks) and the pack's check rules"
 
 
@@ -75,58 +76,104 @@ class _RosterInfo:
         self.sources = scan.sources
         self.households = pd.RangeIndex(scan.n_households)
         self.members = pd.RangeIndex(scan.n_members)
+        self.source_headers = dict(scan.source_headers)
+
+    def header_of(self, field_name: str) -> str:
+        from fupin_cli.schema import label
+
+        return self.source_headers.get(field_name) or label(field_name)
 
 
 def identify_scanned(scan: Any, pack: Any, year: int, region: str | None = None, *, allow_errors: bool = False,
                      version: str = "", run_time: str = "", options: dict[str, Any] | None = None,
-                     progress: Any = None, policy: Any = None) -> ScannedResult:
-    """Identify poor households of a scanned roster; the register is the DuckDB table ``__register``."""
+                     progress: Any = None, policy: Any = None, checks: bool = True) -> ScannedResult:
+    """Identify poor households of a scanned roster; the register is the DuckDB table ``__register``.
+
+    ``checks=False`` (``--no-checks``): validate's checks and the pack's check rules are not run (the notes say so)."""
+    from fupin_cli.checks.pack import evaluation_findings
+    from fupin_cli.checks.sql import validate_scanned
     from fupin_cli.engine.compile_sql import evaluate_relations
-    from fupin_cli.findings import count_by_severity
+    from fupin_cli.findings import concat_findings
 
     step = progress or (lambda name: None)
     con = scan.con
     findings = scan.notes
+    if checks:
+        step("validate")
+        findings = validate_scanned(con, scan, year, lambda table, cols: _fetch(con, scan, table, cols)).findings
     source = scan.sources[0].name if scan.sources else "roster"
-    if count_by_severity(findings)["error"]:
-        if not allow_errors:
-            stop_on_errors(findings, source, scan.sources[0].path if scan.sources else None)
-        raise FastPathUnsupported("data errors with --allow-errors (the 待核实 reasons come from the pandas path)")
-    bad = [r.id for r in pack.rules_of("check", year) if getattr(r, "severity", "warning") == "error" and not getattr(r, "builtin", None)]
-    if bad:
-        raise FastPathUnsupported(f"the pack's error-level check rules ({', '.join(bad)})")
+    if not allow_errors:
+        stop_on_errors(findings, source, scan.sources[0].path if scan.sources else None)
     step("evaluate")
     hcols = [c for c in scan.household_columns if c in HOUSEHOLD_FIELD_NAMES]
     mcols = [c for c in scan.member_columns if c != "household_id" and not c.startswith("_")]
     avail, policy = _availability(scan, pack, year, region, policy)
     ages = _ages(con, scan, pack, year)
 
-    def fetch(columns: list[str]) -> pd.DataFrame:  # on demand only: texts the query does not build (reassess's exit texts)
-        return _frame(con.sql(f"SELECT {', '.join(_q(c) for c in columns)} FROM __hh ORDER BY __row").to_arrow_table(), scan.kinds)
+    def fetch(columns: list[str]) -> pd.DataFrame:  # on demand only: texts the query does not build (reassess's exit texts),
+        # and the columns the pack's check findings name, with their provenance
+        return _fetch(con, scan, "__hh", [*columns, *[c for c in PROVENANCE_COLUMNS if c in scan.household_columns and c not in columns]])
 
     # the decisions and their texts are computed by the query (engine/texts_sql.py): no input column is fetched for them
     ev = evaluate_relations(con, pack, year, region, "__hh", "__mem", hcols, mcols if scan.n_members else [], fetch, ages=ages,
                             availability=avail, policy=policy, decisions=True)
+    info = _RosterInfo(scan)
+    if checks:  # the pack's check rules, as `fupin validate` runs them (core.identify)
+        findings = concat_findings([findings, evaluation_findings(ev, info)])
     decisions = _sql_decisions(ev)
     step("decide")
     _register(con, scan, ev, decisions, year, pack)
+    _pending_on_errors(con, scan, findings)
     written = _decision_columns(decisions)
     hh_counts = _frame(con.sql(f"SELECT status, {'household_size' if 'household_size' in hcols else 'NULL AS household_size'}, "
                                    f"member_count FROM {REGISTER} ORDER BY __row").to_arrow_table(),
                        {"status": "str", "household_size": "int", "member_count": "int"})
     hh_counts["status"] = hh_counts["status"].astype(object)
-    info = _RosterInfo(scan)
     excluded = excluded_mask(ev)
     counts = closing_counts(info, hh_counts, findings, excluded)
     prov = provenance(info, pack, ev, year, region, version=version, run_time=run_time, options=options)
     prov["engine"] = "duckdb"
-    notes = [f"--engine duckdb (experimental): {CHECKS_NOT_RUN} were not run; run `fupin validate` on the roster for them"]
-    prov["notes"] = list(notes)
+    notes = [] if checks else [f"--no-checks: {CHECKS_NOT_RUN} were not run; run `fupin validate` on the roster for them"]
+    if notes:
+        prov["notes"] = list(notes)
     columns = [c for c in _register_columns(scan, ev, written) if c != "__row"]
     kinds = dict(scan.kinds)
     kinds.update({c: "str" for c in written})
     kinds.update({"member_count": "int", "assessment_year": "int", "pack": "str"})
     return ScannedResult(con, columns, kinds, counts, prov, findings, ev, notes)
+
+
+def _fetch(con: Any, scan: Any, table: str, columns: list[str]) -> pd.DataFrame:
+    """Columns of ``__hh`` / ``__mem`` as a pandas frame with the reader's dtypes, in roster order."""
+    pos = "__row" if table == "__hh" else "__mrow"
+    if not columns:
+        return pd.DataFrame(index=pd.RangeIndex(scan.n_households if table == "__hh" else scan.n_members))
+    return _frame(con.sql(f"SELECT {', '.join(_q(c) for c in columns)} FROM {table} ORDER BY {pos}").to_arrow_table(), scan.kinds)
+
+
+def _pending_on_errors(con: Any, scan: Any, findings: pd.DataFrame) -> None:
+    """Households with error findings (--allow-errors) → 待核实 with the findings as 未识别原因 (as core.identify)."""
+    from fupin_cli.core.identify import DATA_ERROR_PREFIX, error_reasons
+    from fupin_cli.roster import Roster
+    from fupin_cli.schema import STATUS_PENDING
+
+    if not (findings["severity"] == "error").any():
+        return
+    keys = ["household_id", *PROVENANCE_COLUMNS]
+    hh = _fetch(con, scan, "__hh", [c for c in keys if c in scan.household_columns])
+    mem = _fetch(con, scan, "__mem", [c for c in keys if c in scan.member_columns]) if scan.n_members else pd.DataFrame()
+    reasons = error_reasons(Roster(hh, mem, sources=scan.sources), findings)
+    has = reasons.notna().to_numpy()
+    if not has.any():
+        return
+    import pyarrow as pa
+
+    pos = np.flatnonzero(has)
+    con.register("__reasons", pa.table({"__p": pa.array(pos, type=pa.int64()),
+                                        "__t": pa.array((DATA_ERROR_PREFIX + reasons.iloc[pos].astype(str)).tolist(), type=pa.string())}))
+    con.execute(f"UPDATE {REGISTER} SET status = {_lit(STATUS_PENDING)}, attribute = NULL, not_identified_reason = r.__t "
+                f"FROM __reasons AS r WHERE {REGISTER}.__row = r.__p")
+    con.unregister("__reasons")
 
 
 def _availability(scan: Any, pack: Any, year: int, region: str | None, policy: Any) -> Any:

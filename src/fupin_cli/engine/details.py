@@ -275,7 +275,7 @@ def literal_text(node: ir.Node, param_text: Callable[[str], str], masked: bool =
     """Display text of a constant operand (parameter, literal, list of literals); None for anything else.
     ``masked``: compared with an ID-like field — its texts are masked, never a full ID number."""
     def one(n: ir.Node) -> str:
-        text = format_scalar(n.value, None)
+        text = format_scalar(getattr(n, "value", None), None)
         return mask_value(text) if masked and isinstance(n, ir.Str) else text
 
     if isinstance(node, ir.Param):

@@ -118,6 +118,7 @@ def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str
         matcher = columns.matcher(p.name, "") if columns is not None else None
         grid, header, types = _header(con, p, fmt, encoding, matcher, info)
         scan = _scan_sheet(con, grid, header, types, fmt, info)
+    _implausible_notes(con, scan)
     _finish_notes(scan, columns)
     return scan
 
@@ -133,7 +134,27 @@ def _scan_sheet(con, grid, header, types: dict, fmt: str, info: SourceInfo, merg
     typed.merged = {typed.names[i] for i in (merged or set())}
     notes = _skip_rows(con, grid, header, typed, cell_notes)
     notes.extend(formula_notes(SimpleNamespace(grid=grid, header=header)))  # untrusted formula cells (read._assemble)
+    from fupin_cli.io.read import _match_notes
+
+    table: Any = SimpleNamespace(grid=grid, header=header)  # what _match_notes reads of a read_layout.Table
+    notes.extend(_match_notes([table], info.name))  # columns read inverted or with a unit
     return _layout(con, grid, header, typed, info, notes)
+
+
+def _implausible_notes(con, scan: Scan) -> None:
+    """The reader's ``guard.implausible_notes`` (per-capita income under 10 yuan), on the few rows it concerns."""
+    from fupin_cli.io.guard import IMPLAUSIBLE_INCOME, INCOME_FIELDS, implausible_notes
+
+    present = [f for f in INCOME_FIELDS if f in scan.household_columns]
+    if not present:
+        return
+    cond = " OR ".join(f"(CAST({q(f)} AS DOUBLE) > 0 AND CAST({q(f)} AS DOUBLE) < {IMPLAUSIBLE_INCOME!r})" for f in present)
+    cols = [c for c in ("household_id", *present, SOURCE_SHEET, SOURCE_ROW) if c in scan.household_columns]
+    from fupin_cli.core.identify_sql import _frame
+
+    rows = _frame(con.sql(f"SELECT {', '.join(q(c) for c in cols)} FROM {HH} WHERE {cond} ORDER BY {ROW}").to_arrow_table(), scan.kinds)
+    if len(rows):
+        scan.notes = concat_findings([scan.notes, *implausible_notes(rows, scan.sources[0].name)])
 
 
 # ---------------------------------------------------------------------------------------
