@@ -1,7 +1,17 @@
-"""Benchmark: writing the register workbook (``write_register`` → .xlsx), one source tree against another.
+"""Benchmark: .xlsx in and out — writing the register workbook (``write_register`` → .xlsx), one source tree
+against another; and ``identify --engine duckdb`` on an .xlsx roster against the raw fastexcel load of it.
 
     python benchmarks/bench_xlsx.py prepare --households 100000          # not timed: generate + identify, cached
     python benchmarks/bench_xlsx.py compare --households 100000 --before /tmp/old/src --after src --repeat 3
+    python benchmarks/bench_xlsx.py identify ROSTER.xlsx --year 2016 [--repeat 1] [--pandas]
+
+``identify`` (issue 10: "100k households from .xlsx: identify end to end within 2x the raw fastexcel load")
+runs, each as one fresh process under ``/usr/bin/time -v`` (wall, CPU = user + system, peak RSS), interleaved
+per repeat: (r) the raw load, ``fastexcel.read_excel(p).load_sheet(0, header_row=None, dtypes="string").to_arrow()``;
+(d) ``fupin identify ROSTER --year Y --engine duckdb --no-checks -o out.parquet --force --quiet``; with
+``--pandas`` also (p) the default engine, ``fupin identify ROSTER --year Y -o out.parquet --force --quiet``.
+It prints each run, the medians and the ratios d/r (wall and CPU), and checks that (d) did not fall back
+to the pandas engine (its stderr would say so).
 
 ``prepare`` generates a synthetic county (``samples.generate_roster``, member layout, national-2014,
 2016) and identifies it in memory; the :class:`IdentifyResult` is pickled to
@@ -141,6 +151,55 @@ def compare(a: argparse.Namespace) -> None:
               f"{med['peak']:,.0f} MB ({med['base']:,.0f} MB) | {med['size_mb']:.1f} MB |")
 
 
+RAW = ("import sys, fastexcel; t = fastexcel.read_excel(sys.argv[1]).load_sheet(0, header_row=None, dtypes='string').to_arrow(); "
+       "print(t.num_rows, t.num_columns)")
+
+
+def _timed(cmd: list[str], env: dict) -> dict:
+    """Wall, CPU (user + system) and peak RSS of one fresh process under ``/usr/bin/time -v``."""
+    import re
+
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    if "pandas engine runs instead" in proc.stdout + proc.stderr:
+        sys.exit(f"--engine duckdb fell back to the pandas engine:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+
+    def num(label: str) -> float:
+        m = re.search(label + r": ([\d.]+)", proc.stderr)
+        return float(m.group(1)) if m else float("nan")
+
+    return {"wall": wall, "cpu": num(r"User time \(seconds\)") + num(r"System time \(seconds\)"),
+            "peak": num(r"Maximum resident set size \(kbytes\)") / 1024}
+
+
+def identify_vs_raw(a: argparse.Namespace) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(a.src).resolve())}
+    fupin = [sys.executable, "-m", "fupin_cli", "identify", str(a.roster), "--year", str(a.year), "--force", "--quiet"]
+    runs = {"raw fastexcel load (to_arrow)": [sys.executable, "-c", RAW, str(a.roster)]}
+    with tempfile.TemporaryDirectory(dir=a.tmp) as d:
+        runs["identify --engine duckdb --no-checks"] = [*fupin, "--engine", "duckdb", "--no-checks", "-o", str(Path(d) / "duckdb.parquet")]
+        if a.pandas:
+            runs["identify (default engine)"] = [*fupin, "-o", str(Path(d) / "pandas.parquet")]
+        results: dict[str, list[dict]] = {k: [] for k in runs}
+        for i in range(a.repeat):
+            for name, cmd in runs.items():
+                r = _timed(cmd, env)
+                results[name].append(r)
+                print(f"#{i + 1} {name}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, peak RSS {r['peak']:,.0f} MB "
+                      f"(load avg {os.getloadavg()[0]:.1f})", flush=True)
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "peak")} for name, rs in results.items()}
+    print(f"\n{a.roster.name} ({a.roster.stat().st_size / 1e6:.1f} MB), median of {a.repeat} (load average now {os.getloadavg()[0]:.1f}):")
+    print("| run | wall | CPU | peak RSS | wall / raw | CPU / raw |")
+    print("|---|---:|---:|---:|---:|---:|")
+    raw = med["raw fastexcel load (to_arrow)"]
+    for name, m in med.items():
+        print(f"| {name} | {m['wall']:.1f} s | {m['cpu']:.1f} s | {m['peak']:,.0f} MB | {m['wall'] / raw['wall']:.2f} | "
+              f"{m['cpu'] / raw['cpu']:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -157,8 +216,17 @@ def main() -> None:
     c.add_argument("--after", default=str(ROOT.parent / "src"))
     c.add_argument("--repeat", type=int, default=3)
     c.add_argument("--tmp", default=None, help="folder for the output workbooks (default: system temp)")
+    i = sub.add_parser("identify", help="identify --engine duckdb on an .xlsx roster against the raw fastexcel load")
+    i.add_argument("roster", type=Path)
+    i.add_argument("--year", type=int, default=2016)
+    i.add_argument("--repeat", type=int, default=1)
+    i.add_argument("--pandas", action="store_true", help="also time the default (pandas) engine")
+    i.add_argument("--src", default=str(ROOT.parent / "src"), help="src folder of the tree to run")
+    i.add_argument("--tmp", default=None, help="folder for the registers (default: system temp)")
     a = ap.parse_args()
-    if a.cmd == "prepare":
+    if a.cmd == "identify":
+        identify_vs_raw(a)
+    elif a.cmd == "prepare":
         print(prepare(a.households, a.data))
     elif a.cmd == "run":
         print(json.dumps(run(a.pickle, a.out)))

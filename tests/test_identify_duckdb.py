@@ -203,6 +203,9 @@ FORMS = [
     pytest.param(Form("member", relabel=tuple(sorted(variants("member"))), spaces=True, seed=3, fmt="csv"), marks=SLOW),
     pytest.param(Form("member", relabel=tuple(sorted(variants("member"))), shuffle=True, seed=4, fmt="parquet"), marks=SLOW),
     pytest.param(Form("household", relabel=tuple(sorted(variants("household"))), seed=13, fmt="parquet"), marks=SLOW),
+    Form("member", layout="head-only", relabel=tuple(sorted(variants("member"))), spaces=True, split="sheets", seed=6, fmt="xlsx"),
+    pytest.param(Form("household", relabel=tuple(sorted(variants("household"))), shuffle=True, split="sheets", seed=15, fmt="xlsx"),
+                 marks=SLOW),
 ]
 
 
@@ -218,7 +221,7 @@ def county(tmp_path_factory):
     return frames["member"], frames["household"]
 
 
-@pytest.mark.parametrize("form", FORMS, ids=lambda f: f"{f.family}-{f.layout}-{f.fmt}-{f.seed}" if isinstance(f, Form) else None)
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f"{f.family}-{f.layout}-{f.split}-{f.fmt}-{f.seed}" if isinstance(f, Form) else None)
 def test_metamorphic_forms(county, tmp_path, form):
     """Relabelled headers (inverted polarity, 万元/千元 units, graded 危房, √/×) read by the same vocabulary."""
     member, household = county

@@ -64,6 +64,7 @@ from fupin_cli.schema import (
 
 HH, MEM = "__hh", "__mem"
 SRC = "__src"
+XL = "__xl"  # a sheet's body as Arrow, registered for the view __src
 ROW, MROW = "__row", "__mrow"
 
 
@@ -251,6 +252,7 @@ def _grid_source(con, grid, header) -> set[int]:
     top-left cell as ``build_table`` fills them), straight from fastexcel's Arrow arrays.  ID cells stored as
     numbers (the reader's ``id.stored_as_number`` errors) are refused.  Returns the columns with merges."""
     from fupin_cli.io.excel import merge_sources
+    from fupin_cli.io.read_grid import frame_from_arrow
     from fupin_cli.io.read_values import ID_FIELDS
 
     start = header.data_start
@@ -266,12 +268,12 @@ def _grid_source(con, grid, header) -> set[int]:
     for c in header.columns:
         arr = pa.array(grid.cells[c.index].array).slice(start)  # the text fastexcel returned, no copy
         data[f"c{c.index}"] = arr.take(pa.array(sources[c.index])) if c.index in sources else arr
-    con.register("__xl", pa.table(data))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SRC} AS SELECT * FROM __xl")
-    con.unregister("__xl")
+    con.register(XL, pa.table(data))  # scanned where it is (a view): no copy of the text in DuckDB
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {SRC} AS SELECT * FROM {XL}")
     del data
     grid.n_rows = grid.height
-    grid.cells = grid.cells.iloc[: header.data_start]  # the header rows stay for messages; the body now lives in DuckDB
+    head = pa.array(np.arange(header.data_start, dtype=np.int64))  # the header rows, copied: the body's buffers go with __xl
+    grid.cells = frame_from_arrow([pa.array(grid.cells[j].array).take(head) for j in range(grid.width)])
     return {c.index for c in header.columns if c.index in sources}
 
 
@@ -561,6 +563,7 @@ def _skip_rows(con, grid, header, typed: _Typed, cell_notes: list) -> list:
                 f"{repeated} AS __repeated FROM {SRC} AS s {' '.join(typed.joins)}")
     is_view = con.sql(f"SELECT count(*) FROM duckdb_views() WHERE view_name = {lit(SRC)}").fetchall()[0][0]
     con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} {SRC}")
+    con.unregister(XL)  # a sheet's Arrow text (nothing for Parquet/CSV)
     skipped = con.sql("SELECT __s, __blank, __total, __repeated FROM __typed WHERE __blank OR __total OR __repeated "
                       "ORDER BY __s").to_arrow_table()
     if not skipped.num_rows:
