@@ -100,6 +100,25 @@ def lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+MEMORY_LIMIT = "1GB"  # DuckDB's own memory for a scanned roster's run; beyond it, tables and sorts spill to disk
+
+
+def connect(memory_limit: str | None = None) -> Any:
+    """An in-process DuckDB for a scanned roster's run: its memory bounded (``memory_limit``, default
+    ``FUPIN_DUCKDB_MEMORY`` or :data:`MEMORY_LIMIT`; DuckDB's own default is 80% of the machine's RAM, and a
+    1M-household roster's tables reached 7 GB) with a private temporary folder to spill to (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    spill = tempfile.mkdtemp(prefix="fupin-duckdb-")
+    atexit.register(shutil.rmtree, spill, True)
+    limit = memory_limit or os.environ.get("FUPIN_DUCKDB_MEMORY") or MEMORY_LIMIT
+    return duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
+
+
 def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str | None = None, encoding: str | None = None,
                 columns: Any = None) -> Scan:
     """Scan ``paths`` (one Parquet/CSV roster) into ``con``; :class:`Unsupported` when the pandas reader is needed."""
