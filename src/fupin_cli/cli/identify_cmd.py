@@ -216,11 +216,9 @@ def _duckdb_identify(roster, pack, year, region, target, step, *, sheet, encodin
         why = f"a {target.suffix} register (.parquet and .csv only)"
     result = None
     if why is None:
-        import duckdb
+        from fupin_cli.io.scan import connect, scan_roster, write_register_sql
 
-        from fupin_cli.io.scan import scan_roster, write_register_sql
-
-        con = duckdb.connect()
+        con = connect()
         try:
             step("read")
             scan = scan_roster(con, expand_paths(roster), sheet=sheet, encoding=encoding, columns=load_column_map(columns) if columns is not None else None)

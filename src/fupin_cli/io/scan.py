@@ -101,6 +101,25 @@ def lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+MEMORY_LIMIT = "1GB"  # DuckDB's own memory for a scanned roster's run; beyond it, tables and sorts spill to disk
+
+
+def connect(memory_limit: str | None = None) -> Any:
+    """An in-process DuckDB for a scanned roster's run: its memory bounded (``memory_limit``, default
+    ``FUPIN_DUCKDB_MEMORY`` or :data:`MEMORY_LIMIT`; DuckDB's own default is 80% of the machine's RAM, and a
+    1M-household roster's tables reached 7 GB) with a private temporary folder to spill to (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    spill = tempfile.mkdtemp(prefix="fupin-duckdb-")
+    atexit.register(shutil.rmtree, spill, True)
+    limit = memory_limit or os.environ.get("FUPIN_DUCKDB_MEMORY") or MEMORY_LIMIT
+    return duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
+
+
 def scan_roster(con: Any, paths: Sequence[str | os.PathLike[str]], *, sheet: str | None = None, encoding: str | None = None,
                 columns: Any = None) -> Scan:
     """Scan ``paths`` (one Parquet/CSV roster) into ``con``; :class:`Unsupported` when the pandas reader is needed."""
@@ -357,6 +376,7 @@ def _typed_table(con, grid, header, types: dict, n_rows: int, fmt: str, notes: l
 
     out = _Typed([], [], [], {}, {})
     hid_col = header.fields.get("household_id")
+    checks = _number_checks(con, header, types, fmt)
     for c in header.columns:
         src = f"s.{q('c' + str(c.index))}"
         name = c.field or c.header
@@ -368,7 +388,7 @@ def _typed_table(con, grid, header, types: dict, n_rows: int, fmt: str, notes: l
         tk = _typed_kind(types[c.index]) if fmt == "parquet" else None
         if c.field in ("id_number", "head_id_number") and tk in ("number", "bool"):
             raise Unsupported(f"ID numbers stored as numbers (column {c.letter})")
-        direct = _direct(con, src, c, kind, tk, inverted, scale)
+        direct = _direct(src, c, kind, tk, inverted, scale, checks.get(c.index))
         if direct is not None:
             out.select.append(f"{direct} AS {q(name)}")
             out.present.append(f"{src} IS NOT NULL")
@@ -381,14 +401,31 @@ def _typed_table(con, grid, header, types: dict, n_rows: int, fmt: str, notes: l
     return out
 
 
-def _direct(con, src: str, c, kind: str, tk: str | None, inverted: bool, scale: float) -> str | None:
-    """SQL for a typed Parquet column used as stored (``read_text.typed_values`` + ``apply_match``), else None."""
+def _number_checks(con, header, types: dict, fmt: str) -> dict[int, tuple[bool, bool]]:
+    """Typed Parquet number columns of numeric fields → (every value finite and within bounds, every value whole):
+    all columns in one pass over the file (one query per column was a pass each)."""
     from fupin_cli.io.guard import MAX_NUMBER
+    from fupin_cli.io.read_text import _typed_kind
 
-    if tk == "number" and kind in ("float", "money", "int"):
-        ok, whole = con.sql(
-            f"SELECT coalesce(bool_and(isfinite(CAST({src} AS DOUBLE)) AND abs(CAST({src} AS DOUBLE)) <= {float(MAX_NUMBER)!r}), true), "
-            f"coalesce(bool_and(CAST({src} AS DOUBLE) = round(CAST({src} AS DOUBLE))), true) FROM {SRC} AS s").fetchall()[0]
+    if fmt != "parquet":
+        return {}
+    cols = [c for c in header.columns if _typed_kind(types[c.index]) == "number"
+            and (FIELDS[c.field].kind if c.field else "str") in ("float", "money", "int")]
+    if not cols:
+        return {}
+    items = []
+    for c in cols:
+        x = f"CAST(s.{q('c' + str(c.index))} AS DOUBLE)"
+        items += [f"coalesce(bool_and(isfinite({x}) AND abs({x}) <= {float(MAX_NUMBER)!r}), true)",
+                  f"coalesce(bool_and({x} = round({x})), true)"]
+    row = con.sql(f"SELECT {', '.join(items)} FROM {SRC} AS s").fetchall()[0]
+    return {c.index: (bool(row[2 * i]), bool(row[2 * i + 1])) for i, c in enumerate(cols)}
+
+
+def _direct(src: str, c, kind: str, tk: str | None, inverted: bool, scale: float, checks: tuple[bool, bool] | None) -> str | None:
+    """SQL for a typed Parquet column used as stored (``read_text.typed_values`` + ``apply_match``), else None."""
+    if tk == "number" and kind in ("float", "money", "int") and checks is not None:
+        ok, whole = checks
         if not ok:
             return None  # the text path reports each cell
         if kind == "int":
@@ -652,7 +689,6 @@ def _members(con, grid, header, typed, info, notes, names, fields, passthrough, 
                     "FROM __typed) ORDER BY __i")
         if con.sql("SELECT count(*) FROM __typed WHERE household_id IS NULL").fetchall()[0][0]:
             raise Unsupported("member rows without 户编号 and no household above them")
-    written = "t.__written" if blank else "true"
     hh_cols = [c for c in HOUSEHOLD_FIELD_NAMES if c in names and c != "household_id"]
     mem_cols = [c for c in MEMBER_FIELD_NAMES if c in names]
     sel_m = ", ".join([f"CAST(__i AS BIGINT) AS {MROW}", "household_id"]
@@ -674,31 +710,32 @@ def _members(con, grid, header, typed, info, notes, names, fields, passthrough, 
         if filled:
             notes.append(_head_note(info, header.excel_rows(grid)[-1], filled))
     order = [c for c in HOUSEHOLD_FIELD_NAMES if c in out_hh]
-    # one GROUP BY: the household's first row, its first row with any household value, and the hash of the
-    # household values over those rows (min = max: every such row carries the same values)
+    # one GROUP BY (one pass over the rows, reading only what it needs): the household's first row, its first
+    # row with any household value, the hash of the household values over those rows (min = max: every such row
+    # carries the same values), the rows after the first and how many of them are blank (the first row of a
+    # household always has its 户编号 written: a filled-in one comes from a row above in the same block)
     allnull = " AND ".join(f"{q(c)} IS NULL" for c in hh_cols) or "true"
     tuple_hash = f"hash({', '.join(q(c) for c in hh_cols)})" if hh_cols else "0"
+    used = "".join(f", {q(c)}" for c in mem_cols if c in ("name", "id_number", "relation"))  # the head's name and ID
     con.execute(f"CREATE OR REPLACE TEMP TABLE __hh0 AS SELECT household_id, min(__i) AS __first, "
-                f"min(__i) FILTER (WHERE NOT ({allnull})) AS __first_filled, min(__h) FILTER (WHERE NOT ({allnull})) AS __h0, "
-                f"max(__h) FILTER (WHERE NOT ({allnull})) AS __h1{''.join(', ' + e for e in extra)} "
-                f"FROM (SELECT *, {tuple_hash} AS __h FROM __typed) GROUP BY household_id")
-    if hh_cols and con.sql("SELECT count(*) FROM __hh0 WHERE __h0 <> __h1 OR __first_filled <> __first").fetchall()[0][0]:
+                f"min(__i) FILTER (WHERE NOT __blank_hh) AS __first_filled, min(__h) FILTER (WHERE NOT __blank_hh) AS __h0, "
+                f"max(__h) FILTER (WHERE NOT __blank_hh) AS __h1, count(*) AS __n, count(*) FILTER (WHERE __blank_hh) AS __nblank"
+                f"{''.join(', ' + e for e in extra)} "
+                f"FROM (SELECT household_id, __i, {tuple_hash} AS __h, {allnull} AS __blank_hh{used} FROM __typed) GROUP BY household_id")
+    differ, n_cont, n_blank_cont = con.sql(
+        "SELECT count(*) FILTER (WHERE __h0 <> __h1 OR __first_filled <> __first), coalesce(sum(__n - 1), 0), "
+        "coalesce(sum(__nblank - CASE WHEN __first_filled IS NULL THEN 1 ELSE 0 END), 0) FROM __hh0").fetchall()[0]
+    if hh_cols and differ:
         raise Unsupported("household values that differ between a household's rows, or are blank on its first row only")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __hh1 AS SELECT h.*, t.__s AS __first_s{''.join(', t.' + q(c) for c in hh_cols)} "
-                f"FROM __hh0 AS h JOIN __typed AS t ON t.__i = h.__first")
-    con.execute("DROP TABLE __hh0")
-    con.execute("ALTER TABLE __hh1 RENAME TO __hh0")
-    blank_rest = " AND ".join(f"t.{q(c)} IS NULL" for c in hh_cols) or "true"
-    n_cont, n_blank_cont = con.sql(
-        f"SELECT count(*) FILTER (WHERE cont), count(*) FILTER (WHERE cont AND {blank_rest}) FROM "
-        f"(SELECT t.*, (t.__i <> h.__first OR NOT {written}) AS cont FROM __typed AS t JOIN __hh0 AS h USING (household_id)) AS t").fetchall()[0]
     if typed.merged & {"household_id", *hh_cols}:
         info.layout = "member-merged"
     else:
         info.layout = "member-head-only" if n_cont and n_blank_cont * 2 > n_cont else "member"
-    sel_h = ", ".join([f"CAST(row_number() OVER (ORDER BY h.__first) - 1 AS BIGINT) AS {ROW}"] + [f"h.{q(c)}" for c in order]
-                      + [prov.replace("__s", "h.__first_s")])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {HH} AS SELECT {sel_h} FROM __hh0 AS h")
+    # the household values: those of its first row (joined once)
+    sel_h = ", ".join([f"CAST(row_number() OVER (ORDER BY h.__first) - 1 AS BIGINT) AS {ROW}"]
+                      + [f"{'t' if c in hh_cols else 'h'}.{q(c)}" for c in order] + [prov.replace("__s", "t.__s")])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {HH} AS SELECT {sel_h} FROM __hh0 AS h JOIN __typed AS t ON t.__i = h.__first "
+                f"ORDER BY h.__first")
     con.execute("DROP TABLE __hh0")
     con.execute("DROP TABLE __typed")
     n_hh = con.sql(f"SELECT count(*) FROM {HH}").fetchall()[0][0]
