@@ -274,7 +274,7 @@ def is_sensitive(*nodes: ir.Node) -> bool:
 def literal_text(node: ir.Node, param_text: Callable[[str], str], masked: bool = False) -> str | None:
     """Display text of a constant operand (parameter, literal, list of literals); None for anything else.
     ``masked``: compared with an ID-like field — its texts are masked, never a full ID number."""
-    def one(n: ir.Node) -> str:
+    def one(n: ir.Num | ir.Str | ir.Bool | ir.Date) -> str:
         text = format_scalar(n.value, None)
         return mask_value(text) if masked and isinstance(n, ir.Str) else text
 
