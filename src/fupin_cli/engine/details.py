@@ -274,8 +274,8 @@ def is_sensitive(*nodes: ir.Node) -> bool:
 def literal_text(node: ir.Node, param_text: Callable[[str], str], masked: bool = False) -> str | None:
     """Display text of a constant operand (parameter, literal, list of literals); None for anything else.
     ``masked``: compared with an ID-like field — its texts are masked, never a full ID number."""
-    def one(n: ir.Node) -> str:
-        text = format_scalar(getattr(n, "value", None), None)
+    def one(n: ir.Num | ir.Str | ir.Bool | ir.Date) -> str:
+        text = format_scalar(n.value, None)
         return mask_value(text) if masked and isinstance(n, ir.Str) else text
 
     if isinstance(node, ir.Param):
