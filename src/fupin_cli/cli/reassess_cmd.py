@@ -55,7 +55,7 @@ CurrentArg = Annotated[list[Path], rosters_argument("This year's roster: .xlsx, 
 
 
 EngineOpt = Annotated[Engine, typer.Option(
-    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — both years scanned and reassessed inside DuckDB (a .parquet "
+    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — both years scanned and reassessed inside DuckDB (a .parquet or .csv "
     "PREVIOUS register, a Parquet/CSV roster, a .parquet/.csv register out; matching and 动态调整 as joins); it does not run "
     "validate's data-quality checks (needs --no-checks), and falls back to pandas, with a message, for what it does not handle yet.")]
 NoChecksOpt = Annotated[bool, typer.Option(
