@@ -145,7 +145,7 @@ def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> Re
     import pyarrow.parquet as pq
 
     from fupin_cli.core.identify_sql import FastPathUnsupported
-    from fupin_cli.core.reassess_sql import SPACE_SQL
+    from fupin_cli.core.reassess_sql import strip_sql
     from fupin_cli.io.register import _kind, canonical_names
     from fupin_cli.io.write import sha256_file
     from fupin_cli.schema import DECISION_FIELDS, FALSE_WORDS, TRUE_WORDS
@@ -202,7 +202,7 @@ def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> Re
         elif kind in ("str", "code") or name in DECISION_FIELDS:  # text: blank is missing
             if name in ("household_id", "head_id_number", "id_number") and not text:
                 raise FastPathUnsupported(f"PREVIOUS {p.name}: {label} is not stored as text")
-            expr = f"CASE WHEN trim(CAST({src} AS VARCHAR), {SPACE_SQL}) = '' THEN NULL ELSE CAST({src} AS VARCHAR) END"
+            expr = f"CASE WHEN {strip_sql(src)} = '' THEN NULL ELSE CAST({src} AS VARCHAR) END"
         else:
             expr = src
         items.append(f"{expr} AS {q(name)}")
