@@ -8,7 +8,8 @@
 Preparation (cached under ``<data>/reassess-<N>/``, default ``benchmarks/data``, git-ignored, not timed):
 ``generate_chain(N, seed=2015, years=[2015, 2016])`` → ``roster-2015.parquet`` and
 ``roster-2016.parquet`` (member layout, ~3.5 members per household) and the 2016 truth;
-``fupin identify roster-2015.parquet --year 2015`` → ``register-2015.parquet``.
+``fupin identify roster-2015.parquet --year 2015 --pack P`` → ``register-2015-P.parquet`` (``--pack``, default
+national-2014: the generator's truth follows the national rules; every measured run uses the same pack).
 
 Measured, each as one fresh process under ``/usr/bin/time -v`` (wall, CPU = user + system, peak RSS):
 
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent
 FUPIN = [sys.executable, "-m", "fupin_cli"]
 
 
-def prepare(n: int, folder: Path) -> None:
+def prepare(n: int, folder: Path, pack: str) -> Path:
     from fupin_cli.io.write_roster import write_roster
     from fupin_cli.samples import generate_chain
 
@@ -55,11 +56,13 @@ def prepare(n: int, folder: Path) -> None:
         counts = tr16.households["transition"].value_counts()
         truth.write_text(json.dumps({k: int(v) for k, v in counts.items()}, ensure_ascii=False), encoding="utf-8")
         del ro15, ro16, tr16
-    reg = folder / "register-2015.parquet"
+    reg = folder / f"register-2015-{pack}.parquet"
     if not reg.exists():
         t = time.perf_counter()
-        subprocess.run([*FUPIN, "identify", str(r15), "--year", "2015", "-o", str(reg), "-q", "--allow-errors"], check=True)
+        subprocess.run([*FUPIN, "identify", str(r15), "--year", "2015", "-o", str(reg), "-q", "--allow-errors", "--pack", pack],
+                       check=True)
         print(f"identified 2015 in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return reg
 
 
 def run(cmd: list[str]) -> tuple[dict, dict | None]:
@@ -82,12 +85,12 @@ def run(cmd: list[str]) -> tuple[dict, dict | None]:
     return {"wall_s": round(wall, 1), "cpu_s": cpu, "peak_rss_mb": peak_mb}, payload
 
 
-def measure(folder: Path, engines: list[str]) -> dict:
-    prev, roster = folder / "register-2015.parquet", folder / "roster-2016.parquet"
+def measure(folder: Path, prev: Path, engines: list[str], pack: str) -> dict:
+    roster = folder / "roster-2016.parquet"
     result: dict = {}
     for engine in engines:
         out = folder / f"reassess-{engine}.parquet"
-        cmd = [*FUPIN, "reassess", str(prev), str(roster), "--year", "2016", "-o", str(out), "--force", "--json"]
+        cmd = [*FUPIN, "reassess", str(prev), str(roster), "--year", "2016", "-o", str(out), "--force", "--json", "--pack", pack]
         cmd += ["--engine", "duckdb", "--no-checks"] if engine == "duckdb" else ["--allow-errors"]
         figures, summary = run(cmd)
         assert summary is not None
@@ -97,7 +100,7 @@ def measure(folder: Path, engines: list[str]) -> dict:
         if engine == "duckdb":
             ident = folder / "identify-duckdb.parquet"
             figures, _ = run([*FUPIN, "identify", str(roster), "--year", "2016", "-o", str(ident), "--force", "-q",
-                              "--engine", "duckdb", "--no-checks"])
+                              "--engine", "duckdb", "--no-checks", "--pack", pack])
             result["identify_duckdb"] = figures
             r, i = result["reassess_duckdb"], figures
             result["ratio_reassess_to_identify"] = {"wall": round(r["wall_s"] / i["wall_s"], 2),
@@ -134,13 +137,15 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=1_000_000)
     ap.add_argument("--engines", default="duckdb,pandas", help="comma-separated: duckdb, pandas")
     ap.add_argument("--data", type=Path, default=ROOT / "data", help="folder for the generated chain (cached)")
+    ap.add_argument("--pack", default="national-2014",
+                    help="rule pack of every run (default national-2014: the generator's truth follows the national rules)")
     ap.add_argument("--prepare-only", action="store_true")
     args = ap.parse_args()
     folder = args.data / f"reassess-{args.households}"
-    prepare(args.households, folder)
+    prev = prepare(args.households, folder, args.pack)
     if args.prepare_only:
         return
-    result = measure(folder, [e.strip() for e in args.engines.split(",") if e.strip()])
+    result = measure(folder, prev, [e.strip() for e in args.engines.split(",") if e.strip()], args.pack)
     truth = json.loads((folder / "truth-2016.json").read_text(encoding="utf-8"))
     result["truth"] = truth
     for key in [k for k in result if k.startswith("reassess_")]:
