@@ -232,9 +232,8 @@ def _edit_case(d: Path, files: dict) -> tuple[Path, Path]:
     poor_now = [h for h in status16.index[status16.astype(object) == "贫困户"] if h in set(reg["户编号"]) and h not in poor_prev]
     reg.loc[reg["户编号"].isin(poor_now[:2]), "建档立卡状态"] = "已脱贫"
     twin = reg.index[reg["户编号"] == by_head][0]
-    other = reg.index[(reg["识别结果"] == "非贫困户") & ~reg["户编号"].isin(keep)][:1]
-    if len(other):
-        reg.loc[other, "户主证件号码"] = reg.loc[twin, "户主证件号码"]
+    # the household gone this year has the same head ID number in the register: the first of the two is matched
+    reg.loc[reg["户编号"] == gone, "户主证件号码"] = reg.loc[twin, "户主证件号码"]
     prev = d / "register-2015-edited.parquet"
     reg.to_parquet(prev, index=False)
     return prev, cur
@@ -299,12 +298,12 @@ def test_cli_engine_duckdb_writes_the_pandas_register(sample_chain, tmp_path):
     for key in ("transitions", "registry_status", "matching", "households", "year", "previous_year"):
         assert outs["duckdb-json"][key] == outs["pandas-json"][key]
     pd.testing.assert_frame_equal(_values(pd.read_parquet(outs["pandas"])), _values(pd.read_parquet(outs["duckdb"])), check_dtype=False)
-    csv = tmp_path / "duckdb.csv"
+    csv = tmp_path / "duckdb.csv"  # CSV (是/否, formulas escaped, UTF-8 with BOM) with English labels: byte for byte
     res = runner.invoke(app, ["reassess", str(reg15), str(rosters[2016]), "--year", "2016", "-o", str(csv), "-q",
-                              "--pack", "national-2014", "--engine", "duckdb", "--no-checks"])
+                              "--pack", "national-2014", "--engine", "duckdb", "--no-checks", "--lang", "en"])
     assert res.exit_code == 0, res.stderr
     res = runner.invoke(app, ["reassess", str(reg15), str(rosters[2016]), "--year", "2016", "-o", str(tmp_path / "p.csv"), "-q",
-                              "--pack", "national-2014", "--allow-errors"])
+                              "--pack", "national-2014", "--allow-errors", "--lang", "en"])
     assert res.exit_code == 0, res.stderr
     assert csv.read_bytes() == (tmp_path / "p.csv").read_bytes()
 
