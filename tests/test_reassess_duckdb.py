@@ -114,6 +114,17 @@ def test_sample_chain_every_column_of_every_household(sample_chain):
     assert history.str.count(r"\|").max() == 2  # three years kept
 
 
+def test_csv_registers_as_previous(sample_chain):
+    """A CSV register (UTF-8 with BOM, formulas escaped, every cell text) as PREVIOUS: the identify register for
+    2016, then the DuckDB engine's own CSV register for 2017."""
+    d, rosters, _ = sample_chain
+    reg15 = _identify_register(rosters[2015], 2015, d / "register-2015.csv")
+    _, fast16 = run_both(reg15, rosters[2016], 2016)
+    write_register_sql(fast16, d / "duckdb-2016.csv")
+    _, fast17 = run_both(d / "duckdb-2016.csv", rosters[2017], 2017)
+    assert fast17.summary()["transitions"]["返贫"]["households"] == 1
+
+
 # ---- generated chains --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
@@ -221,9 +232,8 @@ def _edit_case(d: Path, files: dict) -> tuple[Path, Path]:
     poor_now = [h for h in status16.index[status16.astype(object) == "贫困户"] if h in set(reg["户编号"]) and h not in poor_prev]
     reg.loc[reg["户编号"].isin(poor_now[:2]), "建档立卡状态"] = "已脱贫"
     twin = reg.index[reg["户编号"] == by_head][0]
-    other = reg.index[(reg["识别结果"] == "非贫困户") & ~reg["户编号"].isin(keep)][:1]
-    if len(other):
-        reg.loc[other, "户主证件号码"] = reg.loc[twin, "户主证件号码"]
+    # the household gone this year has the same head ID number in the register: the first of the two is matched
+    reg.loc[reg["户编号"] == gone, "户主证件号码"] = reg.loc[twin, "户主证件号码"]
     prev = d / "register-2015-edited.parquet"
     reg.to_parquet(prev, index=False)
     return prev, cur
@@ -288,12 +298,12 @@ def test_cli_engine_duckdb_writes_the_pandas_register(sample_chain, tmp_path):
     for key in ("transitions", "registry_status", "matching", "households", "year", "previous_year"):
         assert outs["duckdb-json"][key] == outs["pandas-json"][key]
     pd.testing.assert_frame_equal(_values(pd.read_parquet(outs["pandas"])), _values(pd.read_parquet(outs["duckdb"])), check_dtype=False)
-    csv = tmp_path / "duckdb.csv"
+    csv = tmp_path / "duckdb.csv"  # CSV (是/否, formulas escaped, UTF-8 with BOM) with English labels: byte for byte
     res = runner.invoke(app, ["reassess", str(reg15), str(rosters[2016]), "--year", "2016", "-o", str(csv), "-q",
-                              "--pack", "national-2014", "--engine", "duckdb", "--no-checks"])
+                              "--pack", "national-2014", "--engine", "duckdb", "--no-checks", "--lang", "en"])
     assert res.exit_code == 0, res.stderr
     res = runner.invoke(app, ["reassess", str(reg15), str(rosters[2016]), "--year", "2016", "-o", str(tmp_path / "p.csv"), "-q",
-                              "--pack", "national-2014", "--allow-errors"])
+                              "--pack", "national-2014", "--allow-errors", "--lang", "en"])
     assert res.exit_code == 0, res.stderr
     assert csv.read_bytes() == (tmp_path / "p.csv").read_bytes()
 
@@ -308,7 +318,7 @@ def test_cli_engine_duckdb_falls_back_with_a_message(sample_chain, tmp_path):
     assert res.exit_code == 2 and "--no-checks is only for --engine duckdb" in res.stderr
     xlsx_prev = tmp_path / "register-2015.xlsx"
     write_register(identify(read_roster([rosters[2015]]), PACK, 2015, allow_errors=True), xlsx_prev)
-    with pytest.raises(FastPathUnsupported, match=r"a \.xlsx PREVIOUS register \(\.parquet only\)"):
+    with pytest.raises(FastPathUnsupported, match=r"a \.xlsx PREVIOUS register \(\.parquet and \.csv only\)"):
         scan_register(duckdb.connect(), xlsx_prev)
 
 
@@ -328,4 +338,4 @@ def test_cli_engine_duckdb_falls_back_for_what_it_does_not_handle(sample_chain, 
     res = runner.invoke(app, ["reassess", str(xlsx_prev), str(rosters[2016]), "--year", "2016", "--pack", "national-2014",
                               "-o", str(tmp_path / "x.parquet"), "-q", "--engine", "duckdb", "--no-checks"])
     assert res.exit_code == 0, res.stderr
-    assert "a .xlsx PREVIOUS register (.parquet only)" in res.stderr
+    assert "a .xlsx PREVIOUS register (.parquet and .csv only)" in res.stderr

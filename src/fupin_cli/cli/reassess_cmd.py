@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +35,6 @@ from fupin_cli.cli.common import (
     read_rosters,
     rosters_argument,
 )
-from fupin_cli.cli.identify_cmd import Engine
 from fupin_cli.cli.run import (
     annotate_plan,
     finish,
@@ -54,8 +54,15 @@ PreviousArg = Annotated[Path, input_argument("Last year's register (.xlsx/.csv/.
 CurrentArg = Annotated[list[Path], rosters_argument("This year's roster: .xlsx, .xls, .csv or .parquet; several files, a folder or a glob.")]
 
 
+class Engine(str, Enum):
+    """The engines reassess runs on (identify's --engine may offer more)."""
+
+    pandas = "pandas"
+    duckdb = "duckdb"
+
+
 EngineOpt = Annotated[Engine, typer.Option(
-    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — both years scanned and reassessed inside DuckDB (a .parquet "
+    "--engine", help="pandas (default) or duckdb: EXPERIMENTAL — both years scanned and reassessed inside DuckDB (a .parquet or .csv "
     "PREVIOUS register, a Parquet/CSV roster, a .parquet/.csv register out; matching and 动态调整 as joins); it does not run "
     "validate's data-quality checks (needs --no-checks), and falls back to pandas, with a message, for what it does not handle yet.")]
 NoChecksOpt = Annotated[bool, typer.Option(
@@ -105,8 +112,6 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> None:
         with guard(json_):
-            if engine not in (Engine.pandas, Engine.duckdb):
-                raise UsageError(f"--engine {engine.value} is not available for reassess", "use --engine pandas or --engine duckdb")
             if no_checks and engine is not Engine.duckdb:
                 raise UsageError("--no-checks is only for --engine duckdb", "the pandas engine always runs validate's checks; drop --no-checks")
             from fupin_cli import __version__

@@ -137,30 +137,43 @@ class RegisterScan:
 
 
 def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> RegisterScan:
-    """The previous register scanned by DuckDB (``read_parquet``, a view: nothing is loaded until a query
-    reads it).  Only Parquet: any other register raises ``FastPathUnsupported`` (the caller falls back)."""
+    """The previous register scanned into DuckDB.  Parquet: a view over ``read_parquet`` (nothing is loaded until
+    a query reads it).  CSV: parsed by pyarrow as text (UTF-8, else GB18030, as ``read_register``), every cell kept
+    as written (blank = ""), fupin's formula escaping undone.  The columns are then typed in SQL as
+    ``io.register.canonical_columns`` types them.  An ``.xlsx`` register raises ``FastPathUnsupported``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from fupin_cli.core.identify_sql import FastPathUnsupported
-    from fupin_cli.core.reassess_sql import SPACE_SQL
+    from fupin_cli.core.reassess_sql import strip_sql
     from fupin_cli.io.register import _kind, canonical_names
     from fupin_cli.io.write import sha256_file
-    from fupin_cli.schema import FALSE_WORDS, TRUE_WORDS
+    from fupin_cli.schema import DECISION_FIELDS, FALSE_WORDS, TRUE_WORDS
 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file", "check the path of the register")
     _check_previous(p)
-    if p.suffix.lower() != ".parquet":
-        raise FastPathUnsupported(f"a {p.suffix} PREVIOUS register (.parquet only)")
+    suffix = p.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise FastPathUnsupported(f"a {p.suffix} PREVIOUS register (.parquet and .csv only)")
+    path_sql = "'" + str(p).replace("'", "''") + "'"
     try:
-        pf = pq.ParquetFile(p)
-        schema, n_rows = pf.schema_arrow, pf.metadata.num_rows
+        if suffix == ".parquet":
+            pf = pq.ParquetFile(p)
+            schema, n_rows = pf.schema_arrow, pf.metadata.num_rows
+            source = f"(SELECT CAST(file_row_number AS BIGINT) AS __prow, * FROM read_parquet({path_sql}, file_row_number = true))"
+        else:
+            table = _register_csv(p)
+            schema, n_rows = table.schema, table.num_rows
+            con.register("__prev_csv", table.append_column("__prow", pa.array(range(n_rows), type=pa.int64())))
+            source = "__prev_csv"
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{p.name}: cannot read the register ({type(e).__name__}: {str(e)[:120]})",
                          "give a register written by `fupin identify` (.xlsx, .csv or .parquet)") from None
     labels = [n for n in schema.names if not n.startswith("__index_level_")]
+    if len(set(labels)) < len(labels):
+        raise FastPathUnsupported(f"PREVIOUS {p.name}: repeated column names")
     names = canonical_names(labels)
 
     def q(name: str) -> str:
@@ -174,6 +187,8 @@ def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> Re
         kind, ty, src = _kind(name), schema.field(label).type, q(label)
         kinds[name] = kind
         text = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+        if suffix == ".csv":  # fupin's CSV writer escapes formulas as '=…: read_register undoes it
+            src = f"CASE WHEN prefix({src}, {CSV_QUOTE}) THEN regexp_replace({src}, {CSV_UNESCAPE}, '\\1') ELSE {src} END"
         if kind == "int":
             expr = f"CAST({src} AS BIGINT)" if pa.types.is_integer(ty) else \
                 f"CAST(round_even(TRY_CAST({src} AS DOUBLE), 0) AS BIGINT)"
@@ -184,19 +199,41 @@ def scan_register(con: Any, path: str | os.PathLike, view: str = "__prev") -> Re
             expr = f"CASE WHEN {low} IN ({words(TRUE_WORDS)}) THEN true WHEN {low} IN ({words(FALSE_WORDS)}) THEN false END"
         elif kind == "date":
             expr = f"TRY_CAST({src} AS TIMESTAMP)"
-        elif kind != "passthrough" and kind not in ("int", "float", "money", "bool"):  # text, codes, decisions
+        elif kind in ("str", "code") or name in DECISION_FIELDS:  # text: blank is missing
             if name in ("household_id", "head_id_number", "id_number") and not text:
                 raise FastPathUnsupported(f"PREVIOUS {p.name}: {label} is not stored as text")
-            expr = f"CASE WHEN trim(CAST({src} AS VARCHAR), {SPACE_SQL}) = '' THEN NULL ELSE CAST({src} AS VARCHAR) END"
+            expr = f"CASE WHEN {strip_sql(src)} = '' THEN NULL ELSE CAST({src} AS VARCHAR) END"
         else:
             expr = src
         items.append(f"{expr} AS {q(name)}")
-    path_sql = "'" + str(p).replace("'", "''") + "'"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT CAST(file_row_number AS BIGINT) AS __prow, {', '.join(items)} "
-                f"FROM read_parquet({path_sql}, file_row_number = true)")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT __prow, {', '.join(items)} FROM {source}")
     return RegisterScan(view, names, kinds, n_rows, p.name, sha256_file(p))
 
 
+CSV_QUOTE = "''''"  # the SQL literal of one '
+CSV_UNESCAPE = "'^''([=+\\-@\t\r])'"  # io.register._read_csv: "'=…" → "=…"
+
+
+def _register_csv(p: Path) -> Any:
+    """A CSV register as an Arrow table of text (``read_register``: UTF-8 with or without BOM, else GB18030;
+    every cell a string, a blank cell "")."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    for encoding in ("utf-8", "gb18030"):
+        read = pacsv.ReadOptions(encoding=encoding)
+        try:
+            reader = pacsv.open_csv(p, read_options=read, parse_options=parse)
+            names = reader.schema.names
+            reader.close()
+            convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
+                                           quoted_strings_can_be_null=False)
+            return pacsv.read_csv(p, read_options=read, parse_options=parse, convert_options=convert)
+        except (UnicodeDecodeError, pa.ArrowInvalid) as e:
+            if encoding != "utf-8" or not (isinstance(e, UnicodeDecodeError) or "utf8" in str(e).lower().replace("-", "")):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _map_columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> pd.DataFrame:
