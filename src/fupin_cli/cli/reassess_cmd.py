@@ -202,12 +202,10 @@ def _duckdb_reassess(previous, current, pack, year, target, step, *, sheet, enco
     elif target is not None and target.suffix.lower() not in (".parquet", ".csv"):
         why = f"a {target.suffix} register (.parquet and .csv only)"
     if why is None:
-        import duckdb
-
         from fupin_cli.io.annual import scan_register
-        from fupin_cli.io.scan import RegionRoster, scan_roster, write_register_sql
+        from fupin_cli.io.scan import RegionRoster, connect, scan_roster, write_register_sql
 
-        con = duckdb.connect()
+        con = connect()  # DuckDB's memory bounded as identify's (io.scan.connect: spills beyond it)
         try:
             step("read")
             prev = scan_register(con, previous)
